@@ -1,0 +1,41 @@
+"""gorun_kernel: Go in Jupyter, the way `go run` works.
+
+`%load_ext gorun_kernel` registers the `%%gorun` and `%gorun` magics; the
+"Go (gorun)" Jupyter kernel is started with `python -m gorun_kernel`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import (
+    BuildError,
+    CellError,
+    ExitError,
+    GorunError,
+    Interrupted,
+    RunTimeout,
+    SignalError,
+    ToolchainError,
+    UsageError,
+)
+
+__version__ = "0.1.0"
+__all__ = [
+    "BuildError",
+    "CellError",
+    "ExitError",
+    "GorunError",
+    "Interrupted",
+    "RunTimeout",
+    "SignalError",
+    "ToolchainError",
+    "UsageError",
+    "load_ipython_extension",
+]
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    from .magic import GorunMagics  # IPython is imported only by this front-end
+
+    ipython.register_magics(GorunMagics)

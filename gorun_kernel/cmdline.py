@@ -1,0 +1,219 @@
+"""The command line of `%%gorun`, `%gorun` and the kernel's `%` lines.
+
+It mirrors `go run [build flags] [-exec xprog] package [arguments...]`, parsed
+the way Go's flag package parses it: `-flag`, `--flag`, `-flag=value`,
+`-flag value` (not for boolean flags); parsing stops at `--` or at the first
+word that is not a flag, and everything after that is positional.
+
+Our own options are spelled with two dashes and none has a go flag's name, so
+both kinds mix freely before the positional words.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .errors import UsageError
+
+# `go help build`: the build flags that `go run` accepts, and whether each one
+# takes a value. Boolean flags also accept `-flag=true|false`.
+GO_BOOL_FLAGS = frozenset(
+    "a n race msan asan cover v work x json linkshared modcacherw trimpath buildvcs".split()
+)
+GO_VALUE_FLAGS = frozenset(
+    "p covermode coverpkg asmflags buildmode compiler gccgoflags gcflags installsuffix "
+    "ldflags mod modfile overlay pgo pkgdir tags toolexec "
+    "debug-actiongraph debug-runtime-trace debug-trace".split()
+)
+# `go build` has -o, but `go run` does not: the binary is ours to place.
+NOT_RUN_FLAGS = frozenset({"o"})
+
+USAGE_CELL = "%%gorun [go build flags] [-exec xprog] [options] [--] [program arguments]"
+USAGE_LINE = "%gorun [go build flags] [-exec xprog] [options] package [program arguments]"
+
+OPTIONS_HELP = """\
+Go build flags (passed to `go build` with go's meaning; see `go help build`):
+  -race -tags list -ldflags 'flags' -gcflags 'flags' -trimpath -cover -mod mode
+  -modfile file -overlay file -pgo file -a -v -x -n -p n ...
+  -exec xprog        run the program as `xprog a.out arguments...`
+  -C dir             (%gorun only) build and run from dir, as `go run -C dir`
+
+Options of gorun (two dashes):
+  --timeout D        kill the program's process group after D (seconds, or a Go
+                     duration such as 1m30s)
+  --env K=V          set an environment variable for the build and the run
+                     (repeatable; GOOS/GOARCH cross-compile)
+  --stdin VAR        the program's standard input is the text of Python variable VAR
+  --out VAR          also store the program's stdout in Python variable VAR
+  --err VAR          also store the program's stderr in Python variable VAR
+  --no-raise-error   report a failure without raising an exception
+  --quiet            no status line when the program succeeds
+  --                 end of options: the words after it are program arguments
+"""
+
+# Our options: name -> takes a value.
+OUR_OPTIONS = {
+    "timeout": True,
+    "env": True,
+    "stdin": True,
+    "out": True,
+    "err": True,
+    "no-raise-error": False,
+    "quiet": False,
+}
+
+_PYTHON_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+_DURATION_UNITS = {
+    "ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0,
+}  # fmt: skip
+
+
+@dataclass
+class Command:
+    """One parsed command line."""
+
+    build_flags: list[str] = field(default_factory=list)  # as go build takes them
+    exec_cmd: list[str] | None = None  # -exec xprog, split into words
+    chdir: str | None = None  # -C dir
+    timeout: float | None = None  # seconds
+    env: dict[str, str] = field(default_factory=dict)
+    stdin_var: str | None = None
+    out_var: str | None = None
+    err_var: str | None = None
+    raise_error: bool = True
+    quiet: bool = False
+    positional: list[str] = field(default_factory=list)  # after the flags
+
+    def package_and_args(self) -> tuple[list[str], list[str]]:
+        """Split positional words as `go run` does: a package or a .go file list, then args."""
+        words = self.positional
+        if not words:
+            return [], []
+        n = 1
+        if words[0].endswith(".go"):
+            while n < len(words) and words[n].endswith(".go"):
+                n += 1
+        return words[:n], words[n:]
+
+    def flag_value(self, name: str) -> str | None:
+        """The last value given to go flag -name, or None."""
+        value = None
+        for word in self.build_flags:
+            if word.startswith(f"-{name}="):
+                value = word.split("=", 1)[1]
+        return value
+
+
+def split_line(line: str) -> list[str]:
+    """Split a magic line into words with shell quoting rules (no shell is run)."""
+    try:
+        return shlex.split(line, comments=False, posix=True)
+    except ValueError as e:
+        raise UsageError(f"cannot split the command line: {e}") from None
+
+
+def parse_duration(text: str) -> float:
+    """Seconds from "5", "2.5", or a Go duration such as "1m30s" or "500ms"."""
+    t = text.strip()
+    try:
+        seconds = float(t)
+    except ValueError:
+        pos, seconds = 0, 0.0
+        for m in _DURATION_PART.finditer(t):
+            if m.start() != pos:
+                break
+            seconds += float(m.group(1)) * _DURATION_UNITS[m.group(2)]
+            pos = m.end()
+        if pos != len(t) or not t:
+            raise UsageError(
+                f"invalid duration {text!r}: give seconds (5, 2.5) or a Go duration (1m30s)"
+            ) from None
+    if not seconds > 0 or seconds == float("inf"):
+        raise UsageError(f"invalid duration {text!r}: it must be more than zero")
+    return seconds
+
+
+def parse_env(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
+        raise UsageError(f"--env wants NAME=VALUE, got {text!r}")
+    return name, value
+
+
+def parse(words: list[str], usage: str = USAGE_CELL) -> Command:
+    """Parse command-line words into a Command, or raise UsageError."""
+    cmd = Command()
+    i = 0
+
+    def fail(message: str) -> UsageError:
+        return UsageError(f"{message}\nusage: {usage}\n(see %gorun? for the options)")
+
+    while i < len(words):
+        word = words[i]
+        i += 1
+        if word == "--":
+            break
+        if not word.startswith("-") or word == "-":
+            i -= 1
+            break
+        double = word.startswith("--")
+        name, has_value, value = word[2 if double else 1 :].partition("=")
+        takes_value = (double and OUR_OPTIONS.get(name)) or name in GO_VALUE_FLAGS
+        takes_value = takes_value or name in ("exec", "C")
+        if takes_value and not has_value:
+            if i >= len(words):
+                raise fail(f"flag needs an argument: {word}")
+            value, i = words[i], i + 1
+
+        if double and name in OUR_OPTIONS:
+            _our_option(cmd, name, value, has_value, fail)
+        elif name in OUR_OPTIONS:
+            raise fail(f"flag provided but not defined: {word} (did you mean --{name}?)")
+        elif name == "exec":
+            try:
+                cmd.exec_cmd = shlex.split(value)
+            except ValueError as e:
+                raise fail(f"-exec {value!r}: {e}") from None
+            if not cmd.exec_cmd:
+                raise fail("-exec needs a program")
+        elif name == "C":
+            cmd.chdir = value
+        elif name in GO_BOOL_FLAGS:
+            if has_value and value.lower() not in ("true", "false", "1", "0", "t", "f", "auto"):
+                raise fail(f'invalid boolean value "{value}" for -{name}')
+            cmd.build_flags.append(f"-{name}" + (f"={value}" if has_value else ""))
+        elif name in GO_VALUE_FLAGS:
+            cmd.build_flags.append(f"-{name}={value}")
+        elif name in NOT_RUN_FLAGS:
+            raise fail(f"flag provided but not defined: -{name} (go run does not take it)")
+        else:
+            # A flag we do not know: maybe newer than this table. Hand it to go
+            # as it is written, so that go answers with its own error or meaning.
+            cmd.build_flags.append(word)
+    cmd.positional = words[i:]
+    return cmd
+
+
+def _our_option(
+    cmd: Command, name: str, value: str, has_value: bool, fail: Callable[[str], UsageError]
+) -> None:
+    if name == "quiet" or name == "no-raise-error":
+        if has_value:
+            raise fail(f"option --{name} takes no value")
+        if name == "quiet":
+            cmd.quiet = True
+        else:
+            cmd.raise_error = False
+    elif name == "timeout":
+        cmd.timeout = parse_duration(value)
+    elif name == "env":
+        k, v = parse_env(value)
+        cmd.env[k] = v
+    else:
+        if not _PYTHON_NAME.match(value):
+            raise fail(f"--{name} wants a Python variable name, got {value!r}")
+        setattr(cmd, f"{name}_var", value)

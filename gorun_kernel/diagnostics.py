@@ -1,0 +1,96 @@
+"""Turning the go command's error output into messages about the user's cells.
+
+While composing a program we record, for every line of every generated file,
+where it came from (which cell, which line as the notebook shows it, its text).
+Compiler messages name a file and line of the scratch module; here they become
+"line 5: undefined: y" (or "cell [3], line 2: ..." for code from an earlier
+cell) with the source line quoted under it. Scratch paths never reach the user.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_POSITION = re.compile(
+    r"^(?P<path>[^\s:][^:\n]*?\.(?:go|s|c|h|mod)):(?P<line>\d+)(?::(?P<col>\d+))?: ?(?P<msg>.*)$"
+)
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a line of a generated file was written."""
+
+    line: int  # as the notebook shows the cell: its first line (magic or %-line) is 1
+    text: str  # the source line
+    cell: str | None = None  # label of an earlier cell ("[3]"); None for the current cell
+
+
+# For each generated file (path relative to the module root), the origin of
+# each of its lines (index 0 is line 1); None for lines we generated.
+LineTable = dict[str, list[Origin | None]]
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    headline: str  # "line 5: undefined: y"
+    quote: list[str]  # the quoted source line and a caret, when known
+
+
+def _caret_line(text: str, col: int | None) -> str | None:
+    if not col or col < 1 or col > len(text) + 1:
+        return None
+    # Tabs stay tabs so the caret lines up under the quoted text.
+    pad = "".join(ch if ch == "\t" else " " for ch in text[: col - 1])
+    return pad + "^"
+
+
+def map_output(output: str, table: LineTable, roots: list[str]) -> list[Diagnostic]:
+    """Diagnostics for go's stderr; `roots` are directory prefixes to strip from paths."""
+    result: list[Diagnostic] = []
+    for raw in output.splitlines():
+        line = raw.rstrip()
+        if not line or (line.startswith("# ") and " " not in line[2:].strip()):
+            continue  # "# gorun": the package header go prints before its errors
+        for root in roots:
+            line = line.replace(root.rstrip("/") + "/", "")
+        m = _POSITION.match(line)
+        if not m:
+            if line.startswith("\t") and result:
+                # A continuation of the previous message (go indents them).
+                prev = result[-1]
+                result[-1] = Diagnostic(prev.headline + "\n" + line, prev.quote)
+            else:
+                result.append(Diagnostic(line, []))
+            continue
+        path = m.group("path").removeprefix("./")
+        lineno = int(m.group("line"))
+        col = int(m.group("col")) if m.group("col") else None
+        msg = m.group("msg")
+        origins = table.get(path)
+        origin = origins[lineno - 1] if origins and 0 < lineno <= len(origins) else None
+        if origin is None:
+            # A generated line, or a file we did not write (a module's source):
+            # keep go's own position, which is then meaningful to the user.
+            if origins is None and not path.startswith("/"):
+                result.append(Diagnostic(line, []))
+            else:
+                result.append(Diagnostic(msg, []))
+            continue
+        where = f"line {origin.line}"
+        if origin.cell is not None:
+            where = f"cell {origin.cell}, {where}"
+        quote = [f"    {origin.text}"]
+        caret = _caret_line(origin.text, col)
+        if caret:
+            quote.append(f"    {caret}")
+        result.append(Diagnostic(f"{where}: {msg}", quote))
+    return result
+
+
+def render(diags: list[Diagnostic]) -> list[str]:
+    lines: list[str] = []
+    for d in diags:
+        lines.append(d.headline)
+        lines.extend(d.quote)
+    return lines

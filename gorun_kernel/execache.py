@@ -1,0 +1,91 @@
+"""The executable cache: a re-run of an unchanged cell runs the binary built last time.
+
+Binaries are stored under a key that covers everything that changes them (see
+`key`); the cache lives in the user's cache directory, so it survives kernel
+restarts, and is pruned oldest-first to a size bound.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+DEFAULT_MAX_BYTES = 1 << 30
+BUILD_PREFIX = ".build-"
+
+
+def cache_root() -> Path:
+    """$GORUN_CACHE, else the platform's user cache directory + gorun_kernel."""
+    explicit = os.environ.get("GORUN_CACHE")
+    if explicit:
+        return Path(explicit)
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "gorun_kernel"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "gorun_kernel"
+
+
+def key(parts: dict[str, object]) -> str:
+    """A stable digest of everything that determines the binary."""
+    blob = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:40]
+
+
+class ExeCache:
+    def __init__(self, root: Path | None = None, max_bytes: int | None = None) -> None:
+        self.dir = (root or cache_root()) / "exe"
+        self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        env_max = os.environ.get("GORUN_CACHE_MAX_MB")
+        self.max_bytes = max_bytes or (int(env_max) << 20 if env_max else DEFAULT_MAX_BYTES)
+
+    def lookup(self, k: str) -> Path | None:
+        path = self.dir / k
+        try:
+            os.utime(path)  # recently used: kept longest by prune()
+        except OSError:
+            return None
+        return path
+
+    def new_path(self) -> Path:
+        """A fresh path to build into, in the cache directory so `store` is a rename.
+
+        It is a file name inside a new private directory: go refuses to
+        overwrite an existing file that it did not build.
+        """
+        return Path(tempfile.mkdtemp(prefix=BUILD_PREFIX, dir=self.dir)) / "prog"
+
+    def store(self, k: str, built: Path) -> Path:
+        path = self.dir / k
+        os.replace(built, path)  # atomic: a parallel session sees all of it or none
+        self.discard(built)
+        self.prune()
+        return path
+
+    def discard(self, built: Path) -> None:
+        shutil.rmtree(built.parent, ignore_errors=True)
+
+    def prune(self) -> None:
+        entries = []
+        for p in self.dir.iterdir():
+            with contextlib.suppress(OSError):
+                if p.is_dir():
+                    if time.time() - p.stat().st_mtime > 3600:
+                        shutil.rmtree(p, ignore_errors=True)  # left by a dead session
+                    continue
+                st = p.stat()
+                entries.append((st.st_mtime, st.st_size, p))
+        total = sum(size for _, size, _ in entries)
+        if total <= self.max_bytes:
+            return
+        for _, size, p in sorted(entries):
+            if total <= self.max_bytes * 0.8:
+                break
+            with contextlib.suppress(OSError):
+                p.unlink()
+                total -= size

@@ -1,0 +1,125 @@
+"""The IPython front-end: `%%gorun` (the cell is Go) and `%gorun` (run a package).
+
+A thin layer: parse the line, hand the work to the session's Engine, write
+output as it streams, and turn the Outcome into IPython's terms (an exception
+that renders as a clean message, variables for --out/--err).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from IPython.core.error import StdinNotImplementedError
+from IPython.core.error import UsageError as IPythonUsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.display import display
+
+from . import cmdline, render
+from .engine import Engine, Outcome
+from .errors import UsageError
+from .process import stdin_detection_works
+
+_engine: Engine | None = None  # one session per IPython process
+
+
+def session_engine() -> Engine:
+    """The process's engine, created on first use (finding Go, making the scratch module)."""
+    global _engine
+    if _engine is None:
+        _engine = Engine()
+    return _engine
+
+
+class _Sink:
+    """Program output to IPython's streams; input requests through input()."""
+
+    def stdout(self, text: str) -> None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+    def stderr(self, text: str) -> None:
+        sys.stderr.write(text)
+        sys.stderr.flush()
+
+    def input_wanted(self, prompt: str) -> str | None:
+        # In a Jupyter kernel, input() becomes an input_request to the
+        # frontend; a frontend without stdin raises StdinNotImplementedError.
+        try:
+            return input(prompt)
+        except (EOFError, StdinNotImplementedError, OSError, RuntimeError):
+            return None
+
+
+@magics_class
+class GorunMagics(Magics):
+    @line_cell_magic
+    def gorun(self, line: str, cell: str | None = None) -> Any:
+        usage = cmdline.USAGE_LINE if cell is None else cmdline.USAGE_CELL
+        try:
+            cmd = cmdline.parse(cmdline.split_line(line), usage)
+            stdin = self._stdin_bytes(cmd)
+        except UsageError as e:
+            raise IPythonUsageError(e.message) from None
+        engine = session_engine()
+        sink = _Sink()
+        capture = bool(cmd.out_var or cmd.err_var)
+        common: dict[str, Any] = {
+            "cwd": os.getcwd(),
+            "stdin": stdin,
+            "interactive": stdin is None and stdin_detection_works(),
+            "capture": capture,
+        }
+        try:
+            if cell is None:
+                outcome = engine.run_package(cmd, sink, **common)
+            else:
+                outcome = engine.run_cell(cell, cmd, sink, first_line=2, **common)
+        except UsageError as e:
+            raise IPythonUsageError(e.message) from None
+        return self._finish(cmd, outcome)
+
+    def _stdin_bytes(self, cmd: cmdline.Command) -> bytes | None:
+        if cmd.stdin_var is None:
+            return None
+        ns = self.shell.user_ns if self.shell is not None else {}
+        if cmd.stdin_var not in ns:
+            raise UsageError(f"--stdin {cmd.stdin_var}: no variable named {cmd.stdin_var}")
+        value = ns[cmd.stdin_var]
+        if isinstance(value, str):
+            return value.encode()
+        if isinstance(value, bytes | bytearray | memoryview):
+            return bytes(value)
+        raise UsageError(
+            f"--stdin {cmd.stdin_var}: it is a {type(value).__name__}; give a str or bytes"
+        )
+
+    def _finish(self, cmd: cmdline.Command, outcome: Outcome) -> None:
+        ns = self.shell.user_ns if self.shell is not None else {}
+        if cmd.out_var and outcome.stdout is not None:
+            ns[cmd.out_var] = outcome.stdout
+        if cmd.err_var and outcome.stderr is not None:
+            ns[cmd.err_var] = outcome.stderr
+        if outcome.error is not None:
+            if cmd.raise_error:
+                raise outcome.error
+            sys.stderr.write("\n".join(outcome.error.render()) + "\n")
+            sys.stderr.flush()
+        elif not cmd.quiet:
+            display(render.status_bundle(outcome.status), raw=True)
+
+
+GorunMagics.gorun.__doc__ = f"""Build and run Go, as `go run` does.
+
+Cell form, the cell is a Go program:
+    {cmdline.USAGE_CELL}
+Line form, run a package: .go files, a directory (./cmd/tool), an import path,
+or pkg@version (module-aware, ignoring the go.mod around the notebook):
+    {cmdline.USAGE_LINE}
+
+{cmdline.OPTIONS_HELP}
+The program runs in the notebook's directory; its output streams live. The exit
+status is shown in Go's words ("exit status 0"); a failure (build error,
+non-zero exit, signal, timeout, interrupt) raises a gorun_kernel error.
+"""

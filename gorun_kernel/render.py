@@ -1,0 +1,23 @@
+"""How outcomes look in a notebook; shared by the magic and the kernel."""
+
+from __future__ import annotations
+
+import html
+
+from .errors import GorunError
+
+
+def status_bundle(status: str) -> dict[str, str]:
+    """The quiet one-line status of a successful run, as a MIME bundle."""
+    return {
+        "text/plain": status,
+        "text/html": f'<pre style="margin:0;color:#888">{html.escape(status)}</pre>',
+    }
+
+
+def traceback_lines(error: GorunError, colour: bool = True) -> list[str]:
+    """The error as traceback lines: a red headline, then the details."""
+    head, *rest = error.render()
+    if colour:
+        head = f"\x1b[0;31m{error.ename}\x1b[0m: {error.message}"
+    return [head, *rest]
