@@ -19,6 +19,7 @@ import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from . import build, compose
 from .build import Builder, BuildJob
@@ -32,7 +33,7 @@ from .errors import (
     UsageError,
 )
 from .execache import ExeCache
-from .process import Control, OutputSink, run_process
+from .process import Control, OutputSink, run_process, sigint_interrupts
 from .scratch import ScratchModule
 from .toolchain import Toolchain, find_toolchain
 
@@ -109,7 +110,25 @@ class Engine:
 
     # -- cells ---------------------------------------------------------------
 
-    def run_cell(
+    def run_cell(self, *args: Any, **kwargs: Any) -> Outcome:
+        """Build the cell in the scratch module and run it; see _run_cell."""
+        return self._interruptible(self._run_cell, *args, **kwargs)
+
+    def run_package(self, *args: Any, **kwargs: Any) -> Outcome:
+        """`go run`'s package forms; see _run_package."""
+        return self._interruptible(self._run_package, *args, **kwargs)
+
+    def _interruptible(self, work: Callable[..., Outcome], *args: Any, **kwargs: Any) -> Outcome:
+        self.control.reset()
+        try:
+            with sigint_interrupts(self.control):
+                return work(*args, **kwargs)
+        except KeyboardInterrupt:
+            # Raised outside a running process (off the main thread, or while
+            # asking for input): nothing of the cell's is left running.
+            return Outcome(status="interrupted", error=Interrupted("interrupted"))
+
+    def _run_cell(
         self,
         code: str,
         cmd: Command,
@@ -122,7 +141,6 @@ class Engine:
         capture: bool = False,
     ) -> Outcome:
         """Build the cell in the scratch module and run it with cmd.positional as arguments."""
-        self.control.reset()
         if cmd.chdir is not None:
             raise UsageError("-C dir is for %gorun package runs; a cell is built in the session")
         program = compose.program_cell(code, first_line)
@@ -161,7 +179,7 @@ class Engine:
             stdin=stdin, interactive=interactive, capture=capture,
         )  # fmt: skip
 
-    def run_package(
+    def _run_package(
         self,
         cmd: Command,
         sink: OutputSink,
@@ -172,7 +190,6 @@ class Engine:
         capture: bool = False,
     ) -> Outcome:
         """`go run`'s package forms: files, a directory, an import path, pkg@version."""
-        self.control.reset()
         packages, args = cmd.package_and_args()
         if not packages:
             raise UsageError(

@@ -18,8 +18,9 @@ import platform
 import selectors
 import signal
 import subprocess
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -58,6 +59,7 @@ class Control:
         os.set_blocking(self._r, False)
         os.set_blocking(self._w, False)
         self.interrupted = False
+        self.waiting_for_input = False  # inside OutputSink.input_wanted
 
     def fileno(self) -> int:
         return self._r
@@ -158,6 +160,32 @@ class _Output:
         if not prompt:
             self.partial_since = None
         self.last_flush = time.monotonic()
+
+
+@contextlib.contextmanager
+def sigint_interrupts(control: Control) -> Iterator[None]:
+    """While inside, SIGINT (Ctrl-C, a kernel's interrupt) stops the current run.
+
+    Without this, SIGINT raises KeyboardInterrupt wherever Python happens to
+    be, possibly between two go commands or in the middle of bookkeeping.
+    The handler only wakes the run loop, which then ends the process group.
+    While the user is being asked for input, the ask itself must be broken
+    off, so there the handler raises KeyboardInterrupt as usual.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread receives signals; KeyboardInterrupt is handled below
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        control.interrupt()
+        if control.waiting_for_input:
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _signal_group(pgid: int, sig: int) -> None:
@@ -372,7 +400,11 @@ def run_process(
                 # The program waits for input: its pending partial line is the prompt.
                 out.flush(keep_partial=True)
                 prompt = out.take_prompt()
-                answer = sink.input_wanted(prompt) if sink is not None else None
+                control.waiting_for_input = True
+                try:
+                    answer = sink.input_wanted(prompt) if sink is not None else None
+                finally:
+                    control.waiting_for_input = False
                 if answer is None:
                     close_stdin()
                 else:

@@ -1,0 +1,93 @@
+"""Shared fixtures: a hermetic Go environment, real IPython, helpers."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from goproxy import build_proxy
+
+
+@pytest.fixture(scope="session", autouse=True)
+def hermetic_go(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """Modules come from a file:// proxy the tests build; nothing leaves the machine.
+
+    Set in os.environ so that every process the tests start (kernels, IPython)
+    inherits it. GOCACHE stays the user's: the standard library compiles once.
+    """
+    root = tmp_path_factory.mktemp("go")
+    values = {
+        "GOPROXY": build_proxy(root / "proxy"),
+        "GOSUMDB": "off",
+        "GOTOOLCHAIN": "local",
+        "GOMODCACHE": str(root / "modcache"),
+        "GOFLAGS": "-modcacherw -buildvcs=false",  # a removable module cache; no VCS stamping
+        "GORUN_CACHE": str(root / "gorun-cache"),
+        "GORUN_SCRATCH_DIR": str(root / "scratch"),
+    }
+    (root / "scratch").mkdir()
+    saved = {k: os.environ.get(k) for k in [*values, "GOWORK", "GOPRIVATE", "GONOPROXY"]}
+    os.environ.update(values)
+    for k in ("GOWORK", "GOPRIVATE", "GONOPROXY"):
+        os.environ.pop(k, None)
+    yield values
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+def network_available(host: str = "proxy.golang.org") -> bool:
+    try:
+        with socket.create_connection((host, 443), timeout=3):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def online(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real Go module proxy, or skip saying why."""
+    if not network_available():
+        pytest.skip("no network: proxy.golang.org:443 is not reachable")
+    monkeypatch.setenv("GOPROXY", "https://proxy.golang.org")
+    monkeypatch.delenv("GOSUMDB")
+
+
+@pytest.fixture
+def ip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    """A real IPython shell with the extension loaded, a fresh session, cwd = tmp_path."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    import gorun_kernel.magic as magic
+
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "gorun_kernel")
+    monkeypatch.chdir(tmp_path)
+    if magic._engine is not None:
+        magic._engine.close()
+        magic._engine = None
+    yield shell
+    if magic._engine is not None:
+        magic._engine.close()
+        magic._engine = None
+
+
+@pytest.fixture
+def run(ip: object, capsys: pytest.CaptureFixture[str]):
+    """run(cell) -> (ExecutionResult, stdout, stderr) through the real IPython shell."""
+
+    def _run(cell: str):
+        capsys.readouterr()
+        result = ip.run_cell(cell)  # type: ignore[attr-defined]
+        out, err = capsys.readouterr()
+        return result, out, err
+
+    return _run

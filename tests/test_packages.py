@@ -1,0 +1,134 @@
+"""%gorun: go run's package forms, through real IPython and the real toolchain."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import gorun_kernel
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+ARGS_MAIN = (
+    'package main\nimport ("fmt"; "os")\nfunc main() {{ fmt.Println("{0}", os.Args[1:]) }}\n'
+)
+
+
+@pytest.fixture
+def module(tmp_path: Path) -> Path:
+    """A Go module around the notebook's directory (tmp_path)."""
+    write(
+        tmp_path,
+        {
+            "go.mod": "module example.org/mymod\n\ngo 1.21\n",
+            "main.go": ARGS_MAIN.format("root"),
+            "cmd/tool/main.go": ARGS_MAIN.format("tool"),
+            "tagged/main.go": 'package main\nimport "fmt"\nfunc main() { fmt.Println(mode) }\n',
+            "tagged/plain.go": '//go:build !extra\n\npackage main\nconst mode = "plain"\n',
+            "tagged/extra.go": '//go:build extra\n\npackage main\nconst mode = "extra"\n',
+            "files/a.go": 'package main\nimport "fmt"\nfunc main() { fmt.Println(b()) }\n',
+            "files/b.go": 'package main\nfunc b() string { return "from b.go" }\n',
+        },
+    )
+    return tmp_path
+
+
+def test_versioned_package_from_the_proxy(run):
+    result, out, _ = run("%gorun example.com/hello@v1.0.0 a b")
+    assert result.success, out
+    assert out.startswith("hello from v1.0.0 [a b]\n")
+
+
+def test_latest_version(run):
+    _, out, _ = run("%gorun example.com/hello@latest")
+    assert out.startswith("hello from v1.1.0 []\n")
+
+
+def test_versioned_run_ignores_the_go_mod_around_the_notebook(run, tmp_path):
+    # A go.mod that go could not even parse: pkg@version must not look at it.
+    (tmp_path / "go.mod").write_text("this is not a go.mod\n")
+    _, out, _ = run("%gorun example.com/hello@v1.1.0 x")
+    assert out.startswith("hello from v1.1.0 [x]\n")
+
+
+def test_nonexistent_version_is_a_clear_error(run):
+    result, out, _ = run("%gorun example.com/hello@v9.9.9")
+    assert isinstance(result.error_in_exec, gorun_kernel.BuildError)
+    assert "example.com/hello@v9.9.9" in out
+    assert "Traceback" not in out
+
+
+def test_directory_path_and_dot(run, module):
+    _, out, _ = run("%gorun ./cmd/tool -v x")  # words after the package are the program's
+    assert out.startswith("tool [-v x]\n")
+    _, out, _ = run("%gorun . one")
+    assert out.startswith("root [one]\n")
+
+
+def test_import_path_and_pattern_matching_one_package(run, module):
+    _, out, _ = run("%gorun example.org/mymod/cmd/tool")
+    assert out.startswith("tool []\n")
+    _, out, _ = run("%gorun ./cmd/...")
+    assert out.startswith("tool []\n")
+
+
+def test_list_of_go_files_then_arguments(run, module):
+    _, out, _ = run("%gorun files/a.go files/b.go")
+    assert out.startswith("from b.go\n")
+
+
+def test_tags_select_a_file(run, module):
+    _, out, _ = run("%gorun ./tagged")
+    assert out.startswith("plain\n")
+    _, out, _ = run("%gorun -tags extra ./tagged")
+    assert out.startswith("extra\n")
+
+
+def test_chdir_flag(run, module, tmp_path):
+    (tmp_path / "cmd" / "tool" / "note.txt").write_text("in tool dir")
+    write(
+        tmp_path,
+        {
+            "cmd/reader/main.go": 'package main\nimport ("fmt"; "os")\n'
+            'func main() { b, _ := os.ReadFile("../tool/note.txt"); fmt.Println(string(b)) }\n'
+        },
+    )
+    _, out, _ = run("%gorun -C cmd/reader .")
+    assert out.startswith("in tool dir\n")
+
+
+def test_edits_to_a_local_package_are_seen(run, module, tmp_path):
+    _, out, _ = run("%gorun ./cmd/tool")
+    assert out.startswith("tool []")
+    (tmp_path / "cmd/tool/main.go").write_text(ARGS_MAIN.format("edited"))
+    _, out, _ = run("%gorun ./cmd/tool")
+    assert out.startswith("edited []")
+
+
+def test_missing_package_path_is_gos_message(run, module):
+    result, out, _ = run("%gorun ./nosuchdir")
+    assert isinstance(result.error_in_exec, gorun_kernel.BuildError)
+    assert "nosuchdir" in out and "Traceback" not in out
+
+
+def test_no_package_is_a_usage_error(run):
+    result, out, err = run("%gorun -race")
+    assert type(result.error_in_exec).__name__ == "UsageError"
+    assert "%gorun needs a package" in out + err
+
+
+@pytest.mark.network
+def test_real_module_proxy(run, online):
+    result, out, _ = run(
+        '%%gorun\npackage main\nimport ("fmt"; "github.com/google/uuid")\n'
+        "func main() { fmt.Println(len(uuid.NewString())) }\n"
+    )
+    assert result.success, out
+    assert out.startswith("36\n")

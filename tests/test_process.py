@@ -1,0 +1,196 @@
+"""The process runner: live streams, decoding, limits, stdin, clean-up."""
+
+from __future__ import annotations
+
+import os
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import pytest
+
+from gorun_kernel import cmdline
+from gorun_kernel.engine import Engine
+from gorun_kernel.process import Control, run_process
+from gorun_kernel.toolchain import find_toolchain
+
+
+class Recorder:
+    def __init__(self, answers: list[str | None] | None = None, on_out=None) -> None:
+        self.events: list[tuple[str, str]] = []
+        self.answers = list(answers or [])
+        self.prompts: list[str] = []
+        self.on_out = on_out
+
+    def stdout(self, text: str) -> None:
+        self.events.append(("stdout", text))
+        if self.on_out:
+            self.on_out(text)
+
+    def stderr(self, text: str) -> None:
+        self.events.append(("stderr", text))
+
+    def input_wanted(self, prompt: str) -> str | None:
+        self.prompts.append(prompt)
+        return self.answers.pop(0) if self.answers else None
+
+    def text(self, name: str) -> str:
+        return "".join(t for n, t in self.events if n == name)
+
+
+def py(code: str) -> list[str]:
+    return [sys.executable, "-c", textwrap.dedent(code)]
+
+
+def run(argv: list[str], **kw):
+    sink = kw.pop("sink", Recorder())
+    res = run_process(argv, cwd=os.getcwd(), env=os.environ, control=Control(), sink=sink, **kw)
+    return res, sink
+
+
+@pytest.fixture(scope="module")
+def engine():
+    e = Engine(find_toolchain())
+    yield e
+    e.close()
+
+
+def test_output_streams_live_while_the_program_runs(engine, tmp_path):
+    """The program waits for a file that the test creates only after seeing "ready"."""
+    flag = tmp_path / "go-on"
+    src = textwrap.dedent(f"""
+        package main
+
+        import ("fmt"; "os"; "time")
+
+        func main() {{
+            fmt.Println("ready")
+            for {{
+                if _, err := os.Stat("{flag}"); err == nil {{
+                    break
+                }}
+                time.Sleep(10 * time.Millisecond)
+            }}
+            fmt.Println("done")
+        }}
+        """)
+    sink = Recorder(on_out=lambda text: "ready" in text and flag.touch())
+    outcome = engine.run_cell(src, cmdline.parse(["--timeout", "60"]), sink, cwd=str(tmp_path))
+    assert outcome.ok, outcome.status  # a timeout here would mean no live output
+    assert sink.text("stdout") == "ready\ndone\n"
+
+
+def test_stdout_and_stderr_keep_their_order():
+    _, sink = run(
+        py("""
+        import sys
+        for i in range(3):
+            print("out", i, flush=True)
+            print("err", i, file=sys.stderr, flush=True)
+        """)
+    )
+    assert sink.text("stdout") == "out 0\nout 1\nout 2\n"
+    assert sink.text("stderr") == "err 0\nerr 1\nerr 2\n"
+
+
+def test_invalid_utf8_and_nul_bytes_become_replacement_characters():
+    _, sink = run(py(r"import sys; sys.stdout.buffer.write(b'a\xff\x00b\xe2\x82')"))
+    assert sink.text("stdout") == "a\ufffd\ufffdb\ufffd"
+
+
+def test_a_multibyte_character_split_across_reads_survives():
+    code = r"""
+    import sys, os
+    sys.stdout.buffer.write(b'\xe2\x82'); sys.stdout.flush()
+    sys.stdout.buffer.write(b'\xac\n'); sys.stdout.flush()
+    """
+    _, sink = run(py(code))
+    assert sink.text("stdout") == "€\n"
+
+
+def test_many_small_writes_are_batched():
+    _, sink = run(
+        py("import sys\nfor i in range(20000): sys.stdout.write('x'); sys.stdout.flush()")
+    )
+    assert sink.text("stdout") == "x" * 20000
+    assert len(sink.events) < 200
+
+
+def test_output_over_the_limit_is_dropped_and_counted():
+    res, sink = run(py("import sys; sys.stdout.write('y' * 100000)"), output_limit=1000)
+    assert sink.text("stdout") == "y" * 1000
+    assert res.dropped == 99000 and res.returncode == 0
+
+
+def test_children_left_behind_are_killed_when_the_program_exits(tmp_path):
+    pidfile = tmp_path / "pid"
+    res, _ = run(
+        py(f"""
+        import subprocess
+        p = subprocess.Popen(["sleep", "1000"])
+        open("{pidfile}", "w").write(str(p.pid))
+        """)
+    )
+    assert res.returncode == 0
+    pid = int(pidfile.read_text())
+    from test_sessions import wait_gone
+
+    assert wait_gone(pid)
+
+
+def test_interrupt_from_another_thread_escalates_to_sigkill():
+    control = Control()
+    started = threading.Event()
+    code = """
+    import signal, sys, time
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    print("stubborn", flush=True)
+    while True: time.sleep(1)
+    """
+    sink = Recorder(on_out=lambda text: started.set())
+    t = threading.Thread(target=lambda: started.wait(30) and control.interrupt())
+    t.start()
+    res = run_process(py(code), cwd=os.getcwd(), env=os.environ, control=control, sink=sink)
+    t.join()
+    assert res.interrupted and res.returncode == -9
+
+
+def test_interactive_stdin_asks_with_the_pending_prompt():
+    code = """
+    name = input("Your name? ")
+    age = input("Age? ")
+    print(f"hello {name}, {age}")
+    """
+    res, sink = run(py(code), interactive=True, sink=Recorder(["Ada", "36"]))
+    assert sink.prompts == ["Your name? ", "Age? "]
+    assert sink.text("stdout") == "hello Ada, 36\n"
+    assert res.returncode == 0
+
+
+def test_no_answer_means_end_of_input():
+    code = """
+    import sys
+    print("got", repr(sys.stdin.read()))
+    """
+    _, sink = run(py(code), interactive=True, sink=Recorder([None]))
+    assert sink.text("stdout") == "got ''\n"
+
+
+def test_a_program_that_cannot_start_is_a_clear_error():
+    from gorun_kernel.errors import GorunError
+
+    with pytest.raises(GorunError, match="cannot start /nonexistent/xprog"):
+        run(["/nonexistent/xprog"])
+
+
+def test_stdin_bytes_are_fed_then_closed():
+    _res, sink = run(py("import sys; print(sys.stdin.read().upper())"), stdin=b"abc" * 50000)
+    assert sink.text("stdout") == "ABC" * 50000 + "\n"
+
+
+def test_scratch_files_are_private(engine):
+    for entry in Path(engine.scratch.path).iterdir():
+        assert entry.stat().st_uid == os.getuid()
+    assert oct(engine.scratch.path.stat().st_mode & 0o777) == "0o700"

@@ -1,0 +1,20 @@
+"""The code stays ruff clean (lint and format), as the project's standards ask."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent.parent
+
+
+@pytest.mark.parametrize("args", [["check"], ["format", "--check"]])
+def test_ruff(args):
+    ruff = shutil.which("ruff")
+    if ruff is None:
+        pytest.skip('ruff is not installed (pip install -e ".[test]")')
+    proc = subprocess.run([ruff, *args, "."], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
