@@ -143,7 +143,9 @@ class Builder:
                 if not diags:
                     diags = [diagnostics.Diagnostic(f"go exited with status {code}", [])]
                 first, rest = diags[0], diags[1:]
-                raise BuildError(first.headline, [*first.quote, *diagnostics.render(rest)])
+                raise BuildError(
+                    first.headline, [*first.quote, *diagnostics.render(rest)], go_output=output
+                )
             if install_dir is not None:
                 target = _installed_binary(install_dir, target)
             log = "\n".join(

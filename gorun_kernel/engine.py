@@ -7,10 +7,16 @@ an `OutputSink` as they happen; what happened comes back as an `Outcome`,
 whose `error` is the failure as an exception for the front-end to raise or
 render. A front-end is a sink plus the few lines that turn an Outcome into
 notebook output.
+
+Cell forms (see parse, snippets, txtar): a whole `package main` program is
+built as it is; a multi-file txtar cell is written out file by file; anything
+else is a snippet, composed with the session's declarations.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import shutil
@@ -19,12 +25,14 @@ import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from . import build, compose
-from .build import Builder, BuildJob
+from . import build, txtar
+from .build import Builder, BuildJob, Built
 from .cmdline import Command
+from .diagnostics import LineTable, Origin
 from .errors import (
+    BuildError,
+    CellError,
     ExitError,
     GorunError,
     Interrupted,
@@ -33,12 +41,17 @@ from .errors import (
     UsageError,
 )
 from .execache import ExeCache
+from .parse import Cell, parse_cell
 from .process import Control, OutputSink, run_process, sigint_interrupts
-from .scratch import ScratchModule
+from .scratch import ScratchModule, go_mod_text
+from .snippets import Session
+from .stdlib import StdIndex
 from .toolchain import Toolchain, find_toolchain
 
 DEFAULT_OUTPUT_LIMIT = 4 << 20  # bytes of output shown per cell; the rest is counted
 _SEMVER = re.compile(r"^v\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
+_UNUSED_IMPORT = re.compile(r'"([^"]+)" imported (?:as \S+ )?and not used')
+TXTAR_DIR = "txtar"  # where a multi-file cell is written, inside the scratch module
 
 
 def signal_words(signum: int) -> str:
@@ -65,6 +78,16 @@ def format_duration(seconds: float) -> str:
 
 
 @dataclass
+class RunOptions:
+    """How the program runs, as the front-end decides it."""
+
+    cwd: str  # the notebook's directory
+    stdin: bytes | None = None  # fixed input (then end of input)
+    interactive: bool = False  # ask the sink for input when the program waits for it
+    capture: bool = False  # keep stdout/stderr text in the Outcome
+
+
+@dataclass
 class Outcome:
     """What happened to one cell."""
 
@@ -73,8 +96,10 @@ class Outcome:
     returncode: int | None = None  # None when the program did not run
     stdout: str | None = None  # captured text, when asked for
     stderr: str | None = None
+    value: str | None = None  # the final expression's value, formatted by Go
     cached: bool = False  # the binary came from the executable cache (no go command)
     dropped: int = 0  # bytes of output over the limit, not shown
+    ran: bool = True  # False when there was nothing to build or run
 
     @property
     def ok(self) -> bool:
@@ -82,13 +107,18 @@ class Outcome:
 
 
 class Engine:
-    """One session: a toolchain, a scratch module, and the runs made in it."""
+    """One session: a toolchain, a scratch module, its declarations, and the runs made in it."""
 
     def __init__(self, toolchain: Toolchain | None = None, cache: ExeCache | None = None) -> None:
         self.toolchain = toolchain or find_toolchain()
         self.scratch = ScratchModule(self.toolchain)
         self.control = Control()
         self.builder = Builder(self.toolchain, cache or ExeCache(), self.control)
+        self.session = Session()
+        self._stdlib: StdIndex | None = None
+        # Composed program digest -> (show value, imports to drop) that built,
+        # so a re-run skips the retries and finds its binary in the cache.
+        self._retries: dict[str, tuple[bool, frozenset[str]]] = {}
         limit = os.environ.get("GORUN_OUTPUT_LIMIT")
         self.output_limit: int | None = int(limit) if limit else DEFAULT_OUTPUT_LIMIT
 
@@ -102,115 +132,240 @@ class Engine:
         """Stop the build or run in progress; safe from any thread or signal handler."""
         self.control.interrupt()
 
+    def stdlib(self) -> StdIndex:
+        if self._stdlib is None:
+            self._stdlib = StdIndex.for_goroot(self.toolchain.goroot, self.toolchain.version)
+        return self._stdlib
+
+    def declarations(self) -> list[tuple[str, str, str]]:
+        """(name, kind, cell) of everything snippets declared or imported."""
+        return self.session.listing()
+
+    def remove(self, name: str) -> bool:
+        return self.session.remove(name)
+
+    def reset(self, go_mod: bool = False) -> None:
+        """Forget all declarations; with go_mod, also the modules the session fetched."""
+        self.session.reset()
+        self._retries.clear()
+        if go_mod:
+            self.scratch.go_mod.write_text(go_mod_text(self.toolchain))
+            self.scratch.go_sum.write_text("")
+
     def environment(self, cmd: Command) -> dict[str, str]:
         """The environment for go and for the program: the user's, ours, then --env."""
         env = self.toolchain.command_env(os.environ)
         env.update(cmd.env)
         return env
 
-    # -- cells ---------------------------------------------------------------
+    # -- entry points --------------------------------------------------------
 
-    def run_cell(self, *args: Any, **kwargs: Any) -> Outcome:
-        """Build the cell in the scratch module and run it; see _run_cell."""
-        return self._interruptible(self._run_cell, *args, **kwargs)
+    def run_cell(
+        self,
+        code: str,
+        cmd: Command,
+        sink: OutputSink,
+        opts: RunOptions,
+        *,
+        first_line: int = 1,
+        label: str | None = None,
+    ) -> Outcome:
+        """Build and run a cell, with cmd.positional as the program's arguments.
 
-    def run_package(self, *args: Any, **kwargs: Any) -> Outcome:
-        """`go run`'s package forms; see _run_package."""
-        return self._interruptible(self._run_package, *args, **kwargs)
+        first_line: the notebook's line number of the code's first line (2 under
+        a %%gorun line). label: how errors name this cell later ("[3]").
+        """
+        return self._interruptible(lambda: self._run_cell(code, cmd, sink, opts, first_line, label))
 
-    def _interruptible(self, work: Callable[..., Outcome], *args: Any, **kwargs: Any) -> Outcome:
+    def run_package(self, cmd: Command, sink: OutputSink, opts: RunOptions) -> Outcome:
+        """`go run`'s package forms: .go files, a directory, an import path, pkg@version."""
+        return self._interruptible(lambda: self._run_package(cmd, sink, opts))
+
+    def _interruptible(self, work: Callable[[], Outcome]) -> Outcome:
         self.control.reset()
         try:
             with sigint_interrupts(self.control):
-                return work(*args, **kwargs)
+                return work()
         except KeyboardInterrupt:
             # Raised outside a running process (off the main thread, or while
             # asking for input): nothing of the cell's is left running.
             return Outcome(status="interrupted", error=Interrupted("interrupted"))
+
+    # -- cells ---------------------------------------------------------------
 
     def _run_cell(
         self,
         code: str,
         cmd: Command,
         sink: OutputSink,
-        *,
-        cwd: str,
-        first_line: int = 1,
-        stdin: bytes | None = None,
-        interactive: bool = False,
-        capture: bool = False,
+        opts: RunOptions,
+        first_line: int,
+        label: str | None,
     ) -> Outcome:
-        """Build the cell in the scratch module and run it with cmd.positional as arguments."""
         if cmd.chdir is not None:
             raise UsageError("-C dir is for %gorun package runs; a cell is built in the session")
-        program = compose.program_cell(code, first_line)
+        if not code.strip():
+            raise CellError("the cell is empty: write Go in it (a snippet or a package main)")
         env = self.environment(cmd)
         env["GOWORK"] = "off"  # the scratch module is never part of the user's workspace
-        # -mod=mod lets go add a missing module to the scratch go.mod when a
+        # -mod=mod lets go add a missing module to the session's go.mod when a
         # cell first imports it, and only then; the user's own -mod wins.
         flags = build.with_run_defaults(["-mod=mod", *cmd.build_flags])
-        root = self.scratch.path
+        if txtar.is_txtar(code):
+            files, table = txtar.split(code, first_line)
+            return self._run_files(files, table, TXTAR_DIR, cmd, flags, env, sink, opts)
+        cell = parse_cell(code)
+        if cell.package is not None:
+            table: LineTable = {
+                "main.go": [Origin(first_line + i, t) for i, t in enumerate(code.split("\n"))]
+            }
+            return self._run_files({"main.go": code}, table, "", cmd, flags, env, sink, opts)
+        if not cell.items:
+            return Outcome(status="nothing to run", error=None, ran=False)
+        return self._run_snippet(cell, code, cmd, flags, env, sink, opts, first_line, label)
+
+    def _run_files(
+        self,
+        files: dict[str, str],
+        table: LineTable,
+        subdir: str,
+        cmd: Command,
+        flags: list[str],
+        env: dict[str, str],
+        sink: OutputSink,
+        opts: RunOptions,
+    ) -> Outcome:
+        """A program cell (subdir "") or a txtar cell (its own directory, maybe its own go.mod)."""
+        own_mod = "go.mod" in files
+        try:
+            built = self.builder.build(*self._files_job(files, table, subdir, flags, env))
+        except GorunError as e:
+            return Outcome(status=e.message, error=e)
+        if subdir and not own_mod and not built.cached:
+            # Modules a txtar cell fetched belong to the session, as for any cell.
+            root = self.scratch.path / subdir
+            self.scratch.go_mod.write_text((root / "go.mod").read_text())
+            self.scratch.go_sum.write_text((root / "go.sum").read_text())
+        return self._run(built, cmd, sink, opts, cmd.positional, env)
+
+    def _files_job(
+        self,
+        files: dict[str, str],
+        table: LineTable,
+        subdir: str,
+        flags: list[str],
+        env: dict[str, str],
+    ) -> tuple[BuildJob, None, Callable[[], None]]:
+        root = self.scratch.path / subdir
+        own_mod = "go.mod" in files
 
         def key_parts() -> dict[str, object]:
-            return {
-                "kind": "cell",
-                "files": program.files,
-                "go.mod": self.scratch.go_mod.read_text(),
-                "go.sum": self.scratch.go_sum.read_text(),
-                "flags": flags,
-            }
+            parts: dict[str, object] = {"kind": "cell", "files": files, "flags": flags}
+            if not own_mod:
+                parts["go.mod"] = self.scratch.go_mod.read_text()
+                parts["go.sum"] = self.scratch.go_sum.read_text()
+            return parts
+
+        def prepare() -> None:
+            self.scratch.clear_sources()
+            if subdir and not own_mod:
+                for name in ("go.mod", "go.sum"):
+                    self.scratch.write(f"{subdir}/{name}", (self.scratch.path / name).read_text())
+            for path, text in files.items():
+                self.scratch.write(f"{subdir}/{path}" if subdir else path, text)
 
         job = BuildJob(
             args=["build", *flags, "."],
             cwd=str(root),
             env=env,
             key_parts=key_parts if build.is_cacheable(flags) else None,
-            table=program.table,
+            table=table,
             roots=[str(root), os.path.realpath(root)],
         )
+        return job, None, prepare
 
-        def prepare() -> None:
-            self.scratch.clear_sources()
-            for path, text in program.files.items():
-                self.scratch.write(path, text)
-
-        return self._build_and_run(
-            job, cmd, sink, cwd=cwd, prepare=prepare, args=cmd.positional,
-            stdin=stdin, interactive=interactive, capture=capture,
-        )  # fmt: skip
-
-    def _run_package(
+    def _run_snippet(
         self,
+        cell: Cell,
+        code: str,
         cmd: Command,
+        flags: list[str],
+        env: dict[str, str],
         sink: OutputSink,
-        *,
-        cwd: str,
-        stdin: bytes | None = None,
-        interactive: bool = False,
-        capture: bool = False,
+        opts: RunOptions,
+        first_line: int,
+        label: str | None,
     ) -> Outcome:
-        """`go run`'s package forms: files, a directory, an import path, pkg@version."""
+        std = self.stdlib()
+        label = label or f"[{self.session.cells + 1}]"
+        plan = self.session.plan(cell, code, first_line, label, std)
+        show = plan.final is not None
+        drop: frozenset[str] = frozenset()
+        first = self.session.compose(plan, std, show, drop)
+        digest = hashlib.sha256(json.dumps(first.files, sort_keys=True).encode()).hexdigest()
+        if digest in self._retries:
+            show, drop = self._retries[digest]
+        while True:
+            program = self.session.compose(plan, std, show, drop)
+            try:
+                built = self.builder.build(
+                    *self._files_job(program.files, program.table, "", flags, env)
+                )
+                break
+            except BuildError as e:
+                # Two things only the compiler knows. A final call with no
+                # result cannot be shown: run it as a statement. An import
+                # whose package name we guessed wrong is "not used": drop it.
+                if show and "(no value) used as value" in e.go_output:
+                    show = False
+                    continue
+                unused = set(_UNUSED_IMPORT.findall(e.go_output)) - drop
+                if unused and unused <= {i.path for i in plan.imports.values()}:
+                    drop = drop | unused
+                    continue
+                return Outcome(status=e.message, error=e)
+            except GorunError as e:
+                return Outcome(status=e.message, error=e)
+        if (show, drop) != (plan.final is not None, frozenset()):
+            self._retries[digest] = (show, drop)
+        self.session.commit(plan)  # the cell built: its declarations join the session
+        self.session.cells += 1
+        value_file = self.scratch.path / ".gorun-value"
+        value_file.unlink(missing_ok=True)
+        outcome = self._run(
+            built, cmd, sink, opts, cmd.positional, env,
+            extra_env={"GORUN_VALUE_FILE": str(value_file)} if show else None,
+        )  # fmt: skip
+        if show and value_file.exists():
+            outcome.value = value_file.read_text(errors="replace")
+            value_file.unlink()
+        return outcome
+
+    # -- packages ------------------------------------------------------------
+
+    def _run_package(self, cmd: Command, sink: OutputSink, opts: RunOptions) -> Outcome:
         packages, args = cmd.package_and_args()
         if not packages:
             raise UsageError(
                 "%gorun needs a package: a directory (./cmd/tool), .go files, an import "
                 "path, or pkg@version"
             )
-        run_dir = os.path.normpath(os.path.join(cwd, cmd.chdir)) if cmd.chdir else cwd
+        run_dir = os.path.normpath(os.path.join(opts.cwd, cmd.chdir)) if cmd.chdir else opts.cwd
         if not os.path.isdir(run_dir):
             raise UsageError(f"-C {cmd.chdir}: no such directory")
+        opts = RunOptions(run_dir, opts.stdin, opts.interactive, opts.capture)
         env = self.environment(cmd)
         flags = build.with_run_defaults(cmd.build_flags)
         pkg = packages[0]
         if "@" in pkg and not pkg.endswith(".go"):
             job, install_dir = self._versioned_job(pkg, flags, env)
             try:
-                return self._build_and_run(
-                    job, cmd, sink, cwd=run_dir, args=args, install_dir=install_dir,
-                    stdin=stdin, interactive=interactive, capture=capture,
-                )  # fmt: skip
+                built = self.builder.build(job, install_dir)
+            except GorunError as e:
+                return Outcome(status=e.message, error=e)
             finally:
                 shutil.rmtree(install_dir.parent, ignore_errors=True)
+            return self._run(built, cmd, sink, opts, args, env)
         # A local package: built in the context of the module around run_dir,
         # as go run would. Its sources are the user's, which the cache key
         # cannot see cheaply, so go (with its own build cache) decides.
@@ -221,16 +376,17 @@ class Engine:
             key_parts=None,
             roots=[run_dir, os.path.realpath(run_dir)],
         )
-        return self._build_and_run(
-            job, cmd, sink, cwd=run_dir, args=args,
-            stdin=stdin, interactive=interactive, capture=capture,
-        )  # fmt: skip
+        try:
+            built = self.builder.build(job)
+        except GorunError as e:
+            return Outcome(status=e.message, error=e)
+        return self._run(built, cmd, sink, opts, args, env)
 
     def _versioned_job(
         self, pkg: str, flags: list[str], env: dict[str, str]
     ) -> tuple[BuildJob, Path]:
         """`pkg@version`: `go install` into a private directory, outside any module."""
-        top = Path(tempfile.mkdtemp(prefix=".install-", dir=self.scratch.path))
+        top = Path(tempfile.mkdtemp(prefix=".gorun-install-", dir=self.scratch.path))
         bindir = top / "bin"
         env = dict(env, GOWORK="off")
         env.pop("GOBIN", None)
@@ -285,40 +441,34 @@ class Engine:
             )
         return [found]
 
-    def _build_and_run(
+    def _run(
         self,
-        job: BuildJob,
+        built: Built,
         cmd: Command,
         sink: OutputSink,
-        *,
-        cwd: str,
+        opts: RunOptions,
         args: list[str],
-        stdin: bytes | None,
-        interactive: bool,
-        capture: bool,
-        prepare: Callable[[], None] | None = None,
-        install_dir: Path | None = None,
+        env: dict[str, str],
+        extra_env: dict[str, str] | None = None,
     ) -> Outcome:
-        exec_prefix = self._exec_prefix(cmd, job.env)  # fail before building
         try:
-            built = self.builder.build(job, install_dir=install_dir, prepare=prepare)
-        except GorunError as e:
-            return Outcome(status=e.message, error=e)
-        try:
+            exec_prefix = self._exec_prefix(cmd, env)
             if built.log:
                 sink.stderr(built.log + "\n")
             res = run_process(
                 [*exec_prefix, str(built.exe), *args],
-                cwd=cwd,
-                env=self.environment(cmd),
+                cwd=opts.cwd,
+                env={**self.environment(cmd), **(extra_env or {})},
                 control=self.control,
                 sink=sink,
-                stdin=stdin,
-                interactive=interactive and stdin is None,
+                stdin=opts.stdin,
+                interactive=opts.interactive and opts.stdin is None,
                 timeout=cmd.timeout,
-                capture=capture,
+                capture=opts.capture,
                 output_limit=self.output_limit,
             )
+        except GorunError as e:
+            return Outcome(status=e.message, error=e, cached=built.cached)
         finally:
             if built.temporary:
                 self.builder.cache.discard(built.exe)
@@ -328,13 +478,10 @@ class Engine:
                 f"{self.output_limit:,} bytes per cell]\n"
             )
         outcome = Outcome(
-            status="",
-            error=None,
-            returncode=res.returncode,
-            cached=built.cached,
+            status="", error=None, returncode=res.returncode, cached=built.cached,
             dropped=res.dropped,
-        )
-        if capture:
+        )  # fmt: skip
+        if opts.capture:
             outcome.stdout = res.stdout.decode("utf-8", errors="replace")
             outcome.stderr = res.stderr.decode("utf-8", errors="replace")
         if res.timed_out:

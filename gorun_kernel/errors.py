@@ -46,6 +46,10 @@ class ToolchainError(GorunError):
 class BuildError(GorunError):
     """The go command failed: compile errors, a missing module, a bad flag."""
 
+    def __init__(self, message: str, details: list[str] | None = None, go_output: str = "") -> None:
+        super().__init__(message, details)
+        self.go_output = go_output  # go's own words, before mapping to cells
+
 
 class RunFailure(GorunError):
     """The program ran but did not succeed. Subclasses say how."""

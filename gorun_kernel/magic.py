@@ -13,11 +13,11 @@ from typing import Any
 
 from IPython.core.error import StdinNotImplementedError
 from IPython.core.error import UsageError as IPythonUsageError
-from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.display import display
 
 from . import cmdline, render
-from .engine import Engine, Outcome
+from .engine import Engine, Outcome, RunOptions
 from .errors import UsageError
 from .process import stdin_detection_works
 
@@ -65,17 +65,19 @@ class GorunMagics(Magics):
         engine = session_engine()
         sink = _Sink()
         capture = bool(cmd.out_var or cmd.err_var)
-        common: dict[str, Any] = {
-            "cwd": os.getcwd(),
-            "stdin": stdin,
-            "interactive": stdin is None and stdin_detection_works(),
-            "capture": capture,
-        }
+        opts = RunOptions(
+            cwd=os.getcwd(),
+            stdin=stdin,
+            interactive=stdin is None and stdin_detection_works(),
+            capture=capture,
+        )
         try:
             if cell is None:
-                outcome = engine.run_package(cmd, sink, **common)
+                outcome = engine.run_package(cmd, sink, opts)
             else:
-                outcome = engine.run_cell(cell, cmd, sink, first_line=2, **common)
+                count = getattr(self.shell, "execution_count", None)
+                label = f"[{count}]" if count is not None else None
+                outcome = engine.run_cell(cell, cmd, sink, opts, first_line=2, label=label)
         except UsageError as e:
             raise IPythonUsageError(e.message) from None
         return self._finish(cmd, outcome)
@@ -95,7 +97,30 @@ class GorunMagics(Magics):
             f"--stdin {cmd.stdin_var}: it is a {type(value).__name__}; give a str or bytes"
         )
 
-    def _finish(self, cmd: cmdline.Command, outcome: Outcome) -> None:
+    @line_magic
+    def gorun_list(self, line: str) -> None:
+        """List the session's declarations: name, kind, and the cell that made each."""
+        print(render.listing(session_engine().declarations()))
+
+    @line_magic
+    def gorun_rm(self, line: str) -> None:
+        """%gorun_rm NAME [NAME...]: forget declarations (Type.Method for a method) or imports."""
+        names = line.split()
+        if not names:
+            raise IPythonUsageError("usage: %gorun_rm NAME [NAME...]")
+        missing = [n for n in names if not session_engine().remove(n)]
+        if missing:
+            raise IPythonUsageError(f"not declared in this session: {', '.join(missing)}")
+
+    @line_magic
+    def gorun_reset(self, line: str) -> None:
+        """%gorun_reset [--go-mod]: forget all declarations (--go-mod: and fetched modules)."""
+        words = line.split()
+        if any(w != "--go-mod" for w in words):
+            raise IPythonUsageError("usage: %gorun_reset [--go-mod]")
+        session_engine().reset(go_mod="--go-mod" in words)
+
+    def _finish(self, cmd: cmdline.Command, outcome: Outcome) -> GoValue | None:
         ns = self.shell.user_ns if self.shell is not None else {}
         if cmd.out_var and outcome.stdout is not None:
             ns[cmd.out_var] = outcome.stdout
@@ -106,8 +131,22 @@ class GorunMagics(Magics):
                 raise outcome.error
             sys.stderr.write("\n".join(outcome.error.render()) + "\n")
             sys.stderr.flush()
-        elif not cmd.quiet:
+        elif not cmd.quiet and outcome.ran:
             display(render.status_bundle(outcome.status), raw=True)
+        return GoValue(outcome.value) if outcome.value is not None else None
+
+
+class GoValue:
+    """The value of a snippet's final expression, formatted by Go, for Out[]."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(self.text)
 
 
 GorunMagics.gorun.__doc__ = f"""Build and run Go, as `go run` does.

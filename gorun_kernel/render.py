@@ -21,3 +21,11 @@ def traceback_lines(error: GorunError, colour: bool = True) -> list[str]:
     if colour:
         head = f"\x1b[0;31m{error.ename}\x1b[0m: {error.message}"
     return [head, *rest]
+
+
+def listing(rows: list[tuple[str, str, str]]) -> str:
+    """The session's declarations as an aligned table: name, kind, cell."""
+    if not rows:
+        return "no declarations in this session"
+    width = max(len(name) for name, _, _ in rows)
+    return "\n".join(f"{name:<{width}}  {kind:<6}  cell {cell}" for name, kind, cell in rows)

@@ -103,10 +103,10 @@ class ScratchModule:
             os.close(self._lock_fd)
         atexit.unregister(self.close)
 
-    def clear_sources(self, keep: frozenset[str] = frozenset()) -> None:
-        """Remove the previous cell's files: everything but go.mod, go.sum, the lock."""
+    def clear_sources(self) -> None:
+        """Remove the previous cell's files: all but go.mod, go.sum and our .gorun* files."""
         for entry in self.path.iterdir():
-            if entry.name in {"go.mod", "go.sum", LOCK_NAME} | keep:
+            if entry.name in ("go.mod", "go.sum") or entry.name.startswith(".gorun"):
                 continue
             if entry.is_dir() and not entry.is_symlink():
                 _rmtree(entry)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from gorun_kernel.compose import origins
-from gorun_kernel.diagnostics import map_output
+from gorun_kernel.diagnostics import Origin, map_output
+
+
+def origins(code: str, first_line: int, cell: str | None = None) -> list[Origin | None]:
+    return [Origin(first_line + i, t, cell) for i, t in enumerate(code.split("\n"))]
+
 
 GO_OUTPUT = """# gorun
 ./main.go:3:14: undefined: y

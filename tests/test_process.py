@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from gorun_kernel import cmdline
-from gorun_kernel.engine import Engine
+from gorun_kernel.engine import Engine, RunOptions
 from gorun_kernel.process import Control, run_process
 from gorun_kernel.toolchain import find_toolchain
 
@@ -76,7 +76,8 @@ def test_output_streams_live_while_the_program_runs(engine, tmp_path):
         }}
         """)
     sink = Recorder(on_out=lambda text: "ready" in text and flag.touch())
-    outcome = engine.run_cell(src, cmdline.parse(["--timeout", "60"]), sink, cwd=str(tmp_path))
+    cmd = cmdline.parse(["--timeout", "60"])
+    outcome = engine.run_cell(src, cmd, sink, RunOptions(cwd=str(tmp_path)))
     assert outcome.ok, outcome.status  # a timeout here would mean no live output
     assert sink.text("stdout") == "ready\ndone\n"
 

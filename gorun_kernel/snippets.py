@@ -1,0 +1,348 @@
+"""Snippet cells: declarations that persist across cells, statements that run once.
+
+The session keeps every declaration a snippet made, keyed by name (methods by
+`Type.Method`). A later declaration of a name replaces the earlier one wherever
+it was made; in a multi-name declaration (`var a, b = f()`, a const group
+with iota) only that name is replaced by `_`, so the rest keeps its meaning
+and nothing is declared twice. A cell's statements become `main` for that run.
+
+A plan is made from a cell without touching the session; the engine commits it
+only after the build succeeded, so a cell that fails to build changes nothing.
+Composing is string work over stored declarations: no go command.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+
+from .diagnostics import LineTable, Origin
+from .errors import CellError
+from .parse import Cell, Item
+from .stdlib import StdIndex
+
+VALUE_HELPER = "gorun_value.go"
+SHOW = "gorun_show__"
+
+# The final expression's value goes to the file named by GORUN_VALUE_FILE, in
+# Go's own formatting, from a file of its own (its imports cannot clash with
+# the user's).
+VALUE_HELPER_SOURCE = f"""package main
+
+import (
+	gorunfmt__ "fmt"
+	gorunos__ "os"
+	gorunreflect__ "reflect"
+	gorunstrings__ "strings"
+)
+
+func {SHOW}(values ...any) {{
+	parts := make([]string, len(values))
+	for i, v := range values {{
+		switch {{
+		case v == nil:
+			parts[i] = "<nil>"
+		case gorunreflect__.TypeOf(v).Kind() == gorunreflect__.String:
+			parts[i] = gorunfmt__.Sprintf("%q", v)
+		case isStruct__(v):
+			parts[i] = gorunfmt__.Sprintf("%+v", v)
+		default:
+			parts[i] = gorunfmt__.Sprintf("%v", v)
+		}}
+	}}
+	text := gorunstrings__.Join(parts, ", ")
+	if len(values) != 1 {{
+		text = "(" + text + ")"
+	}}
+	if path := gorunos__.Getenv("GORUN_VALUE_FILE"); path != "" {{
+		_ = gorunos__.WriteFile(path, []byte(text), 0o600)
+	}}
+}}
+
+func isStruct__(v any) bool {{
+	t := gorunreflect__.TypeOf(v)
+	for t.Kind() == gorunreflect__.Pointer {{
+		t = t.Elem()
+	}}
+	return t.Kind() == gorunreflect__.Struct
+}}
+"""
+
+# Calls that are statements even though they return values: printing and
+# writing (their byte counts and nil errors are noise), scanning.
+_STATEMENT_CALLS = re.compile(
+    r"^(fmt\.(F?Print|F?Scan|Sscan)\w*|log\.\w+|.*\.(Write\w*|Print\w*|Close|Flush|Encode))$"
+)
+
+
+@dataclass
+class Decl:
+    """A declaration kept in the session."""
+
+    key: str
+    kind: str
+    names: list[str]  # the names it still declares ("" where blanked)
+    text: str
+    name_spans: list[tuple[int, int]]
+    cell: str  # label of the cell that made it: "[3]"
+    first_line: int  # the cell line (as the notebook shows it) where text starts
+    col: int
+    lines: list[str]  # the cell's source lines it spans, for quoting in errors
+    uses: dict[str, set[str]]
+    declares: set[str]
+
+    def without(self, name: str) -> Decl | None:
+        """This declaration with `name` replaced by `_`; None if nothing would be left."""
+        if self.kind in ("func", "method") or self.names.count(name) == 0:
+            return None if name in self.names else self
+        names = ["" if n == name else n for n in self.names]
+        if not any(names):
+            return None
+        text = self.text
+        for (s, e), n in sorted(zip(self.name_spans, self.names, strict=True), reverse=True):
+            if n == name:
+                text = text[:s] + "_".ljust(e - s) + text[e:]  # same width: columns stay
+        return replace(self, names=names, text=text)
+
+
+@dataclass
+class Import:
+    name: str  # the local name (alias, or the package's name), "_" or "." forms keyed by path
+    alias: str | None
+    path: str
+    cell: str
+    line: int
+    source: str  # the cell line it was written on
+    known_name: bool  # the name is certain (an alias, or a standard package)
+
+
+@dataclass
+class Plan:
+    """A snippet cell applied to the session, not yet committed."""
+
+    decls: dict[str, Decl]
+    imports: dict[str, Import]
+    body: list[Item]  # statements for main
+    body_lines: list[str]
+    first_line: int
+    label: str
+    main: Decl | None = None  # the cell's own func main
+    final: Item | None = None  # the final expression, when its value may be shown
+    declares_only: bool = False
+
+
+@dataclass
+class Program:
+    files: dict[str, str]
+    table: LineTable = field(default_factory=dict)
+    shows_value: bool = False
+
+
+def import_name(path: str) -> str:
+    """The name a package is most likely declared with: the path's last element,
+    without a major version (`/v2`, `.v3`) or a `go-` prefix."""
+    parts = path.split("/")
+    last = parts[-1]
+    if re.fullmatch(r"v\d+", last) and len(parts) > 1:
+        last = parts[-2]
+    last = re.sub(r"\.v\d+$", "", last)
+    last = last.removeprefix("go-").removesuffix("-go").removesuffix(".go")
+    return re.sub(r"\W", "_", last)
+
+
+class Session:
+    """The declarations and imports that snippets made in one session."""
+
+    def __init__(self, stdlib: StdIndex | None = None) -> None:
+        self.decls: dict[str, Decl] = {}
+        self.imports: dict[str, Import] = {}
+        self._stdlib = stdlib
+        self.cells = 0  # snippet cells run, for default labels
+
+    def reset(self) -> None:
+        self.decls.clear()
+        self.imports.clear()
+
+    def listing(self) -> list[tuple[str, str, str]]:
+        """(name, kind, cell) for every declared name and import, in order."""
+        rows = [(i.name if i.alias != "_" else f"_ {i.path}", "import", i.cell)
+                for i in self.imports.values()]  # fmt: skip
+        for d in self.decls.values():
+            rows.extend((n, d.kind, d.cell) for n in d.names if n)
+        return rows
+
+    def remove(self, name: str) -> bool:
+        """Forget one name (a declaration, a method Type.Method, or an import)."""
+        found = False
+        for key, imp in list(self.imports.items()):
+            if name in (imp.name, imp.path):
+                del self.imports[key]
+                found = True
+        for key, decl in list(self.decls.items()):
+            if name in decl.names:
+                found = True
+                kept = decl.without(name)
+                if kept is None:
+                    del self.decls[key]
+                else:
+                    self.decls[key] = kept
+        return found
+
+    def commit(self, plan: Plan) -> None:
+        self.decls = plan.decls
+        self.imports = plan.imports
+
+    # -- planning ------------------------------------------------------------
+
+    def plan(self, cell: Cell, code: str, first_line: int, label: str, std: StdIndex) -> Plan:
+        lines = code.split("\n")
+        decls = dict(self.decls)
+        imports = dict(self.imports)
+        body: list[Item] = []
+        main: Decl | None = None
+        for item in cell.items:
+            span = item.text.count("\n") + 1
+            source_lines = lines[item.row : item.row + span]
+            if item.kind == "import":
+                for alias, path in item.imports:
+                    known = alias is not None or std.name_of(path) is not None
+                    name = alias or std.name_of(path) or import_name(path)
+                    key = f"{name} {path}" if name in ("_", ".") else name
+                    imports[key] = Import(
+                        name, alias, path, label, first_line + item.row,
+                        source_lines[0] if source_lines else "", known,
+                    )  # fmt: skip
+                continue
+            if item.kind == "stmt":
+                body.append(item)
+                continue
+            decl = Decl(
+                key=item.key, kind=item.kind, names=list(item.names), text=item.text,
+                name_spans=list(item.name_spans), cell=label,
+                first_line=first_line + item.row, col=item.col, lines=source_lines,
+                uses=item.uses, declares=item.declares,
+            )  # fmt: skip
+            if item.kind == "func" and item.names == ["main"]:
+                main = decl  # runs this cell; never kept
+                continue
+            if not (item.kind == "func" and item.names == ["init"]):
+                for name in item.names:
+                    for key, old in list(decls.items()):
+                        if name in old.names:
+                            kept = old.without(name)
+                            if kept is None:
+                                del decls[key]
+                            else:
+                                decls[key] = kept
+            decls[decl.key] = decl
+        if main is not None and body:
+            raise CellError(
+                f"line {first_line + body[0].row}: this cell has both func main and "
+                "statements outside it; put the statements inside main, or drop main"
+            )
+        final = body[-1] if body and body[-1].expression else None
+        if final is not None and final.call is not None and _STATEMENT_CALLS.match(final.call):
+            final = None
+        return Plan(
+            decls=decls, imports=imports, body=body, body_lines=lines, first_line=first_line,
+            label=label, main=main, final=final,
+            declares_only=not body and main is None,
+        )  # fmt: skip
+
+    # -- composing -----------------------------------------------------------
+
+    def compose(
+        self, plan: Plan, std: StdIndex, show: bool, drop: frozenset[str] = frozenset()
+    ) -> Program:
+        """The program for a plan: main.go (and the value helper when showing a value).
+
+        `drop`: import paths to leave out (go said they were not used).
+        """
+        out = _FileBuilder(plan.label)
+        decls = list(plan.decls.values())
+        if plan.main is not None:
+            decls.append(plan.main)
+        items_uses: dict[str, set[str]] = {}
+        declared: set[str] = set()
+        for d in decls:
+            for x, sels in d.uses.items():
+                items_uses.setdefault(x, set()).update(sels)
+            declared.update(d.declares)
+            declared.update(n for n in d.names if n)
+        for item in plan.body:
+            for x, sels in item.uses.items():
+                items_uses.setdefault(x, set()).update(sels)
+            declared.update(item.declares)
+
+        imports = [i for i in plan.imports.values() if i.path not in drop]
+        named = {i.name for i in imports}
+        unresolved = {x for x in items_uses if x not in declared and x not in named}
+        auto = {}
+        for x in sorted(unresolved):
+            path = std.resolve(x, items_uses[x])
+            if path is not None:
+                auto[x] = path
+        unknown = unresolved - auto.keys()
+        kept = [
+            i
+            for i in imports
+            if i.name in ("_", ".")
+            or (i.name in items_uses and i.name not in declared)
+            or (not i.known_name and unknown)  # maybe the name we guessed is wrong
+        ]
+
+        out.add("package main")
+        out.add("")
+        if kept or auto:
+            out.add("import (")
+            for path in sorted(auto.values()):
+                out.add(f'\t"{path}"')
+            for i in kept:
+                spec = f'\t{i.alias} "{i.path}"' if i.alias else f'\t"{i.path}"'
+                out.add(spec, Origin(i.line, i.source, i.cell))
+            out.add(")")
+        for d in decls:
+            out.add("")
+            out.add_source(d.text, d.lines, d.first_line, d.col, d.cell)
+        if plan.main is None:
+            out.add("")
+            out.add("func main() {")
+            for item in plan.body:
+                first = plan.first_line + item.row
+                span = plan.body_lines[item.row : item.row + item.text.count("\n") + 1]
+                if show and item is plan.final:
+                    out.add(f"{SHOW}(")
+                    out.add_source(item.text + ",", span, first, item.col, plan.label)
+                    out.add(")")
+                else:
+                    out.add_source(item.text, span, first, item.col, plan.label)
+            out.add("}")
+        files = {"main.go": out.text()}
+        if show:
+            files[VALUE_HELPER] = VALUE_HELPER_SOURCE
+        return Program(files=files, table={"main.go": out.origins}, shows_value=show)
+
+
+class _FileBuilder:
+    """Lines of a generated file, each with the cell line it came from."""
+
+    def __init__(self, current: str) -> None:
+        self.current = current  # the label of the cell being run: its lines need no label
+        self.lines: list[str] = []
+        self.origins: list[Origin | None] = []
+
+    def add(self, line: str, origin: Origin | None = None) -> None:
+        self.lines.append(line)
+        self.origins.append(origin)
+
+    def add_source(self, text: str, lines: list[str], first: int, col: int, cell: str) -> None:
+        label = None if cell == self.current else cell
+        # Pad the first line to its column in the cell, so compiler columns
+        # match the cell's and a caret lands under the right character.
+        pad = "".join(c if c == "\t" else " " for c in (lines[0][:col] if lines else ""))
+        for i, line in enumerate(text.split("\n")):
+            source = lines[i] if i < len(lines) else line
+            self.add((pad + line) if i == 0 else line, Origin(first + i, source, label))
+
+    def text(self) -> str:
+        return "\n".join(self.lines) + "\n"
