@@ -22,6 +22,7 @@ import re
 import shutil
 import signal
 import tempfile
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,6 +116,7 @@ class Engine:
         self.control = Control()
         self.builder = Builder(self.toolchain, cache or ExeCache(), self.control)
         self.session = Session()
+        self._busy = threading.Lock()  # held while a cell builds or runs
         self._stdlib: StdIndex | None = None
         # Composed program digest -> (show value, imports to drop) that built,
         # so a re-run skips the retries and finds its binary in the cache.
@@ -125,8 +127,16 @@ class Engine:
     # -- session -----------------------------------------------------------
 
     def close(self) -> None:
+        """End the session: stop what runs (from another thread, say), remove the scratch module."""
         self.control.interrupt()
-        self.scratch.close()
+        # A run in another thread ends within a second of the interrupt; wait
+        # for it, so the scratch module is not removed under a build.
+        got = self._busy.acquire(timeout=5)
+        try:
+            self.scratch.close()
+        finally:
+            if got:
+                self._busy.release()
 
     def interrupt(self) -> None:
         """Stop the build or run in progress; safe from any thread or signal handler."""
@@ -182,6 +192,10 @@ class Engine:
         return self._interruptible(lambda: self._run_package(cmd, sink, opts))
 
     def _interruptible(self, work: Callable[[], Outcome]) -> Outcome:
+        with self._busy:
+            return self._interruptible_locked(work)
+
+    def _interruptible_locked(self, work: Callable[[], Outcome]) -> Outcome:
         self.control.reset()
         try:
             with sigint_interrupts(self.control):

@@ -71,7 +71,8 @@ func isStruct__(v any) bool {{
 # Calls that are statements even though they return values: printing and
 # writing (their byte counts and nil errors are noise), scanning.
 _STATEMENT_CALLS = re.compile(
-    r"^(fmt\.(F?Print|F?Scan|Sscan)\w*|log\.\w+|.*\.(Write\w*|Print\w*|Close|Flush|Encode))$"
+    r"^(fmt\.(Fprint|Print|Fscan|Scan|Sscan)\w*|log\.\w+"
+    r"|.*\.(Write\w*|Print\w*|Close|Flush|Encode))$"
 )
 
 

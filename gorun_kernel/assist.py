@@ -1,0 +1,172 @@
+"""Help while typing: is_complete, completion and inspection for Go cells.
+
+Everything here works from what the session already knows (its declarations,
+the standard-library index read from GOROOT); only inspection of a library
+symbol runs a go command (`go doc`), and only when the user asks for it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+KEYWORDS = (
+    "break case chan const continue default defer else fallthrough for func go goto if "
+    "import interface map package range return select struct switch type var"
+).split()
+BUILTINS = (
+    "append cap clear close complex copy delete imag len make max min new panic print "
+    "println real recover any bool byte comparable complex64 complex128 error float32 "
+    "float64 int int8 int16 int32 int64 rune string uint uint8 uint16 uint32 uint64 "
+    "uintptr true false iota nil"
+).split()
+
+_OPEN = {"(": ")", "[": "]", "{": "}"}
+_CLOSE = {v: k for k, v in _OPEN.items()}
+# A line ending in one of these continues on the next (but x++ and x-- end statements).
+_TRAILING_OPERATOR = re.compile(r"(?:[-+*/%&|^<>=!,.:]|&&|\|\||<-|&\^)$")
+
+
+def is_complete(code: str) -> dict[str, str]:
+    """complete / incomplete / invalid, as jupyter console needs to continue lines."""
+    stack: list[str] = []
+    stripped: list[str] = []  # the code without comments, strings shortened to ""
+    i, n = 0, len(code)
+    while i < n:
+        c = code[i]
+        if code.startswith("//", i):
+            end = code.find("\n", i)
+            i = n if end < 0 else end
+        elif code.startswith("/*", i):
+            end = code.find("*/", i + 2)
+            if end < 0:
+                return {"status": "incomplete", "indent": ""}
+            stripped.append(" ")
+            i = end + 2
+        elif c == "`":
+            end = code.find("`", i + 1)
+            if end < 0:
+                return {"status": "incomplete", "indent": ""}
+            stripped.append('""')
+            i = end + 1
+        elif c in "\"'":
+            j = i + 1
+            while j < n and code[j] not in (c, "\n"):
+                j += 2 if code[j] == "\\" else 1
+            if j >= n or code[j] != c:
+                return {"status": "invalid"}  # strings and runes end on their own line
+            stripped.append('""')
+            i = j + 1
+        else:
+            if c in _OPEN:
+                stack.append(c)
+            elif c in _CLOSE:
+                if not stack or stack[-1] != _CLOSE[c]:
+                    return {"status": "invalid"}
+                stack.pop()
+            stripped.append(c)
+            i += 1
+    if stack:
+        return {"status": "incomplete", "indent": "\t" * len(stack)}
+    lines = [ln.strip() for ln in "".join(stripped).split("\n")]
+    lines = [ln for ln in lines if ln and not ln.startswith(("%", "!"))]
+    last = lines[-1] if lines else ""
+    if _TRAILING_OPERATOR.search(last) and not last.endswith(("++", "--")):
+        return {"status": "incomplete", "indent": "\t"}
+    return {"status": "complete"}
+
+
+def _token_at(code: str, cursor: int) -> tuple[int, int]:
+    """The span of the dotted identifier around the cursor (`fmt.Println`)."""
+    start = cursor
+    while start > 0 and (code[start - 1].isalnum() or code[start - 1] in "_."):
+        start -= 1
+    end = cursor
+    while end < len(code) and (code[end].isalnum() or code[end] == "_"):
+        end += 1
+    return start, end
+
+
+def _package_path(engine: Engine, name: str, selectors: set[str]) -> str | None:
+    """The import path a package name stands for here: an import made, or the std index."""
+    for imp in engine.session.imports.values():
+        if imp.name == name:
+            return imp.path
+    return engine.stdlib().resolve(name, selectors)
+
+
+def complete(engine: Engine, code: str, cursor: int) -> dict[str, Any]:
+    before = code[:cursor]
+    matches: list[str] = []
+    std = engine.stdlib()
+    m = re.search(r'import\s*(?:\(\s*(?:[^)]*\n\s*)?)?(?:\w+\s+)?"([^"\n]*)$', before)
+    if m:  # inside an import path
+        prefix = m.group(1)
+        matches = sorted(p for p in std.by_path if p.startswith(prefix))
+        return _reply(matches, cursor - len(prefix), cursor)
+    start, _ = _token_at(code, cursor)
+    token = code[start:cursor]
+    if "." in token:
+        pkg, _, prefix = token.rpartition(".")
+        path = _package_path(engine, pkg, set())
+        exports = std.by_path[path].exports if path in std.by_path else set()
+        if not exports:  # an ambiguous name (rand): offer what any of them exports
+            exports = {e for p in std.by_name.get(pkg, []) for e in p.exports}
+        matches = sorted(e for e in exports if e.startswith(prefix))
+        return _reply(matches, cursor - len(prefix), cursor)
+    names = {n for n, _, _ in engine.declarations() if "." not in n}
+    names |= set(KEYWORDS) | set(BUILTINS) | set(std.by_name)
+    matches = sorted(n for n in names if n.startswith(token) and n != token)
+    return _reply(matches, start, cursor)
+
+
+def _reply(matches: list[str], start: int, end: int) -> dict[str, Any]:
+    return {
+        "status": "ok",
+        "matches": matches,
+        "cursor_start": start,
+        "cursor_end": end,
+        "metadata": {},
+    }
+
+
+def inspect(engine: Engine, code: str, cursor: int) -> dict[str, Any]:
+    """`go doc` for a library symbol, or the source of a session declaration."""
+    start, end = _token_at(code, cursor)
+    token = code[start:end].strip(".")
+    not_found = {"status": "ok", "found": False, "data": {}, "metadata": {}}
+    if not token:
+        return not_found
+    for decl in engine.session.decls.values():
+        if token in decl.names:
+            text = f"{decl.kind} {token} (cell {decl.cell}):\n\n{decl.text}"
+            return {"status": "ok", "found": True, "data": {"text/plain": text}, "metadata": {}}
+    pkg, _, symbol = token.partition(".")
+    path = _package_path(engine, pkg, {symbol.split(".")[0]} if symbol else set())
+    if path is None:
+        return not_found
+    doc = go_doc(engine, [path, symbol] if symbol else [path])
+    if doc is None:
+        return not_found
+    return {"status": "ok", "found": True, "data": {"text/plain": doc}, "metadata": {}}
+
+
+def go_doc(engine: Engine, args: list[str]) -> str | None:
+    try:
+        proc = subprocess.run(
+            [engine.toolchain.go, "doc", *args],
+            cwd=engine.scratch.path,
+            env={**engine.toolchain.command_env(os.environ), "GOWORK": "off"},
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return proc.stdout if proc.returncode == 0 and proc.stdout.strip() else None

@@ -1,0 +1,95 @@
+"""The kernel's `%` and `!` lines at the top of a cell.
+
+    %%gorun -race --timeout 5 -- arg    options for this cell (the magic's words)
+    %gorun ./cmd/tool arg               run a package, as the line magic does
+    %goflags -race --timeout 10s        words added to every later cell's command line
+    %env NAME=VALUE                     environment for every later build and run
+    %timeout 10s | %timeout off         the session's default timeout
+    %list  %rm NAME...  %reset [--go-mod]  %help
+    !ls -l                              a shell command in the notebook's directory
+
+The rest of the cell, if any, is Go. Its line numbers count the header lines,
+as the notebook shows the cell.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import UsageError
+
+SESSION_COMMANDS = ("goflags", "env", "timeout", "list", "rm", "reset", "help")
+
+HELP = """\
+Go (gorun) kernel: every cell is Go.
+
+Cell forms
+  A program (package main with func main) is built as it is.
+  A snippet (no package clause): its declarations (import, const, var, type,
+  func, method) stay in the session for later cells, and a later declaration
+  of the same name replaces the earlier one; its statements run as this cell's
+  main. The value of a final expression (sq(3), x, len(s)) is the cell's result.
+  Standard-library imports are added as needed.
+  A multi-file cell: `-- name --` lines start files (txtar); text before the
+  first marker is main.go; a go.mod and sub-packages may be included.
+
+Lines at the top of a cell
+  %%gorun [go build flags] [-exec xprog] [--timeout D] [--env K=V] [--quiet] [--] [args]
+                       this cell's command line, as in the %%gorun magic
+  %gorun [flags] package [args]
+                       run a package: .go files, ./dir, an import path, pkg@version
+  %goflags WORDS       add WORDS (go build flags, --timeout, --quiet...) to every
+                       later cell; %goflags alone shows them; %goflags --clear
+  %env K=V [K=V...]    environment for every later build and run; %env alone shows it
+  %timeout D | off     default timeout for every later cell
+  %list                the session's declarations, and the cell of each
+  %rm NAME [NAME...]   forget declarations (Type.Method for a method) or imports
+  %reset [--go-mod]    forget all declarations (--go-mod: and the fetched modules)
+  %help                this text
+  !command             run a shell command in the notebook's directory
+
+Go build flags pass through with go's meaning (see `go help build`). Programs run
+in the notebook's directory; a program reading standard input is asked for it.
+"""
+
+
+@dataclass
+class Directive:
+    line: int  # 1-based line of the cell
+    kind: str  # "cell", "package", "shell", or a session command name
+    words: str  # the rest of the line
+
+
+@dataclass
+class Head:
+    directives: list[Directive]
+    body: str  # the Go code after the header lines
+    first_line: int  # the cell line where body starts
+
+
+def split(code: str) -> Head:
+    lines = code.split("\n")
+    directives: list[Directive] = []
+    i = 0
+    while i < len(lines):
+        text = lines[i].strip()
+        if text.startswith("!"):
+            directives.append(Directive(i + 1, "shell", text[1:].strip()))
+        elif text.startswith("%%gorun"):
+            directives.append(Directive(i + 1, "cell", text[len("%%gorun") :]))
+        elif text.startswith("%"):
+            name, _, rest = text[1:].partition(" ")
+            if name == "gorun":
+                directives.append(Directive(i + 1, "package", rest))
+            elif name in SESSION_COMMANDS:
+                directives.append(Directive(i + 1, name, rest.strip()))
+            else:
+                raise UsageError(f"line {i + 1}: unknown command %{name}; see %help")
+        elif text:
+            break  # Go starts here (a comment too: it may document what follows)
+        i += 1
+    if not directives:
+        return Head([], code, 1)
+    if any(d.kind == "package" for d in directives) and "\n".join(lines[i:]).strip():
+        raise UsageError("a cell with %gorun runs a package; put Go code in a cell of its own")
+    return Head(directives, "\n".join(lines[i:]), i + 1)

@@ -1,0 +1,297 @@
+"""The Jupyter kernel "Go (gorun)": every cell is Go.
+
+A thin wrapper kernel over the same Engine as the magic. The engine runs in
+the kernel's main thread, as IPython's cells do; while it runs, SIGINT (the
+frontend's interrupt, in either interrupt mode: in "message" mode ipykernel
+turns the interrupt_request into a SIGINT to itself) reaches the engine's own
+handler, which ends the program's process group and lets the cell return.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from typing import Any
+
+from ipykernel.kernelbase import Kernel
+
+from . import __version__, assist, cellhead, cmdline, render
+from .engine import Engine, Outcome, RunOptions, format_duration
+from .errors import ExitError, GorunError, ToolchainError, UsageError
+from .process import run_process, sigint_interrupts, stdin_detection_works
+
+try:
+    from IPython.core.error import StdinNotImplementedError
+except ImportError:  # pragma: no cover - ipykernel always brings IPython
+    StdinNotImplementedError = RuntimeError  # type: ignore[misc,assignment]
+
+
+class _Sink:
+    """Program output to IOPub streams; input requests to the frontend."""
+
+    def __init__(self, kernel: GorunKernel, silent: bool, allow_stdin: bool) -> None:
+        self.kernel = kernel
+        self.silent = silent
+        self.allow_stdin = allow_stdin
+
+    def _stream(self, name: str, text: str) -> None:
+        if not self.silent:
+            self.kernel.send_response(
+                self.kernel.iopub_socket, "stream", {"name": name, "text": text}
+            )
+
+    def stdout(self, text: str) -> None:
+        self._stream("stdout", text)
+
+    def stderr(self, text: str) -> None:
+        self._stream("stderr", text)
+
+    def input_wanted(self, prompt: str) -> str | None:
+        if not self.allow_stdin:
+            return None
+        try:
+            return self.kernel.raw_input(prompt)
+        except (EOFError, StdinNotImplementedError):
+            return None  # Ctrl-D, or a frontend that cannot answer: end of input
+
+
+class GorunKernel(Kernel):
+    implementation = "gorun_kernel"
+    implementation_version = __version__
+    language = "go"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.engine: Engine | None = None
+        self.toolchain_error: ToolchainError | None = None
+        try:
+            self.engine = Engine()
+        except ToolchainError as e:
+            self.toolchain_error = e  # reported by every cell; the kernel stays up
+        self.session_words: list[str] = []  # %goflags
+        self.session_env: dict[str, str] = {}  # %env
+        self.session_timeout: float | None = None  # %timeout
+
+    @property
+    def language_info(self) -> dict[str, Any]:  # type: ignore[override]
+        version = self.engine.toolchain.version if self.engine else ""
+        return {
+            "name": "go",
+            "version": version.removeprefix("go"),
+            "mimetype": "text/x-go",
+            "file_extension": ".go",
+            "pygments_lexer": "go",
+            "codemirror_mode": "go",
+        }
+
+    @property
+    def banner(self) -> str:  # type: ignore[override]
+        if self.engine is None:
+            return f"Go (gorun) kernel {__version__}: {self.toolchain_error}"
+        tc = self.engine.toolchain
+        return (
+            f"Go (gorun) kernel {__version__}, {tc.version} from {tc.source} ({tc.go}).\n"
+            "Every cell is Go; %help for the reference."
+        )
+
+    # -- execution -----------------------------------------------------------
+
+    async def do_execute(  # type: ignore[override]
+        self,
+        code: str,
+        silent: bool,
+        store_history: bool = True,
+        user_expressions: dict[str, Any] | None = None,
+        allow_stdin: bool = False,
+        *,
+        cell_meta: dict[str, Any] | None = None,
+        cell_id: str | None = None,
+    ) -> dict[str, Any]:
+        self._allow_stdin = allow_stdin  # raw_input() checks it; the base class never sets it
+        sink = _Sink(self, silent, allow_stdin)
+        try:
+            outcome = self._execute(code, sink, allow_stdin)
+        except GorunError as e:
+            return self._fail(e, silent)
+        if outcome is None:
+            return self._ok()
+        if outcome.error is not None:
+            return self._fail(outcome.error, silent)
+        if not silent:
+            if not self._quiet and outcome.ran:
+                self.send_response(
+                    self.iopub_socket,
+                    "display_data",
+                    {"data": render.status_bundle(outcome.status), "metadata": {}},
+                )
+            if outcome.value is not None:
+                self.send_response(
+                    self.iopub_socket,
+                    "execute_result",
+                    {
+                        "execution_count": self.execution_count,
+                        "data": {"text/plain": outcome.value},
+                        "metadata": {},
+                    },
+                )
+        return self._ok()
+
+    def _ok(self) -> dict[str, Any]:
+        return {
+            "status": "ok",
+            "execution_count": self.execution_count,
+            "payload": [],
+            "user_expressions": {},
+        }
+
+    def _fail(self, error: GorunError, silent: bool) -> dict[str, Any]:
+        content = {
+            "ename": error.ename,
+            "evalue": error.message,
+            "traceback": render.traceback_lines(error),
+        }
+        if not silent:
+            self.send_response(self.iopub_socket, "error", content)
+        return {"status": "error", "execution_count": self.execution_count, **content}
+
+    def _execute(self, code: str, sink: _Sink, allow_stdin: bool) -> Outcome | None:
+        """Run a cell's header lines, then its Go; None when there was no program."""
+        self._quiet = False
+        if not code.strip():
+            return None
+        head = cellhead.split(code)
+        cell_words: list[str] = []
+        outcome: Outcome | None = None
+        for d in head.directives:
+            if d.kind == "cell":
+                cell_words = cmdline.split_line(d.words)
+            elif d.kind == "shell":
+                outcome = self._shell(d.words, sink)
+            elif d.kind == "package":
+                cmd = self._command(cmdline.split_line(d.words), cmdline.USAGE_LINE)
+                outcome = self._engine().run_package(cmd, sink, self._options(allow_stdin))
+            else:
+                self._session_command(d, sink)
+            if outcome is not None and outcome.error is not None:
+                return outcome
+        if not head.body.strip():
+            return outcome
+        cmd = self._command(cell_words, cmdline.USAGE_CELL)
+        return self._engine().run_cell(
+            head.body,
+            cmd,
+            sink,
+            self._options(allow_stdin),
+            first_line=head.first_line,
+            label=f"[{self.execution_count}]",
+        )
+
+    def _engine(self) -> Engine:
+        if self.engine is None:
+            assert self.toolchain_error is not None
+            raise self.toolchain_error
+        return self.engine
+
+    def _options(self, allow_stdin: bool) -> RunOptions:
+        return RunOptions(cwd=os.getcwd(), interactive=allow_stdin and stdin_detection_works())
+
+    def _command(self, words: list[str], usage: str) -> cmdline.Command:
+        cmd = cmdline.parse([*self.session_words, *words], usage)
+        for name in ("stdin_var", "out_var", "err_var"):
+            if getattr(cmd, name):
+                option = "--" + name.removesuffix("_var")
+                raise UsageError(f"{option} stores Python variables: it is for the %%gorun magic")
+        cmd.env = {**self.session_env, **cmd.env}
+        if cmd.timeout is None:
+            cmd.timeout = self.session_timeout
+        self._quiet = cmd.quiet
+        return cmd
+
+    def _shell(self, command: str, sink: _Sink) -> Outcome:
+        """`!command`: the user's own text, run by the shell in the notebook's directory."""
+        engine = self._engine()
+        engine.control.reset()
+        with sigint_interrupts(engine.control):
+            res = run_process(
+                ["/bin/sh", "-c", command],
+                cwd=os.getcwd(),
+                env=engine.toolchain.command_env({**os.environ, **self.session_env}),
+                control=engine.control,
+                sink=sink,
+            )
+        if res.returncode != 0:
+            return Outcome(status="", error=ExitError(res.returncode), returncode=res.returncode)
+        return Outcome(status="exit status 0", error=None, ran=False)
+
+    def _session_command(self, d: cellhead.Directive, sink: _Sink) -> None:
+        words = cmdline.split_line(d.words)
+        if d.kind == "help":
+            sink.stdout(cellhead.HELP + "\n" + cmdline.OPTIONS_HELP)
+        elif d.kind == "list":
+            sink.stdout(render.listing(self._engine().declarations()) + "\n")
+        elif d.kind == "rm":
+            if not words:
+                raise UsageError("usage: %rm NAME [NAME...]")
+            missing = [w for w in words if not self._engine().remove(w)]
+            if missing:
+                raise UsageError(f"not declared in this session: {', '.join(missing)}")
+        elif d.kind == "reset":
+            if any(w != "--go-mod" for w in words):
+                raise UsageError("usage: %reset [--go-mod]")
+            self._engine().reset(go_mod="--go-mod" in words)
+        elif d.kind == "goflags":
+            if words == ["--clear"]:
+                self.session_words = []
+            elif words:
+                probe = cmdline.parse(words)  # fails now, not in every later cell
+                if probe.positional:
+                    raise UsageError("%goflags takes flags and options, not arguments")
+                self.session_words = words
+            sink.stdout(f"goflags: {shlex.join(self.session_words) or '(none)'}\n")
+        elif d.kind == "env":
+            for w in words:
+                k, v = cmdline.parse_env(w)
+                self.session_env[k] = v
+            shown = " ".join(f"{k}={shlex.quote(v)}" for k, v in self.session_env.items())
+            sink.stdout(f"env: {shown or '(none)'}\n")
+        elif d.kind == "timeout":
+            if words in (["off"], ["none"]):
+                self.session_timeout = None
+            elif len(words) == 1:
+                self.session_timeout = cmdline.parse_duration(words[0])
+            elif words:
+                raise UsageError("usage: %timeout D | off")
+            t = self.session_timeout
+            sink.stdout(f"timeout: {format_duration(t) if t else 'none'}\n")
+
+    # -- help while typing -----------------------------------------------------
+
+    async def do_is_complete(self, code: str) -> dict[str, Any]:  # type: ignore[override]
+        return assist.is_complete(code)
+
+    async def do_complete(self, code: str, cursor_pos: int) -> dict[str, Any]:  # type: ignore[override]
+        if self.engine is None:
+            return {"status": "ok", "matches": [], "cursor_start": cursor_pos,
+                    "cursor_end": cursor_pos, "metadata": {}}  # fmt: skip
+        return assist.complete(self.engine, code, cursor_pos)
+
+    async def do_inspect(  # type: ignore[override]
+        self, code: str, cursor_pos: int, detail_level: int = 0, omit_sections: Any = ()
+    ) -> dict[str, Any]:
+        if self.engine is None:
+            return {"status": "ok", "found": False, "data": {}, "metadata": {}}
+        return assist.inspect(self.engine, code, cursor_pos)
+
+    # -- shutdown --------------------------------------------------------------
+
+    async def do_shutdown(self, restart: bool) -> dict[str, Any]:  # type: ignore[override]
+        if self.engine is not None:
+            self.engine.close()  # ends a running program, removes the scratch module
+        return {"status": "ok", "restart": restart}
+
+
+def main() -> None:
+    from ipykernel.kernelapp import IPKernelApp
+
+    IPKernelApp.launch_instance(kernel_class=GorunKernel, argv=sys.argv[1:])

@@ -1,0 +1,92 @@
+"""Helpers to drive a real gorun kernel process through jupyter_client."""
+
+from __future__ import annotations
+
+import queue
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from jupyter_client.blocking.client import BlockingKernelClient
+from jupyter_client.manager import KernelManager
+
+
+@dataclass
+class Result:
+    reply: dict[str, Any]
+    messages: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    prompts: list[str] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        return self.reply["content"]["status"]
+
+    def stream(self, name: str = "stdout") -> str:
+        return "".join(c["text"] for t, c in self.messages if t == "stream" and c["name"] == name)
+
+    def of_type(self, msg_type: str) -> list[dict[str, Any]]:
+        return [c for t, c in self.messages if t == msg_type]
+
+    @property
+    def value(self) -> str | None:
+        results = self.of_type("execute_result")
+        return results[0]["data"]["text/plain"] if results else None
+
+
+def start(interrupt_mode: str | None = None) -> tuple[KernelManager, BlockingKernelClient]:
+    km = KernelManager(kernel_name="gorun")
+    if interrupt_mode is not None:
+        km.kernel_spec.interrupt_mode = interrupt_mode
+    km.start_kernel()
+    kc = km.client()
+    kc.start_channels()
+    kc.wait_for_ready(timeout=60)
+    return km, kc
+
+
+def execute(
+    kc: BlockingKernelClient,
+    code: str,
+    timeout: float = 120,
+    answers: list[str] | None = None,
+    allow_stdin: bool = False,
+    on_message: Callable[[str, dict[str, Any]], object] | None = None,
+) -> Result:
+    """Execute code and collect its IOPub output until the kernel is idle again."""
+    msg_id = kc.execute(code, allow_stdin=allow_stdin or answers is not None)
+    result = Result(reply={})
+    pending = list(answers or [])
+    deadline = time.monotonic() + timeout
+    idle = False
+    while not (idle and result.reply):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no reply to {code!r} within {timeout}s")
+        if answers is not None:
+            try:
+                req = kc.get_stdin_msg(timeout=0.01)
+            except queue.Empty:
+                pass
+            else:
+                result.prompts.append(req["content"]["prompt"])
+                kc.input(pending.pop(0) if pending else "\x04")
+        try:
+            msg = kc.get_iopub_msg(timeout=0.05)
+        except queue.Empty:
+            msg = None
+        if msg is not None and msg["parent_header"].get("msg_id") == msg_id:
+            kind, content = msg["msg_type"], msg["content"]
+            if kind == "status":
+                idle = content["execution_state"] == "idle"
+            elif kind != "execute_input":
+                result.messages.append((kind, content))
+                if on_message is not None:
+                    on_message(kind, content)
+        if not result.reply:
+            try:
+                reply = kc.get_shell_msg(timeout=0.01)
+            except queue.Empty:
+                continue
+            if reply["parent_header"].get("msg_id") == msg_id:
+                result.reply = reply
+    return result
