@@ -128,7 +128,7 @@ class Engine:
 
     def close(self) -> None:
         """End the session: stop what runs (from another thread, say), remove the scratch module."""
-        self.control.interrupt()
+        self.control.kill()
         # A run in another thread ends within a second of the interrupt; wait
         # for it, so the scratch module is not removed under a build.
         got = self._busy.acquire(timeout=5)

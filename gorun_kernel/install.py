@@ -17,12 +17,16 @@ from jupyter_client.kernelspec import KernelSpecManager
 KERNEL_NAME = "gorun"
 
 
-def kernel_json() -> dict[str, object]:
+def kernel_json(python: str = sys.executable) -> dict[str, object]:
+    """The kernelspec; the repository's kernel.json is this with argv[0] "python"."""
     return {
-        "argv": [sys.executable, "-m", "gorun_kernel", "-f", "{connection_file}"],
+        "argv": [python, "-m", "gorun_kernel", "-f", "{connection_file}"],
         "display_name": "Go (gorun)",
         "language": "go",
         "interrupt_mode": "signal",
+        # ipykernel loads debugpy, which warns about frozen modules; this kernel
+        # has no debugger, so the warning is only noise in jupyter console.
+        "env": {"PYDEVD_DISABLE_FILE_VALIDATION": "1"},
         "metadata": {"debugger": False},
     }
 

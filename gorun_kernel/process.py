@@ -20,7 +20,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -60,6 +60,13 @@ class Control:
         os.set_blocking(self._w, False)
         self.interrupted = False
         self.waiting_for_input = False  # inside OutputSink.input_wanted
+        self.running: int | None = None  # process group of the running child
+
+    def kill(self) -> None:
+        """End the running process group now (the session is closing)."""
+        self.interrupt()
+        if self.running is not None:
+            _signal_group(self.running, signal.SIGKILL)
 
     def fileno(self) -> int:
         return self._r
@@ -251,7 +258,6 @@ def run_process(
     timeout: float | None = None,
     capture: bool = False,
     output_limit: int | None = None,
-    on_start: Callable[[int], None] | None = None,
 ) -> ProcessResult:
     """Run argv to completion, streaming its output to sink.
 
@@ -274,8 +280,7 @@ def run_process(
         )
     except OSError as e:
         raise GorunError(f"cannot start {argv[0]}: {e.strerror or e}") from None
-    if on_start is not None:
-        on_start(proc.pid)
+    control.running = proc.pid
     out = _Output(sink, output_limit)
     captured: dict[str, list[bytes]] = {"stdout": [], "stderr": []}
     sel = selectors.DefaultSelector()
@@ -333,6 +338,7 @@ def run_process(
         elif proc.poll() is None:
             return
         _signal_group(proc.pid, signal.SIGKILL)
+        control.running = None  # before reaping: after it the pid may be reused
         proc.wait()
         exited_at = time.monotonic()
         close_stdin()
@@ -427,6 +433,7 @@ def run_process(
             control.interrupted = True
             begin_interrupt()
 
+    control.running = None
     for f in (proc.stdout, proc.stderr):
         with contextlib.suppress(OSError):
             f.close()

@@ -1,0 +1,130 @@
+"""Other front-ends on the same kernel and magic: nbconvert, jupyter console, ipykernel."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import nbformat
+import pexpect
+import pytest
+from jupyter_client.manager import KernelManager
+from kernel_client import execute
+from test_sessions import wait_gone
+
+
+def test_nbconvert_executes_a_go_notebook(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "gorun", "display_name": "Go (gorun)", "language": "go"}
+    nb.cells = [
+        nbformat.v4.new_code_cell("func sq(x int) int { return x * x }"),
+        nbformat.v4.new_code_cell("fmt.Println(sq(12))"),
+        nbformat.v4.new_code_cell("sq(5)"),
+        nbformat.v4.new_code_cell(
+            'var s string\n_, err := fmt.Scanln(&s)\nfmt.Println("stdin:", err)'
+        ),
+    ]
+    path = tmp_path / "go.ipynb"
+    nbformat.write(nb, path)
+    subprocess.run(
+        [sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
+         "--output", "done.ipynb", str(path)],
+        check=True, capture_output=True, cwd=tmp_path,
+    )  # fmt: skip
+    done = nbformat.read(tmp_path / "done.ipynb", as_version=4)
+    outputs = [c.outputs for c in done.cells]
+    assert outputs[1][0]["text"] == "144\n"
+    assert next(o for o in outputs[2] if o["output_type"] == "execute_result")["data"] == {
+        "text/plain": "25"
+    }
+    assert outputs[3][0]["text"] == "stdin: EOF\n"  # nbconvert has no stdin: end of input
+
+
+def test_jupyter_console_runs_go_and_continues_lines(tmp_path):
+    console = pexpect.spawn(
+        sys.executable,
+        ["-m", "jupyter", "console", "--kernel", "gorun"],
+        cwd=str(tmp_path),
+        encoding="utf-8",
+        timeout=120,
+        dimensions=(40, 200),
+    )
+    try:
+        console.expect(r"In \[.*1.*\]")
+        console.send('fmt.Println("from" + " console")\r')
+        console.expect("from console")
+        console.expect(r"In \[.*2.*\]")
+        console.send("func twice(x int) int {\r")
+        console.expect(r"\.\.\.:")  # is_complete said incomplete: the console continues
+        console.send("return 2 * x }\r")
+        console.expect(r"In \[.*3.*\]")
+        console.send("twice(21)\r")
+        console.expect("42")
+        console.expect(r"In \[.*4.*\]")
+        console.sendeof()
+        console.expect("exit")
+        console.send("y\r")
+        console.expect(pexpect.EOF)
+    finally:
+        console.close(force=True)
+
+
+@pytest.fixture(scope="module")
+def python_kernel():
+    km = KernelManager(kernel_name="python3")
+    km.start_kernel()
+    kc = km.client()
+    kc.start_channels()
+    kc.wait_for_ready(timeout=60)
+    execute(kc, "%load_ext gorun_kernel")
+    yield km, kc
+    kc.stop_channels()
+    km.shutdown_kernel(now=False)
+
+
+def test_magic_in_a_python_kernel_asks_the_frontend_for_stdin(python_kernel):
+    _, kc = python_kernel
+    code = (
+        '%%gorun\npackage main\nimport "fmt"\n'
+        'func main() { var a, b string; fmt.Print("a? "); fmt.Scanln(&a); '
+        'fmt.Print("b? "); fmt.Scanln(&b); fmt.Println(a + b) }\n'
+    )
+    r = execute(kc, code, answers=["go", "pher"])
+    assert r.status == "ok", r.messages
+    assert r.prompts == ["a? ", "b? "]
+    assert "gopher\n" in r.stream()
+    r = execute(kc, code, allow_stdin=False)
+    assert r.status == "ok" and "\n" in r.stream()
+
+
+def test_magic_in_a_python_kernel_is_interrupted(python_kernel):
+    km, kc = python_kernel
+    child: list[int] = []
+
+    def on_message(kind, content):
+        if kind == "stream" and content["text"].startswith("child "):
+            child.append(int(content["text"].split()[1]))
+            threading.Thread(target=km.interrupt_kernel).start()
+
+    code = (
+        '%%gorun\npackage main\nimport ("fmt"; "os/exec")\n'
+        'func main() { c := exec.Command("sleep", "1000"); c.Start()\n'
+        'fmt.Println("child", c.Process.Pid); for {} }\n'
+    )
+    r = execute(kc, code, on_message=on_message)
+    assert r.status == "error" and r.reply["content"]["ename"] == "Interrupted"
+    assert wait_gone(child[0])
+    assert "1\n" in execute(kc, "print(1)").stream()
+
+
+def test_magic_error_renders_without_a_python_traceback(python_kernel):
+    _, kc = python_kernel
+    r = execute(kc, "%%gorun\npackage main\nfunc main() { undefinedName() }\n")
+    err = r.of_type("error")[0]
+    assert err["ename"] == "BuildError" and err["evalue"] == "line 3: undefined: undefinedName"
+    text = "\n".join(err["traceback"])
+    assert "Traceback" not in text and ".py" not in text
+    assert Path(os.getcwd()).exists()

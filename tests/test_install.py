@@ -1,0 +1,95 @@
+"""Packaging: the kernelspec ships in the wheel and the installer writes a working one."""
+
+from __future__ import annotations
+
+import json
+import os
+import site
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from kernel_client import execute
+
+from gorun_kernel.install import kernel_json
+
+ROOT = Path(__file__).parent.parent
+SPEC_IN_WHEEL = "share/jupyter/kernels/gorun/kernel.json"
+
+
+def test_repository_kernel_json_is_the_installers_spec():
+    assert json.loads((ROOT / "kernel.json").read_text()) == kernel_json("python")
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(out), str(ROOT)],
+        check=True,
+    )  # fmt: skip
+    (built,) = out.glob("gorun_kernel-*.whl")
+    return built
+
+
+def test_the_wheel_carries_the_kernelspec(wheel):
+    with zipfile.ZipFile(wheel) as z:
+        (name,) = [n for n in z.namelist() if n.endswith(SPEC_IN_WHEEL)]
+        assert json.loads(z.read(name)) == kernel_json("python")
+
+
+def test_pip_install_into_a_fresh_venv_shows_the_kernel(wheel, tmp_path):
+    venv = tmp_path / "fresh"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    py = venv / "bin" / "python"
+    subprocess.run(
+        [str(py), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)],
+        check=True,
+    )
+    # The dependencies (jupyter_client, ipykernel...) come from this test
+    # environment, so that no network is needed; the spec is the wheel's own.
+    purelib = subprocess.run(
+        [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    Path(purelib, "deps.pth").write_text("\n".join(site.getsitepackages()) + "\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER")}
+    # `jupyter kernelspec list`, run by the fresh environment's own Python.
+    listing = subprocess.run(
+        [str(py), "-m", "jupyter_client.kernelspecapp", "list"],
+        capture_output=True, text=True, check=True, env=env,
+    ).stdout  # fmt: skip
+    assert any(
+        line.split()[:1] == ["gorun"] and str(venv) in line for line in listing.splitlines()
+    ), listing
+
+
+def test_install_prefix_writes_a_working_kernelspec(tmp_path, monkeypatch):
+    subprocess.run(
+        [sys.executable, "-m", "gorun_kernel", "install", "--prefix", str(tmp_path)], check=True
+    )
+    spec_dir = tmp_path / "share" / "jupyter" / "kernels" / "gorun"
+    spec = json.loads((spec_dir / "kernel.json").read_text())
+    assert spec["argv"][0] == sys.executable and spec["display_name"] == "Go (gorun)"
+
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import KernelManager
+
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "share" / "jupyter"))
+    ksm = KernelSpecManager()
+    assert Path(ksm.find_kernel_specs()["gorun"]) == spec_dir
+    km = KernelManager(kernel_name="gorun", kernel_spec_manager=ksm)
+    km.start_kernel()
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+        assert execute(kc, 'fmt.Println("from the installed spec")').stream() == (
+            "from the installed spec\n"
+        )
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=False)
