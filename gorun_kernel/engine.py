@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import build, txtar
+from . import build, localmods, txtar
 from .build import Builder, BuildJob, Built
 from .cmdline import Command
 from .diagnostics import LineTable, Origin
@@ -121,6 +121,8 @@ class Engine:
         # Composed program digest -> (show value, imports to drop) that built,
         # so a re-run skips the retries and finds its binary in the cache.
         self._retries: dict[str, tuple[bool, frozenset[str]]] = {}
+        # Modules around the notebook that the scratch module requires and replaces.
+        self._local: dict[str, localmods.LocalModule] = {}
         limit = os.environ.get("GORUN_OUTPUT_LIMIT")
         self.output_limit: int | None = int(limit) if limit else DEFAULT_OUTPUT_LIMIT
 
@@ -161,6 +163,7 @@ class Engine:
         if go_mod:
             self.scratch.go_mod.write_text(go_mod_text(self.toolchain))
             self.scratch.go_sum.write_text("")
+            self._local.clear()
 
     def environment(self, cmd: Command) -> dict[str, str]:
         """The environment for go and for the program: the user's, ours, then --env."""
@@ -229,6 +232,10 @@ class Engine:
             files, table = txtar.split(code, first_line)
             return self._run_files(files, table, TXTAR_DIR, cmd, flags, env, sink, opts)
         cell = parse_cell(code)
+        # The user's GOWORK, before ours (off) replaces it in env.
+        gowork = os.environ.get("GOWORK", cmd.env.get("GOWORK"))
+        imports = [p for item in cell.items if item.kind == "import" for _, p in item.imports]
+        self._use_local_modules(imports, opts.cwd, gowork, env)
         if cell.package is not None:
             table: LineTable = {
                 "main.go": [Origin(first_line + i, t) for i, t in enumerate(code.split("\n"))]
@@ -278,6 +285,8 @@ class Engine:
             if not own_mod:
                 parts["go.mod"] = self.scratch.go_mod.read_text()
                 parts["go.sum"] = self.scratch.go_sum.read_text()
+                if self._local:  # the library next to the notebook, as it is now
+                    parts["local"] = localmods.fingerprint([m.dir for m in self._local.values()])
             return parts
 
         def prepare() -> None:
@@ -354,6 +363,28 @@ class Engine:
             outcome.value = value_file.read_text(errors="replace")
             value_file.unlink()
         return outcome
+
+    def _use_local_modules(
+        self, imports: list[str], cwd: str, gowork: str | None, env: dict[str, str]
+    ) -> None:
+        """Let the scratch module import the module around the notebook, once it is used."""
+        std = self.stdlib()
+        outside = [p for p in imports if p not in std.by_path and not p.startswith("gorun/")]
+        if not outside:
+            return
+        for module in localmods.around(cwd, gowork):
+            if module.path in self._local or not any(module.provides(p) for p in outside):
+                continue
+            edits = [
+                f"-require={module.path}@{module.require_version()}",
+                f"-replace={module.path}={module.dir}",
+                *(f"-replace={old}={new}" for old, new in module.replaces),
+            ]
+            code, output, _ = self.builder.go(["mod", "edit", *edits], str(self.scratch.path), env)
+            if code != 0:
+                raise BuildError(f"cannot use the module {module.path} in {module.dir}",
+                                 output.strip().splitlines())  # fmt: skip
+            self._local[module.path] = module
 
     # -- packages ------------------------------------------------------------
 

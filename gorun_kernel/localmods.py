@@ -1,0 +1,148 @@
+"""The Go module (or workspace) around the notebook, for cells that import it.
+
+A documentation notebook sitting in `docs/` of a library wants `import
+"example.org/lib/shapes"` to mean the library next to it, with its own
+dependencies. The scratch module gets, the first time a cell imports such a
+package, `require` and `replace => <dir>` lines for that module (and the
+module's own replace directives, made absolute), as a go.work would give. A
+go.work around the notebook (or $GOWORK) is honoured the same way: each module
+it uses, and its replaces.
+
+The library's files change between cells; the executable cache key includes a
+fingerprint of them (names, sizes, modification times), so an edit is never
+hidden by a cached binary.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", "testdata", "vendor", "__pycache__"}
+
+
+@dataclass(frozen=True)
+class LocalModule:
+    path: str  # the module path from its go.mod
+    dir: Path
+    # (old, new) for `go mod edit -replace=old=new`, paths made absolute
+    replaces: tuple[tuple[str, str], ...] = field(default=())
+
+    def provides(self, import_path: str) -> bool:
+        return import_path == self.path or import_path.startswith(self.path + "/")
+
+    def require_version(self) -> str:
+        """The placeholder version go itself uses for a replaced module."""
+        m = re.search(r"(?:/|\.)v(\d+)$", self.path)
+        major = m.group(1) if m and int(m.group(1)) >= 2 else "0"
+        return f"v{major}.0.0-00010101000000-000000000000"
+
+
+def _strip_comments(text: str) -> list[str]:
+    return [line.split("//", 1)[0].strip() for line in text.splitlines()]
+
+
+def _directives(text: str, verb: str) -> list[str]:
+    """The arguments of every `verb ...` line and `verb ( ... )` block entry."""
+    out, block = [], False
+    for line in _strip_comments(text):
+        if block:
+            if line == ")":
+                block = False
+            elif line:
+                out.append(line)
+        elif line == f"{verb} (" or line == f"{verb}(":
+            block = True
+        elif line.startswith(verb + " ") or line.startswith(verb + "\t"):
+            out.append(line[len(verb) :].strip())
+    return out
+
+
+def _unquote(word: str) -> str:
+    return word[1:-1] if len(word) >= 2 and word[0] == word[-1] and word[0] in '"`' else word
+
+
+def _replace_arg(spec: str, base: Path) -> tuple[str, str] | None:
+    """`old [v] => new [v]` -> ("old[@v]", "new[@v]"), a local new made absolute."""
+    if "=>" not in spec:
+        return None
+    left, right = (part.split() for part in spec.split("=>", 1))
+    if not left or not right:
+        return None
+    old = _unquote(left[0]) + (f"@{left[1]}" if len(left) > 1 else "")
+    new = _unquote(right[0])
+    if len(right) > 1:
+        new += f"@{right[1]}"
+    elif new.startswith((".", "/")):
+        new = str((base / new).resolve())
+    return old, new
+
+
+def read_module(gomod: Path) -> LocalModule | None:
+    try:
+        text = gomod.read_text()
+    except OSError:
+        return None
+    names = _directives(text, "module")
+    if not names:
+        return None
+    replaces = tuple(
+        r for r in (_replace_arg(s, gomod.parent) for s in _directives(text, "replace")) if r
+    )
+    return LocalModule(_unquote(names[0].split()[0]), gomod.parent.resolve(), replaces)
+
+
+def _find_upwards(start: Path, name: str) -> Path | None:
+    for d in (start, *start.parents):
+        candidate = d / name
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def around(cwd: str, gowork: str | None) -> list[LocalModule]:
+    """The modules a cell in cwd may import: a go.work's, or the one go.mod around cwd."""
+    start = Path(cwd).resolve()
+    work: Path | None = None
+    if gowork == "off":
+        work = None
+    elif gowork:
+        work = Path(gowork)
+    else:
+        work = _find_upwards(start, "go.work")
+    if work is not None and work.is_file():
+        text = work.read_text()
+        mods = [read_module((work.parent / _unquote(u.split()[0])) / "go.mod")
+                for u in _directives(text, "use")]  # fmt: skip
+        extra = tuple(
+            r for r in (_replace_arg(s, work.parent) for s in _directives(text, "replace")) if r
+        )
+        found = [m for m in mods if m is not None]
+        if found and extra:
+            found[0] = LocalModule(found[0].path, found[0].dir, found[0].replaces + extra)
+        return found
+    gomod = _find_upwards(start, "go.mod")
+    module = read_module(gomod) if gomod is not None else None
+    return [module] if module is not None else []
+
+
+def fingerprint(dirs: list[Path]) -> list[tuple[str, int, int]]:
+    """(path, size, mtime) of the files of these module trees (nested modules excluded)."""
+    seen: list[tuple[str, int, int]] = []
+    for top in dirs:
+        for dirpath, dirnames, filenames in os.walk(top):
+            if dirpath != str(top) and "go.mod" in filenames:
+                dirnames[:] = []  # another module
+                continue
+            dirnames[:] = sorted(
+                d for d in dirnames if d not in _SKIP_DIRS and not d.startswith((".", "_"))
+            )
+            for name in sorted(filenames):
+                try:
+                    st = os.stat(os.path.join(dirpath, name))
+                except OSError:
+                    continue
+                seen.append((os.path.join(dirpath, name), st.st_size, st.st_mtime_ns))
+    return seen
