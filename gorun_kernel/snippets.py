@@ -199,6 +199,12 @@ class Session:
         lines = code.split("\n")
         decls = dict(self.decls)
         imports = dict(self.imports)
+        # name -> keys of the declarations that declare it, so a redefinition
+        # finds what it replaces without scanning the whole session.
+        owners: dict[str, set[str]] = {}
+        for key, d in decls.items():
+            for n in d.names:
+                owners.setdefault(n, set()).add(key)
         body: list[Item] = []
         main: Decl | None = None
         for item in cell.items:
@@ -228,14 +234,20 @@ class Session:
                 continue
             if not (item.kind == "func" and item.names == ["init"]):
                 for name in item.names:
-                    for key, old in list(decls.items()):
-                        if name in old.names:
-                            kept = old.without(name)
-                            if kept is None:
-                                del decls[key]
-                            else:
-                                decls[key] = kept
+                    for key in owners.pop(name, set()):
+                        old = decls.get(key)
+                        if old is None:
+                            continue
+                        kept = old.without(name)
+                        if kept is None:
+                            del decls[key]
+                        else:
+                            decls[key] = kept
+            if decl.key in decls:  # the same key, names already replaced above
+                del decls[decl.key]
             decls[decl.key] = decl
+            for n in decl.names:
+                owners.setdefault(n, set()).add(decl.key)
         if main is not None and body:
             raise CellError(
                 f"line {first_line + body[0].row}: this cell has both func main and "

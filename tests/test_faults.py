@@ -1,0 +1,240 @@
+"""The fault suite: what a program does must never break the notebook.
+
+Through a real kernel process (jupyter_client) and through %%gorun in IPython.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import resource
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from kernel_client import execute, start
+from test_sessions import wait_gone
+
+import gorun_kernel
+
+
+@pytest.fixture(scope="module")
+def kernel():
+    km, kc = start()
+    yield km, kc
+    kc.stop_channels()
+    km.shutdown_kernel(now=False)
+
+
+@pytest.fixture
+def kc(kernel):
+    return kernel[1]
+
+
+def kernel_rss_kb(km) -> int:
+    status = Path(f"/proc/{km.provisioner.process.pid}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS")))
+
+
+STUBBORN = """
+signal.Ignore(syscall.SIGINT, syscall.SIGTERM)
+fmt.Println("ignoring", os.Getpid())
+for {}
+"""
+
+
+def test_a_program_ignoring_sigint_and_sigterm_is_killed_on_interrupt(kernel):
+    km, kc = kernel
+    pids: list[int] = []
+
+    def on_message(kind, content):
+        if kind == "stream" and content["text"].startswith("ignoring"):
+            pids.append(int(content["text"].split()[1]))
+            threading.Thread(target=km.interrupt_kernel).start()
+
+    started = time.monotonic()
+    r = execute(kc, STUBBORN, on_message=on_message)
+    assert r.reply["content"]["ename"] == "Interrupted"
+    assert time.monotonic() - started < 30 and wait_gone(pids[0])
+    assert execute(kc, 'fmt.Println("next")').stream() == "next\n"
+
+
+def test_a_program_ignoring_signals_is_killed_on_timeout(kc):
+    r = execute(kc, "%%gorun --timeout 1\n" + STUBBORN)
+    pid = int(r.stream().split()[1])
+    assert r.reply["content"]["ename"] == "RunTimeout"
+    assert wait_gone(pid)
+
+
+CHILDREN = """
+c := exec.Command("sleep", "1000")
+if err := c.Start(); err != nil { panic(err) }
+fmt.Println("child", c.Process.Pid)
+"""
+
+
+def test_children_of_a_timed_out_program_are_killed(kc):
+    r = execute(kc, "%%gorun --timeout 1\n" + CHILDREN + "for {}")
+    assert r.reply["content"]["ename"] == "RunTimeout"
+    assert wait_gone(int(r.stream().split()[1]))
+
+
+def test_children_left_behind_by_a_finished_program_are_killed(kc):
+    r = execute(kc, CHILDREN)
+    assert r.status == "ok"
+    assert wait_gone(int(r.stream().split()[1]))
+
+
+@pytest.mark.parametrize(
+    ("code", "ename", "evalue", "stderr"),
+    [
+        ("func f(n int) int { return f(n+1) + 1 }\nf(0)", "ExitError", "exit status 2",
+         "fatal error: stack overflow"),
+        ("syscall.Kill(syscall.Getpid(), syscall.SIGKILL)", "SignalError", "signal: killed", ""),
+        ('var p *int\nfmt.Println(*p)', "ExitError", "exit status 2",
+         "invalid memory address or nil pointer dereference"),
+    ],
+)  # fmt: skip
+def test_crashes_are_reported_in_gos_words(kc, code, ename, evalue, stderr):
+    r = execute(kc, code)
+    assert r.status == "error"
+    assert (r.reply["content"]["ename"], r.reply["content"]["evalue"]) == (ename, evalue)
+    assert stderr in r.stream("stderr")
+    assert execute(kc, "1 + 1").value == "2"
+
+
+def test_exit_0_from_a_goroutine(kc):
+    r = execute(
+        kc, 'done := make(chan bool)\ngo func() { fmt.Println("bye"); os.Exit(0) }()\n<-done'
+    )
+    assert r.status == "ok" and r.stream() == "bye\n"
+
+
+def test_a_program_that_closes_its_stdout(kc):
+    r = execute(kc, 'fmt.Println("before")\nos.Stdout.Close()\nfmt.Println("lost")\n'
+                    'fmt.Fprintln(os.Stderr, "still here")')  # fmt: skip
+    assert r.status == "ok"
+    assert r.stream() == "before\n" and r.stream("stderr") == "still here\n"
+
+
+def test_output_without_end_is_capped_and_memory_stays_flat(kernel):
+    km, kc = kernel
+    before = kernel_rss_kb(km)
+    r = execute(
+        kc,
+        "%%gorun --timeout 60\n"
+        'line := strings.Repeat("x", 1023) + "\\n"\n'
+        "for i := 0; i < 50*1024; i++ { os.Stdout.WriteString(line) }",  # 50 MB
+    )
+    assert r.status == "ok"
+    shown = r.stream()
+    assert len(shown) <= 4 << 20
+    assert "bytes of output not shown" in r.stream("stderr")
+    assert kernel_rss_kb(km) - before < 100 * 1024
+
+
+def test_one_enormous_line_without_a_newline(kc):
+    r = execute(kc, 'os.Stdout.WriteString(strings.Repeat("y", 20<<20))')
+    assert r.status == "ok"
+    assert set(r.stream()) == {"y"} and len(r.stream()) == 4 << 20
+    assert "20,971,520" not in r.stream("stderr")  # the note counts what was dropped
+    assert f"{(20 << 20) - (4 << 20):,} bytes" in r.stream("stderr")
+
+
+def test_invalid_utf8_and_nul_bytes(kc):
+    r = execute(kc, "os.Stdout.Write([]byte{0x61, 0xff, 0x00, 0x62, 0x0a})")
+    assert r.stream() == "a\ufffd\ufffdb\n"
+
+
+def test_many_small_writes_are_batched(kc):
+    r = execute(kc, 'for i := 0; i < 5000; i++ { fmt.Print("z") }')
+    streams = r.of_type("stream")
+    assert "".join(s["text"] for s in streams) == "z" * 5000
+    assert len(streams) < 100
+
+
+def test_a_ten_thousand_line_cell(kc):
+    lines = [f"var v{i} = {i}" for i in range(10_000)]
+    r = execute(kc, "\n".join(lines) + "\nfmt.Println(v9999)")
+    assert r.status == "ok" and r.stream() == "9999\n"
+    execute(kc, "%reset")
+
+
+def test_a_cell_of_only_comments(kc):
+    r = execute(kc, "// nothing here\n/* nor here */\n")
+    assert r.status == "ok" and r.messages == []
+
+
+def test_a_syntax_error_on_the_last_line(kc):
+    r = execute(kc, 'fmt.Println("a")\nfmt.Println("b")\nfmt.Println("c"')
+    assert r.reply["content"]["ename"] == "BuildError"
+    assert r.reply["content"]["evalue"].startswith("line 3: syntax error")
+
+
+def test_four_kernels_at_once_each_see_only_their_own(tmp_path):
+    kernels = [start() for _ in range(4)]
+    try:
+
+        def session(i: int) -> list[str]:
+            kc = kernels[i][1]
+            execute(kc, f"var who = {i}\nfunc me() int {{ return who * 10 }}")
+            outs = []
+            for j in range(3):
+                outs.append(execute(kc, f"fmt.Println(me() + {j})").stream())
+            outs.append(execute(kc, "%list").stream())
+            return outs
+
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            results = list(pool.map(session, range(4)))
+        for i, outs in enumerate(results):
+            assert outs[:3] == [f"{i * 10 + j}\n" for j in range(3)]
+            assert outs[3].count("\n") == 2  # who and me, nothing of the other kernels
+    finally:
+        for km, kc in kernels:
+            kc.stop_channels()
+            km.shutdown_kernel(now=False)
+
+
+# -- the same faults through %%gorun in IPython ----------------------------------
+
+
+def test_magic_timeout_kills_a_stubborn_program_and_its_children(run):
+    src = (
+        "%%gorun --timeout 1\npackage main\n"
+        'import ("fmt"; "os"; "os/exec"; "os/signal"; "syscall")\n'
+        "func main() {\n"
+        "signal.Ignore(syscall.SIGINT, syscall.SIGTERM)\n"
+        'c := exec.Command("sleep", "1000"); c.Start()\n'
+        'fmt.Println("child", c.Process.Pid, os.Getpid())\nfor {}\n}\n'
+    )
+    result, out, _ = run(src)
+    assert isinstance(result.error_in_exec, gorun_kernel.RunTimeout)
+    _, child, pid = out.split()[:3]
+    assert wait_gone(int(child)) and wait_gone(int(pid))
+
+
+def test_magic_flood_is_capped(run):
+    result, out, err = run(
+        '%%gorun --quiet\npackage main\nimport ("os"; "strings")\n'
+        'func main() { os.Stdout.WriteString(strings.Repeat("f", 10<<20)) }\n'
+    )
+    assert result.success
+    assert len(out) == 4 << 20 and "bytes of output not shown" in err
+
+
+def test_magic_crash_reports(run):
+    result, _, err = run("%%gorun\nfunc f(n int) int { return f(n+1) + 1 }\nf(0)\n")
+    assert isinstance(result.error_in_exec, gorun_kernel.ExitError)
+    assert "fatal error: stack overflow" in err
+
+
+def test_our_own_memory_is_bounded_during_a_flood(run):
+    """The magic's process (this test process) also keeps only the capped output."""
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    result, _, _ = run(
+        '%%gorun --quiet\npackage main\nimport ("os"; "strings")\n'
+        'func main() { s := strings.Repeat("m", 1<<20); for i := 0; i < 100; i++ { '
+        "os.Stdout.WriteString(s) } }\n"
+    )
+    assert result.success
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 80 * 1024
