@@ -1,0 +1,227 @@
+"""Benchmarks: the gorun kernel next to plain `go run`, measured in the same run.
+
+    python benchmarks/run.py [--reps N] [--out benchmarks/RESULTS.md]
+
+Every kernel figure is a real kernel process driven through jupyter_client:
+the time from sending execute_request to the kernel's status going idle. Every
+`go run` figure is the same program, built and run by `go run` in a module of
+its own, as a subprocess. Each is repeated; the table shows the median and the
+spread (min-max), and the ratio kernel / go run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import queue
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from jupyter_client.manager import KernelManager
+
+from gorun_kernel.parse import parse_cell
+from gorun_kernel.snippets import Session
+from gorun_kernel.stdlib import StdIndex
+from gorun_kernel.toolchain import find_toolchain
+
+HELLO_SNIPPET = 'fmt.Println("hello {i}")'
+HELLO_PROGRAM = 'package main\n\nimport "fmt"\n\nfunc main() {{ fmt.Println("hello {i}") }}\n'
+WEB_PROGRAM = """package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+)
+
+func main() {{
+	b, _ := json.Marshal(map[string]any{{"status": http.StatusText(200), "n": {i}}})
+	fmt.Println(string(b))
+}}
+"""
+FLOOD = """package main
+
+import (
+	"os"
+	"strings"
+)
+
+func main() {
+	line := strings.Repeat("x", 1023) + "\\n"
+	for i := 0; i < 100*1024; i++ {
+		os.Stdout.WriteString(line)
+	}
+}
+"""
+
+
+class Kernel:
+    def __init__(self, cwd: str) -> None:
+        self.km = KernelManager(kernel_name="gorun")
+        self.km.start_kernel(cwd=cwd)
+        self.kc = self.km.client()
+        self.kc.start_channels()
+        self.kc.wait_for_ready(timeout=120)
+
+    def run(self, code: str) -> float:
+        """Seconds from execute_request to idle; fails loudly if the cell failed."""
+        start = time.perf_counter()
+        msg_id = self.kc.execute(code)
+        while True:
+            msg = self.kc.get_iopub_msg(timeout=300)
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            if msg["msg_type"] == "error":
+                raise RuntimeError(f"cell failed: {msg['content']['evalue']}")
+            if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                elapsed = time.perf_counter() - start
+                break
+        while True:  # the reply, so the next request starts clean
+            try:
+                self.kc.get_shell_msg(timeout=0.01)
+            except queue.Empty:
+                break
+        return elapsed
+
+    def peak_rss_mb(self) -> float:
+        status = Path(f"/proc/{self.km.provisioner.process.pid}/status").read_text()
+        kb = next(int(x.split()[1]) for x in status.splitlines() if x.startswith("VmHWM"))
+        return kb / 1024
+
+    def close(self) -> None:
+        self.kc.stop_channels()
+        self.km.shutdown_kernel(now=False)
+
+
+class GoRun:
+    """`go run .` in a module of its own."""
+
+    def __init__(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="gorun-bench-"))
+        tc = find_toolchain()
+        (self.dir / "go.mod").write_text(f"module bench\n\ngo {tc.go_line()}\n")
+        self.go = tc.go
+
+    def run(self, program: str, sink: int | None = subprocess.DEVNULL) -> float:
+        (self.dir / "main.go").write_text(program)
+        start = time.perf_counter()
+        subprocess.run([self.go, "run", "."], cwd=self.dir, stdout=sink, check=True)
+        return time.perf_counter() - start
+
+    def close(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def measure(reps: int, fn: Callable[[int], float]) -> list[float]:
+    fn(-1)  # warm-up: caches (go's and ours) as a user's second cell would find them
+    return [fn(i) for i in range(reps)]
+
+
+def fmt_ms(values: list[float]) -> str:
+    med, lo, hi = (x * 1000 for x in (statistics.median(values), min(values), max(values)))
+    digits = 2 if med < 10 else 0
+    return f"{med:.{digits}f} ms ({lo:.{digits}f}-{hi:.{digits}f})"
+
+
+def ratio(a: list[float], b: list[float]) -> str:
+    return f"{statistics.median(a) / statistics.median(b):.2f}x"
+
+
+def compose_ms(decls: int, reps: int) -> list[float]:
+    """Plan and compose one snippet in a session of `decls` declarations (no go command)."""
+    tc = find_toolchain()
+    std = StdIndex.for_goroot(tc.goroot, tc.version)
+    session = Session()
+    for i in range(decls):
+        code = f'func f{i}(x int) int {{ return x + {i} + len(strings.Repeat("a", x)) }}'
+        session.commit(session.plan(parse_cell(code), code, 1, f"[{i}]", std))
+    times = []
+    for i in range(reps):
+        code = f"fmt.Println(f{i % decls}({i}))"
+        start = time.perf_counter()
+        plan = session.plan(parse_cell(code), code, 1, "[x]", std)
+        session.compose(plan, std, show=False)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reps", type=int, default=10)
+    parser.add_argument("--out", help="also write the Markdown table to this file")
+    args = parser.parse_args()
+    reps = args.reps
+    work = tempfile.mkdtemp(prefix="gorun-bench-cwd-")
+    gorun = GoRun()
+    rows: list[tuple[str, str, str, str]] = []
+
+    def row(name: str, kernel: list[float], plain: list[float] | None, note: str = "") -> None:
+        rows.append((name, fmt_ms(kernel), fmt_ms(plain) if plain else "-",
+                     ratio(kernel, plain) if plain else note))  # fmt: skip
+        print(f"{name}: {rows[-1][1]} vs {rows[-1][2]} {rows[-1][3]}", file=sys.stderr)
+
+    start = time.perf_counter()
+    kernel = Kernel(work)
+    first = kernel.run('fmt.Println("first")')
+    startup = [time.perf_counter() - start]
+    for _ in range(reps - 1):
+        kernel.close()
+        start = time.perf_counter()
+        kernel = Kernel(work)
+        kernel.run('fmt.Println("first")')
+        startup.append(time.perf_counter() - start)
+    del first
+
+    row("edited cell: hello-world snippet",
+        measure(reps, lambda i: kernel.run(HELLO_SNIPPET.format(i=i))),
+        measure(reps, lambda i: gorun.run(HELLO_PROGRAM.format(i=i))))  # fmt: skip
+    row("edited cell: net/http + encoding/json program",
+        measure(reps, lambda i: kernel.run(WEB_PROGRAM.format(i=i))),
+        measure(reps, lambda i: gorun.run(WEB_PROGRAM.format(i=i))))  # fmt: skip
+    row("unchanged cell re-run",
+        measure(reps, lambda i: kernel.run(HELLO_SNIPPET.format(i=0))),
+        measure(reps, lambda i: gorun.run(HELLO_PROGRAM.format(i=0))))  # fmt: skip
+    funcs = "".join(f"func f{i}(x int) int {{ return x + {i} }}\n" for i in range(100))
+    kernel.run(funcs)
+    with_funcs = f'package main\n\nimport "fmt"\n\n{funcs}func main() {{ fmt.Println(f7(N)) }}\n'
+    row("edited cell in a session of 100 declarations",
+        measure(reps, lambda i: kernel.run(f"fmt.Println(f7({i}))")),
+        measure(reps, lambda i: gorun.run(with_funcs.replace("N", str(i)))))  # fmt: skip
+    row("composing that snippet (100 declarations), no go command",
+        compose_ms(100, max(reps, 50)), None, "in-process")  # fmt: skip
+    row("kernel start to the first cell's result", startup,
+        [gorun.run(HELLO_PROGRAM.format(i=1000 + i)) for i in range(reps)])  # fmt: skip
+    flood_kernel = measure(max(3, reps // 3), lambda i: kernel.run(FLOOD))
+    flood_plain = measure(max(3, reps // 3), lambda i: gorun.run(FLOOD, sink=subprocess.PIPE))
+    row("100 MB to stdout (shown up to the 4 MB cap)", flood_kernel, flood_plain)
+    peak = kernel.peak_rss_mb()
+    kernel.close()
+    gorun.close()
+    shutil.rmtree(work, ignore_errors=True)
+
+    tc = find_toolchain()
+    lines = [
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()} "
+        f"{platform.release()}; {tc.version}; Python {platform.python_version()}; "
+        f"{reps} repetitions, median (min-max).",
+        "",
+        "| benchmark | gorun kernel | plain `go run` | kernel / go run |",
+        "| --- | --- | --- | --- |",
+        *(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows),
+        f"| kernel peak memory (VmHWM), after the flood | {peak:.0f} MB | - | target < 150 MB |",
+    ]
+    table = "\n".join(lines)
+    print(table)
+    if args.out:
+        Path(args.out).write_text(table + "\n")
+
+
+if __name__ == "__main__":
+    main()
