@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
+import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,16 +21,27 @@ BUILD_ENV_VARS = (
     "GOARM64", "GO386", "GOMIPS", "GOMIPS64", "GOPPC64", "GORISCV64", "GOWASM",
     "GOFIPS140", "GOROOT", "GOWORK", "GOPROXY", "GONOSUMDB", "GOPRIVATE", "GOINSECURE",
     "GOTOOLCHAIN", "CC", "CXX", "CGO_CFLAGS", "CGO_CPPFLAGS", "CGO_CXXFLAGS",
-    "CGO_LDFLAGS", "PKG_CONFIG",
+    "CGO_LDFLAGS", "PKG_CONFIG", "GOENV",
 )  # fmt: skip
 
-# Flags whose effect the cache key cannot see (files named by them may change,
-# or the user asked to watch go work): such builds always run go.
-UNCACHEABLE_FLAGS = ("-a", "-n", "-x", "-v", "-work", "-overlay", "-modfile", "-pgo",
-                     "-toolexec", "-json", "-debug-")  # fmt: skip
+# Flags whose effect the cache key cannot see (files named by them may change)
+# or that ask to watch go work: such builds always run go.
+UNCACHEABLE_FLAGS = {"a", "n", "x", "v", "work", "overlay", "modfile", "pgo", "toolexec", "json"}
+# Flags under which go prints on success what the user asked to see.
+CHATTY_FLAGS = {"n", "x", "v", "work", "json"}
+# go's progress lines: not the error, whatever comes first.
+_PROGRESS = ("go: finding ", "go: downloading ", "go: found ", "go: added ", "go: upgraded ",
+             "go: extracting ")  # fmt: skip
 
-# Flags under which go prints something on success that the user asked to see.
-CHATTY_FLAGS = ("-n", "-x", "-v", "-work", "-json", "-debug-")
+
+def flag_names(flags: list[str]) -> set[str]:
+    """Names of the flags that are on (`-v=false` is off)."""
+    names = set()
+    for f in flags:
+        name, _, value = f.lstrip("-").partition("=")
+        if value.lower() not in ("false", "0", "f"):
+            names.add(name)
+    return names
 
 
 def _last_unpatterned(flags: list[str], name: str) -> int | None:
@@ -60,34 +71,35 @@ def with_run_defaults(flags: list[str]) -> list[str]:
 
 
 def is_cacheable(flags: list[str]) -> bool:
-    return not any(f.split("=", 1)[0].startswith(bad) for f in flags for bad in UNCACHEABLE_FLAGS)
-
-
-def is_chatty(flags: list[str]) -> bool:
-    return any(f.split("=", 1)[0].startswith(c) for f in flags for c in CHATTY_FLAGS)
+    names = flag_names(flags)
+    return not (names & UNCACHEABLE_FLAGS or any(n.startswith("debug-") for n in names))
 
 
 @dataclass
 class BuildJob:
-    """One `go build` (or `go install`) to produce an executable."""
+    """One `go build` (or `go install`) that should produce one program."""
 
-    args: list[str]  # go subcommand and arguments, without -o
+    command: str  # "build" or "install"
+    flags: list[str]
+    packages: list[str]
     cwd: str
     env: Mapping[str, str]
     # What determines the binary, for the cache key; None: do not cache. A
     # function, because a build with -mod=mod may add a module to go.mod: the
     # binary is stored under the key of the go.mod it was built with.
-    key_parts: Callable[[], dict[str, object]] | None
+    key_parts: Callable[[], dict[str, object]] | None = None
+    prepare: Callable[[], None] | None = None  # writes the sources; only when go runs
     table: LineTable = field(default_factory=dict)  # for mapping errors to cells
     roots: list[str] = field(default_factory=list)  # paths to strip from messages
-    output_flag: bool = True  # False for go install (binary lands in GOBIN/GOPATH)
+    install_dir: Path | None = None  # go install: where the program lands (GOBIN/GOPATH)
+    what: str = "the cell"  # for messages: "./cmd/tool", "example.com/x@v1"
 
 
 @dataclass
 class Built:
-    exe: Path
+    exe: Path | None  # None: nothing to run (-n)
     cached: bool  # True when the go command did not run
-    log: str = ""  # go's output on success, shown when the user asked for it
+    log: str = ""  # go's output, when the flags asked for it (-x, -v, -n...)
     temporary: bool = False  # not kept in the cache: remove after the run
 
 
@@ -96,76 +108,85 @@ class Builder:
         self.toolchain = toolchain
         self.cache = cache
         self.control = control
-        self.go_runs = 0  # go command processes started, for tests and benchmarks
 
     def key(self, parts: dict[str, object], env: Mapping[str, str]) -> str:
         return execache.key(
             {
                 **parts,
                 "toolchain": [self.toolchain.go, self.toolchain.version, self.toolchain.goroot],
-                "env": {k: env.get(k) for k in BUILD_ENV_VARS},
+                # The environment, or `go env -w` settings (read at session start).
+                "env": {k: env.get(k) or self.toolchain.goenv.get(k) for k in BUILD_ENV_VARS},
             }
         )
 
-    def go(self, args: list[str], cwd: str, env: Mapping[str, str]) -> tuple[int, str, bool]:
-        """Run one go command, capturing its output: (returncode, output, interrupted)."""
-        self.go_runs += 1
+    def go(self, args: list[str], cwd: str, env: Mapping[str, str]) -> tuple[int, str]:
+        """Run one go command, capturing its output; Interrupted if the user stops it."""
         res = run_process(
             [self.toolchain.go, *args], cwd=cwd, env=env, control=self.control, capture=True
         )
-        text = (res.stdout + res.stderr).decode("utf-8", errors="replace")
-        return res.returncode, text, res.interrupted
+        if res.interrupted:
+            raise Interrupted("interrupted while go was running")
+        return res.returncode, (res.stdout + res.stderr).decode("utf-8", errors="replace")
 
-    def build(
-        self,
-        job: BuildJob,
-        install_dir: Path | None = None,
-        prepare: Callable[[], None] | None = None,
-    ) -> Built:
-        """The executable for job: from the cache, or built by go (after prepare())."""
+    def build(self, job: BuildJob) -> Built:
+        """The executable for job: from the cache, or built by go (after job.prepare())."""
         if job.key_parts is not None:
             hit = self.cache.lookup(self.key(job.key_parts(), job.env))
             if hit is not None:
                 return Built(hit, cached=True)
-        if prepare is not None:
-            prepare()
-        target = self.cache.new_path()
-        args = [*job.args[:1], "-o", str(target), *job.args[1:]] if job.output_flag else job.args
+        if job.prepare is not None:
+            job.prepare()
+        target = self.cache.new_dir()
+        args = [job.command, *job.flags]
+        if job.install_dir is None:
+            args += ["-o", f"{target}{os.sep}"]  # a directory: go names the program
         try:
-            code, output, interrupted = self.go(args, job.cwd, job.env)
-            if interrupted:
-                raise Interrupted("interrupted during the build")
-            if code == 2 and output.startswith("flag provided but not defined"):
-                # go's own words for a flag it does not know, with our usage.
-                raise UsageError(output.splitlines()[0] + "\n(see %gorun? for the options)")
+            code, output = self.go([*args, "--", *job.packages], job.cwd, job.env)
             if code != 0:
-                diags = diagnostics.map_output(output, job.table, job.roots)
-                if not diags:
-                    diags = [diagnostics.Diagnostic(f"go exited with status {code}", [])]
-                first, rest = diags[0], diags[1:]
-                raise BuildError(
-                    first.headline, [*first.quote, *diagnostics.render(rest)], go_output=output
-                )
-            if install_dir is not None:
-                target = _installed_binary(install_dir, target)
-            log = "\n".join(
-                d.headline for d in diagnostics.map_output(output, job.table, job.roots)
-            )
+                raise self._failure(job, code, output)
+            names = flag_names(job.flags)
+            log = output.rstrip() if names & CHATTY_FLAGS else ""
+            if "n" in names:
+                return Built(None, cached=False, log=log)
+            exe = self._program(job.install_dir or target, job)
+            if job.install_dir is not None:
+                exe = Path(shutil.move(exe, target / exe.name))  # out of GOBIN, into the cache
             if job.key_parts is not None:
                 k = self.key(job.key_parts(), job.env)
-                return Built(self.cache.store(k, target), cached=False, log=log)
-            return Built(target, cached=False, log=log, temporary=True)
+                stored = self.cache.store(k, exe)
+                self.cache.discard(target)
+                return Built(stored, cached=False, log=log)
+            return Built(exe, cached=False, log=log, temporary=True)
         except BaseException:
             self.cache.discard(target)
             raise
 
+    def _failure(self, job: BuildJob, code: int, output: str) -> Exception:
+        if code == 2 and output.startswith("flag provided but not defined"):
+            # go's own words for a flag it does not know.
+            return UsageError(output.splitlines()[0] + " (see `go help build` for go's flags)")
+        if "no main packages to build" in output:
+            return BuildError(
+                f"{job.what} is not a main package: a program needs package main and func "
+                "main (a snippet cell has no package clause at all)"
+            )
+        diags = [
+            d
+            for d in diagnostics.map_output(output, job.table, job.roots)
+            if not d.headline.startswith(_PROGRESS)
+        ] or [diagnostics.Diagnostic(f"go exited with status {code}", [])]
+        first, rest = diags[0], diags[1:]
+        return BuildError(first.headline, [*first.quote, *diagnostics.render(rest)], output)
 
-def _installed_binary(install_dir: Path, placeholder: Path) -> Path:
-    """Move the one binary `go install` produced next to the cache's placeholder."""
-    found = [p for p in install_dir.rglob("*") if p.is_file()]
-    if len(found) != 1:
-        raise BuildError("go install did not produce exactly one program")
-    os.replace(found[0], placeholder)
-    with contextlib.suppress(OSError):
-        os.chmod(placeholder, 0o700)
-    return placeholder
+    @staticmethod
+    def _program(directory: Path, job: BuildJob) -> Path:
+        """The one program go wrote into directory (GOBIN/GOPATH for go install)."""
+        found = sorted(p for p in directory.rglob("*") if p.is_file())
+        if not found:
+            raise BuildError(f"{job.what} is not a main package: go built no program")
+        if len(found) > 1:
+            names = ", ".join(p.name for p in found)
+            raise BuildError(f"{job.what} matches several main packages ({names}); name one")
+        if not os.access(found[0], os.X_OK):
+            raise BuildError(f"the build of {job.what} produced {found[0].name}, not a program")
+        return found[0]

@@ -99,14 +99,6 @@ class Command:
                 n += 1
         return words[:n], words[n:]
 
-    def flag_value(self, name: str) -> str | None:
-        """The last value given to go flag -name, or None."""
-        value = None
-        for word in self.build_flags:
-            if word.startswith(f"-{name}="):
-                value = word.split("=", 1)[1]
-        return value
-
 
 def split_line(line: str) -> list[str]:
     """Split a magic line into words with shell quoting rules (no shell is run)."""
@@ -144,13 +136,13 @@ def parse_env(text: str) -> tuple[str, str]:
     return name, value
 
 
-def parse(words: list[str], usage: str = USAGE_CELL) -> Command:
+def parse(words: list[str], usage: str = USAGE_CELL, help_hint: str = "%gorun?") -> Command:
     """Parse command-line words into a Command, or raise UsageError."""
     cmd = Command()
     i = 0
 
     def fail(message: str) -> UsageError:
-        return UsageError(f"{message}\nusage: {usage}\n(see %gorun? for the options)")
+        return UsageError(f"{message}\nusage: {usage}\n(see {help_hint} for the options)")
 
     while i < len(words):
         word = words[i]

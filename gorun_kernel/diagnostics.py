@@ -24,6 +24,7 @@ class Origin:
     line: int  # as the notebook shows the cell: its first line (magic or %-line) is 1
     text: str  # the source line
     cell: str | None = None  # label of an earlier cell ("[3]"); None for the current cell
+    caret: bool = True  # the generated line has the cell line's columns
 
 
 # For each generated file (path relative to the module root), the origin of
@@ -53,7 +54,7 @@ def map_output(output: str, table: LineTable, roots: list[str]) -> list[Diagnost
         if not line or (line.startswith("# ") and " " not in line[2:].strip()):
             continue  # "# gorun": the package header go prints before its errors
         for root in roots:
-            line = line.replace(root.rstrip("/") + "/", "")
+            line = line.replace(root.rstrip("/") + "/", "").replace(root.rstrip("/"), ".")
         m = _POSITION.match(line)
         if not m:
             if line.startswith("\t") and result:
@@ -68,20 +69,26 @@ def map_output(output: str, table: LineTable, roots: list[str]) -> list[Diagnost
         col = int(m.group("col")) if m.group("col") else None
         msg = m.group("msg")
         origins = table.get(path)
-        origin = origins[lineno - 1] if origins and 0 < lineno <= len(origins) else None
-        if origin is None:
-            # A generated line, or a file we did not write (a module's source):
-            # keep go's own position, which is then meaningful to the user.
-            if origins is None and not path.startswith("/"):
-                result.append(Diagnostic(line, []))
-            else:
-                result.append(Diagnostic(msg, []))
+        if origins is None:
+            # A file we did not write (a module's source): go's own position
+            # is meaningful to the user.
+            result.append(Diagnostic(line, []))
             continue
+        origin = origins[lineno - 1] if 0 < lineno <= len(origins) else None
+        exact = origin is not None
+        if origin is None:
+            # A line we generated (the end of main, say): the error is about the
+            # user's code just before it.
+            before = [o for o in origins[: max(lineno - 1, 0)] if o is not None]
+            if not before:
+                result.append(Diagnostic(msg, []))
+                continue
+            origin = before[-1]
         where = f"line {origin.line}"
         if origin.cell is not None:
             where = f"cell {origin.cell}, {where}"
         quote = [f"    {origin.text}"]
-        caret = _caret_line(origin.text, col)
+        caret = _caret_line(origin.text, col) if exact and origin.caret else None
         if caret:
             quote.append(f"    {caret}")
         result.append(Diagnostic(f"{where}: {msg}", quote))

@@ -20,32 +20,22 @@ import json
 import os
 import re
 import shutil
-import signal
 import tempfile
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from . import build, localmods, txtar
 from .build import Builder, BuildJob, Built
 from .cmdline import Command
 from .diagnostics import LineTable, Origin
-from .errors import (
-    BuildError,
-    CellError,
-    ExitError,
-    GorunError,
-    Interrupted,
-    RunTimeout,
-    SignalError,
-    UsageError,
-)
+from .errors import BuildError, CellError, GorunError, Interrupted, UsageError
 from .execache import ExeCache
+from .outcome import Outcome, RunOptions
 from .parse import Cell, parse_cell
 from .process import Control, OutputSink, run_process, sigint_interrupts
-from .scratch import ScratchModule, go_mod_text
-from .snippets import Session
+from .scratch import RUNNING_NAME, ScratchModule, go_mod_text
+from .snippets import Plan, Program, Session
 from .stdlib import StdIndex
 from .toolchain import Toolchain, find_toolchain
 
@@ -53,68 +43,27 @@ DEFAULT_OUTPUT_LIMIT = 4 << 20  # bytes of output shown per cell; the rest is co
 _SEMVER = re.compile(r"^v\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
 _UNUSED_IMPORT = re.compile(r'"([^"]+)" imported (?:as \S+ )?and not used')
 TXTAR_DIR = "txtar"  # where a multi-file cell is written, inside the scratch module
+# Flags naming files: relative to the notebook's directory, as they would be for go run.
+_FILE_FLAGS = ("-overlay=", "-modfile=", "-pgo=")
 
 
-def signal_words(signum: int) -> str:
-    """A signal in Go's words (os.ProcessState.String): "killed", "segmentation fault"."""
-    desc = signal.strsignal(signum) or f"signal {signum}"
-    desc = desc.split(":")[0]  # macOS appends ": 9"
-    if len(desc) > 1 and desc[1].islower():
-        desc = desc[0].lower() + desc[1:]  # "Killed" -> "killed", but "I/O possible" stays
-    return desc
-
-
-def format_duration(seconds: float) -> str:
-    """Seconds as a Go duration string: 1 -> "1s", 90 -> "1m30s", 0.5 -> "500ms"."""
-    if seconds < 1:
-        return f"{round(seconds * 1000)}ms"
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    text = f"{s:g}s"
-    if m or h:
-        text = f"{int(m)}m" + text
-    if h:
-        text = f"{int(h)}h" + text
-    return text
-
-
-@dataclass
-class RunOptions:
-    """How the program runs, as the front-end decides it."""
-
-    cwd: str  # the notebook's directory
-    stdin: bytes | None = None  # fixed input (then end of input)
-    interactive: bool = False  # ask the sink for input when the program waits for it
-    capture: bool = False  # keep stdout/stderr text in the Outcome
-
-
-@dataclass
-class Outcome:
-    """What happened to one cell."""
-
-    status: str  # in Go's words: "exit status 0", "signal: killed", "timed out after 1s"
-    error: GorunError | None  # the failure, or None when the program succeeded
-    returncode: int | None = None  # None when the program did not run
-    stdout: str | None = None  # captured text, when asked for
-    stderr: str | None = None
-    value: str | None = None  # the final expression's value, formatted by Go
-    cached: bool = False  # the binary came from the executable cache (no go command)
-    dropped: int = 0  # bytes of output over the limit, not shown
-    ran: bool = True  # False when there was nothing to build or run
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
+def _output_limit() -> int:
+    text = os.environ.get("GORUN_OUTPUT_LIMIT", "")
+    if text and not text.isdigit():
+        raise GorunError(f"GORUN_OUTPUT_LIMIT={text} is not a number of bytes")
+    return int(text) if text else DEFAULT_OUTPUT_LIMIT
 
 
 class Engine:
     """One session: a toolchain, a scratch module, its declarations, and the runs made in it."""
 
     def __init__(self, toolchain: Toolchain | None = None, cache: ExeCache | None = None) -> None:
+        self.output_limit = _output_limit()
         self.toolchain = toolchain or find_toolchain()
+        cache = cache or ExeCache()
         self.scratch = ScratchModule(self.toolchain)
-        self.control = Control()
-        self.builder = Builder(self.toolchain, cache or ExeCache(), self.control)
+        self.control = Control(record=self.scratch.path / RUNNING_NAME)
+        self.builder = Builder(self.toolchain, cache, self.control)
         self.session = Session()
         self._busy = threading.Lock()  # held while a cell builds or runs
         self._stdlib: StdIndex | None = None
@@ -123,21 +72,20 @@ class Engine:
         self._retries: dict[str, tuple[bool, frozenset[str]]] = {}
         # Modules around the notebook that the scratch module requires and replaces.
         self._local: dict[str, localmods.LocalModule] = {}
-        limit = os.environ.get("GORUN_OUTPUT_LIMIT")
-        self.output_limit: int | None = int(limit) if limit else DEFAULT_OUTPUT_LIMIT
 
     # -- session -----------------------------------------------------------
 
     def close(self) -> None:
         """End the session: stop what runs (from another thread, say), remove the scratch module."""
         self.control.kill()
-        # A run in another thread ends within a second of the interrupt; wait
-        # for it, so the scratch module is not removed under a build.
+        # A run in another thread ends as soon as its process is gone; wait for
+        # it, so the scratch module is not removed under a build.
         got = self._busy.acquire(timeout=5)
         try:
             self.scratch.close()
         finally:
             if got:
+                self.control.close()
                 self._busy.release()
 
     def interrupt(self) -> None:
@@ -187,26 +135,28 @@ class Engine:
 
         first_line: the notebook's line number of the code's first line (2 under
         a %%gorun line). label: how errors name this cell later ("[3]").
+        UsageError for a bad command line; any other failure is in the Outcome.
         """
-        return self._interruptible(lambda: self._run_cell(code, cmd, sink, opts, first_line, label))
+        return self._guarded(lambda: self._run_cell(code, cmd, sink, opts, first_line, label))
 
     def run_package(self, cmd: Command, sink: OutputSink, opts: RunOptions) -> Outcome:
         """`go run`'s package forms: .go files, a directory, an import path, pkg@version."""
-        return self._interruptible(lambda: self._run_package(cmd, sink, opts))
+        return self._guarded(lambda: self._run_package(cmd, sink, opts))
 
-    def _interruptible(self, work: Callable[[], Outcome]) -> Outcome:
+    def _guarded(self, work: Callable[[], Outcome]) -> Outcome:
         with self._busy:
-            return self._interruptible_locked(work)
-
-    def _interruptible_locked(self, work: Callable[[], Outcome]) -> Outcome:
-        self.control.reset()
-        try:
-            with sigint_interrupts(self.control):
-                return work()
-        except KeyboardInterrupt:
-            # Raised outside a running process (off the main thread, or while
-            # asking for input): nothing of the cell's is left running.
-            return Outcome(status="interrupted", error=Interrupted("interrupted"))
+            self.control.reset()
+            try:
+                with sigint_interrupts(self.control):
+                    return work()
+            except UsageError:
+                raise
+            except GorunError as e:
+                return Outcome.failed(e)
+            except KeyboardInterrupt:
+                # Raised outside a running process (off the main thread, or while
+                # asking for input): nothing of the cell's is left running.
+                return Outcome.failed(Interrupted("interrupted"))
 
     # -- cells ---------------------------------------------------------------
 
@@ -223,27 +173,43 @@ class Engine:
             raise UsageError("-C dir is for %gorun package runs; a cell is built in the session")
         if not code.strip():
             raise CellError("the cell is empty: write Go in it (a snippet or a package main)")
+        try:
+            code.encode()
+        except UnicodeEncodeError as e:
+            line = first_line + code.count("\n", 0, e.start)
+            raise CellError(f"line {line}: the text is not valid Unicode") from None
         env = self.environment(cmd)
+        gowork = env.get("GOWORK")  # the user's, before ours replaces it
         env["GOWORK"] = "off"  # the scratch module is never part of the user's workspace
         # -mod=mod lets go add a missing module to the session's go.mod when a
         # cell first imports it, and only then; the user's own -mod wins.
-        flags = build.with_run_defaults(["-mod=mod", *cmd.build_flags])
+        flags = build.with_run_defaults(["-mod=mod", *_absolute(cmd.build_flags, opts.cwd)])
         if txtar.is_txtar(code):
             files, table = txtar.split(code, first_line)
             return self._run_files(files, table, TXTAR_DIR, cmd, flags, env, sink, opts)
         cell = parse_cell(code)
-        # The user's GOWORK, before ours (off) replaces it in env.
-        gowork = os.environ.get("GOWORK", cmd.env.get("GOWORK"))
-        imports = [p for item in cell.items if item.kind == "import" for _, p in item.imports]
+        if cell.package is None and not cell.items:
+            return Outcome(status="nothing to run", error=None, ran=False)  # only comments
+        # A cell that fails to build leaves the session as it was, go.mod included.
+        saved = (
+            self.scratch.go_mod.read_text(),
+            self.scratch.go_sum.read_text(),
+            dict(self._local),
+        )
+        imports = [p for item in cell.items if item.kind == "import" for _, p, _ in item.imports]
         self._use_local_modules(imports, opts.cwd, gowork, env)
         if cell.package is not None:
             table: LineTable = {
                 "main.go": [Origin(first_line + i, t) for i, t in enumerate(code.split("\n"))]
             }
-            return self._run_files({"main.go": code}, table, "", cmd, flags, env, sink, opts)
-        if not cell.items:
-            return Outcome(status="nothing to run", error=None, ran=False)
-        return self._run_snippet(cell, code, cmd, flags, env, sink, opts, first_line, label)
+            outcome = self._run_files({"main.go": code}, table, "", cmd, flags, env, sink, opts)
+        else:
+            outcome = self._run_snippet(cell, code, cmd, flags, env, sink, opts, first_line, label)
+        if isinstance(outcome.error, BuildError):
+            self.scratch.go_mod.write_text(saved[0])
+            self.scratch.go_sum.write_text(saved[1])
+            self._local = saved[2]
+        return outcome
 
     def _run_files(
         self,
@@ -259,9 +225,9 @@ class Engine:
         """A program cell (subdir "") or a txtar cell (its own directory, maybe its own go.mod)."""
         own_mod = "go.mod" in files
         try:
-            built = self.builder.build(*self._files_job(files, table, subdir, flags, env))
+            built = self.builder.build(self._files_job(files, table, subdir, flags, env))
         except GorunError as e:
-            return Outcome(status=e.message, error=e)
+            return Outcome.failed(e)
         if subdir and not own_mod and not built.cached:
             # Modules a txtar cell fetched belong to the session, as for any cell.
             root = self.scratch.path / subdir
@@ -276,7 +242,7 @@ class Engine:
         subdir: str,
         flags: list[str],
         env: dict[str, str],
-    ) -> tuple[BuildJob, None, Callable[[], None]]:
+    ) -> BuildJob:
         root = self.scratch.path / subdir
         own_mod = "go.mod" in files
 
@@ -291,21 +257,29 @@ class Engine:
 
         def prepare() -> None:
             self.scratch.clear_sources()
-            if subdir and not own_mod:
-                for name in ("go.mod", "go.sum"):
-                    self.scratch.write(f"{subdir}/{name}", (self.scratch.path / name).read_text())
-            for path, text in files.items():
-                self.scratch.write(f"{subdir}/{path}" if subdir else path, text)
+            try:
+                if subdir and not own_mod:
+                    for name in ("go.mod", "go.sum"):
+                        text = (self.scratch.path / name).read_text()
+                        self.scratch.write(f"{subdir}/{name}", text)
+                for path, text in files.items():
+                    self.scratch.write(f"{subdir}/{path}" if subdir else path, text)
+            except OSError as e:
+                raise CellError(
+                    f"cannot write the cell's file {e.filename}: {e.strerror}"
+                ) from None
 
-        job = BuildJob(
-            args=["build", *flags, "."],
+        return BuildJob(
+            command="build",
+            flags=flags,
+            packages=["."],
             cwd=str(root),
             env=env,
             key_parts=key_parts if build.is_cacheable(flags) else None,
+            prepare=prepare,
             table=table,
             roots=[str(root), os.path.realpath(root)],
         )
-        return job, None, prepare
 
     def _run_snippet(
         self,
@@ -322,35 +296,9 @@ class Engine:
         std = self.stdlib()
         label = label or f"[{self.session.cells + 1}]"
         plan = self.session.plan(cell, code, first_line, label, std)
-        show = plan.final is not None
-        drop: frozenset[str] = frozenset()
-        first = self.session.compose(plan, std, show, drop)
-        digest = hashlib.sha256(json.dumps(first.files, sort_keys=True).encode()).hexdigest()
-        if digest in self._retries:
-            show, drop = self._retries[digest]
-        while True:
-            program = self.session.compose(plan, std, show, drop)
-            try:
-                built = self.builder.build(
-                    *self._files_job(program.files, program.table, "", flags, env)
-                )
-                break
-            except BuildError as e:
-                # Two things only the compiler knows. A final call with no
-                # result cannot be shown: run it as a statement. An import
-                # whose package name we guessed wrong is "not used": drop it.
-                if show and "(no value) used as value" in e.go_output:
-                    show = False
-                    continue
-                unused = set(_UNUSED_IMPORT.findall(e.go_output)) - drop
-                if unused and unused <= {i.path for i in plan.imports.values()}:
-                    drop = drop | unused
-                    continue
-                return Outcome(status=e.message, error=e)
-            except GorunError as e:
-                return Outcome(status=e.message, error=e)
-        if (show, drop) != (plan.final is not None, frozenset()):
-            self._retries[digest] = (show, drop)
+        built, show = self._build_snippet(plan, flags, env)
+        if isinstance(built, Outcome):
+            return built
         self.session.commit(plan)  # the cell built: its declarations join the session
         self.session.cells += 1
         value_file = self.scratch.path / ".gorun-value"
@@ -363,6 +311,39 @@ class Engine:
             outcome.value = value_file.read_text(errors="replace")
             value_file.unlink()
         return outcome
+
+    def _build_snippet(
+        self, plan: Plan, flags: list[str], env: dict[str, str]
+    ) -> tuple[Built | Outcome, bool]:
+        """Build a snippet's program, learning what only the compiler knows on the way:
+        a final call with no result cannot be shown (run it as a statement), and
+        an import whose package name we guessed wrong is "not used" (drop it)."""
+        std = self.stdlib()
+        show = plan.final is not None
+        drop: frozenset[str] = frozenset()
+        program: Program = self.session.compose(plan, std, show, drop)
+        digest = hashlib.sha256(json.dumps(program.files, sort_keys=True).encode()).hexdigest()
+        if digest in self._retries:
+            show, drop = self._retries[digest]
+            program = self.session.compose(plan, std, show, drop)
+        while True:
+            try:
+                built = self.builder.build(
+                    self._files_job(program.files, program.table, "", flags, env)
+                )
+                break
+            except BuildError as e:
+                if show and "(no value) used as value" in e.go_output:
+                    show = False
+                else:
+                    unused = set(_UNUSED_IMPORT.findall(e.go_output)) - drop
+                    if not unused or not unused <= {i.path for i in plan.imports.values()}:
+                        return Outcome.failed(e), show
+                    drop = drop | unused
+                program = self.session.compose(plan, std, show, drop)
+        if (show, drop) != (plan.final is not None, frozenset()):
+            self._retries[digest] = (show, drop)
+        return built, show
 
     def _use_local_modules(
         self, imports: list[str], cwd: str, gowork: str | None, env: dict[str, str]
@@ -380,7 +361,7 @@ class Engine:
                 f"-replace={module.path}={module.dir}",
                 *(f"-replace={old}={new}" for old, new in module.replaces),
             ]
-            code, output, _ = self.builder.go(["mod", "edit", *edits], str(self.scratch.path), env)
+            code, output = self.builder.go(["mod", "edit", *edits], str(self.scratch.path), env)
             if code != 0:
                 raise BuildError(f"cannot use the module {module.path} in {module.dir}",
                                  output.strip().splitlines())  # fmt: skip
@@ -403,40 +384,34 @@ class Engine:
         flags = build.with_run_defaults(cmd.build_flags)
         pkg = packages[0]
         if "@" in pkg and not pkg.endswith(".go"):
-            job, install_dir = self._versioned_job(pkg, flags, env)
+            job = self._versioned_job(pkg, flags, env)
             try:
-                built = self.builder.build(job, install_dir)
-            except GorunError as e:
-                return Outcome(status=e.message, error=e)
+                built = self.builder.build(job)
             finally:
-                shutil.rmtree(install_dir.parent, ignore_errors=True)
+                assert job.install_dir is not None
+                shutil.rmtree(job.install_dir.parent, ignore_errors=True)
             return self._run(built, cmd, sink, opts, args, env)
         # A local package: built in the context of the module around run_dir,
         # as go run would. Its sources are the user's, which the cache key
         # cannot see cheaply, so go (with its own build cache) decides.
         job = BuildJob(
-            args=["build", *flags, *packages],
+            command="build",
+            flags=flags,
+            packages=packages,
             cwd=run_dir,
             env=env,
-            key_parts=None,
             roots=[run_dir, os.path.realpath(run_dir)],
+            what=" ".join(packages),
         )
-        try:
-            built = self.builder.build(job)
-        except GorunError as e:
-            return Outcome(status=e.message, error=e)
-        return self._run(built, cmd, sink, opts, args, env)
+        return self._run(self.builder.build(job), cmd, sink, opts, args, env)
 
-    def _versioned_job(
-        self, pkg: str, flags: list[str], env: dict[str, str]
-    ) -> tuple[BuildJob, Path]:
+    def _versioned_job(self, pkg: str, flags: list[str], env: dict[str, str]) -> BuildJob:
         """`pkg@version`: `go install` into a private directory, outside any module."""
         top = Path(tempfile.mkdtemp(prefix=".gorun-install-", dir=self.scratch.path))
-        bindir = top / "bin"
         env = dict(env, GOWORK="off")
         env.pop("GOBIN", None)
         if self._cross_target(env) is None:
-            env["GOBIN"] = str(bindir)
+            env["GOBIN"] = str(top / "bin")
         else:
             # go install refuses GOBIN when cross-compiling; it installs into
             # GOPATH/bin/GOOS_GOARCH instead, so GOPATH is ours for this command.
@@ -444,16 +419,18 @@ class Engine:
             env["GOPATH"] = str(top)
         version = pkg.rsplit("@", 1)[1]
         cacheable = bool(_SEMVER.match(version)) and build.is_cacheable(flags)
-        job = BuildJob(
-            args=["install", *flags, pkg],
+        return BuildJob(
+            command="install",
+            flags=flags,
+            packages=[pkg],
             cwd=str(self.scratch.path),
             env=env,
             key_parts=(lambda: {"kind": "install", "pkg": pkg, "flags": flags})
             if cacheable
             else None,
-            output_flag=False,
+            install_dir=top / "bin",
+            what=pkg,
         )
-        return job, bindir
 
     # -- running -------------------------------------------------------------
 
@@ -467,7 +444,10 @@ class Engine:
         return goos, goarch
 
     def _exec_prefix(self, cmd: Command, env: Mapping[str, str]) -> list[str]:
-        """-exec xprog, or go_$GOOS_$GOARCH_exec when cross-compiling, as go run does."""
+        """-exec xprog, or go_$GOOS_$GOARCH_exec when cross-compiling, as go run does.
+
+        Without either, the binary runs directly (amd64 runs 386, as with go run).
+        """
         if cmd.exec_cmd:
             return list(cmd.exec_cmd)
         target = self._cross_target(env)
@@ -479,12 +459,7 @@ class Engine:
             candidate = Path(self.toolchain.goroot, sub, name)
             if not found and candidate.is_file() and os.access(candidate, os.X_OK):
                 found = str(candidate)
-        if not found:
-            raise GorunError(
-                f"cannot run a GOOS={target[0]} GOARCH={target[1]} program on this machine: "
-                f"put {name} on PATH or give -exec xprog"
-            )
-        return [found]
+        return [found] if found else []
 
     def _run(
         self,
@@ -496,12 +471,14 @@ class Engine:
         env: dict[str, str],
         extra_env: dict[str, str] | None = None,
     ) -> Outcome:
+        if built.log:
+            sink.stderr(built.log + "\n")
+        if built.exe is None:
+            return Outcome(status="built nothing to run (-n)", error=None, ran=False)
+        prefix = self._exec_prefix(cmd, env)
         try:
-            exec_prefix = self._exec_prefix(cmd, env)
-            if built.log:
-                sink.stderr(built.log + "\n")
             res = run_process(
-                [*exec_prefix, str(built.exe), *args],
+                [*prefix, str(built.exe), *args],
                 cwd=opts.cwd,
                 env={**self.environment(cmd), **(extra_env or {})},
                 control=self.control,
@@ -513,29 +490,36 @@ class Engine:
                 output_limit=self.output_limit,
             )
         except GorunError as e:
-            return Outcome(status=e.message, error=e, cached=built.cached)
+            target = self._cross_target(env)
+            if target is not None and not prefix:
+                e = GorunError(
+                    f"{e.message}: a GOOS={target[0]} GOARCH={target[1]} program does not run "
+                    f"on this machine; put go_{target[0]}_{target[1]}_exec on PATH or give -exec"
+                )
+            return Outcome.failed(e)
         finally:
             if built.temporary:
-                self.builder.cache.discard(built.exe)
+                self.builder.cache.discard(built.exe.parent)
         if res.dropped:
             sink.stderr(
                 f"\n[gorun: {res.dropped:,} bytes of output not shown: over the limit of "
                 f"{self.output_limit:,} bytes per cell]\n"
             )
-        outcome = Outcome(
-            status="", error=None, returncode=res.returncode, cached=built.cached,
-            dropped=res.dropped,
-        )  # fmt: skip
+        outcome = Outcome.of(res, cmd.timeout)
+        outcome.cached = built.cached
         if opts.capture:
             outcome.stdout = res.stdout.decode("utf-8", errors="replace")
             outcome.stderr = res.stderr.decode("utf-8", errors="replace")
-        if res.timed_out:
-            outcome.error = RunTimeout(f"timed out after {format_duration(cmd.timeout or 0)}")
-        elif res.interrupted:
-            outcome.error = Interrupted("interrupted")
-        elif res.returncode < 0:
-            outcome.error = SignalError(signal_words(-res.returncode), -res.returncode)
-        elif res.returncode > 0:
-            outcome.error = ExitError(res.returncode)
-        outcome.status = outcome.error.message if outcome.error else "exit status 0"
         return outcome
+
+
+def _absolute(flags: list[str], cwd: str) -> list[str]:
+    """File-naming flags made absolute: a cell builds elsewhere, but its files are the user's."""
+    out = []
+    for f in flags:
+        prefix = next((p for p in _FILE_FLAGS if f.startswith(p)), None)
+        value = f[len(prefix) :] if prefix else ""
+        if prefix and value not in ("", "auto", "off") and not os.path.isabs(value):
+            f = prefix + os.path.join(cwd, value)
+        out.append(f)
+    return out

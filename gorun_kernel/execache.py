@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from .errors import GorunError
+
 DEFAULT_MAX_BYTES = 1 << 30
 BUILD_PREFIX = ".build-"
 
@@ -40,8 +42,19 @@ def key(parts: dict[str, object]) -> str:
 class ExeCache:
     def __init__(self, root: Path | None = None, max_bytes: int | None = None) -> None:
         self.dir = (root or cache_root()) / "exe"
-        self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        env_max = os.environ.get("GORUN_CACHE_MAX_MB")
+        try:
+            self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            st = self.dir.stat()
+        except OSError as e:
+            raise GorunError(f"cannot use the executable cache {self.dir}: {e}") from None
+        # Binaries from here are run: the directory must be ours and private.
+        if st.st_uid != os.getuid() or st.st_mode & 0o022:
+            raise GorunError(
+                f"the executable cache {self.dir} is not private to you; set GORUN_CACHE"
+            )
+        env_max = os.environ.get("GORUN_CACHE_MAX_MB", "")
+        if env_max and not env_max.isdigit():
+            raise GorunError(f"GORUN_CACHE_MAX_MB={env_max} is not a number of megabytes")
         self.max_bytes = max_bytes or (int(env_max) << 20 if env_max else DEFAULT_MAX_BYTES)
 
     def lookup(self, k: str) -> Path | None:
@@ -52,23 +65,19 @@ class ExeCache:
             return None
         return path
 
-    def new_path(self) -> Path:
-        """A fresh path to build into, in the cache directory so `store` is a rename.
-
-        It is a file name inside a new private directory: go refuses to
-        overwrite an existing file that it did not build.
-        """
-        return Path(tempfile.mkdtemp(prefix=BUILD_PREFIX, dir=self.dir)) / "prog"
+    def new_dir(self) -> Path:
+        """A fresh private directory to build into, in the cache directory so that
+        `store` is a rename."""
+        return Path(tempfile.mkdtemp(prefix=BUILD_PREFIX, dir=self.dir))
 
     def store(self, k: str, built: Path) -> Path:
         path = self.dir / k
         os.replace(built, path)  # atomic: a parallel session sees all of it or none
-        self.discard(built)
         self.prune()
         return path
 
-    def discard(self, built: Path) -> None:
-        shutil.rmtree(built.parent, ignore_errors=True)
+    def discard(self, directory: Path) -> None:
+        shutil.rmtree(directory, ignore_errors=True)
 
     def prune(self) -> None:
         entries = []

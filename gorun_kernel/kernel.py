@@ -12,19 +12,32 @@ from __future__ import annotations
 import os
 import shlex
 import sys
+import traceback
 from typing import Any
 
 from ipykernel.kernelbase import Kernel
 
 from . import __version__, assist, cellhead, cmdline, render
-from .engine import Engine, Outcome, RunOptions, format_duration
-from .errors import ExitError, GorunError, ToolchainError, UsageError
+from .engine import Engine
+from .errors import GorunError, UsageError
+from .outcome import Outcome, RunOptions, format_duration
 from .process import run_process, sigint_interrupts, stdin_detection_works
 
 try:
     from IPython.core.error import StdinNotImplementedError
 except ImportError:  # pragma: no cover - ipykernel always brings IPython
     StdinNotImplementedError = RuntimeError  # type: ignore[misc,assignment]
+
+
+class InternalError(GorunError):
+    """A bug in gorun_kernel, reported with its Python traceback."""
+
+    def __init__(self, error: Exception) -> None:
+        lines = traceback.format_exception(error)
+        super().__init__(
+            f"gorun_kernel failed ({type(error).__name__}: {error}); please report this",
+            "".join(lines).splitlines(),
+        )
 
 
 class _Sink:
@@ -64,11 +77,13 @@ class GorunKernel(Kernel):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.engine: Engine | None = None
-        self.toolchain_error: ToolchainError | None = None
+        self.start_error: GorunError | None = None
         try:
             self.engine = Engine()
-        except ToolchainError as e:
-            self.toolchain_error = e  # reported by every cell; the kernel stays up
+        except GorunError as e:
+            self.start_error = e  # no Go, a bad setting: every cell says so; the kernel stays up
+        except OSError as e:
+            self.start_error = GorunError(f"cannot start a session: {e}")
         self.session_words: list[str] = []  # %goflags
         self.session_env: dict[str, str] = {}  # %env
         self.session_timeout: float | None = None  # %timeout
@@ -88,7 +103,7 @@ class GorunKernel(Kernel):
     @property
     def banner(self) -> str:  # type: ignore[override]
         if self.engine is None:
-            return f"Go (gorun) kernel {__version__}: {self.toolchain_error}"
+            return f"Go (gorun) kernel {__version__}: {self.start_error}"
         tc = self.engine.toolchain
         return (
             f"Go (gorun) kernel {__version__}, {tc.version} from {tc.source} ({tc.go}).\n"
@@ -114,6 +129,11 @@ class GorunKernel(Kernel):
             outcome = self._execute(code, sink, allow_stdin)
         except GorunError as e:
             return self._fail(e, silent)
+        except Exception as e:
+            # A bug of ours: still a reply (never a cell stuck at [*]), with the
+            # real traceback so that it can be reported.
+            self.log.exception("gorun_kernel internal error")
+            return self._fail(InternalError(e), silent)
         if outcome is None:
             return self._ok()
         if outcome.error is not None:
@@ -189,15 +209,15 @@ class GorunKernel(Kernel):
 
     def _engine(self) -> Engine:
         if self.engine is None:
-            assert self.toolchain_error is not None
-            raise self.toolchain_error
+            assert self.start_error is not None
+            raise self.start_error
         return self.engine
 
     def _options(self, allow_stdin: bool) -> RunOptions:
         return RunOptions(cwd=os.getcwd(), interactive=allow_stdin and stdin_detection_works())
 
     def _command(self, words: list[str], usage: str) -> cmdline.Command:
-        cmd = cmdline.parse([*self.session_words, *words], usage)
+        cmd = cmdline.parse([*self.session_words, *words], usage, help_hint="%help")
         for name in ("stdin_var", "out_var", "err_var"):
             if getattr(cmd, name):
                 option = "--" + name.removesuffix("_var")
@@ -220,9 +240,9 @@ class GorunKernel(Kernel):
                 control=engine.control,
                 sink=sink,
             )
-        if res.returncode != 0:
-            return Outcome(status="", error=ExitError(res.returncode), returncode=res.returncode)
-        return Outcome(status="exit status 0", error=None, ran=False)
+        outcome = Outcome.of(res)
+        outcome.ran = False  # no status line for a shell command that worked
+        return outcome
 
     def _session_command(self, d: cellhead.Directive, sink: _Sink) -> None:
         words = cmdline.split_line(d.words)
@@ -244,7 +264,7 @@ class GorunKernel(Kernel):
             if words == ["--clear"]:
                 self.session_words = []
             elif words:
-                probe = cmdline.parse(words)  # fails now, not in every later cell
+                probe = cmdline.parse(words, help_hint="%help")  # fails now, not in later cells
                 if probe.positional:
                     raise UsageError("%goflags takes flags and options, not arguments")
                 self.session_words = words

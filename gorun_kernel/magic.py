@@ -17,8 +17,9 @@ from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.display import display
 
 from . import cmdline, render
-from .engine import Engine, Outcome, RunOptions
+from .engine import Engine
 from .errors import UsageError
+from .outcome import Outcome, RunOptions
 from .process import stdin_detection_works
 
 _engine: Engine | None = None  # one session per IPython process

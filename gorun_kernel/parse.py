@@ -13,6 +13,7 @@ the ones it declares.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
@@ -46,7 +47,8 @@ class Item:
     col: int  # column (characters) where text starts on that row
     names: list[str] = field(default_factory=list)  # package-level names declared
     name_spans: list[tuple[int, int]] = field(default_factory=list)  # in text, per name
-    imports: list[tuple[str | None, str]] = field(default_factory=list)  # (alias, path)
+    # (alias, path, row of the spec in the cell)
+    imports: list[tuple[str | None, str, int]] = field(default_factory=list)
     uses: dict[str, set[str]] = field(default_factory=dict)  # X -> {Sel} for X.Sel
     declares: set[str] = field(default_factory=set)  # identifiers declared inside
     expression: bool = False  # an expression statement (a candidate final value)
@@ -57,8 +59,10 @@ class Item:
         """The session key: a redefinition with the same key replaces this item."""
         if self.kind == "method":
             return f"method {self.names[0]}"
-        if self.kind == "func" and self.names == ["init"]:
-            return f"init {hash(self.text)}"  # Go allows many; the same text is the same one
+        if (self.kind == "func" and self.names == ["init"]) or not self.names:
+            # Go allows many inits and blank declarations (`var _ I = T{}`):
+            # none replaces another; the same text is the same declaration.
+            return f"{self.kind} {hashlib.sha256(self.text.encode()).hexdigest()[:16]}"
         return f"{self.kind} {' '.join(self.names)}"
 
 
@@ -121,10 +125,17 @@ def _receiver_type(node: Node, src: bytes) -> str:
     return "?"
 
 
-def _declared_names(node: Node, src: bytes) -> list[Node]:
-    """The name nodes of a type/var/const declaration, however grouped."""
+def _declared_names(node: Node) -> list[Node]:
+    """The package-level name nodes of a type/var/const declaration, however grouped.
+
+    Only the declaration's own specs: a `var n` inside a function literal in
+    an initialiser is local to it.
+    """
     specs = ("type_spec", "type_alias", "var_spec", "const_spec")
-    return [c for n in _walk(node) if n.type in specs for c in _children(n, "name")]
+    direct = [c for c in node.children if c.type in specs]
+    for group in (c for c in node.children if c.type == "var_spec_list"):
+        direct.extend(c for c in group.children if c.type in specs)
+    return [name for spec in direct for name in _children(spec, "name")]
 
 
 def parse_cell(code: str) -> Cell:
@@ -141,13 +152,17 @@ def parse_cell(code: str) -> Cell:
                 comments = []  # a blank line separates it from the earlier ones
             comments.append(node)
             continue
+        if node.type == ";":
+            continue  # a separator, not a statement
         if node.type == "package_clause":
             name = next((c for c in node.children if c.type == "package_identifier"), None)
             package = _text(src, name) if name is not None else ""
             comments = []
             continue
         kind = {
-            "import_declaration": "import",
+            # A broken import cannot be taken apart: left as it is, in main,
+            # the compiler reports it at its line.
+            "import_declaration": "stmt" if node.has_error else "import",
             "function_declaration": "func",
             "method_declaration": "method",
             "type_declaration": "type",
@@ -172,9 +187,10 @@ def parse_cell(code: str) -> Cell:
                 path = spec.child_by_field_name("path")
                 alias = spec.child_by_field_name("name")
                 if path is not None:
-                    item.imports.append(
-                        (_text(src, alias) if alias is not None else None, _text(src, path)[1:-1])
-                    )
+                    name = _text(src, alias) if alias is not None else None
+                    item.imports.append((name, _text(src, path)[1:-1], spec.start_point.row))
+            if any(not p for _, p, _ in item.imports):
+                item.kind, item.imports = "stmt", []  # `import ""`: for the compiler to judge
         elif kind in ("func", "method"):
             name = node.child_by_field_name("name")
             if name is not None:
@@ -182,9 +198,10 @@ def parse_cell(code: str) -> Cell:
                 item.names = [f"{_receiver_type(node, src)}.{n}" if kind == "method" else n]
                 item.name_spans = [(name.start_byte, name.end_byte)]
         elif kind != "stmt":
-            for name in _declared_names(node, src):
-                item.names.append(_text(src, name))
-                item.name_spans.append((name.start_byte, name.end_byte))
+            for name in _declared_names(node):
+                if _text(src, name) != "_":  # the blank identifier declares nothing
+                    item.names.append(_text(src, name))
+                    item.name_spans.append((name.start_byte, name.end_byte))
         else:
             expr = node.children[0] if node.type == "expression_statement" else None
             item.expression = expr is not None
@@ -200,4 +217,29 @@ def parse_cell(code: str) -> Cell:
             for s, e in item.name_spans
         ]
         items.append(item)
-    return Cell(package=package, items=items)
+    return Cell(package=package, items=_join_same_line(items, src))
+
+
+def _join_same_line(items: list[Item], src: bytes) -> list[Item]:
+    """Two items on one line without a `;` between them are not Go (`import "a" "b"`):
+    tree-sitter splits them anyway. Joined back into one statement, as written,
+    they reach the compiler, which says what is wrong at that line."""
+    lines = src.split(b"\n")
+    out: list[Item] = []
+    for item in items:
+        if out:
+            prev = out[-1]
+            end_row = prev.row + prev.text.count("\n")
+            line = (
+                lines[item.row].decode("utf-8", errors="replace") if item.row < len(lines) else ""
+            )
+            if item.row == end_row and ";" not in line[: item.col]:
+                joined = Item(kind="stmt", text=prev.text + " " + item.text, row=prev.row,
+                              col=prev.col, declares=prev.declares | item.declares)  # fmt: skip
+                for uses in (prev.uses, item.uses):
+                    for x, sels in uses.items():
+                        joined.uses.setdefault(x, set()).update(sels)
+                out[-1] = joined
+                continue
+        out.append(item)
+    return out

@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import ctypes
 import os
 import platform
 import selectors
 import signal
 import subprocess
+import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from .errors import GorunError
@@ -52,15 +55,21 @@ class OutputSink(Protocol):
 
 
 class Control:
-    """Stops the current run from another thread or a signal handler."""
+    """Stops the current run from another thread or a signal handler.
 
-    def __init__(self) -> None:
+    `record`, when given, is a file that holds the running process group while
+    there is one: if our process dies without cleaning up (SIGKILL), the next
+    session start finds it and ends what was left running (see scratch.py).
+    """
+
+    def __init__(self, record: Path | None = None) -> None:
         self._r, self._w = os.pipe()
         os.set_blocking(self._r, False)
         os.set_blocking(self._w, False)
         self.interrupted = False
         self.waiting_for_input = False  # inside OutputSink.input_wanted
         self.running: int | None = None  # process group of the running child
+        self.record = record
 
     def kill(self) -> None:
         """End the running process group now (the session is closing)."""
@@ -102,7 +111,6 @@ class ProcessResult:
     stdout: bytes = b""  # only when captured
     stderr: bytes = b""
     dropped: int = 0  # bytes of output not shown because of the output limit
-    duration: float = 0.0
 
 
 class _Output:
@@ -195,6 +203,30 @@ def sigint_interrupts(control: Control) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
+def _pdeathsig() -> Callable[[], None] | None:
+    """Linux: a child asks to be killed when its parent dies (PR_SET_PDEATHSIG).
+
+    The child runs in its own session, so nothing else would end it if the
+    kernel were killed outright. Resolved here, in the parent: the child only
+    makes the one call, between fork and exec.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    pr_set_pdeathsig = 1
+
+    def arm() -> None:
+        prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+    return arm
+
+
+_die_with_parent = _pdeathsig()
+
+
 def _signal_group(pgid: int, sig: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
@@ -277,9 +309,13 @@ def run_process(
             stderr=subprocess.PIPE,
             start_new_session=True,
             bufsize=0,
+            preexec_fn=_die_with_parent,
         )
     except OSError as e:
         raise GorunError(f"cannot start {argv[0]}: {e.strerror or e}") from None
+    if control.record is not None:
+        with contextlib.suppress(OSError):
+            control.record.write_text(str(proc.pid))
     control.running = proc.pid
     out = _Output(sink, output_limit)
     captured: dict[str, list[bytes]] = {"stdout": [], "stderr": []}
@@ -319,6 +355,18 @@ def run_process(
         elif len(escalation) > 1:
             escalation = escalation[-1:]  # a second interrupt: no more waiting
         next_signal_at = time.monotonic()
+
+    def read_from(key: selectors.SelectorKey) -> None:
+        nonlocal open_pipes
+        data = os.read(key.fd, READ_SIZE)
+        if capture:
+            captured[key.data].append(data)
+        if data:
+            out.feed(key.data, data)
+        else:
+            out.feed(key.data, b"", final=True)
+            sel.unregister(key.fileobj)
+            open_pipes -= 1
 
     def check_exit(signalled: bool = False) -> None:
         """On exit, kill whatever the program left in its group, then reap it.
@@ -382,15 +430,7 @@ def run_process(
                     if not to_write:
                         close_stdin()
                 else:
-                    data = os.read(key.fd, READ_SIZE)
-                    if capture:
-                        captured[what].append(data)
-                    if data:
-                        out.feed(what, data)
-                    else:
-                        out.feed(what, b"", final=True)
-                        sel.unregister(key.fileobj)
-                        open_pipes -= 1
+                    read_from(key)
             check_exit()
             quiet = not any(k.data in ("stdout", "stderr") for k, _ in events)
             now = time.monotonic()
@@ -403,7 +443,11 @@ def run_process(
                 and not proc.stdin.closed
             )
             if asking and blocked_reading_stdin(proc.pid):
-                # The program waits for input: its pending partial line is the prompt.
+                # The program waits for input: whatever it wrote before is in
+                # the pipes now, and its pending partial line is the prompt.
+                for key, _ in sel.select(0):
+                    if key.data in ("stdout", "stderr"):
+                        read_from(key)
                 out.flush(keep_partial=True)
                 prompt = out.take_prompt()
                 control.waiting_for_input = True
@@ -412,6 +456,8 @@ def run_process(
                 finally:
                     control.waiting_for_input = False
                 if answer is None:
+                    if prompt and sink is not None:
+                        sink.stdout(prompt)  # nobody answered: the prompt is output after all
                     close_stdin()
                 else:
                     try:
@@ -434,6 +480,9 @@ def run_process(
             begin_interrupt()
 
     control.running = None
+    if control.record is not None:
+        with contextlib.suppress(OSError):
+            control.record.unlink()
     for f in (proc.stdout, proc.stderr):
         with contextlib.suppress(OSError):
             f.close()
@@ -450,5 +499,4 @@ def run_process(
         stdout=b"".join(captured["stdout"]),
         stderr=b"".join(captured["stderr"]),
         dropped=out.dropped,
-        duration=time.monotonic() - start,
     )

@@ -15,12 +15,10 @@ def status_bundle(status: str) -> dict[str, str]:
     }
 
 
-def traceback_lines(error: GorunError, colour: bool = True) -> list[str]:
+def traceback_lines(error: GorunError) -> list[str]:
     """The error as traceback lines: a red headline, then the details."""
-    head, *rest = error.render()
-    if colour:
-        head = f"\x1b[0;31m{error.ename}\x1b[0m: {error.message}"
-    return [head, *rest]
+    _, *rest = error.render()
+    return [f"\x1b[0;31m{error.ename}\x1b[0m: {error.message}", *rest]
 
 
 def listing(rows: list[tuple[str, str, str]]) -> str:

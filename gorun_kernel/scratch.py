@@ -13,30 +13,37 @@ import contextlib
 import fcntl
 import os
 import shutil
+import signal
 import stat
 import tempfile
 import time
 from pathlib import Path
 
+from .errors import GorunError
 from .toolchain import Toolchain
 
 MODULE_PATH = "gorun"  # the scratch module's path; sub-packages are gorun/<dir>
 LOCK_NAME = ".gorun-session.lock"
+RUNNING_NAME = ".gorun-running"  # the process group a cell is running, while it runs
 PREFIX = "session-"
 NEW_PREFIX = ".new-"  # a directory being set up, not yet locked
 
 
-def base_dir() -> Path:
-    """Where session directories live: private to this user, under the temp dir."""
+def base_dir() -> tuple[Path, bool]:
+    """Where session directories live, private to this user under the temp dir;
+    and whether it is a one-off directory (to remove with the session)."""
     root = Path(os.environ.get("GORUN_SCRATCH_DIR") or tempfile.gettempdir())
     base = root / f"gorun_kernel-{os.getuid()}"
-    with contextlib.suppress(FileExistsError):
-        base.mkdir(mode=0o700, parents=True)
-    st = os.lstat(base)
-    # Someone else's directory (or a symlink) at our name: do not trust it.
-    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
-        return Path(tempfile.mkdtemp(prefix="gorun_kernel-", dir=root))
-    return base
+    try:
+        with contextlib.suppress(FileExistsError):
+            base.mkdir(mode=0o700, parents=True)
+        st = os.lstat(base)
+        # Someone else's directory (or a symlink) at our name: do not trust it.
+        if stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and not st.st_mode & 0o077:
+            return base, False
+        return Path(tempfile.mkdtemp(prefix="gorun_kernel-", dir=root)), True
+    except OSError as e:
+        raise GorunError(f"cannot make a scratch directory in {root}: {e.strerror}") from None
 
 
 def go_mod_text(toolchain: Toolchain, module: str = MODULE_PATH) -> str:
@@ -63,10 +70,41 @@ def remove_stale(base: Path) -> list[Path]:
         except OSError:
             os.close(fd)  # its session is alive
             continue
+        kill_orphans(entry / RUNNING_NAME)
         _rmtree(entry)
         os.close(fd)
         removed.append(entry)
     return removed
+
+
+def kill_orphans(record: Path) -> None:
+    """End the process group a dead session left running (Linux /proc).
+
+    The group id is only trusted if no process has since taken that number as
+    its own pid: a reused pid would have started after the record was written.
+    """
+    try:
+        pgid = int(record.read_text())
+        written = record.stat().st_mtime
+        boot = next(
+            float(line.split()[1])
+            for line in Path("/proc/stat").read_text().splitlines()
+            if line.startswith("btime")
+        )
+        ticks = os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, StopIteration):
+        return
+    try:
+        stat_fields = Path(f"/proc/{pgid}/stat").read_text().rsplit(")", 1)[1].split()
+        started = boot + int(stat_fields[19]) / ticks
+        if started > written + 1:
+            return  # the number belongs to a newer process now
+    except FileNotFoundError:
+        pass  # the leader is gone; its group may live on
+    except (OSError, ValueError, IndexError):
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
 
 
 def _rmtree(path: Path) -> None:
@@ -77,8 +115,9 @@ class ScratchModule:
     """One session's scratch module directory, removed when the session ends."""
 
     def __init__(self, toolchain: Toolchain) -> None:
-        base = base_dir()
+        base, one_off = base_dir()
         remove_stale(base)
+        self._one_off_base = base if one_off else None
         # Lock first, then make the directory visible under its session name,
         # so that no other start-up can take a new session for a dead one.
         new = Path(tempfile.mkdtemp(prefix=NEW_PREFIX, dir=base))  # mode 0700
@@ -97,8 +136,7 @@ class ScratchModule:
         if self._closed:
             return
         self._closed = True
-        with contextlib.suppress(OSError):
-            _rmtree(self.path)
+        _rmtree(self._one_off_base or self.path)
         with contextlib.suppress(OSError):
             os.close(self._lock_fd)
         atexit.unregister(self.close)

@@ -129,14 +129,12 @@ class Plan:
     label: str
     main: Decl | None = None  # the cell's own func main
     final: Item | None = None  # the final expression, when its value may be shown
-    declares_only: bool = False
 
 
 @dataclass
 class Program:
     files: dict[str, str]
     table: LineTable = field(default_factory=dict)
-    shows_value: bool = False
 
 
 def import_name(path: str) -> str:
@@ -154,10 +152,9 @@ def import_name(path: str) -> str:
 class Session:
     """The declarations and imports that snippets made in one session."""
 
-    def __init__(self, stdlib: StdIndex | None = None) -> None:
+    def __init__(self) -> None:
         self.decls: dict[str, Decl] = {}
         self.imports: dict[str, Import] = {}
-        self._stdlib = stdlib
         self.cells = 0  # snippet cells run, for default labels
 
     def reset(self) -> None:
@@ -211,14 +208,12 @@ class Session:
             span = item.text.count("\n") + 1
             source_lines = lines[item.row : item.row + span]
             if item.kind == "import":
-                for alias, path in item.imports:
+                for alias, path, row in item.imports:
                     known = alias is not None or std.name_of(path) is not None
                     name = alias or std.name_of(path) or import_name(path)
                     key = f"{name} {path}" if name in ("_", ".") else name
-                    imports[key] = Import(
-                        name, alias, path, label, first_line + item.row,
-                        source_lines[0] if source_lines else "", known,
-                    )  # fmt: skip
+                    source = lines[row] if row < len(lines) else ""
+                    imports[key] = Import(name, alias, path, label, first_line + row, source, known)
                 continue
             if item.kind == "stmt":
                 body.append(item)
@@ -259,7 +254,6 @@ class Session:
         return Plan(
             decls=decls, imports=imports, body=body, body_lines=lines, first_line=first_line,
             label=label, main=main, final=final,
-            declares_only=not body and main is None,
         )  # fmt: skip
 
     # -- composing -----------------------------------------------------------
@@ -275,32 +269,35 @@ class Session:
         decls = list(plan.decls.values())
         if plan.main is not None:
             decls.append(plan.main)
-        items_uses: dict[str, set[str]] = {}
-        declared: set[str] = set()
-        for d in decls:
-            for x, sels in d.uses.items():
-                items_uses.setdefault(x, set()).update(sels)
-            declared.update(d.declares)
-            declared.update(n for n in d.names if n)
+        # Package names a unit (a declaration, or main's statements together)
+        # uses as X.Sel where X is not one of its own locals or parameters,
+        # nor a package-level name: these need imports.
+        package_names = {n for d in decls for n in d.names if n}
+        body_uses: dict[str, set[str]] = {}
+        body_locals: set[str] = set()
         for item in plan.body:
             for x, sels in item.uses.items():
-                items_uses.setdefault(x, set()).update(sels)
-            declared.update(item.declares)
+                body_uses.setdefault(x, set()).update(sels)
+            body_locals |= item.declares
+        needed: dict[str, set[str]] = {}
+        for uses, local in [*((d.uses, d.declares) for d in decls), (body_uses, body_locals)]:
+            for x, sels in uses.items():
+                if x not in local and x not in package_names:
+                    needed.setdefault(x, set()).update(sels)
 
         imports = [i for i in plan.imports.values() if i.path not in drop]
         named = {i.name for i in imports}
-        unresolved = {x for x in items_uses if x not in declared and x not in named}
         auto = {}
-        for x in sorted(unresolved):
-            path = std.resolve(x, items_uses[x])
+        for x in sorted(needed.keys() - named):
+            path = std.resolve(x, needed[x])
             if path is not None:
                 auto[x] = path
-        unknown = unresolved - auto.keys()
+        unknown = needed.keys() - named - auto.keys()
         kept = [
             i
             for i in imports
             if i.name in ("_", ".")
-            or (i.name in items_uses and i.name not in declared)
+            or i.name in needed
             or (not i.known_name and unknown)  # maybe the name we guessed is wrong
         ]
 
@@ -312,7 +309,9 @@ class Session:
                 out.add(f'\t"{path}"')
             for i in kept:
                 spec = f'\t{i.alias} "{i.path}"' if i.alias else f'\t"{i.path}"'
-                out.add(spec, Origin(i.line, i.source, i.cell))
+                cell = None if i.cell == plan.label else i.cell
+                # Written differently from the cell's line: no caret under it.
+                out.add(spec, Origin(i.line, i.source, cell, caret=False))
             out.add(")")
         for d in decls:
             out.add("")
@@ -333,7 +332,7 @@ class Session:
         files = {"main.go": out.text()}
         if show:
             files[VALUE_HELPER] = VALUE_HELPER_SOURCE
-        return Program(files=files, table={"main.go": out.origins}, shows_value=show)
+        return Program(files=files, table={"main.go": out.origins})
 
 
 class _FileBuilder:

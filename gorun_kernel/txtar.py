@@ -37,10 +37,12 @@ def check_name(name: str, line: int) -> None:
         raise bad("use / to separate directories")
     if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
         raise bad("absolute paths are not allowed; give a path inside the module")
-    if ".." in name.split("/") or posixpath.normpath(name) != name or name.startswith("./"):
+    if name == "." or ".." in name.split("/") or posixpath.normpath(name) != name:
         raise bad("the path must be clean and stay inside the module (no .., no ./, no //)")
     if name.split("/")[0].startswith(".gorun"):
         raise bad("names starting with .gorun are reserved")
+    if any(len(part.encode()) > 255 for part in name.split("/")):
+        raise bad("a name in the path is too long")
 
 
 def split(code: str, first_line: int) -> tuple[dict[str, str], LineTable]:
@@ -77,4 +79,12 @@ def split(code: str, first_line: int) -> tuple[dict[str, str], LineTable]:
         starts[name] = first_line + i
         current, origins = [], []
     close()
+    # A name cannot be both a file and a directory ("a" and "a/b").
+    for name in files:
+        for parent in (name.rsplit("/", i)[0] for i in range(1, name.count("/") + 1)):
+            if parent in files:
+                raise CellError(
+                    f"line {starts.get(name, first_line)}: {name!r} puts a directory "
+                    f"where the file {parent!r} is"
+                )
     return {n: "\n".join(t).rstrip("\n") + "\n" for n, t in files.items()}, table

@@ -290,19 +290,30 @@ def test_shutdown_removes_the_scratch_module():
     assert _scratch_dirs() - before == set()
 
 
-def test_a_sigkilled_kernels_scratch_module_is_removed_by_the_next_start():
+def test_a_sigkilled_kernel_leaves_no_program_and_no_directory_behind():
+    """Killed outright mid-cell: its program dies with it, and the next start
+    removes the scratch module and what the program had started."""
     before = _scratch_dirs()
     km, kc = start()
-    execute(kc, 'fmt.Println("hi")')
+    code = SPAWN.replace("child.Process.Pid)", "child.Process.Pid, os.Getpid())")
+    msg_id = kc.execute(code)
+    pids: list[int] = []
+    while not pids:
+        msg = kc.get_iopub_msg(timeout=60)
+        if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "stream":
+            pids = [int(w) for w in msg["content"]["text"].split()[1:3]]
+    child, program = pids
     (mine,) = _scratch_dirs() - before
     pid = km.provisioner.process.pid
     os.kill(pid, signal.SIGKILL)
     km.provisioner.process.wait()
     kc.stop_channels()
+    assert wait_gone(program), "the program outlived its kernel"
     assert mine.exists()
     km2, kc2 = start()
     try:
         assert not mine.exists()
+        assert wait_gone(child), "the program's child outlived the next kernel start"
     finally:
         kc2.stop_channels()
         km2.shutdown_kernel(now=False)

@@ -132,3 +132,61 @@ def test_real_module_proxy(run, online):
     )
     assert result.success, out
     assert out.startswith("36\n")
+
+
+def test_a_package_that_is_not_main(run, module, tmp_path):
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "lib.go").write_text("package lib\n\nfunc X() {}\n")
+    result, out, _ = run("%gorun ./lib")
+    assert isinstance(result.error_in_exec, gorun_kernel.BuildError)
+    assert "./lib is not a main package" in out and "cache" not in out
+    result, out, _ = run("%%gorun\npackage lib\n\nfunc X() {}\n")
+    assert "the cell is not a main package" in out
+
+
+def test_a_pattern_matching_several_main_packages(run, module):
+    result, out, _ = run("%gorun ./...")
+    assert isinstance(result.error_in_exec, gorun_kernel.BuildError)
+    assert "matches several main packages" in out
+
+
+def test_a_package_argument_that_looks_like_a_flag_is_not_a_flag(run, module):
+    result, out, _ = run("%gorun -- -x")
+    assert isinstance(result.error_in_exec, gorun_kernel.BuildError)
+    assert "-x" in out and "WORK=" not in out  # go did not take it as its -x flag
+
+
+def test_dash_n_prints_the_commands_and_runs_nothing(run, module):
+    result, out, err = run("%gorun -n ./cmd/tool")
+    assert result.success
+    assert "tool [" not in out  # the program did not run
+    assert "compile" in err or "link" in err
+
+
+def test_relative_overlay_is_the_notebooks_file(run, tmp_path):
+    replacement = tmp_path / "replacement.go"
+    replacement.write_text('package main\nimport "fmt"\nfunc main() { fmt.Println("overlaid") }\n')
+    # The overlay names the file that the cell becomes in the scratch module.
+    import json
+
+    import gorun_kernel.magic as magic
+
+    target = magic.session_engine().scratch.path / "main.go"
+    overlay = {"Replace": {str(target): str(replacement)}}
+    (tmp_path / "overlay.json").write_text(json.dumps(overlay))
+    result, out, _ = run(
+        '%%gorun -overlay overlay.json\npackage main\nfunc main() { println("x") }\n'
+    )
+    assert result.success, out
+    assert out.startswith("overlaid\n")
+
+
+def test_cross_compiled_binaries_that_run_here_run_directly(run):
+    result, out, err = run(
+        "%%gorun --quiet --env GOARCH=386 --env CGO_ENABLED=0\n"
+        'package main\nimport ("fmt"; "runtime")\nfunc main() { fmt.Println(runtime.GOARCH) }\n'
+    )
+    if not result.success and "Exec format error" in out + err:
+        pytest.skip("this machine cannot run 386 binaries")
+    assert result.success, out + err
+    assert out == "386\n"

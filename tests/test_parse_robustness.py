@@ -12,8 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gorun_kernel import cmdline, txtar
-from gorun_kernel.engine import Engine, RunOptions
+from gorun_kernel.engine import Engine
 from gorun_kernel.errors import GorunError
+from gorun_kernel.outcome import RunOptions
 from gorun_kernel.parse import parse_cell
 from gorun_kernel.snippets import Session
 from gorun_kernel.stdlib import StdIndex

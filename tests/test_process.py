@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from gorun_kernel import cmdline
-from gorun_kernel.engine import Engine, RunOptions
+from gorun_kernel.engine import Engine
+from gorun_kernel.outcome import RunOptions
 from gorun_kernel.process import Control, run_process
 from gorun_kernel.toolchain import find_toolchain
 
@@ -195,3 +196,38 @@ def test_scratch_files_are_private(engine):
     for entry in Path(engine.scratch.path).iterdir():
         assert entry.stat().st_uid == os.getuid()
     assert oct(engine.scratch.path.stat().st_mode & 0o777) == "0o700"
+
+
+def test_an_unanswered_prompt_is_still_shown():
+    code = """
+    try:
+        input("Your name? ")
+    except EOFError:
+        print("<EOF>")
+    """
+    _, sink = run(py(code), interactive=True, sink=Recorder([None]))
+    assert sink.prompts == ["Your name? "]
+    assert sink.text("stdout") == "Your name? <EOF>\n"
+
+
+def test_go_env_file_settings_are_part_of_the_cache_key(tmp_path, monkeypatch):
+    """`go env -w` settings change the binary: a new session must not reuse the old one."""
+    goenv = tmp_path / "goenv"
+    monkeypatch.setenv("GOENV", str(goenv))
+    monkeypatch.delenv("GOFLAGS")
+    src = (
+        'package main\nimport ("fmt"; "runtime/debug")\n'
+        "func main() { bi, _ := debug.ReadBuildInfo(); for _, s := range bi.Settings {\n"
+        'if s.Key == "-tags" { fmt.Println(s.Value) } } }\n'
+    )
+    seen = []
+    for tag in ("first", "second"):
+        goenv.write_text(f"GOFLAGS=-tags={tag}\n")
+        engine = Engine(find_toolchain())
+        try:
+            sink = Recorder()
+            engine.run_cell(src, cmdline.parse([]), sink, RunOptions(str(tmp_path)))
+            seen.append(sink.text("stdout"))
+        finally:
+            engine.close()
+    assert seen == ["first\n", "second\n"]

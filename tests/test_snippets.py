@@ -9,7 +9,8 @@ import pytest
 import gorun_kernel
 import gorun_kernel.magic as magic
 from gorun_kernel import cmdline
-from gorun_kernel.engine import Engine, RunOptions
+from gorun_kernel.engine import Engine
+from gorun_kernel.outcome import RunOptions
 from gorun_kernel.toolchain import find_toolchain
 
 
@@ -345,3 +346,61 @@ def test_engine_api_snippets_across_cells(tmp_path):
         assert rerun.cached  # unchanged: no go command
     finally:
         engine.close()
+
+
+# -- review findings: names, blanks, broken imports ----------------------------
+
+
+def test_a_parameter_named_like_a_package_does_not_hide_the_import(run):
+    out_of(
+        run, 'import "net/url"\nfunc host(s string) string { u, _ := url.Parse(s); return u.Host }'
+    )
+    out_of(run, "func show(url string) { fmt.Println(url) }")
+    assert out_of(run, 'fmt.Println(host("http://example.com/x"))') == "example.com\n"
+    out_of(run, "func fetch(url string) string { return url }")
+    assert out_of(run, 'u, _ := url.Parse("http://a.b/c")\nfmt.Println(u.Host)') == "a.b\n"
+
+
+def test_names_inside_a_closure_are_not_package_names(run):
+    out_of(run, "var f = func() int { var n = 2; return n }")
+    out_of(run, "func n() {}")
+    assert out_of(run, "fmt.Println(f())") == "2\n"
+
+
+def test_blank_declarations_do_not_replace_each_other(run):
+    out_of(run, "type I interface{ M() }\ntype A struct{}\nfunc (A) M() {}\nvar _ I = A{}")
+    out_of(run, "var _ = 1")
+    result, _, _ = run("%%gorun\ntype B struct{}\nvar _ I = B{}\n")
+    assert isinstance(result.error_in_exec, gorun_kernel.BuildError)  # the check still checks
+    assert "_" not in [n for n, _, _ in magic.session_engine().declarations()]
+
+
+@pytest.mark.parametrize("cell", ["import (", 'import ""', 'import "fmt" "os"'])
+def test_a_broken_import_is_a_build_error_not_a_success(run, cell):
+    result, out, _ = run(f"%%gorun\n{cell}\n")
+    assert isinstance(result.error_in_exec, gorun_kernel.BuildError), out
+    assert result.error_in_exec.message.startswith("line 2:")
+
+
+def test_the_current_cells_import_error_names_no_cell(run, ip):
+    ip.execution_count = 7
+    result, _, _ = run('%%gorun\nimport "example.com/nosuchmodule"\nnosuchmodule.X()\n')
+    assert result.error_in_exec.message.startswith("line 2:")
+
+
+def test_text_that_is_not_unicode_is_a_clear_error(run):
+    result, out, _ = run("%%gorun\nfmt.Println(1)\nx := '\ud800'\n")
+    assert isinstance(result.error_in_exec, gorun_kernel.CellError)
+    assert "line 3: the text is not valid Unicode" in out
+
+
+@pytest.mark.parametrize(
+    ("files", "why"),
+    [("-- . --\nx", "stay inside the module"),
+     ("-- a --\nx\n-- a/b.go --\npackage a", "puts a directory where the file 'a' is"),
+     (f"-- {'n' * 300}.go --\npackage main", "too long")],
+)  # fmt: skip
+def test_txtar_names_that_cannot_be_files(run, files, why):
+    result, out, err = run(f"%%gorun\npackage main\nfunc main() {{}}\n{files}\n")
+    assert isinstance(result.error_in_exec, gorun_kernel.CellError), out + err
+    assert why in out + err

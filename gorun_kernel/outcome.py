@@ -1,0 +1,84 @@
+"""What the front-ends give the engine (RunOptions) and get back (Outcome)."""
+
+from __future__ import annotations
+
+import signal
+from dataclasses import dataclass
+
+from .errors import ExitError, GorunError, Interrupted, RunTimeout, SignalError
+from .process import ProcessResult
+
+
+@dataclass
+class RunOptions:
+    """How the program runs, as the front-end decides it."""
+
+    cwd: str  # the notebook's directory
+    stdin: bytes | None = None  # fixed input (then end of input)
+    interactive: bool = False  # ask the sink for input when the program waits for it
+    capture: bool = False  # keep stdout/stderr text in the Outcome
+
+
+@dataclass
+class Outcome:
+    """What happened to one cell."""
+
+    status: str  # in Go's words: "exit status 0", "signal: killed", "timed out after 1s"
+    error: GorunError | None  # the failure, or None when the program succeeded
+    returncode: int | None = None  # None when the program did not run
+    stdout: str | None = None  # captured text, when asked for
+    stderr: str | None = None
+    value: str | None = None  # the final expression's value, formatted by Go
+    cached: bool = False  # the binary came from the executable cache (no go command)
+    dropped: int = 0  # bytes of output over the limit, not shown
+    ran: bool = True  # False when there was nothing to build or run
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @classmethod
+    def failed(cls, error: GorunError) -> Outcome:
+        return cls(status=error.message, error=error, ran=False)
+
+    @classmethod
+    def of(cls, res: ProcessResult, timeout: float | None = None) -> Outcome:
+        """How a process ended, in Go's words."""
+        error: GorunError | None = None
+        if res.timed_out:
+            error = RunTimeout(f"timed out after {format_duration(timeout or 0)}")
+        elif res.interrupted:
+            error = Interrupted("interrupted")
+        elif res.returncode < 0:
+            error = SignalError(signal_words(-res.returncode), -res.returncode)
+        elif res.returncode > 0:
+            error = ExitError(res.returncode)
+        return cls(
+            status=error.message if error else "exit status 0",
+            error=error,
+            returncode=res.returncode,
+            dropped=res.dropped,
+        )
+
+
+def signal_words(signum: int) -> str:
+    """A signal in Go's words (os.ProcessState.String): "killed", "segmentation fault"."""
+    desc = signal.strsignal(signum) or f"signal {signum}"
+    desc = desc.split(":")[0]  # macOS appends ": 9"
+    if len(desc) > 1 and desc[1].islower():
+        desc = desc[0].lower() + desc[1:]  # "Killed" -> "killed", but "I/O possible" stays
+    return desc
+
+
+def format_duration(seconds: float) -> str:
+    """Seconds as a Go duration string: 1 -> "1s", 90 -> "1m30s", 0.5 -> "500ms"."""
+    if seconds < 1:
+        return f"{round(seconds * 1000)}ms"
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    text = f"{s:g}s"
+    if m or h:
+        text = f"{int(m)}m" + text
+    if h:
+        text = f"{int(h)}h" + text
+    return text
