@@ -15,6 +15,7 @@ import re
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .errors import UsageError
 
@@ -47,6 +48,9 @@ Options of gorun (two dashes):
   --env K=V          set an environment variable for the build and the run
                      (repeatable; GOOS/GOARCH cross-compile)
   --stdin VAR        the program's standard input is the text of Python variable VAR
+                     (magic only)
+  --stdin-file PATH  the program's standard input is this file (relative to the
+                     notebook's directory)
   --out VAR          also store the program's stdout in Python variable VAR
   --err VAR          also store the program's stderr in Python variable VAR
   --no-raise-error   report a failure without raising an exception
@@ -59,6 +63,7 @@ OUR_OPTIONS = {
     "timeout": True,
     "env": True,
     "stdin": True,
+    "stdin-file": True,
     "out": True,
     "err": True,
     "no-raise-error": False,
@@ -82,6 +87,7 @@ class Command:
     timeout: float | None = None  # seconds
     env: dict[str, str] = field(default_factory=dict)
     stdin_var: str | None = None
+    stdin_file: str | None = None
     out_var: str | None = None
     err_var: str | None = None
     raise_error: bool = True
@@ -205,7 +211,21 @@ def _our_option(
     elif name == "env":
         k, v = parse_env(value)
         cmd.env[k] = v
+    elif name == "stdin-file":
+        cmd.stdin_file = value
     else:
         if not _PYTHON_NAME.match(value):
             raise fail(f"--{name} wants a Python variable name, got {value!r}")
         setattr(cmd, f"{name}_var", value)
+
+
+def read_stdin_file(cmd: Command, cwd: str) -> bytes | None:
+    """The bytes of --stdin-file, a path relative to the notebook's directory."""
+    if cmd.stdin_file is None:
+        return None
+    if cmd.stdin_var is not None:
+        raise UsageError("give --stdin or --stdin-file, not both")
+    try:
+        return (Path(cwd) / cmd.stdin_file).read_bytes()
+    except OSError as e:
+        raise UsageError(f"--stdin-file {cmd.stdin_file}: {e.strerror}") from None

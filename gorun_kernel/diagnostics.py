@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .process import OutputSink
+
 _POSITION = re.compile(
     r"^(?P<path>[^\s:][^:\n]*?\.(?:go|s|c|h|mod)):(?P<line>\d+)(?::(?P<col>\d+))?: ?(?P<msg>.*)$"
 )
@@ -101,3 +103,56 @@ def render(diags: list[Diagnostic]) -> list[str]:
         lines.append(d.headline)
         lines.extend(d.quote)
     return lines
+
+
+# A path in a session's scratch module, this session's or an earlier one's (a
+# cached binary keeps the path it was built at): /tmp/gorun_kernel-0/session-x/main.go:10
+_SCRATCH_POSITION = re.compile(
+    r"/\S*?/session-[A-Za-z0-9_]+/(?:txtar/)?(?P<path>[\w./-]+\.go):(?P<line>\d+)"
+)
+
+
+class TraceMapper:
+    """Wraps a sink: panic and race traces name cell lines, not the generated file.
+
+    `main.main()\\n\\t/tmp/.../session-x/main.go:10 +0x1d` becomes
+    `main.main()\\n\\tline 3 +0x1d` (or `cell [2], line 5` for code from an
+    earlier cell). stderr is rewritten line by line; a partial line waits for
+    its end, or for other output, an input request or the end of the run.
+    """
+
+    def __init__(self, sink: OutputSink, table: LineTable) -> None:
+        self.sink = sink
+        self.table = table
+        self.tail = ""
+
+    def _where(self, m: re.Match[str]) -> str:
+        origins = self.table.get(m.group("path"), [])
+        n = int(m.group("line"))
+        origin = origins[n - 1] if 0 < n <= len(origins) else None
+        if origin is None:
+            return f"{m.group('path')}:{n}"
+        where = f"line {origin.line}"
+        return f"cell {origin.cell}, {where}" if origin.cell is not None else where
+
+    def _release(self) -> None:
+        if self.tail:
+            self.sink.stderr(_SCRATCH_POSITION.sub(self._where, self.tail))
+            self.tail = ""
+
+    def stdout(self, text: str) -> None:
+        self._release()
+        self.sink.stdout(text)
+
+    def stderr(self, text: str) -> None:
+        text = self.tail + text
+        head, nl, self.tail = text.rpartition("\n")
+        if nl:
+            self.sink.stderr(_SCRATCH_POSITION.sub(self._where, head + nl))
+
+    def input_wanted(self, prompt: str) -> str | None:
+        self._release()
+        return self.sink.input_wanted(prompt)
+
+    def finish(self) -> None:
+        self._release()

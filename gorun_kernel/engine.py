@@ -28,7 +28,7 @@ from pathlib import Path
 from . import build, localmods, txtar
 from .build import Builder, BuildJob, Built
 from .cmdline import Command
-from .diagnostics import LineTable, Origin
+from .diagnostics import LineTable, Origin, TraceMapper
 from .errors import BuildError, CellError, GorunError, Interrupted, UsageError
 from .execache import ExeCache
 from .outcome import Outcome, RunOptions
@@ -233,7 +233,11 @@ class Engine:
             root = self.scratch.path / subdir
             self.scratch.go_mod.write_text((root / "go.mod").read_text())
             self.scratch.go_sum.write_text((root / "go.sum").read_text())
-        return self._run(built, cmd, sink, opts, cmd.positional, env)
+        traces = TraceMapper(sink, table)
+        try:
+            return self._run(built, cmd, traces, opts, cmd.positional, env)
+        finally:
+            traces.finish()
 
     def _files_job(
         self,
@@ -296,17 +300,21 @@ class Engine:
         std = self.stdlib()
         label = label or f"[{self.session.cells + 1}]"
         plan = self.session.plan(cell, code, first_line, label, std)
-        built, show = self._build_snippet(plan, flags, env)
+        built, show, table = self._build_snippet(plan, flags, env)
         if isinstance(built, Outcome):
             return built
         self.session.commit(plan)  # the cell built: its declarations join the session
         self.session.cells += 1
         value_file = self.scratch.path / ".gorun-value"
         value_file.unlink(missing_ok=True)
-        outcome = self._run(
-            built, cmd, sink, opts, cmd.positional, env,
-            extra_env={"GORUN_VALUE_FILE": str(value_file)} if show else None,
-        )  # fmt: skip
+        traces = TraceMapper(sink, table)
+        try:
+            outcome = self._run(
+                built, cmd, traces, opts, cmd.positional, env,
+                extra_env={"GORUN_VALUE_FILE": str(value_file)} if show else None,
+            )  # fmt: skip
+        finally:
+            traces.finish()
         if show and value_file.exists():
             outcome.value = value_file.read_text(errors="replace")
             value_file.unlink()
@@ -314,7 +322,7 @@ class Engine:
 
     def _build_snippet(
         self, plan: Plan, flags: list[str], env: dict[str, str]
-    ) -> tuple[Built | Outcome, bool]:
+    ) -> tuple[Built | Outcome, bool, LineTable]:
         """Build a snippet's program, learning what only the compiler knows on the way:
         a final call with no result cannot be shown (run it as a statement), and
         an import whose package name we guessed wrong is "not used" (drop it)."""
@@ -338,12 +346,12 @@ class Engine:
                 else:
                     unused = set(_UNUSED_IMPORT.findall(e.go_output)) - drop
                     if not unused or not unused <= {i.path for i in plan.imports.values()}:
-                        return Outcome.failed(e), show
+                        return Outcome.failed(e), show, program.table
                     drop = drop | unused
                 program = self.session.compose(plan, std, show, drop)
         if (show, drop) != (plan.final is not None, frozenset()):
             self._retries[digest] = (show, drop)
-        return built, show
+        return built, show, program.table
 
     def _use_local_modules(
         self, imports: list[str], cwd: str, gowork: str | None, env: dict[str, str]

@@ -190,7 +190,7 @@ class GorunKernel(Kernel):
                 outcome = self._shell(d.words, sink)
             elif d.kind == "package":
                 cmd = self._command(cmdline.split_line(d.words), cmdline.USAGE_LINE)
-                outcome = self._engine().run_package(cmd, sink, self._options(allow_stdin))
+                outcome = self._engine().run_package(cmd, sink, self._options(cmd, allow_stdin))
             else:
                 self._session_command(d, sink)
             if outcome is not None and outcome.error is not None:
@@ -202,7 +202,7 @@ class GorunKernel(Kernel):
             head.body,
             cmd,
             sink,
-            self._options(allow_stdin),
+            self._options(cmd, allow_stdin),
             first_line=head.first_line,
             label=f"[{self.execution_count}]",
         )
@@ -213,15 +213,23 @@ class GorunKernel(Kernel):
             raise self.start_error
         return self.engine
 
-    def _options(self, allow_stdin: bool) -> RunOptions:
-        return RunOptions(cwd=os.getcwd(), interactive=allow_stdin and stdin_detection_works())
+    def _options(self, cmd: cmdline.Command, allow_stdin: bool) -> RunOptions:
+        cwd = os.getcwd()
+        return RunOptions(
+            cwd=cwd,
+            stdin=cmdline.read_stdin_file(cmd, cwd),
+            interactive=allow_stdin and stdin_detection_works(),
+        )
 
     def _command(self, words: list[str], usage: str) -> cmdline.Command:
         cmd = cmdline.parse([*self.session_words, *words], usage, help_hint="%help")
         for name in ("stdin_var", "out_var", "err_var"):
             if getattr(cmd, name):
                 option = "--" + name.removesuffix("_var")
-                raise UsageError(f"{option} stores Python variables: it is for the %%gorun magic")
+                raise UsageError(
+                    f"{option} uses Python variables: it is for the %%gorun magic "
+                    "(in this kernel, --stdin-file PATH gives a file as input)"
+                )
         cmd.env = {**self.session_env, **cmd.env}
         if cmd.timeout is None:
             cmd.timeout = self.session_timeout

@@ -84,8 +84,9 @@ class GorunMagics(Magics):
         return self._finish(cmd, outcome)
 
     def _stdin_bytes(self, cmd: cmdline.Command) -> bytes | None:
+        from_file = cmdline.read_stdin_file(cmd, os.getcwd())
         if cmd.stdin_var is None:
-            return None
+            return from_file
         ns = self.shell.user_ns if self.shell is not None else {}
         if cmd.stdin_var not in ns:
             raise UsageError(f"--stdin {cmd.stdin_var}: no variable named {cmd.stdin_var}")

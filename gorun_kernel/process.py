@@ -451,10 +451,14 @@ def run_process(
                 out.flush(keep_partial=True)
                 prompt = out.take_prompt()
                 control.waiting_for_input = True
+                asked = time.monotonic()
                 try:
                     answer = sink.input_wanted(prompt) if sink is not None else None
                 finally:
                     control.waiting_for_input = False
+                    if deadline is not None:
+                        # --timeout counts the program's time, not the user's typing.
+                        deadline += time.monotonic() - asked
                 if answer is None:
                     if prompt and sink is not None:
                         sink.stdout(prompt)  # nobody answered: the prompt is output after all

@@ -108,6 +108,13 @@ def test_without_stdin_the_program_reads_end_of_input(kc):
     assert r.stream() == "read 0 EOF\n"
 
 
+def test_stdin_from_a_file(kc, tmp_path):
+    data = tmp_path / "numbers.txt"
+    data.write_text("3 4\n")
+    r = execute(kc, f"%%gorun --stdin-file {data}\nvar a, b int\nfmt.Scan(&a, &b)\na * b")
+    assert r.value == "12"
+
+
 def test_ctrl_d_reply_is_end_of_input(kc):
     r = execute(kc, "b, err := io.ReadAll(os.Stdin)\nfmt.Println(len(b), err)", answers=[])
     assert r.stream() == "0 <nil>\n" and r.prompts == [""]

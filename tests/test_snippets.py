@@ -404,3 +404,14 @@ def test_txtar_names_that_cannot_be_files(run, files, why):
     result, out, err = run(f"%%gorun\npackage main\nfunc main() {{}}\n{files}\n")
     assert isinstance(result.error_in_exec, gorun_kernel.CellError), out + err
     assert why in out + err
+
+
+def test_a_panic_trace_names_cell_lines(run, ip):
+    ip.execution_count = 2
+    out_of(run, "func at(xs []int, i int) int {\n\treturn xs[i]\n}")
+    ip.execution_count = 3
+    result, _, err = run("%%gorun\nx := []int{1, 2, 3}\nfmt.Println(at(x, 5))\n")
+    assert result.error_in_exec.returncode == 2
+    assert "main.at(...)\n\tcell [2], line 3\n" in err
+    assert "main.main()\n\tline 3 +0x" in err
+    assert "session-" not in err
