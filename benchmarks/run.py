@@ -119,9 +119,24 @@ class GoRun:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def measure(reps: int, fn: Callable[[int], float]) -> list[float]:
-    fn(-1)  # warm-up: caches (go's and ours) as a user's second cell would find them
-    return [fn(i) for i in range(reps)]
+# Every "edited" source carries a number unique to this run, so that neither go's
+# build cache nor ours can have seen it in an earlier run of the benchmarks.
+SALT = int(time.time() * 1000) % 10**9 * 1000
+
+
+def paired(
+    reps: int, kernel: Callable[[int], float], plain: Callable[[int], float]
+) -> tuple[list[float], list[float]]:
+    """Both sides, one repetition each in turn, so that the machine's drift (other
+    load, CPU frequency) falls on both alike. One warm-up each first: caches (go's
+    and ours) as a user's second cell would find them."""
+    kernel(SALT - 1)
+    plain(SALT - 1)
+    k, p = [], []
+    for i in range(reps):
+        k.append(kernel(SALT + i))
+        p.append(plain(SALT + i))
+    return k, p
 
 
 def fmt_ms(values: list[float]) -> str:
@@ -167,40 +182,40 @@ def main() -> None:
                      ratio(kernel, plain) if plain else note))  # fmt: skip
         print(f"{name}: {rows[-1][1]} vs {rows[-1][2]} {rows[-1][3]}", file=sys.stderr)
 
-    start = time.perf_counter()
-    kernel = Kernel(work)
-    first = kernel.run('fmt.Println("first")')
-    startup = [time.perf_counter() - start]
-    for _ in range(reps - 1):
-        kernel.close()
+    # A new kernel process, and its first cell (a new one: it is built).
+    startup = []
+    kernel = None
+    for i in range(reps):
+        if kernel is not None:
+            kernel.close()
         start = time.perf_counter()
         kernel = Kernel(work)
-        kernel.run('fmt.Println("first")')
+        kernel.run(HELLO_SNIPPET.format(i=SALT + 2000 + i))
         startup.append(time.perf_counter() - start)
-    del first
+    assert kernel is not None
 
     row("edited cell: hello-world snippet",
-        measure(reps, lambda i: kernel.run(HELLO_SNIPPET.format(i=i))),
-        measure(reps, lambda i: gorun.run(HELLO_PROGRAM.format(i=i))))  # fmt: skip
+        *paired(reps, lambda i: kernel.run(HELLO_SNIPPET.format(i=i)),
+                lambda i: gorun.run(HELLO_PROGRAM.format(i=i))))  # fmt: skip
     row("edited cell: net/http + encoding/json program",
-        measure(reps, lambda i: kernel.run(WEB_PROGRAM.format(i=i))),
-        measure(reps, lambda i: gorun.run(WEB_PROGRAM.format(i=i))))  # fmt: skip
+        *paired(reps, lambda i: kernel.run(WEB_PROGRAM.format(i=i)),
+                lambda i: gorun.run(WEB_PROGRAM.format(i=i))))  # fmt: skip
     row("unchanged cell re-run",
-        measure(reps, lambda i: kernel.run(HELLO_SNIPPET.format(i=0))),
-        measure(reps, lambda i: gorun.run(HELLO_PROGRAM.format(i=0))))  # fmt: skip
+        *paired(reps, lambda i: kernel.run(HELLO_SNIPPET.format(i=SALT)),
+                lambda i: gorun.run(HELLO_PROGRAM.format(i=SALT))))  # fmt: skip
     funcs = "".join(f"func f{i}(x int) int {{ return x + {i} }}\n" for i in range(100))
     kernel.run(funcs)
     with_funcs = f'package main\n\nimport "fmt"\n\n{funcs}func main() {{ fmt.Println(f7(N)) }}\n'
     row("edited cell in a session of 100 declarations",
-        measure(reps, lambda i: kernel.run(f"fmt.Println(f7({i}))")),
-        measure(reps, lambda i: gorun.run(with_funcs.replace("N", str(i)))))  # fmt: skip
+        *paired(reps, lambda i: kernel.run(f"fmt.Println(f7({i}))"),
+                lambda i: gorun.run(with_funcs.replace("N", str(i)))))  # fmt: skip
     row("composing that snippet (100 declarations), no go command",
         compose_ms(100, max(reps, 50)), None, "in-process")  # fmt: skip
-    row("kernel start to the first cell's result", startup,
-        [gorun.run(HELLO_PROGRAM.format(i=1000 + i)) for i in range(reps)])  # fmt: skip
-    flood_kernel = measure(max(3, reps // 3), lambda i: kernel.run(FLOOD))
-    flood_plain = measure(max(3, reps // 3), lambda i: gorun.run(FLOOD, sink=subprocess.PIPE))
-    row("100 MB to stdout (shown up to the 4 MB cap)", flood_kernel, flood_plain)
+    row("kernel start to the first (new) cell's result", startup,
+        [gorun.run(HELLO_PROGRAM.format(i=SALT + 1000 + i)) for i in range(reps)])  # fmt: skip
+    row("100 MB to stdout (shown up to the 4 MB cap)",
+        *paired(max(3, reps // 3), lambda i: kernel.run(FLOOD),
+                lambda i: gorun.run(FLOOD, sink=subprocess.PIPE)))  # fmt: skip
     peak = kernel.peak_rss_mb()
     kernel.close()
     gorun.close()

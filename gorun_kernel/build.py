@@ -122,7 +122,12 @@ class Builder:
     def go(self, args: list[str], cwd: str, env: Mapping[str, str]) -> tuple[int, str]:
         """Run one go command, capturing its output; Interrupted if the user stops it."""
         res = run_process(
-            [self.toolchain.go, *args], cwd=cwd, env=env, control=self.control, capture=True
+            [self.toolchain.go, *args],
+            cwd=cwd,
+            env=env,
+            control=self.control,
+            capture=True,
+            die_with_parent=False,
         )
         if res.interrupted:
             raise Interrupted("interrupted while go was running")

@@ -21,6 +21,7 @@ from .errors import GorunError
 
 DEFAULT_MAX_BYTES = 1 << 30
 BUILD_PREFIX = ".build-"
+PRUNE_INTERVAL = 30.0  # seconds: the size bound is kept, without a directory scan per build
 
 
 def cache_root() -> Path:
@@ -56,6 +57,7 @@ class ExeCache:
         if env_max and not env_max.isdigit():
             raise GorunError(f"GORUN_CACHE_MAX_MB={env_max} is not a number of megabytes")
         self.max_bytes = max_bytes or (int(env_max) << 20 if env_max else DEFAULT_MAX_BYTES)
+        self._pruned = -PRUNE_INTERVAL
 
     def lookup(self, k: str) -> Path | None:
         path = self.dir / k
@@ -73,13 +75,15 @@ class ExeCache:
     def store(self, k: str, built: Path) -> Path:
         path = self.dir / k
         os.replace(built, path)  # atomic: a parallel session sees all of it or none
-        self.prune()
+        if time.monotonic() - self._pruned > PRUNE_INTERVAL:
+            self.prune()
         return path
 
     def discard(self, directory: Path) -> None:
         shutil.rmtree(directory, ignore_errors=True)
 
     def prune(self) -> None:
+        self._pruned = time.monotonic()
         entries = []
         for p in self.dir.iterdir():
             with contextlib.suppress(OSError):

@@ -1,0 +1,37 @@
+"""The executable cache: atomic stores, least recently used first out, private."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from gorun_kernel.errors import GorunError
+from gorun_kernel.execache import ExeCache
+
+
+def store(cache: ExeCache, key: str, size: int) -> None:
+    d = cache.new_dir()
+    (d / "prog").write_bytes(b"x" * size)
+    cache.store(key, d / "prog")
+    cache.discard(d)
+
+
+def test_the_cache_keeps_to_its_size_bound_dropping_the_least_recently_used(tmp_path):
+    cache = ExeCache(tmp_path, max_bytes=10_000)
+    for i, key in enumerate(["a", "b", "c"]):
+        store(cache, key, 3_000)
+        os.utime(cache.dir / key, (1000 + i, 1000 + i))
+    assert cache.lookup("a") is not None  # used now: the most recent
+    store(cache, "d", 3_000)
+    cache.prune()
+    left = sorted(p.name for p in cache.dir.iterdir())
+    assert "a" in left and "d" in left and "b" not in left
+    assert sum((cache.dir / k).stat().st_size for k in left) <= 10_000
+
+
+def test_a_cache_directory_others_can_write_is_refused(tmp_path):
+    (tmp_path / "exe").mkdir(mode=0o777)
+    os.chmod(tmp_path / "exe", 0o777)  # noqa: S103 - the unsafe directory under test
+    with pytest.raises(GorunError, match="not private"):
+        ExeCache(tmp_path)
