@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 import jupyter_kernel_test
 import pytest
 from kernel_client import execute, start
-from test_sessions import running, wait_gone
+from test_sessions import _cmdline, _ppid, running, wait_gone
 
 
 @pytest.fixture(scope="module")
@@ -235,6 +235,35 @@ def test_interrupt_an_infinite_loop_then_run_a_cell(mode):
         assert r.status == "error" and r.reply["content"]["ename"] == "Interrupted"
         assert took < 2.0
         assert wait_gone(child[0])
+        assert execute(kc, 'fmt.Println("alive")').stream() == "alive\n"
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=False)
+
+
+def test_interrupt_during_a_build():
+    km, kc = start()
+    try:
+        kernel_pid = km.provisioner.process.pid
+        msg_id = kc.execute('%%gorun -a\nfmt.Println("never")')  # -a: seconds of go build
+        deadline = time.monotonic() + 60
+        builds: list[int] = []
+        while not builds and time.monotonic() < deadline:
+            builds = [
+                int(p)
+                for p in os.listdir("/proc")
+                if p.isdigit() and _cmdline(int(p))[:1] == ["build"] and _ppid(int(p)) == kernel_pid
+            ]
+        assert builds, "go build never started"
+        started = time.monotonic()
+        km.interrupt_kernel()
+        while True:
+            reply = kc.get_shell_msg(timeout=30)
+            if reply["parent_header"]["msg_id"] == msg_id:
+                break
+        assert time.monotonic() - started < 2.0
+        assert reply["content"]["ename"] == "Interrupted"
+        assert all(wait_gone(pid) for pid in builds)
         assert execute(kc, 'fmt.Println("alive")').stream() == "alive\n"
     finally:
         kc.stop_channels()

@@ -388,6 +388,10 @@ def test_rerun_of_an_unchanged_cell_does_not_run_go(run, tmp_path, monkeypatch):
     assert go_calls() == after_first + 3
     run("%%gorun --timeout 5 -- arg\n" + src)  # run options do not
     assert go_calls() == after_first + 3
+    # `go env` ran once, when the session started; every other call was a build.
+    calls = log.read_text().splitlines()
+    assert sum(c.startswith("env") for c in calls) == 1
+    assert all(c.startswith(("env", "build")) for c in calls)
 
 
 def test_exit_code_of_the_program_is_its_own(run):
