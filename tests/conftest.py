@@ -91,3 +91,19 @@ def run(ip: object, capsys: pytest.CaptureFixture[str]):
         return result, out, err
 
     return _run
+
+
+@pytest.fixture(scope="module")
+def kernel():
+    """A gorun kernel process shared by a test module: (KernelManager, client)."""
+    from kernel_client import start
+
+    km, kc = start()
+    yield km, kc
+    kc.stop_channels()
+    km.shutdown_kernel(now=False)
+
+
+@pytest.fixture
+def kc(kernel):
+    return kernel[1]

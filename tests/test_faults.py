@@ -18,19 +18,6 @@ from test_sessions import wait_gone
 import gorun_kernel
 
 
-@pytest.fixture(scope="module")
-def kernel():
-    km, kc = start()
-    yield km, kc
-    kc.stop_channels()
-    km.shutdown_kernel(now=False)
-
-
-@pytest.fixture
-def kc(kernel):
-    return kernel[1]
-
-
 def kernel_rss_kb(km) -> int:
     status = Path(f"/proc/{km.provisioner.process.pid}/status").read_text()
     return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS")))

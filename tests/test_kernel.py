@@ -12,20 +12,7 @@ from typing import Any, ClassVar
 import jupyter_kernel_test
 import pytest
 from kernel_client import execute, start
-from test_sessions import _cmdline, _ppid, running, wait_gone
-
-
-@pytest.fixture(scope="module")
-def kernel():
-    km, kc = start()
-    yield km, kc
-    kc.stop_channels()
-    km.shutdown_kernel(now=False)
-
-
-@pytest.fixture
-def kc(kernel):
-    return kernel[1]
+from test_sessions import go_builds_started_by, running, wait_gone
 
 
 def test_snippets_across_cells(kc):
@@ -246,15 +233,7 @@ def test_interrupt_during_a_build():
     try:
         kernel_pid = km.provisioner.process.pid
         msg_id = kc.execute('%%gorun -a\nfmt.Println("never")')  # -a: seconds of go build
-        deadline = time.monotonic() + 60
-        builds: list[int] = []
-        while not builds and time.monotonic() < deadline:
-            builds = [
-                int(p)
-                for p in os.listdir("/proc")
-                if p.isdigit() and _cmdline(int(p))[:1] == ["build"] and _ppid(int(p)) == kernel_pid
-            ]
-        assert builds, "go build never started"
+        builds = go_builds_started_by(kernel_pid)
         started = time.monotonic()
         km.interrupt_kernel()
         while True:

@@ -98,20 +98,26 @@ def test_interrupt_during_a_build_stops_go(tmp_path):
     cell = NEXT.replace("%%gorun", "%%gorun -a")
     proc = start_session(tmp_path, ["!scratch", cell, NEXT])
     read_until(proc, "scratch:")
-    deadline = time.monotonic() + 30
-    builders: list[int] = []
-    while not builders and time.monotonic() < deadline:
-        builders = [
-            int(p)
-            for p in os.listdir("/proc")
-            if p.isdigit() and _cmdline(int(p))[:1] == ["build"] and _ppid(int(p)) == proc.pid
-        ]
-    assert builders, "go build never started"
+    builders = go_builds_started_by(proc.pid)
     os.kill(proc.pid, signal.SIGINT)
     assert "error=Interrupted" in read_until(proc, "--- cell 1 done")
     assert "next cell ran" in read_until(proc, "next cell ran")
     proc.communicate(timeout=60)
     assert all(wait_gone(pid) for pid in builders)
+
+
+def go_builds_started_by(parent: int, within: float = 60) -> list[int]:
+    """Wait for `go build` children of parent to appear in /proc; their pids."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        builds = [
+            int(p)
+            for p in os.listdir("/proc")
+            if p.isdigit() and _cmdline(int(p))[:1] == ["build"] and _ppid(int(p)) == parent
+        ]
+        if builds:
+            return builds
+    raise AssertionError("go build never started")
 
 
 def _cmdline(pid: int) -> list[str]:
