@@ -18,3 +18,11 @@ def test_ruff(args):
         pytest.skip('ruff is not installed (pip install -e ".[test]")')
     proc = subprocess.run([ruff, *args, "."], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_ci_runs_the_readmes_test_command():
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("<!-- test-command -->", 1)[1].split("```sh\n", 1)[1].split("```")[0]
+    command = block.strip()
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert command in ci, f".ci/run must run the README's test command: {command}"
