@@ -2,14 +2,12 @@
 
 Everything here works from what the session already knows (its declarations,
 the standard-library index read from GOROOT); only inspection of a library
-symbol runs a go command (`go doc`), and only when the user asks for it.
+symbol runs a go command (`go doc`, through the engine), and only when asked.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -150,23 +148,7 @@ def inspect(engine: Engine, code: str, cursor: int) -> dict[str, Any]:
     path = _package_path(engine, pkg, {symbol.split(".")[0]} if symbol else set())
     if path is None:
         return not_found
-    doc = go_doc(engine, [path, symbol] if symbol else [path])
+    doc = engine.go_doc([path, symbol] if symbol else [path])
     if doc is None:
         return not_found
     return {"status": "ok", "found": True, "data": {"text/plain": doc}, "metadata": {}}
-
-
-def go_doc(engine: Engine, args: list[str]) -> str | None:
-    try:
-        proc = subprocess.run(
-            [engine.toolchain.go, "doc", *args],
-            cwd=engine.scratch.path,
-            env={**engine.toolchain.command_env(os.environ), "GOWORK": "off"},
-            capture_output=True,
-            text=True,
-            timeout=20,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return proc.stdout if proc.returncode == 0 and proc.stdout.strip() else None

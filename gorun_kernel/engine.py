@@ -88,10 +88,6 @@ class Engine:
                 self.control.close()
                 self._busy.release()
 
-    def interrupt(self) -> None:
-        """Stop the build or run in progress; safe from any thread or signal handler."""
-        self.control.interrupt()
-
     def stdlib(self) -> StdIndex:
         if self._stdlib is None:
             self._stdlib = StdIndex.for_goroot(self.toolchain.goroot, self.toolchain.version)
@@ -101,8 +97,9 @@ class Engine:
         """(name, kind, cell) of everything snippets declared or imported."""
         return self.session.listing()
 
-    def remove(self, name: str) -> bool:
-        return self.session.remove(name)
+    def remove(self, *names: str) -> list[str]:
+        """Forget declarations or imports by name; returns the names that were not there."""
+        return [n for n in names if not self.session.remove(n)]
 
     def reset(self, go_mod: bool = False) -> None:
         """Forget all declarations; with go_mod, also the modules the session fetched."""
@@ -142,6 +139,38 @@ class Engine:
     def run_package(self, cmd: Command, sink: OutputSink, opts: RunOptions) -> Outcome:
         """`go run`'s package forms: .go files, a directory, an import path, pkg@version."""
         return self._guarded(lambda: self._run_package(cmd, sink, opts))
+
+    def run_shell(
+        self, command: str, sink: OutputSink, cwd: str, env: Mapping[str, str]
+    ) -> Outcome:
+        """`!command` in the kernel: the user's own text, run by /bin/sh in cwd.
+
+        The one place a shell is used. No status line when it works."""
+
+        def work() -> Outcome:
+            res = run_process(
+                ["/bin/sh", "-c", command],
+                cwd=cwd,
+                env=self.toolchain.command_env({**os.environ, **env}),
+                control=self.control,
+                sink=sink,
+            )
+            outcome = Outcome.of(res)
+            outcome.ran = False
+            return outcome
+
+        return self._guarded(work)
+
+    def go_doc(self, args: list[str]) -> str | None:
+        """What `go doc ARGS` prints (for inspection, when the user asks), or None."""
+        with self._busy:
+            self.control.reset()
+            env = {**self.toolchain.command_env(os.environ), "GOWORK": "off"}
+            try:
+                code, output = self.builder.go(["doc", *args], str(self.scratch.path), env)
+            except GorunError:
+                return None
+        return output if code == 0 and output.strip() else None
 
     def _guarded(self, work: Callable[[], Outcome]) -> Outcome:
         with self._busy:
@@ -250,13 +279,18 @@ class Engine:
         root = self.scratch.path / subdir
         own_mod = "go.mod" in files
 
+        # The library next to the notebook, as it is now: walked once per build,
+        # though the key is computed before and after it.
+        local = None
+        if self._local and not own_mod:
+            local = localmods.fingerprint([m.dir for m in self._local.values()])
+
         def key_parts() -> dict[str, object]:
             parts: dict[str, object] = {"kind": "cell", "files": files, "flags": flags}
             if not own_mod:
                 parts["go.mod"] = self.scratch.go_mod.read_text()
                 parts["go.sum"] = self.scratch.go_sum.read_text()
-                if self._local:  # the library next to the notebook, as it is now
-                    parts["local"] = localmods.fingerprint([m.dir for m in self._local.values()])
+                parts["local"] = local
             return parts
 
         def prepare() -> None:

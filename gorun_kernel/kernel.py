@@ -21,7 +21,7 @@ from . import __version__, assist, cellhead, cmdline, render
 from .engine import Engine
 from .errors import GorunError, UsageError
 from .outcome import Outcome, RunOptions, format_duration
-from .process import run_process, sigint_interrupts, stdin_detection_works
+from .process import stdin_detection_works
 
 try:
     from IPython.core.error import StdinNotImplementedError
@@ -187,7 +187,7 @@ class GorunKernel(Kernel):
             if d.kind == "cell":
                 cell_words = cmdline.split_line(d.words)
             elif d.kind == "shell":
-                outcome = self._shell(d.words, sink)
+                outcome = self._engine().run_shell(d.words, sink, os.getcwd(), self.session_env)
             elif d.kind == "package":
                 cmd = self._command(cmdline.split_line(d.words), cmdline.USAGE_LINE)
                 outcome = self._engine().run_package(cmd, sink, self._options(cmd, allow_stdin))
@@ -236,22 +236,6 @@ class GorunKernel(Kernel):
         self._quiet = cmd.quiet
         return cmd
 
-    def _shell(self, command: str, sink: _Sink) -> Outcome:
-        """`!command`: the user's own text, run by the shell in the notebook's directory."""
-        engine = self._engine()
-        engine.control.reset()
-        with sigint_interrupts(engine.control):
-            res = run_process(
-                ["/bin/sh", "-c", command],
-                cwd=os.getcwd(),
-                env=engine.toolchain.command_env({**os.environ, **self.session_env}),
-                control=engine.control,
-                sink=sink,
-            )
-        outcome = Outcome.of(res)
-        outcome.ran = False  # no status line for a shell command that worked
-        return outcome
-
     def _session_command(self, d: cellhead.Directive, sink: _Sink) -> None:
         words = cmdline.split_line(d.words)
         if d.kind == "help":
@@ -261,7 +245,7 @@ class GorunKernel(Kernel):
         elif d.kind == "rm":
             if not words:
                 raise UsageError("usage: %rm NAME [NAME...]")
-            missing = [w for w in words if not self._engine().remove(w)]
+            missing = self._engine().remove(*words)
             if missing:
                 raise UsageError(f"not declared in this session: {', '.join(missing)}")
         elif d.kind == "reset":

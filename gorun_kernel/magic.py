@@ -110,7 +110,7 @@ class GorunMagics(Magics):
         names = line.split()
         if not names:
             raise IPythonUsageError("usage: %gorun_rm NAME [NAME...]")
-        missing = [n for n in names if not session_engine().remove(n)]
+        missing = session_engine().remove(*names)
         if missing:
             raise IPythonUsageError(f"not declared in this session: {', '.join(missing)}")
 

@@ -21,8 +21,6 @@ from functools import cache
 import tree_sitter_go
 from tree_sitter import Language, Node, Parser
 
-DECL_KINDS = ("func", "method", "type", "var", "const")
-
 # Nodes whose "name" children declare identifiers (locals, parameters, ...).
 _NAME_DECLARERS = {
     "var_spec",

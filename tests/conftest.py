@@ -93,15 +93,25 @@ def run(ip: object, capsys: pytest.CaptureFixture[str]):
     return _run
 
 
-@pytest.fixture(scope="module")
-def kernel():
-    """A gorun kernel process shared by a test module: (KernelManager, client)."""
+def _kernel() -> Iterator[tuple]:
     from kernel_client import start
 
     km, kc = start()
     yield km, kc
     kc.stop_channels()
     km.shutdown_kernel(now=False)
+
+
+@pytest.fixture(scope="module")
+def kernel():
+    """A gorun kernel process shared by a test module: (KernelManager, client)."""
+    yield from _kernel()
+
+
+@pytest.fixture
+def fresh_kernel():
+    """A gorun kernel process of the test's own (for interrupts and the like)."""
+    yield from _kernel()
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import queue
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -90,3 +91,25 @@ def execute(
             if reply["parent_header"].get("msg_id") == msg_id:
                 result.reply = reply
     return result
+
+
+def execute_and_interrupt(
+    km: KernelManager, kc: BlockingKernelClient, code: str, marker: str
+) -> tuple[Result, list[int], float]:
+    """Execute code; when an output line starts with `marker`, interrupt the kernel.
+
+    Returns the result, the numbers printed on the marker line (pids, say), and
+    the seconds from the interrupt to the reply.
+    """
+    numbers: list[int] = []
+    sent: list[float] = []
+
+    def on_message(kind: str, content: dict[str, Any]) -> None:
+        if kind == "stream" and content["text"].startswith(marker) and not sent:
+            numbers.extend(int(w) for w in content["text"].split() if w.isdigit())
+            sent.append(time.monotonic())
+            threading.Thread(target=km.interrupt_kernel).start()
+
+    result = execute(kc, code, on_message=on_message)
+    assert sent, f"the program never printed {marker!r}"
+    return result, numbers, time.monotonic() - sent[0]

@@ -5,14 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import nbformat
 import pexpect
 import pytest
 from jupyter_client.manager import KernelManager
-from kernel_client import execute
+from kernel_client import execute, execute_and_interrupt
 from test_sessions import wait_gone
 
 
@@ -102,21 +101,14 @@ def test_magic_in_a_python_kernel_asks_the_frontend_for_stdin(python_kernel):
 
 def test_magic_in_a_python_kernel_is_interrupted(python_kernel):
     km, kc = python_kernel
-    child: list[int] = []
-
-    def on_message(kind, content):
-        if kind == "stream" and content["text"].startswith("child "):
-            child.append(int(content["text"].split()[1]))
-            threading.Thread(target=km.interrupt_kernel).start()
-
     code = (
         '%%gorun\npackage main\nimport ("fmt"; "os/exec")\n'
         'func main() { c := exec.Command("sleep", "1000"); c.Start()\n'
         'fmt.Println("child", c.Process.Pid); for {} }\n'
     )
-    r = execute(kc, code, on_message=on_message)
+    r, (child,), took = execute_and_interrupt(km, kc, code, "child ")
     assert r.status == "error" and r.reply["content"]["ename"] == "Interrupted"
-    assert wait_gone(child[0])
+    assert took < 2.0 and wait_gone(child)
     assert "1\n" in execute(kc, "print(1)").stream()
 
 

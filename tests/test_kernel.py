@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
 import time
 from pathlib import Path
 from typing import Any, ClassVar
 
 import jupyter_kernel_test
 import pytest
-from kernel_client import execute, start
+from kernel_client import execute, execute_and_interrupt, start
 from test_sessions import go_builds_started_by, running, wait_gone
 
 
@@ -208,63 +207,44 @@ for {}
 def test_interrupt_an_infinite_loop_then_run_a_cell(mode):
     km, kc = start(interrupt_mode=mode)
     try:
-        child: list[int] = []
-        interrupted_at: list[float] = []
-
-        def on_message(kind, content):
-            if kind == "stream" and content["text"].startswith("child "):
-                child.append(int(content["text"].split()[1]))
-                interrupted_at.append(time.monotonic())
-                threading.Thread(target=km.interrupt_kernel).start()
-
-        r = execute(kc, SPAWN, on_message=on_message)
-        took = time.monotonic() - interrupted_at[0]
+        r, (child,), took = execute_and_interrupt(km, kc, SPAWN, "child ")
         assert r.status == "error" and r.reply["content"]["ename"] == "Interrupted"
         assert took < 2.0
-        assert wait_gone(child[0])
+        assert wait_gone(child)
         assert execute(kc, 'fmt.Println("alive")').stream() == "alive\n"
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=False)
 
 
-def test_interrupt_during_a_build():
-    km, kc = start()
-    try:
-        kernel_pid = km.provisioner.process.pid
-        msg_id = kc.execute('%%gorun -a\nfmt.Println("never")')  # -a: seconds of go build
-        builds = go_builds_started_by(kernel_pid)
-        started = time.monotonic()
-        km.interrupt_kernel()
-        while True:
-            reply = kc.get_shell_msg(timeout=30)
-            if reply["parent_header"]["msg_id"] == msg_id:
-                break
-        assert time.monotonic() - started < 2.0
-        assert reply["content"]["ename"] == "Interrupted"
-        assert all(wait_gone(pid) for pid in builds)
-        assert execute(kc, 'fmt.Println("alive")').stream() == "alive\n"
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=False)
+def reply_to(kc, msg_id: str) -> dict:
+    while True:
+        reply = kc.get_shell_msg(timeout=30)
+        if reply["parent_header"]["msg_id"] == msg_id:
+            return reply
 
 
-def test_interrupt_while_waiting_for_input():
-    km, kc = start()
-    try:
-        msg_id = kc.execute('var s string\nfmt.Print("? ")\nfmt.Scanln(&s)', allow_stdin=True)
-        req = kc.get_stdin_msg(timeout=60)
-        assert req["content"]["prompt"] == "? "
-        km.interrupt_kernel()
-        while True:
-            reply = kc.get_shell_msg(timeout=10)
-            if reply["parent_header"]["msg_id"] == msg_id:
-                break
-        assert reply["content"]["ename"] == "Interrupted"
-        assert execute(kc, 'fmt.Println("alive")').stream() == "alive\n"
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=False)
+def test_interrupt_during_a_build(fresh_kernel):
+    km, kc = fresh_kernel
+    msg_id = kc.execute('%%gorun -a\nfmt.Println("never")')  # -a: seconds of go build
+    builds = go_builds_started_by(km.provisioner.process.pid)
+    started = time.monotonic()
+    km.interrupt_kernel()
+    reply = reply_to(kc, msg_id)
+    assert time.monotonic() - started < 2.0
+    assert reply["content"]["ename"] == "Interrupted"
+    assert all(wait_gone(pid) for pid in builds)
+    assert execute(kc, 'fmt.Println("alive")').stream() == "alive\n"
+
+
+def test_interrupt_while_waiting_for_input(fresh_kernel):
+    km, kc = fresh_kernel
+    msg_id = kc.execute('var s string\nfmt.Print("? ")\nfmt.Scanln(&s)', allow_stdin=True)
+    req = kc.get_stdin_msg(timeout=60)
+    assert req["content"]["prompt"] == "? "
+    km.interrupt_kernel()
+    assert reply_to(kc, msg_id)["content"]["ename"] == "Interrupted"
+    assert execute(kc, 'fmt.Println("alive")').stream() == "alive\n"
 
 
 def _scratch_dirs() -> set[Path]:
