@@ -158,13 +158,14 @@ def test_two_sessions_in_parallel_do_not_interfere(tmp_path):
 def test_a_killed_sessions_scratch_module_is_removed_at_the_next_start(tmp_path):
     proc = start_session(tmp_path, ["!scratch", SPAWNS_AND_HANGS])
     scratch = Path(read_until(proc, "scratch:").split()[1])
-    read_until(proc, "child ")
+    child = int(read_until(proc, "child ").split()[1])
     proc.kill()  # SIGKILL: no atexit, no clean-up of its own
     proc.wait()
     assert scratch.exists()
     engine = Engine(find_toolchain())
     try:
         assert not scratch.exists()
+        assert wait_gone(child), "what the dead session's program started still runs"
         assert engine.scratch.path.exists()
     finally:
         engine.close()
