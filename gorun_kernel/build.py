@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import diagnostics, execache
+from .control import Control
 from .diagnostics import LineTable
 from .errors import BuildError, Interrupted, UsageError
-from .process import Control, run_process
+from .process import run_process
 from .toolchain import Toolchain
 
 # Environment variables that change the binary go builds (beyond the flags and

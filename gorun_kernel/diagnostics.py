@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .process import OutputSink
+from .events import Event, OutputSink
 
 _POSITION = re.compile(
     r"^(?P<path>[^\s:][^:\n]*?\.(?:go|s|c|h|mod)):(?P<line>\d+)(?::(?P<col>\d+))?: ?(?P<msg>.*)$"
@@ -153,6 +153,10 @@ class TraceMapper:
     def input_wanted(self, prompt: str) -> str | None:
         self._release()
         return self.sink.input_wanted(prompt)
+
+    def event(self, event: Event) -> None:
+        self._release()  # in order: the stderr written before it comes first
+        self.sink.event(event)
 
     def finish(self) -> None:
         self._release()

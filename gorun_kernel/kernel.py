@@ -10,18 +10,18 @@ handler, which ends the program's process group and lets the cell return.
 from __future__ import annotations
 
 import os
-import shlex
 import sys
 import traceback
 from typing import Any
 
 from ipykernel.kernelbase import Kernel
 
-from . import __version__, assist, cellhead, cmdline, render
+from . import __version__, assist, cellhead, cmdline, render, session_commands
 from .engine import Engine
-from .errors import GorunError, UsageError
-from .outcome import Outcome, RunOptions, format_duration
-from .process import stdin_detection_works
+from .errors import GorunError
+from .events import ClearOutput, Display, Event
+from .outcome import Outcome, RunOptions
+from .stdinwatch import stdin_detection_works
 
 try:
     from IPython.core.error import StdinNotImplementedError
@@ -60,6 +60,19 @@ class _Sink:
     def stderr(self, text: str) -> None:
         self._stream("stderr", text)
 
+    def event(self, event: Event) -> None:
+        if self.silent:
+            return
+        if isinstance(event, Display):
+            msg_type = "update_display_data" if event.update else "display_data"
+            transient = {"display_id": event.display_id} if event.display_id else {}
+            content = {"data": event.data, "metadata": event.metadata, "transient": transient}
+            self.kernel.send_response(self.kernel.iopub_socket, msg_type, content)
+        elif isinstance(event, ClearOutput):
+            self.kernel.send_response(
+                self.kernel.iopub_socket, "clear_output", {"wait": event.wait}
+            )
+
     def input_wanted(self, prompt: str) -> str | None:
         if not self.allow_stdin:
             return None
@@ -84,9 +97,7 @@ class GorunKernel(Kernel):
             self.start_error = e  # no Go, a bad setting: every cell says so; the kernel stays up
         except OSError as e:
             self.start_error = GorunError(f"cannot start a session: {e}")
-        self.session_words: list[str] = []  # %goflags
-        self.session_env: dict[str, str] = {}  # %env
-        self.session_timeout: float | None = None  # %timeout
+        self.settings = session_commands.SessionSettings()  # %goflags, %env, %timeout
 
     @property
     def language_info(self) -> dict[str, Any]:  # type: ignore[override]
@@ -187,12 +198,12 @@ class GorunKernel(Kernel):
             if d.kind == "cell":
                 cell_words = cmdline.split_line(d.words)
             elif d.kind == "shell":
-                outcome = self._engine().run_shell(d.words, sink, os.getcwd(), self.session_env)
+                outcome = self._engine().run_shell(d.words, sink, os.getcwd(), self.settings.env)
             elif d.kind == "package":
                 cmd = self._command(cmdline.split_line(d.words), cmdline.USAGE_LINE)
                 outcome = self._engine().run_package(cmd, sink, self._options(cmd, allow_stdin))
             else:
-                self._session_command(d, sink)
+                session_commands.run(d, self.settings, self._engine, sink)
             if outcome is not None and outcome.error is not None:
                 return outcome
         if not head.body.strip():
@@ -222,60 +233,9 @@ class GorunKernel(Kernel):
         )
 
     def _command(self, words: list[str], usage: str) -> cmdline.Command:
-        cmd = cmdline.parse([*self.session_words, *words], usage, help_hint="%help")
-        for name in ("stdin_var", "out_var", "err_var"):
-            if getattr(cmd, name):
-                option = "--" + name.removesuffix("_var")
-                raise UsageError(
-                    f"{option} uses Python variables: it is for the %%gorun magic "
-                    "(in this kernel, --stdin-file PATH gives a file as input)"
-                )
-        cmd.env = {**self.session_env, **cmd.env}
-        if cmd.timeout is None:
-            cmd.timeout = self.session_timeout
+        cmd = self.settings.command(words, usage)
         self._quiet = cmd.quiet
         return cmd
-
-    def _session_command(self, d: cellhead.Directive, sink: _Sink) -> None:
-        words = cmdline.split_line(d.words)
-        if d.kind == "help":
-            sink.stdout(cellhead.HELP + "\n" + cmdline.OPTIONS_HELP)
-        elif d.kind == "list":
-            sink.stdout(render.listing(self._engine().declarations()) + "\n")
-        elif d.kind == "rm":
-            if not words:
-                raise UsageError("usage: %rm NAME [NAME...]")
-            missing = self._engine().remove(*words)
-            if missing:
-                raise UsageError(f"not declared in this session: {', '.join(missing)}")
-        elif d.kind == "reset":
-            if any(w != "--go-mod" for w in words):
-                raise UsageError("usage: %reset [--go-mod]")
-            self._engine().reset(go_mod="--go-mod" in words)
-        elif d.kind == "goflags":
-            if words == ["--clear"]:
-                self.session_words = []
-            elif words:
-                probe = cmdline.parse(words, help_hint="%help")  # fails now, not in later cells
-                if probe.positional:
-                    raise UsageError("%goflags takes flags and options, not arguments")
-                self.session_words = words
-            sink.stdout(f"goflags: {shlex.join(self.session_words) or '(none)'}\n")
-        elif d.kind == "env":
-            for w in words:
-                k, v = cmdline.parse_env(w)
-                self.session_env[k] = v
-            shown = " ".join(f"{k}={shlex.quote(v)}" for k, v in self.session_env.items())
-            sink.stdout(f"env: {shown or '(none)'}\n")
-        elif d.kind == "timeout":
-            if words in (["off"], ["none"]):
-                self.session_timeout = None
-            elif len(words) == 1:
-                self.session_timeout = cmdline.parse_duration(words[0])
-            elif words:
-                raise UsageError("usage: %timeout D | off")
-            t = self.session_timeout
-            sink.stdout(f"timeout: {format_duration(t) if t else 'none'}\n")
 
     # -- help while typing -----------------------------------------------------
 

@@ -14,13 +14,14 @@ from typing import Any
 from IPython.core.error import StdinNotImplementedError
 from IPython.core.error import UsageError as IPythonUsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
-from IPython.display import display
+from IPython.display import clear_output, display, update_display
 
 from . import cmdline, render
 from .engine import Engine
 from .errors import UsageError
+from .events import ClearOutput, Display, Event
 from .outcome import Outcome, RunOptions
-from .process import stdin_detection_works
+from .stdinwatch import stdin_detection_works
 
 _engine: Engine | None = None  # one session per IPython process
 
@@ -43,6 +44,18 @@ class _Sink:
     def stderr(self, text: str) -> None:
         sys.stderr.write(text)
         sys.stderr.flush()
+
+    def event(self, event: Event) -> None:
+        if isinstance(event, Display):
+            sys.stdout.flush()
+            if event.update:
+                update_display(event.data, raw=True, metadata=event.metadata,
+                               display_id=event.display_id)  # fmt: skip
+            else:
+                display(event.data, raw=True, metadata=event.metadata,
+                        display_id=event.display_id)  # fmt: skip
+        elif isinstance(event, ClearOutput):
+            clear_output(wait=event.wait)
 
     def input_wanted(self, prompt: str) -> str | None:
         # In a Jupyter kernel, input() becomes an input_request to the

@@ -1,106 +1,36 @@
-"""Running one child process: the go command or the user's program.
+"""Running one child process, the go command or the user's program: `ProcessRun`.
 
-The child gets its own session (so its own process group): a Ctrl-C meant for
-the kernel never reaches it by accident, and we can end it together with every
-process it started. Output is read from pipes as it comes, decoded
-incrementally as UTF-8 with replacement, batched a little so that a chatty
-program does not cost a message per write, and capped so that a flood cannot
-drown the notebook. Everything happens in the calling thread with a selector;
-another thread (or a signal handler) stops a run through `Control`.
+One run is one object, and each concern is a method: `_spawn` starts the
+child in its own session; `_loop` is the event loop, a selector over the
+child's stdout and stderr, its stdin, its exit (a pidfd) and the Control's
+wake-up pipe; `_feed_stdin` writes fixed input; `_read` takes output into the
+OutputBuffer; `_begin_interrupt`/`_escalate` send SIGINT, SIGTERM, SIGKILL;
+`_ask_for_input` turns a program blocked reading stdin into an input request;
+`_check_exit` kills what the program left in its group and reaps it.
+Everything happens in the calling thread.
 """
 
 from __future__ import annotations
 
-import codecs
 import contextlib
-import ctypes
 import os
-import platform
 import selectors
 import signal
 import subprocess
-import sys
-import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Protocol
 
+from .control import ESCALATION, Control, die_with_parent, signal_group
 from .errors import GorunError
+from .events import OutputSink
+from .stdinwatch import blocked_reading_stdin
+from .streams import OutputBuffer
 
 READ_SIZE = 1 << 16
 FLUSH_INTERVAL = 0.05  # seconds between batched flushes of a chatty program's output
 PROMPT_GRACE = 0.1  # how long a partial line waits to become an input prompt
 DRAIN_AFTER_EXIT = 2.0  # how long to wait for pipes held open by escaped processes
-# Interrupt escalation: signal, then how long to wait before the next one.
-ESCALATION = ((signal.SIGINT, 0.3), (signal.SIGTERM, 0.3), (signal.SIGKILL, None))
-
-# The read(2)-family syscall numbers, to tell from /proc that a process is
-# blocked reading its standard input.
-_READ_SYSCALLS = {
-    "x86_64": {0, 17, 19, 295, 327},
-    "aarch64": {63, 65, 67, 69, 286},
-}.get(platform.machine(), set())
-
-
-class OutputSink(Protocol):
-    """Where a running program's output and input requests go."""
-
-    def stdout(self, text: str) -> None: ...
-    def stderr(self, text: str) -> None: ...
-    def input_wanted(self, prompt: str) -> str | None:
-        """A line for the program's stdin (no newline), or None for end of input."""
-        ...
-
-
-class Control:
-    """Stops the current run from another thread or a signal handler.
-
-    `record`, when given, is a file that holds the running process group while
-    there is one: if our process dies without cleaning up (SIGKILL), the next
-    session start finds it and ends what was left running (see scratch.py).
-    """
-
-    def __init__(self, record: Path | None = None) -> None:
-        self._r, self._w = os.pipe()
-        os.set_blocking(self._r, False)
-        os.set_blocking(self._w, False)
-        self.interrupted = False
-        self.waiting_for_input = False  # inside OutputSink.input_wanted
-        self.running: int | None = None  # process group of the running child
-        self.record = record
-
-    def kill(self) -> None:
-        """End the running process group now (the session is closing)."""
-        self.interrupt()
-        if self.running is not None:
-            _signal_group(self.running, signal.SIGKILL)
-
-    def fileno(self) -> int:
-        return self._r
-
-    def interrupt(self) -> None:
-        """Ask the running process to stop; safe from any thread and from signal handlers."""
-        self.interrupted = True
-        with contextlib.suppress(BlockingIOError, OSError):
-            os.write(self._w, b"!")
-
-    def drain(self) -> None:
-        """Empty the wake-up pipe (the flag stays as it is)."""
-        with contextlib.suppress(BlockingIOError, OSError):
-            while os.read(self._r, 64):
-                pass
-
-    def reset(self) -> None:
-        """Forget earlier interrupts: called when a new cell starts."""
-        self.drain()
-        self.interrupted = False
-
-    def close(self) -> None:
-        for fd in (self._r, self._w):
-            with contextlib.suppress(OSError):
-                os.close(fd)
 
 
 @dataclass
@@ -113,169 +43,19 @@ class ProcessResult:
     dropped: int = 0  # bytes of output not shown because of the output limit
 
 
-class _Output:
-    """Decoding, batching and the output limit, in arrival order."""
+@dataclass
+class ProcessSpec:
+    """What to run and how."""
 
-    def __init__(self, sink: OutputSink | None, limit: int | None) -> None:
-        self.sink = sink
-        self.limit = limit
-        self.shown = 0
-        self.dropped = 0
-        self.decoders = {
-            name: codecs.getincrementaldecoder("utf-8")(errors="replace")
-            for name in ("stdout", "stderr")
-        }
-        self.pending: list[tuple[str, str]] = []
-        self.last_flush = time.monotonic()
-        self.partial_since: float | None = None  # when a partial stdout line began waiting
-
-    def feed(self, name: str, data: bytes, final: bool = False) -> None:
-        if self.sink is None:
-            return
-        if self.limit is not None and data:
-            room = max(self.limit - self.shown, 0)
-            if len(data) > room:
-                self.dropped += len(data) - room
-                data = data[:room]
-            self.shown += len(data)
-        text = self.decoders[name].decode(data, final=final).replace("\x00", "\ufffd")
-        if not text:
-            return
-        if self.pending and self.pending[-1][0] == name:
-            self.pending[-1] = (name, self.pending[-1][1] + text)
-        else:
-            self.pending.append((name, text))
-        if name == "stdout" and self.partial_since is None and not text.endswith("\n"):
-            self.partial_since = time.monotonic()
-
-    def size(self) -> int:
-        return sum(len(t) for _, t in self.pending)
-
-    def take_prompt(self) -> str:
-        """Remove and return the pending partial line of stdout (the program's prompt)."""
-        for i in range(len(self.pending) - 1, -1, -1):
-            name, text = self.pending[i]
-            if name != "stdout":
-                continue
-            head, nl, tail = text.rpartition("\n")
-            self.pending[i] = (name, head + nl)
-            if tail:
-                self.partial_since = None
-            return tail
-        return ""
-
-    def flush(self, keep_partial: bool = False) -> None:
-        if self.sink is None or not self.pending:
-            return
-        prompt = self.take_prompt() if keep_partial else ""
-        for name, text in self.pending:
-            if text:
-                getattr(self.sink, name)(text)
-        self.pending = [("stdout", prompt)] if prompt else []
-        if not prompt:
-            self.partial_since = None
-        self.last_flush = time.monotonic()
-
-
-@contextlib.contextmanager
-def sigint_interrupts(control: Control) -> Iterator[None]:
-    """While inside, SIGINT (Ctrl-C, a kernel's interrupt) stops the current run.
-
-    Without this, SIGINT raises KeyboardInterrupt wherever Python happens to
-    be, possibly between two go commands or in the middle of bookkeeping.
-    The handler only wakes the run loop, which then ends the process group.
-    While the user is being asked for input, the ask itself must be broken
-    off, so there the handler raises KeyboardInterrupt as usual.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield  # only the main thread receives signals; KeyboardInterrupt is handled below
-        return
-
-    def handler(signum: int, frame: object) -> None:
-        control.interrupt()
-        if control.waiting_for_input:
-            raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-def _pdeathsig() -> Callable[[], None] | None:
-    """Linux: a child asks to be killed when its parent dies (PR_SET_PDEATHSIG).
-
-    The child runs in its own session, so nothing else would end it if the
-    kernel were killed outright. Resolved here, in the parent: the child only
-    makes the one call, between fork and exec.
-    """
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    pr_set_pdeathsig = 1
-
-    def arm() -> None:
-        prctl(pr_set_pdeathsig, signal.SIGKILL)
-
-    return arm
-
-
-_die_with_parent = _pdeathsig()
-
-
-def _signal_group(pgid: int, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
-
-
-def _group_pids(pid: int) -> list[int]:
-    """The process and its descendants (Linux: /proc/<pid>/task/<tid>/children)."""
-    seen, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        seen.append(p)
-        try:
-            for tid in os.listdir(f"/proc/{p}/task"):
-                with open(f"/proc/{p}/task/{tid}/children") as f:
-                    todo.extend(int(c) for c in f.read().split())
-        except (OSError, ValueError):
-            continue
-    return seen
-
-
-def blocked_reading_stdin(pid: int) -> bool:
-    """True when some thread of the process tree is in a read(2) of fd 0 (Linux only)."""
-    if not _READ_SYSCALLS:
-        return False
-    for p in _group_pids(pid):
-        try:
-            tids = os.listdir(f"/proc/{p}/task")
-        except OSError:
-            continue
-        for tid in tids:
-            try:
-                with open(f"/proc/{p}/task/{tid}/syscall") as f:
-                    fields = f.read().split()
-            except OSError:
-                continue
-            # "<nr> <arg0> ...": a read-family syscall whose fd (arg0) is 0.
-            if (
-                len(fields) >= 2
-                and fields[0].isdigit()
-                and int(fields[0]) in _READ_SYSCALLS
-                and int(fields[1], 16) == 0
-            ):
-                return True
-    return False
-
-
-def stdin_detection_works() -> bool:
-    """Whether this platform lets us see that a program waits for input."""
-    return bool(_READ_SYSCALLS) and os.path.exists(f"/proc/{os.getpid()}/task")
+    argv: Sequence[str]
+    cwd: str
+    env: Mapping[str, str]
+    stdin: bytes | None = None  # fixed input, then end of input
+    interactive: bool = False  # ask the sink for input when the program blocks reading
+    timeout: float | None = None
+    capture: bool = False
+    output_limit: int | None = None
+    die_with_parent: bool = True
 
 
 def run_process(
@@ -298,13 +78,20 @@ def run_process(
     empty input; interactive=True asks sink.input_wanted whenever the program
     blocks reading its standard input.
     """
-    start = time.monotonic()
-    want_stdin = stdin is not None or interactive
+    spec = ProcessSpec(
+        argv, cwd, env, stdin, interactive, timeout, capture, output_limit, die_with_parent
+    )
+    return ProcessRun(spec, control, sink).run()
+
+
+def _popen(spec: ProcessSpec) -> subprocess.Popen[bytes]:
+    """Start the child in a session of its own, with pipes for its output."""
+    want_stdin = spec.stdin is not None or spec.interactive
     try:
-        proc = subprocess.Popen(
-            list(argv),
-            cwd=cwd,
-            env=dict(env),
+        return subprocess.Popen(
+            list(spec.argv),
+            cwd=spec.cwd,
+            env=dict(spec.env),
             stdin=subprocess.PIPE if want_stdin else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -312,198 +99,258 @@ def run_process(
             bufsize=0,
             # Costs a plain fork instead of vfork (~3 ms): only for programs,
             # not for the go command, which ends by itself.
-            preexec_fn=_die_with_parent if die_with_parent else None,
+            preexec_fn=die_with_parent if spec.die_with_parent else None,
         )
     except OSError as e:
-        raise GorunError(f"cannot start {argv[0]}: {e.strerror or e}") from None
-    if control.record is not None:
-        with contextlib.suppress(OSError):
-            control.record.write_text(str(proc.pid))
-    control.running = proc.pid
-    out = _Output(sink, output_limit)
-    captured: dict[str, list[bytes]] = {"stdout": [], "stderr": []}
-    sel = selectors.DefaultSelector()
-    assert proc.stdout is not None and proc.stderr is not None
-    sel.register(proc.stdout, selectors.EVENT_READ, "stdout")
-    sel.register(proc.stderr, selectors.EVENT_READ, "stderr")
-    sel.register(control, selectors.EVENT_READ, "control")
-    pidfd: int | None = None
-    with contextlib.suppress(AttributeError, OSError):
-        pidfd = os.pidfd_open(proc.pid)
-        sel.register(pidfd, selectors.EVENT_READ, "exit")
-    to_write = stdin or b""
-    if proc.stdin is not None:
-        os.set_blocking(proc.stdin.fileno(), False)
-        if stdin is not None:
-            sel.register(proc.stdin, selectors.EVENT_WRITE, "stdin")
+        raise GorunError(f"cannot start {spec.argv[0]}: {e.strerror or e}") from None
 
-    deadline = start + timeout if timeout else None
-    open_pipes = 2
-    exited_at: float | None = None
-    timed_out = False
-    escalation: list[tuple[int, float | None]] = []
-    next_signal_at: float | None = None
 
-    def close_stdin() -> None:
-        if proc.stdin is not None and not proc.stdin.closed:
-            with contextlib.suppress(KeyError, ValueError):
-                sel.unregister(proc.stdin)
-            with contextlib.suppress(OSError):
-                proc.stdin.close()
+class ProcessRun:
+    """One child process from start to reaping."""
 
-    def begin_interrupt() -> None:
-        nonlocal escalation, next_signal_at
-        if not escalation:
-            escalation = list(ESCALATION)
-        elif len(escalation) > 1:
-            escalation = escalation[-1:]  # a second interrupt: no more waiting
-        next_signal_at = time.monotonic()
+    def __init__(self, spec: ProcessSpec, control: Control, sink: OutputSink | None) -> None:
+        self.spec = spec
+        self.control = control
+        self.sink = sink
+        self.out = OutputBuffer(sink, spec.output_limit)
+        self.captured: dict[str, list[bytes]] = {"stdout": [], "stderr": []}
+        self.sel = selectors.DefaultSelector()
+        self.pidfd: int | None = None
+        self.to_write = spec.stdin or b""
+        self.open_pipes = 2
+        self.exited_at: float | None = None
+        self.timed_out = False
+        self.escalation: list[tuple[int, float | None]] = []
+        self.next_signal_at: float | None = None
+        self.deadline: float | None = None
 
-    def read_from(key: selectors.SelectorKey) -> None:
-        nonlocal open_pipes
-        data = os.read(key.fd, READ_SIZE)
-        if capture:
-            captured[key.data].append(data)
-        if data:
-            out.feed(key.data, data)
-        else:
-            out.feed(key.data, b"", final=True)
-            sel.unregister(key.fileobj)
-            open_pipes -= 1
+    def run(self) -> ProcessResult:
+        self.proc = self._spawn()
+        try:
+            self._loop()
+        finally:
+            self._cleanup()
+        return ProcessResult(
+            returncode=self.proc.returncode,
+            timed_out=self.timed_out,
+            interrupted=self.control.interrupted and not self.timed_out,
+            stdout=b"".join(self.captured["stdout"]),
+            stderr=b"".join(self.captured["stderr"]),
+            dropped=self.out.dropped,
+        )
 
-    def check_exit(signalled: bool = False) -> None:
+    # -- start and end -----------------------------------------------------------
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        spec = self.spec
+        start = time.monotonic()
+        proc = _popen(spec)
+        self.control.started(proc.pid)
+        assert proc.stdout is not None and proc.stderr is not None
+        self.sel.register(proc.stdout, selectors.EVENT_READ, "stdout")
+        self.sel.register(proc.stderr, selectors.EVENT_READ, "stderr")
+        self.sel.register(self.control, selectors.EVENT_READ, "control")
+        with contextlib.suppress(AttributeError, OSError):
+            self.pidfd = os.pidfd_open(proc.pid)
+            self.sel.register(self.pidfd, selectors.EVENT_READ, "exit")
+        if proc.stdin is not None:
+            os.set_blocking(proc.stdin.fileno(), False)
+            if spec.stdin is not None:
+                self.sel.register(proc.stdin, selectors.EVENT_WRITE, "stdin")
+        self.deadline = start + spec.timeout if spec.timeout else None
+        return proc
+
+    def _check_exit(self, signalled: bool = False) -> None:
         """On exit, kill whatever the program left in its group, then reap it.
 
         With a pidfd, `signalled` says it became readable: the process has
         exited but is not reaped yet, so its pid and group id cannot have been
         reused and killing the group hits only the cell's processes.
         """
-        nonlocal exited_at
-        if exited_at is not None:
+        if self.exited_at is not None:
             return
-        if pidfd is not None:
+        if self.pidfd is not None:
             if not signalled:
                 return
             with contextlib.suppress(KeyError, ValueError):
-                sel.unregister(pidfd)
-        elif proc.poll() is None:
+                self.sel.unregister(self.pidfd)
+        elif self.proc.poll() is None:
             return
-        _signal_group(proc.pid, signal.SIGKILL)
-        control.running = None  # before reaping: after it the pid may be reused
-        proc.wait()
-        exited_at = time.monotonic()
-        close_stdin()
+        signal_group(self.proc.pid, signal.SIGKILL)
+        self.control.running = None  # before reaping: after it the pid may be reused
+        self.proc.wait()
+        self.exited_at = time.monotonic()
+        self._close_stdin()
 
-    if control.interrupted:  # interrupted between two processes of one cell
-        begin_interrupt()
-    while open_pipes or exited_at is None:
+    def _cleanup(self) -> None:
+        self.control.stopped()
+        for f in (self.proc.stdout, self.proc.stderr):
+            with contextlib.suppress(OSError):
+                f.close()  # type: ignore[union-attr]
+        self._close_stdin()
+        if self.pidfd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self.pidfd)
+        self.sel.close()
+        self.out.flush()
+
+    # -- the event loop ----------------------------------------------------------
+
+    def _loop(self) -> None:
+        if self.control.interrupted:  # interrupted between two processes of one cell
+            self._begin_interrupt()
+        while self.open_pipes or self.exited_at is None:
+            try:
+                if not self._step():
+                    break
+            except KeyboardInterrupt:
+                self.control.interrupted = True
+                self._begin_interrupt()
+
+    def _step(self) -> bool:
+        """One turn of the loop; False when it is time to stop waiting."""
         now = time.monotonic()
-        try:
-            if deadline is not None and now >= deadline and exited_at is None and not timed_out:
-                timed_out = True
-                _signal_group(proc.pid, signal.SIGKILL)
-            if next_signal_at is not None and now >= next_signal_at and exited_at is None:
-                sig, wait = escalation.pop(0)
-                _signal_group(proc.pid, sig)
-                next_signal_at = now + wait if wait is not None else None
-            if exited_at is not None and now - exited_at > DRAIN_AFTER_EXIT:
-                break  # a process that escaped the group holds our pipes: stop waiting
-            wait_for = [FLUSH_INTERVAL]
-            for t in (deadline, next_signal_at):
-                if t is not None:
-                    wait_for.append(max(t - now, 0))
-            if pidfd is None or exited_at is not None:
-                wait_for.append(0.02)
-            events = sel.select(min(wait_for))
-            for key, _ in events:
-                what = key.data
-                if what == "control":
-                    control.drain()
-                    begin_interrupt()
-                elif what == "exit":
-                    check_exit(signalled=True)
-                elif what == "stdin":
-                    try:
-                        n = os.write(key.fd, to_write[:READ_SIZE])
-                        to_write = to_write[n:]
-                    except BrokenPipeError:
-                        to_write = b""
-                    except BlockingIOError:
-                        pass
-                    if not to_write:
-                        close_stdin()
-                else:
-                    read_from(key)
-            check_exit()
-            quiet = not any(k.data in ("stdout", "stderr") for k, _ in events)
-            now = time.monotonic()
-            asking = (
-                interactive
-                and quiet
-                and exited_at is None
-                and not escalation
-                and proc.stdin is not None
-                and not proc.stdin.closed
-            )
-            if asking and blocked_reading_stdin(proc.pid):
-                # The program waits for input: whatever it wrote before is in
-                # the pipes now, and its pending partial line is the prompt.
-                for key, _ in sel.select(0):
-                    if key.data in ("stdout", "stderr"):
-                        read_from(key)
-                out.flush(keep_partial=True)
-                prompt = out.take_prompt()
-                control.waiting_for_input = True
-                asked = time.monotonic()
-                try:
-                    answer = sink.input_wanted(prompt) if sink is not None else None
-                finally:
-                    control.waiting_for_input = False
-                    if deadline is not None:
-                        # --timeout counts the program's time, not the user's typing.
-                        deadline += time.monotonic() - asked
-                if answer is None:
-                    if prompt and sink is not None:
-                        sink.stdout(prompt)  # nobody answered: the prompt is output after all
-                    close_stdin()
-                else:
-                    try:
-                        os.set_blocking(proc.stdin.fileno(), True)
-                        proc.stdin.write((answer + "\n").encode())
-                        os.set_blocking(proc.stdin.fileno(), False)
-                    except (BrokenPipeError, OSError):
-                        close_stdin()
-            elif quiet or now - out.last_flush >= FLUSH_INTERVAL or out.size() > READ_SIZE:
-                # Hold a partial line back briefly: it may be a prompt for input.
-                hold = (
-                    interactive
-                    and out.partial_since is not None
-                    and now - out.partial_since < PROMPT_GRACE
-                    and exited_at is None
-                )
-                out.flush(keep_partial=hold)
-        except KeyboardInterrupt:
-            control.interrupted = True
-            begin_interrupt()
+        self._enforce_deadlines(now)
+        if self.exited_at is not None and now - self.exited_at > DRAIN_AFTER_EXIT:
+            return False  # a process that escaped the group holds our pipes: stop waiting
+        events = self.sel.select(self._wait_time(now))
+        for key, _ in events:
+            self._dispatch(key)
+        self._check_exit()
+        quiet = not any(k.data in ("stdout", "stderr") for k, _ in events)
+        if self._waiting_for_input(quiet):
+            self._ask_for_input()
+        else:
+            self._flush_output(quiet)
+        return True
 
-    control.running = None
-    if control.record is not None:
-        with contextlib.suppress(OSError):
-            control.record.unlink()
-    for f in (proc.stdout, proc.stderr):
-        with contextlib.suppress(OSError):
-            f.close()
-    close_stdin()
-    if pidfd is not None:
-        with contextlib.suppress(OSError):
-            os.close(pidfd)
-    sel.close()
-    out.flush()
-    return ProcessResult(
-        returncode=proc.returncode,
-        timed_out=timed_out,
-        interrupted=control.interrupted and not timed_out,
-        stdout=b"".join(captured["stdout"]),
-        stderr=b"".join(captured["stderr"]),
-        dropped=out.dropped,
-    )
+    def _enforce_deadlines(self, now: float) -> None:
+        if self.exited_at is not None:
+            return
+        if self.deadline is not None and now >= self.deadline and not self.timed_out:
+            self.timed_out = True
+            signal_group(self.proc.pid, signal.SIGKILL)
+        if self.next_signal_at is not None and now >= self.next_signal_at:
+            self._escalate(now)
+
+    def _wait_time(self, now: float) -> float:
+        wait_for = [FLUSH_INTERVAL]
+        for t in (self.deadline, self.next_signal_at):
+            if t is not None:
+                wait_for.append(max(t - now, 0))
+        if self.pidfd is None or self.exited_at is not None:
+            wait_for.append(0.02)
+        return min(wait_for)
+
+    def _dispatch(self, key: selectors.SelectorKey) -> None:
+        what = key.data
+        if what == "control":
+            self.control.drain()
+            self._begin_interrupt()
+        elif what == "exit":
+            self._check_exit(signalled=True)
+        elif what == "stdin":
+            self._feed_stdin(key.fd)
+        else:
+            self._read(key)
+
+    def _read(self, key: selectors.SelectorKey) -> None:
+        data = os.read(key.fd, READ_SIZE)
+        if self.spec.capture:
+            self.captured[key.data].append(data)
+        if data:
+            self.out.feed(key.data, data)
+        else:
+            self.out.feed(key.data, b"", final=True)
+            self.sel.unregister(key.fileobj)
+            self.open_pipes -= 1
+
+    def _flush_output(self, quiet: bool) -> None:
+        now = time.monotonic()
+        out = self.out
+        if quiet or now - out.last_flush >= FLUSH_INTERVAL or out.size() > READ_SIZE:
+            # Hold a partial line back briefly: it may be a prompt for input.
+            hold = (
+                self.spec.interactive
+                and out.partial_since is not None
+                and now - out.partial_since < PROMPT_GRACE
+                and self.exited_at is None
+            )
+            out.flush(keep_partial=hold)
+
+    # -- interrupts --------------------------------------------------------------
+
+    def _begin_interrupt(self) -> None:
+        if not self.escalation:
+            self.escalation = list(ESCALATION)
+        elif len(self.escalation) > 1:
+            self.escalation = self.escalation[-1:]  # a second interrupt: no more waiting
+        self.next_signal_at = time.monotonic()
+
+    def _escalate(self, now: float) -> None:
+        sig, wait = self.escalation.pop(0)
+        signal_group(self.proc.pid, sig)
+        self.next_signal_at = now + wait if wait is not None else None
+
+    # -- standard input ----------------------------------------------------------
+
+    def _feed_stdin(self, fd: int) -> None:
+        try:
+            n = os.write(fd, self.to_write[:READ_SIZE])
+            self.to_write = self.to_write[n:]
+        except BrokenPipeError:
+            self.to_write = b""
+        except BlockingIOError:
+            pass
+        if not self.to_write:
+            self._close_stdin()
+
+    def _close_stdin(self) -> None:
+        stdin = self.proc.stdin
+        if stdin is not None and not stdin.closed:
+            with contextlib.suppress(KeyError, ValueError):
+                self.sel.unregister(stdin)
+            with contextlib.suppress(OSError):
+                stdin.close()
+
+    def _waiting_for_input(self, quiet: bool) -> bool:
+        return (
+            self.spec.interactive
+            and quiet
+            and self.exited_at is None
+            and not self.escalation
+            and self.proc.stdin is not None
+            and not self.proc.stdin.closed
+            and blocked_reading_stdin(self.proc.pid)
+        )
+
+    def _ask_for_input(self) -> None:
+        """The program waits for input: whatever it wrote before is in the pipes
+        now, and its pending partial line is the prompt."""
+        for key, _ in self.sel.select(0):
+            if key.data in ("stdout", "stderr"):
+                self._read(key)
+        self.out.flush(keep_partial=True)
+        prompt = self.out.take_prompt()
+        self.control.waiting_for_input = True
+        asked = time.monotonic()
+        try:
+            answer = self.sink.input_wanted(prompt) if self.sink is not None else None
+        finally:
+            self.control.waiting_for_input = False
+            if self.deadline is not None:
+                # --timeout counts the program's time, not the user's typing.
+                self.deadline += time.monotonic() - asked
+        if answer is None:
+            if prompt and self.sink is not None:
+                self.sink.stdout(prompt)  # nobody answered: the prompt is output after all
+            self._close_stdin()
+            return
+        stdin = self.proc.stdin
+        assert stdin is not None
+        try:
+            os.set_blocking(stdin.fileno(), True)
+            stdin.write((answer + "\n").encode())
+            os.set_blocking(stdin.fileno(), False)
+        except (BrokenPipeError, OSError):
+            self._close_stdin()

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from gorun_kernel import cmdline, txtar
 from gorun_kernel.engine import Engine
 from gorun_kernel.errors import GorunError
+from gorun_kernel.events import BaseSink
 from gorun_kernel.outcome import RunOptions
 from gorun_kernel.parse import parse_cell
 from gorun_kernel.snippets import Session
@@ -78,7 +79,7 @@ def engine():
     e.close()
 
 
-class Quiet:
+class Quiet(BaseSink):
     def stdout(self, text: str) -> None: ...
     def stderr(self, text: str) -> None: ...
     def input_wanted(self, prompt: str) -> None:

@@ -11,13 +11,15 @@ from pathlib import Path
 import pytest
 
 from gorun_kernel import cmdline
+from gorun_kernel.control import Control
 from gorun_kernel.engine import Engine
+from gorun_kernel.events import BaseSink
 from gorun_kernel.outcome import RunOptions
-from gorun_kernel.process import Control, run_process
+from gorun_kernel.process import run_process
 from gorun_kernel.toolchain import find_toolchain
 
 
-class Recorder:
+class Recorder(BaseSink):
     def __init__(self, answers: list[str | None] | None = None, on_out=None) -> None:
         self.events: list[tuple[str, str]] = []
         self.answers = list(answers or [])

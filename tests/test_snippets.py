@@ -10,6 +10,7 @@ import gorun_kernel
 import gorun_kernel.magic as magic
 from gorun_kernel import cmdline
 from gorun_kernel.engine import Engine
+from gorun_kernel.events import BaseSink
 from gorun_kernel.outcome import RunOptions
 from gorun_kernel.toolchain import find_toolchain
 
@@ -310,7 +311,7 @@ def test_txtar_names_that_escape_or_clash_are_refused(run, tmp_path, marker, why
 # -- through the engine API ------------------------------------------------
 
 
-class Collect:
+class Collect(BaseSink):
     def __init__(self) -> None:
         self.out = ""
 

@@ -1,0 +1,63 @@
+"""What the engine tells a front-end while a cell runs: the sink protocol and its events.
+
+Program output is the hot path, so it has methods of its own (`stdout`,
+`stderr`); so does the one event that needs an answer (`input_wanted`).
+Everything else a front-end may show arrives through `event()` as a typed
+dataclass: a rich display and its updates, a cleared output. A front-end
+(the magic, the kernel, a test harness, a command-line runner) is one sink;
+it handles the events it knows and ignores the rest, so new kinds of event
+never break an old sink.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Display:
+    """Show a MIME bundle (update=True: replace the output shown under display_id)."""
+
+    data: dict[str, str]
+    metadata: dict[str, object] = field(default_factory=dict)
+    display_id: str | None = None
+    update: bool = False
+
+
+@dataclass(frozen=True)
+class ClearOutput:
+    """Clear the cell's output (wait=True: when the next output arrives, without flicker)."""
+
+    wait: bool = True
+
+
+Event = Display | ClearOutput
+
+
+class OutputSink(Protocol):
+    """Where a running program's output, input requests and other events go."""
+
+    def stdout(self, text: str) -> None: ...
+    def stderr(self, text: str) -> None: ...
+    def input_wanted(self, prompt: str) -> str | None:
+        """A line for the program's stdin (no newline), or None for end of input."""
+        ...
+
+    def event(self, event: Event) -> None: ...
+
+
+class BaseSink:
+    """A sink that ignores events; front-ends override what they show."""
+
+    def stdout(self, text: str) -> None:
+        pass
+
+    def stderr(self, text: str) -> None:
+        pass
+
+    def input_wanted(self, prompt: str) -> str | None:
+        return None
+
+    def event(self, event: Event) -> None:
+        pass

@@ -1,0 +1,117 @@
+"""The kernel's session commands: `%goflags`, `%env`, `%timeout`, `%list`, `%rm`,
+`%reset`, `%help` (see cellhead.py for how the lines are found).
+
+Settings made here apply to every later cell; `SessionSettings.command()`
+turns a cell's own words into its command line with them. Each command is a
+function of its own, found by name in COMMANDS: a new `%` command is one more
+function and one more entry.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from . import cellhead, cmdline, render
+from .engine import Engine
+from .errors import UsageError
+from .events import OutputSink
+from .outcome import format_duration
+
+
+@dataclass
+class SessionSettings:
+    """What the session's % lines set, for every later cell."""
+
+    words: list[str] = field(default_factory=list)  # %goflags
+    env: dict[str, str] = field(default_factory=dict)  # %env
+    timeout: float | None = None  # %timeout
+
+    def command(self, words: list[str], usage: str) -> cmdline.Command:
+        """A cell's command line: the session's words, then the cell's own."""
+        cmd = cmdline.parse([*self.words, *words], usage, help_hint="%help")
+        for name in ("stdin_var", "out_var", "err_var"):
+            if getattr(cmd, name):
+                option = "--" + name.removesuffix("_var")
+                raise UsageError(
+                    f"{option} uses Python variables: it is for the %%gorun magic "
+                    "(in this kernel, --stdin-file PATH gives a file as input)"
+                )
+        cmd.env = {**self.env, **cmd.env}
+        if cmd.timeout is None:
+            cmd.timeout = self.timeout
+        return cmd
+
+
+Engines = Callable[[], Engine]  # the session's engine, or the error that it could not start
+Command = Callable[[list[str], SessionSettings, Engines, OutputSink], None]
+
+
+def _help(words: list[str], s: SessionSettings, engine: Engines, sink: OutputSink) -> None:
+    sink.stdout(cellhead.HELP + "\n" + cmdline.OPTIONS_HELP)
+
+
+def _list(words: list[str], s: SessionSettings, engine: Engines, sink: OutputSink) -> None:
+    sink.stdout(render.listing(engine().declarations()) + "\n")
+
+
+def _rm(words: list[str], s: SessionSettings, engine: Engines, sink: OutputSink) -> None:
+    if not words:
+        raise UsageError("usage: %rm NAME [NAME...]")
+    missing = engine().remove(*words)
+    if missing:
+        raise UsageError(f"not declared in this session: {', '.join(missing)}")
+
+
+def _reset(words: list[str], s: SessionSettings, engine: Engines, sink: OutputSink) -> None:
+    if any(w != "--go-mod" for w in words):
+        raise UsageError("usage: %reset [--go-mod]")
+    engine().reset(go_mod="--go-mod" in words)
+
+
+def _goflags(words: list[str], s: SessionSettings, engine: Engines, sink: OutputSink) -> None:
+    if words == ["--clear"]:
+        s.words = []
+    elif words:
+        probe = cmdline.parse(words, help_hint="%help")  # fails now, not in later cells
+        if probe.positional:
+            raise UsageError("%goflags takes flags and options, not arguments")
+        s.words = words
+    sink.stdout(f"goflags: {shlex.join(s.words) or '(none)'}\n")
+
+
+def _env(words: list[str], s: SessionSettings, engine: Engines, sink: OutputSink) -> None:
+    for w in words:
+        k, v = cmdline.parse_env(w)
+        s.env[k] = v
+    shown = " ".join(f"{k}={shlex.quote(v)}" for k, v in s.env.items())
+    sink.stdout(f"env: {shown or '(none)'}\n")
+
+
+def _timeout(words: list[str], s: SessionSettings, engine: Engines, sink: OutputSink) -> None:
+    if words in (["off"], ["none"]):
+        s.timeout = None
+    elif len(words) == 1:
+        s.timeout = cmdline.parse_duration(words[0])
+    elif words:
+        raise UsageError("usage: %timeout D | off")
+    sink.stdout(f"timeout: {format_duration(s.timeout) if s.timeout else 'none'}\n")
+
+
+COMMANDS: dict[str, Command] = {
+    "help": _help,
+    "list": _list,
+    "rm": _rm,
+    "reset": _reset,
+    "goflags": _goflags,
+    "env": _env,
+    "timeout": _timeout,
+}
+
+
+def run(
+    d: cellhead.Directive, s: SessionSettings, engine: Callable[[], Engine], sink: OutputSink
+) -> None:
+    """Carry out one session command line."""
+    COMMANDS[d.kind](cmdline.split_line(d.words), s, engine, sink)
