@@ -102,13 +102,24 @@ class Built:
     cached: bool  # True when the go command did not run
     log: str = ""  # go's output, when the flags asked for it (-x, -v, -n...)
     temporary: bool = False  # not kept in the cache: remove after the run
+    note: str | None = None  # something the user should know about this build, once
 
 
 class Builder:
-    def __init__(self, toolchain: Toolchain, cache: execache.ExeCache, control: Control) -> None:
+    def __init__(
+        self,
+        toolchain: Toolchain,
+        cache: execache.ExeCache,
+        control: Control,
+        tmpdir: Path | None = None,
+    ) -> None:
         self.toolchain = toolchain
         self.cache = cache
         self.control = control
+        # go's own temporary work directories (GOTMPDIR): inside the session,
+        # so that a build killed by an interrupt leaves nothing in $TMPDIR.
+        self.tmpdir = tmpdir
+        self._noted = False
 
     def key(self, parts: dict[str, object], env: Mapping[str, str]) -> str:
         return execache.key(
@@ -122,6 +133,9 @@ class Builder:
 
     def go(self, args: list[str], cwd: str, env: Mapping[str, str]) -> tuple[int, str]:
         """Run one go command, capturing its output; Interrupted if the user stops it."""
+        if self.tmpdir is not None and "GOTMPDIR" not in env:
+            self.tmpdir.mkdir(mode=0o700, exist_ok=True)
+            env = {**env, "GOTMPDIR": str(self.tmpdir)}
         res = run_process(
             [self.toolchain.go, *args],
             cwd=cwd,
@@ -131,6 +145,8 @@ class Builder:
             die_with_parent=False,
         )
         if res.interrupted:
+            if self.tmpdir is not None:
+                shutil.rmtree(self.tmpdir, ignore_errors=True)  # go had no time to clean up
             raise Interrupted("interrupted while go was running")
         return res.returncode, (res.stdout + res.stderr).decode("utf-8", errors="replace")
 
@@ -153,19 +169,27 @@ class Builder:
             names = flag_names(job.flags)
             log = output.rstrip() if names & CHATTY_FLAGS else ""
             if "n" in names:
+                self.cache.discard(target)
                 return Built(None, cached=False, log=log)
             exe = self._program(job.install_dir or target, job)
             if job.install_dir is not None:
                 exe = Path(shutil.move(exe, target / exe.name))  # out of GOBIN, into the cache
-            if job.key_parts is not None:
+            if job.key_parts is not None and self.cache.keeps:
                 k = self.key(job.key_parts(), job.env)
                 stored = self.cache.store(k, exe)
                 self.cache.discard(target)
                 return Built(stored, cached=False, log=log)
-            return Built(exe, cached=False, log=log, temporary=True)
+            return Built(exe, cached=False, log=log, temporary=True, note=self._note())
         except BaseException:
             self.cache.discard(target)
             raise
+
+    def _note(self) -> str | None:
+        """The cache's note (read-only, say), the first time a build is not kept."""
+        if self._noted or self.cache.note is None:
+            return None
+        self._noted = True
+        return self.cache.note
 
     def _failure(self, job: BuildJob, code: int, output: str) -> Exception:
         if code == 2 and output.startswith("flag provided but not defined"):

@@ -98,17 +98,19 @@ class CellBuilder:
 
         def prepare() -> None:
             self.scratch.clear_sources()
-            try:
-                if subdir and not own_mod:
-                    for name in ("go.mod", "go.sum"):
-                        text = (self.scratch.path / name).read_text()
-                        self.scratch.write(f"{subdir}/{name}", text)
-                for path, text in files.items():
+            writes = dict(files)
+            if subdir and not own_mod:
+                for name in ("go.mod", "go.sum"):
+                    writes[name] = (self.scratch.path / name).read_text()
+            for path, text in writes.items():
+                try:
                     self.scratch.write(f"{subdir}/{path}" if subdir else path, text)
-            except OSError as e:
-                raise CellError(
-                    f"cannot write the cell's file {e.filename}: {e.strerror}"
-                ) from None
+                except OSError as e:
+                    where = self.scratch.path / subdir / path
+                    raise CellError(
+                        f"cannot write the cell's file {path} (in {where.parent}): "
+                        f"{e.strerror or e}"
+                    ) from None
 
         return BuildJob(
             command="build",

@@ -60,8 +60,10 @@ def map_output(output: str, table: LineTable, roots: list[str]) -> list[Diagnost
         m = _POSITION.match(line)
         if not m:
             if line.startswith("\t") and result:
-                # A continuation of the previous message (go indents them).
+                # A continuation of the previous message (go indents them),
+                # which may name another position ("other declaration of x").
                 prev = result[-1]
+                line = "\t" + _continuation(line[1:], table)
                 result[-1] = Diagnostic(prev.headline + "\n" + line, prev.quote)
             else:
                 result.append(Diagnostic(line, []))
@@ -97,6 +99,24 @@ def map_output(output: str, table: LineTable, roots: list[str]) -> list[Diagnost
     return result
 
 
+def _continuation(text: str, table: LineTable) -> str:
+    """`main.go:10:6: other declaration of x` in the user's words."""
+    m = _POSITION.match(text)
+    if not m:
+        return text
+    origins = table.get(m.group("path").removeprefix("./"))
+    if origins is None:
+        return text  # a file we did not write
+    n = int(m.group("line"))
+    origin = origins[n - 1] if 0 < n <= len(origins) else None
+    if origin is None:
+        return f"(in code gorun generated): {m.group('msg')}"
+    where = f"line {origin.line}"
+    if origin.cell is not None:
+        where = f"cell {origin.cell}, {where}"
+    return f"{where}: {m.group('msg')}"
+
+
 def render(diags: list[Diagnostic]) -> list[str]:
     lines: list[str] = []
     for d in diags:
@@ -108,7 +128,7 @@ def render(diags: list[Diagnostic]) -> list[str]:
 # A path in a session's scratch module, this session's or an earlier one's (a
 # cached binary keeps the path it was built at): /tmp/gorun_kernel-0/session-x/main.go:10
 _SCRATCH_POSITION = re.compile(
-    r"/\S*?/session-[A-Za-z0-9_]+/(?:txtar/)?(?P<path>[\w./-]+\.go):(?P<line>\d+)"
+    r"/\S*?/session-[A-Za-z0-9_]+/(?:txtar/)?(?P<path>[\w./ -]+?\.go):(?P<line>\d+)"
 )
 
 

@@ -55,7 +55,10 @@ class Engine:
         cache = cache or ExeCache()
         self.scratch = ScratchModule(self.toolchain)
         self.control = Control(record=self.scratch.path / RUNNING_NAME)
-        self.builder = Builder(self.toolchain, cache, self.control)
+        cache.fallback = self.scratch.path / ".gorun-build"  # when the cache cannot keep builds
+        self.builder = Builder(
+            self.toolchain, cache, self.control, tmpdir=self.scratch.path / ".gorun-gotmp"
+        )
         self.session = Session()
         self.cells = CellBuilder(self.scratch, self.builder, self.session, self.stdlib)
         self.runner = Runner(self.toolchain, self.control, cache, output_limit)

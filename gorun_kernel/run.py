@@ -92,6 +92,8 @@ class Runner:
 
     def _run(self, program: Program, cmd: Command, sink: OutputSink, opts: RunOptions) -> Outcome:
         built, env = program.built, program.env
+        if built.note:
+            sink.stderr(built.note + "\n")
         if built.log:
             sink.stderr(built.log + "\n")
         if built.exe is None:

@@ -74,9 +74,11 @@ def _goflags(words: list[str], s: SessionSettings, engine: Engines, sink: Output
     if words == ["--clear"]:
         s.words = []
     elif words:
-        probe = cmdline.parse(words, help_hint="%help")  # fails now, not in later cells
+        probe = s.command(words, cmdline.USAGE_CELL)  # fails now, not in later cells
         if probe.positional:
             raise UsageError("%goflags takes flags and options, not arguments")
+        if probe.chdir is not None:
+            raise UsageError("-C dir is for %gorun package runs, not for every cell")
         s.words = words
     sink.stdout(f"goflags: {shlex.join(s.words) or '(none)'}\n")
 

@@ -22,7 +22,9 @@ from .parse import Cell, Item
 from .stdlib import StdIndex
 
 VALUE_HELPER = "gorun_value.go"
-SHOW = "gorun_show__"
+# Names in generated code: with a letter (U+01C2, a Latin letter to Go) that no
+# one types, so a user's declaration can never collide with ours.
+SHOW = "gorunǂshow"
 
 # The final expression's value goes to the file named by GORUN_VALUE_FILE, in
 # Go's own formatting, from a file of its own (its imports cannot clash with
@@ -30,10 +32,10 @@ SHOW = "gorun_show__"
 VALUE_HELPER_SOURCE = f"""package main
 
 import (
-	gorunfmt__ "fmt"
-	gorunos__ "os"
-	gorunreflect__ "reflect"
-	gorunstrings__ "strings"
+	gorunǂfmt "fmt"
+	gorunǂos "os"
+	gorunǂreflect "reflect"
+	gorunǂstrings "strings"
 )
 
 func {SHOW}(values ...any) {{
@@ -42,29 +44,29 @@ func {SHOW}(values ...any) {{
 		switch {{
 		case v == nil:
 			parts[i] = "<nil>"
-		case gorunreflect__.TypeOf(v).Kind() == gorunreflect__.String:
-			parts[i] = gorunfmt__.Sprintf("%q", v)
-		case isStruct__(v):
-			parts[i] = gorunfmt__.Sprintf("%+v", v)
+		case gorunǂreflect.TypeOf(v).Kind() == gorunǂreflect.String:
+			parts[i] = gorunǂfmt.Sprintf("%q", v)
+		case gorunǂisStruct(v):
+			parts[i] = gorunǂfmt.Sprintf("%+v", v)
 		default:
-			parts[i] = gorunfmt__.Sprintf("%v", v)
+			parts[i] = gorunǂfmt.Sprintf("%v", v)
 		}}
 	}}
-	text := gorunstrings__.Join(parts, ", ")
+	text := gorunǂstrings.Join(parts, ", ")
 	if len(values) != 1 {{
 		text = "(" + text + ")"
 	}}
-	if path := gorunos__.Getenv("GORUN_VALUE_FILE"); path != "" {{
-		_ = gorunos__.WriteFile(path, []byte(text), 0o600)
+	if path := gorunǂos.Getenv("GORUN_VALUE_FILE"); path != "" {{
+		_ = gorunǂos.WriteFile(path, []byte(text), 0o600)
 	}}
 }}
 
-func isStruct__(v any) bool {{
-	t := gorunreflect__.TypeOf(v)
-	for t.Kind() == gorunreflect__.Pointer {{
+func gorunǂisStruct(v any) bool {{
+	t := gorunǂreflect.TypeOf(v)
+	for t.Kind() == gorunǂreflect.Pointer {{
 		t = t.Elem()
 	}}
-	return t.Kind() == gorunreflect__.Struct
+	return t.Kind() == gorunǂreflect.Struct
 }}
 """
 
@@ -330,9 +332,12 @@ class Session:
                     out.add_source(item.text, span, first, item.col, plan.label)
             out.add("}")
         files = {"main.go": out.text()}
+        table: LineTable = {"main.go": out.origins}
         if show:
             files[VALUE_HELPER] = VALUE_HELPER_SOURCE
-        return Program(files=files, table={"main.go": out.origins})
+            # Ours entirely: an error there is never shown with its file name.
+            table[VALUE_HELPER] = [None] * VALUE_HELPER_SOURCE.count("\n")
+        return Program(files=files, table=table)
 
 
 class _FileBuilder:

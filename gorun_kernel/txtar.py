@@ -21,6 +21,7 @@ from .diagnostics import LineTable, Origin
 from .errors import CellError
 
 _MARKER = re.compile(r"^-- (.*) --$")
+MAX_DEPTH = 32  # directories in a file's path: deeper is no module layout anyone writes
 
 
 def is_txtar(code: str) -> bool:
@@ -43,6 +44,8 @@ def check_name(name: str, line: int) -> None:
         raise bad("names starting with .gorun are reserved")
     if any(len(part.encode()) > 255 for part in name.split("/")):
         raise bad("a name in the path is too long")
+    if name.count("/") >= MAX_DEPTH:
+        raise bad(f"the path is more than {MAX_DEPTH} directories deep")
 
 
 def split(code: str, first_line: int) -> tuple[dict[str, str], LineTable]:
@@ -79,6 +82,11 @@ def split(code: str, first_line: int) -> tuple[dict[str, str], LineTable]:
         starts[name] = first_line + i
         current, origins = [], []
     close()
+    if "go.sum" in files and "go.mod" not in files:
+        raise CellError(
+            f"line {starts['go.sum']}: a go.sum needs the go.mod it belongs to in the same "
+            "cell (without one, the cell uses the session's module and its go.sum)"
+        )
     # A name cannot be both a file and a directory ("a" and "a/b").
     for name in files:
         for parent in (name.rsplit("/", i)[0] for i in range(1, name.count("/") + 1)):

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from gorun_kernel.errors import GorunError
-from gorun_kernel.execache import ExeCache
+from gorun_kernel.execache import ExeCache, key
 
 
 def store(cache: ExeCache, key: str, size: int) -> None:
@@ -19,14 +19,15 @@ def store(cache: ExeCache, key: str, size: int) -> None:
 
 def test_the_cache_keeps_to_its_size_bound_dropping_the_least_recently_used(tmp_path):
     cache = ExeCache(tmp_path, max_bytes=10_000)
-    for i, key in enumerate(["a", "b", "c"]):
-        store(cache, key, 3_000)
-        os.utime(cache.dir / key, (1000 + i, 1000 + i))
-    assert cache.lookup("a") is not None  # used now: the most recent
-    store(cache, "d", 3_000)
+    a, b, c, d = (key({"name": n}) for n in "abcd")  # the names the cache gives binaries
+    for i, k in enumerate([a, b, c]):
+        store(cache, k, 3_000)
+        os.utime(cache.dir / k, (1000 + i, 1000 + i))
+    assert cache.lookup(a) is not None  # used now: the most recent
+    store(cache, d, 3_000)
     cache.prune()
     left = sorted(p.name for p in cache.dir.iterdir())
-    assert "a" in left and "d" in left and "b" not in left
+    assert a in left and d in left and b not in left
     assert sum((cache.dir / k).stat().st_size for k in left) <= 10_000
 
 
