@@ -24,6 +24,10 @@ BUILTINS = (
     "uintptr true false iota nil"
 ).split()
 
+# Spaces, not a tab: jupyter console (prompt_toolkit) shows a pre-filled tab as a
+# literal `^I`. Go's compiler does not mind; gofmt would turn them into tabs.
+INDENT = "    "
+
 _OPEN = {"(": ")", "[": "]", "{": "}"}
 _CLOSE = {v: k for k, v in _OPEN.items()}
 # A line ending in one of these continues on the next (but x++ and x-- end statements).
@@ -70,12 +74,12 @@ def is_complete(code: str) -> dict[str, str]:
             stripped.append(c)
             i += 1
     if stack:
-        return {"status": "incomplete", "indent": "\t" * len(stack)}
+        return {"status": "incomplete", "indent": INDENT * len(stack)}
     lines = [ln.strip() for ln in "".join(stripped).split("\n")]
     lines = [ln for ln in lines if ln and not ln.startswith(("%", "!"))]
     last = lines[-1] if lines else ""
     if _TRAILING_OPERATOR.search(last) and not last.endswith(("++", "--")):
-        return {"status": "incomplete", "indent": "\t"}
+        return {"status": "incomplete", "indent": INDENT}
     return {"status": "complete"}
 
 

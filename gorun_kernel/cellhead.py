@@ -48,8 +48,8 @@ Lines at the top of a cell
   %help                this text
   !command             run a shell command in the notebook's directory
 
-Go build flags pass through with go's meaning (see `go help build`). Programs run
-in the notebook's directory; a program reading standard input is asked for it.
+Programs run in the notebook's directory; a program reading standard input is
+asked for it.
 """
 
 

@@ -47,16 +47,19 @@ Options of gorun (two dashes):
                      duration such as 1m30s)
   --env K=V          set an environment variable for the build and the run
                      (repeatable; GOOS/GOARCH cross-compile)
-  --stdin VAR        the program's standard input is the text of Python variable VAR
-                     (magic only)
   --stdin-file PATH  the program's standard input is this file (relative to the
                      notebook's directory)
+  --quiet            no status line when the program succeeds
+  --                 end of options: the words after it are program arguments
+
+Magic-only options (the %%gorun magic in a Python notebook; not in the Go kernel):
+  --stdin VAR        the program's standard input is the text of Python variable VAR
   --out VAR          also store the program's stdout in Python variable VAR
   --err VAR          also store the program's stderr in Python variable VAR
   --no-raise-error   report a failure without raising an exception
-  --quiet            no status line when the program succeeds
-  --                 end of options: the words after it are program arguments
 """
+
+_GO_FLAGS = GO_BOOL_FLAGS | GO_VALUE_FLAGS | NOT_RUN_FLAGS | {"exec", "C"}
 
 # Our options: name -> takes a value.
 OUR_OPTIONS = {
@@ -171,6 +174,13 @@ def parse(words: list[str], usage: str = USAGE_CELL, help_hint: str = "%gorun?")
             _our_option(cmd, name, value, has_value, fail)
         elif name in OUR_OPTIONS:
             raise fail(f"flag provided but not defined: {word} (did you mean --{name}?)")
+        elif double and name not in _GO_FLAGS:
+            # Two dashes mark our options; go's flag package would report this
+            # one as `-name`, a word the user never wrote.
+            raise fail(
+                f"flag provided but not defined: --{name} (gorun's options: "
+                f"--{', --'.join(OUR_OPTIONS)}; a go build flag takes one dash: -{name})"
+            )
         elif name == "exec":
             try:
                 cmd.exec_cmd = shlex.split(value)
@@ -187,7 +197,7 @@ def parse(words: list[str], usage: str = USAGE_CELL, help_hint: str = "%gorun?")
         elif name in GO_VALUE_FLAGS:
             cmd.build_flags.append(f"-{name}={value}")
         elif name in NOT_RUN_FLAGS:
-            raise fail(f"flag provided but not defined: -{name} (go run does not take it)")
+            raise fail(f"flag provided but not defined: {word} (go run does not take it)")
         else:
             # A flag we do not know: maybe newer than this table. Hand it to go
             # as it is written, so that go answers with its own error or meaning.

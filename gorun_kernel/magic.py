@@ -123,7 +123,11 @@ class GorunMagics(Magics):
         names = line.split()
         if not names:
             raise IPythonUsageError("usage: %gorun_rm NAME [NAME...]")
-        missing = session_engine().remove(*names)
+        engine = session_engine()
+        before = engine.declarations()
+        missing = engine.remove(*names)
+        if len(missing) < len(names):
+            print(render.removed(before, engine.declarations()))
         if missing:
             raise IPythonUsageError(f"not declared in this session: {', '.join(missing)}")
 

@@ -27,3 +27,9 @@ def listing(rows: list[tuple[str, str, str]]) -> str:
         return "no declarations in this session"
     width = max(len(name) for name, _, _ in rows)
     return "\n".join(f"{name:<{width}}  {kind:<6}  cell {cell}" for name, kind, cell in rows)
+
+
+def removed(before: list[tuple[str, str, str]], after: list[tuple[str, str, str]]) -> str:
+    """What a %rm took away: each declaration gone between the two listings."""
+    gone = [row for row in before if row not in after]
+    return "\n".join(f"removed {name} ({kind}, cell {cell})" for name, kind, cell in gone)

@@ -38,6 +38,12 @@ class SessionSettings:
                     f"{option} uses Python variables: it is for the %%gorun magic "
                     "(in this kernel, --stdin-file PATH gives a file as input)"
                 )
+        if not cmd.raise_error:
+            # A kernel has no exception to hold back: a failed cell is an error reply.
+            raise UsageError(
+                "--no-raise-error is for the %%gorun magic; in this kernel a "
+                "failure is always the cell's error"
+            )
         cmd.env = {**self.env, **cmd.env}
         if cmd.timeout is None:
             cmd.timeout = self.timeout
@@ -59,7 +65,10 @@ def _list(words: list[str], s: SessionSettings, engine: Engines, sink: OutputSin
 def _rm(words: list[str], s: SessionSettings, engine: Engines, sink: OutputSink) -> None:
     if not words:
         raise UsageError("usage: %rm NAME [NAME...]")
+    before = engine().declarations()
     missing = engine().remove(*words)
+    if len(missing) < len(words):
+        sink.stdout(render.removed(before, engine().declarations()) + "\n")
     if missing:
         raise UsageError(f"not declared in this session: {', '.join(missing)}")
 

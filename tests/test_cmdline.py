@@ -43,6 +43,19 @@ def test_unknown_flags_are_left_for_go_to_judge():
     assert parse("-someday-flag .").build_flags == ["-someday-flag"]
 
 
+def test_go_flags_may_take_two_dashes_as_in_go():
+    cmd = parse("--race --tags=x --exec true .")
+    assert cmd.build_flags == ["-race", "-tags=x"] and cmd.exec_cmd == ["true"]
+
+
+def test_help_has_one_go_flags_heading_and_marks_magic_only_options():
+    text = cmdline.OPTIONS_HELP
+    assert text.count("Go build flags") == 1
+    _, magic_only = text.split("Magic-only options")
+    for option in ("--stdin VAR", "--out VAR", "--err VAR", "--no-raise-error"):
+        assert option in magic_only and text.count(option) == 1, option
+
+
 @pytest.mark.parametrize(
     ("line", "message"),
     [
@@ -55,6 +68,10 @@ def test_unknown_flags_are_left_for_go_to_judge():
         ("-stdin x", "did you mean --stdin?"),
         ("-o prog", "go run does not take it"),
         ("-exec ''", "-exec needs a program"),
+        # Reported as written (go's flag package would say -bogus), with our options named.
+        ("--bogus", "not defined: --bogus .gorun's options: --timeout"),
+        ("--bogus=1 .", "not defined: --bogus "),
+        ("--o prog", "not defined: --o .go run does not take it"),
     ],
 )
 def test_malformed_command_lines(line, message):

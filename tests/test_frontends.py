@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -60,6 +61,9 @@ def test_jupyter_console_runs_go_and_continues_lines(tmp_path):
         console.expect(r"\.\.\.:")  # is_complete said incomplete: the console continues
         console.send("return 2 * x }\r")
         console.expect(r"In \[.*3.*\]")
+        # The continuation line was pre-indented with spaces, not a tab shown as ^I.
+        shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", console.before)  # no colours, moves
+        assert "^I" not in shown, shown
         console.send("twice(21)\r")
         console.expect("42")
         console.expect(r"In \[.*4.*\]")

@@ -109,6 +109,7 @@ def test_ctrl_d_reply_is_end_of_input(kc):
 def test_session_commands(kc, tmp_path):
     r = execute(kc, "%help")
     assert "%goflags" in r.stream() and "--timeout" in r.stream()
+    assert r.stream().count("Go build flags") == 1 and "Magic-only options" in r.stream()
     r = execute(kc, '%goflags -ldflags "-X main.version=9.9"')
     assert r.status == "ok"
     assert execute(kc, 'var version = "dev"\nfmt.Println(version)').stream() == "9.9\n"
@@ -120,9 +121,12 @@ def test_session_commands(kc, tmp_path):
     r = execute(kc, "time.Sleep(time.Hour)")
     assert r.reply["content"]["ename"] == "RunTimeout"
     execute(kc, "%timeout off")
-    execute(kc, "func gone() {}")
+    r = execute(kc, "func gone() {}")
     assert "gone" in execute(kc, "%list").stream()
-    execute(kc, "%rm gone")
+    count = r.reply["content"]["execution_count"]
+    r = execute(kc, "%rm gone nothere")
+    assert r.stream() == f"removed gone (func, cell [{count}])\n"
+    assert r.reply["content"]["evalue"] == "not declared in this session: nothere"
     assert "gone" not in execute(kc, "%list").stream()
     r = execute(kc, "%nosuchcommand")
     assert r.reply["content"]["ename"] == "UsageError"
@@ -154,6 +158,10 @@ def test_is_complete(kc):
     assert check("x := `raw") == "incomplete"
     assert check("x := 1 +") == "incomplete"
     assert check("}") == "invalid"
+    kc.is_complete("func f() {\n\tif true {")
+    assert kc.get_shell_msg(timeout=10)["content"]["indent"] == " " * 8  # no tab: no ^I
+    r = execute(kc, "%%gorun --no-raise-error\nfmt.Println(1)")
+    assert "for the %%gorun magic" in r.reply["content"]["evalue"]
 
 
 def test_completion_and_inspection(kc):

@@ -196,7 +196,9 @@ def test_list_remove_and_reset(run, ip, capsys):
     for name, kind in [("strings", "import"), ("f", "func"), ("T", "type"), ("T.M", "method"),
                        ("v", "var"), ("w", "var")]:  # fmt: skip
         assert any(line.split()[:2] == [name, kind] for line in listing.splitlines()), name
+    capsys.readouterr()
     ip.run_line_magic("gorun_rm", "v")
+    assert capsys.readouterr().out.startswith("removed v (var, cell ")
     names = [n for n, _, _ in magic.session_engine().declarations()]
     assert "v" not in names and "w" in names
     assert out_of(run, "fmt.Println(w)") == "2\n"
