@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -15,6 +16,9 @@ from pathlib import Path
 from jupyter_client.kernelspec import KernelSpecManager
 
 KERNEL_NAME = "gorun"
+# The launcher's icons, next to kernel.json in the spec (also in pyproject's shared-data).
+LOGOS = ("logo-32x32.png", "logo-64x64.png", "logo-svg.svg")
+RESOURCES = Path(__file__).parent / "resources"
 
 
 def kernel_json(python: str = sys.executable) -> dict[str, object]:
@@ -34,6 +38,8 @@ def kernel_json(python: str = sys.executable) -> dict[str, object]:
 def install(user: bool = False, prefix: str | None = None) -> str:
     with tempfile.TemporaryDirectory() as td:
         Path(td, "kernel.json").write_text(json.dumps(kernel_json(), indent=2))
+        for name in LOGOS:
+            shutil.copyfile(RESOURCES / name, Path(td, name))
         return KernelSpecManager().install_kernel_spec(
             td, KERNEL_NAME, user=user, prefix=prefix, replace=True
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import site
+import struct
 import subprocess
 import sys
 import zipfile
@@ -13,10 +14,20 @@ from pathlib import Path
 import pytest
 from kernel_client import execute
 
-from gorun_kernel.install import kernel_json
+from gorun_kernel.install import LOGOS, RESOURCES, kernel_json
 
 ROOT = Path(__file__).parent.parent
 SPEC_IN_WHEEL = "share/jupyter/kernels/gorun/kernel.json"
+
+
+def assert_logos(spec_dir: Path) -> None:
+    """The launcher's icons are in the spec: the PNGs at their sizes, the SVG an SVG."""
+    for size in (32, 64):
+        png = (spec_dir / f"logo-{size}x{size}.png").read_bytes()
+        assert png.startswith(b"\x89PNG\r\n\x1a\n") and png[12:16] == b"IHDR"
+        assert struct.unpack(">II", png[16:24]) == (size, size)
+    assert (spec_dir / "logo-svg.svg").read_bytes() == (RESOURCES / "logo-svg.svg").read_bytes()
+    assert b"<svg" in (spec_dir / "logo-svg.svg").read_bytes()
 
 
 def test_repository_kernel_json_is_the_installers_spec():
@@ -39,6 +50,8 @@ def test_the_wheel_carries_the_kernelspec(wheel):
     with zipfile.ZipFile(wheel) as z:
         (name,) = [n for n in z.namelist() if n.endswith(SPEC_IN_WHEEL)]
         assert json.loads(z.read(name)) == kernel_json("python")
+        for logo in LOGOS:
+            assert z.read(name.replace("kernel.json", logo)) == (RESOURCES / logo).read_bytes()
 
 
 def test_pip_install_into_a_fresh_venv_shows_the_kernel(wheel, tmp_path):
@@ -62,9 +75,9 @@ def test_pip_install_into_a_fresh_venv_shows_the_kernel(wheel, tmp_path):
         [str(py), "-m", "jupyter_client.kernelspecapp", "list"],
         capture_output=True, text=True, check=True, env=env,
     ).stdout  # fmt: skip
-    assert any(
-        line.split()[:1] == ["gorun"] and str(venv) in line for line in listing.splitlines()
-    ), listing
+    (line,) = [ln for ln in listing.splitlines() if ln.split()[:1] == ["gorun"]]
+    assert str(venv) in line, listing
+    assert_logos(Path(line.split()[1]))
 
 
 def test_install_prefix_writes_a_working_kernelspec(tmp_path, monkeypatch):
@@ -74,6 +87,7 @@ def test_install_prefix_writes_a_working_kernelspec(tmp_path, monkeypatch):
     spec_dir = tmp_path / "share" / "jupyter" / "kernels" / "gorun"
     spec = json.loads((spec_dir / "kernel.json").read_text())
     assert spec["argv"][0] == sys.executable and spec["display_name"] == "Go (gorun)"
+    assert_logos(spec_dir)
 
     from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_client.manager import KernelManager
