@@ -11,6 +11,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import fcntl
+import json
 import os
 import shutil
 import signal
@@ -23,6 +24,10 @@ from .errors import GorunError
 from .toolchain import Toolchain
 
 MODULE_PATH = "gorun"  # the scratch module's path; sub-packages are gorun/<dir>
+# The Go package for the notebook (display, display/cache), shipped inside this
+# Python package: every session's module requires it from there, offline.
+DISPLAY_MODULE = "gorun.dev/display"
+GOLIB_DIR = Path(__file__).resolve().parent / "golib"
 LOCK_NAME = ".gorun-session.lock"
 RUNNING_NAME = ".gorun-running"  # the process group a cell is running, while it runs
 PREFIX = "session-"
@@ -47,8 +52,14 @@ def base_dir() -> tuple[Path, bool]:
 
 
 def go_mod_text(toolchain: Toolchain, module: str = MODULE_PATH) -> str:
+    """A new session's go.mod: the toolchain's go line, and the display module from disk."""
     line = toolchain.go_line()
-    return f"module {module}\n" + (f"\ngo {line}\n" if line else "")
+    return (
+        f"module {module}\n"
+        + (f"\ngo {line}\n" if line else "")
+        + f"\nrequire {DISPLAY_MODULE} v0.0.0\n"
+        + f"\nreplace {DISPLAY_MODULE} => {json.dumps(str(GOLIB_DIR))}\n"
+    )
 
 
 def remove_stale(base: Path) -> list[Path]:

@@ -1,4 +1,5 @@
-"""An index of the standard library, read from the toolchain's own GOROOT.
+"""An index of the standard library, read from the toolchain's own GOROOT,
+and of the Go packages shipped with gorun_kernel (display, cache).
 
 For automatic imports we need, for each package name (`rand`), the packages
 that have it (math/rand, math/rand/v2, crypto/rand) and what each exports, so
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .execache import cache_root
+from .scratch import DISPLAY_MODULE, GOLIB_DIR
 
 INDEX_VERSION = 1
 _PACKAGE = re.compile(r"^package (\w+)", re.M)
@@ -50,7 +52,21 @@ def _skip_dir(rel: str) -> bool:
 
 def scan(goroot: str) -> dict[str, dict[str, list[str]]]:
     """{import path: {"name": name, "exports": [...]}} for GOROOT/src."""
-    src = Path(goroot, "src")
+    index = scan_tree(Path(goroot, "src"))
+    index.pop(".", None)
+    return index
+
+
+def shipped() -> dict[str, dict[str, list[str]]]:
+    """The Go packages shipped with gorun_kernel (display, cache), by import path."""
+    return {
+        DISPLAY_MODULE if rel == "." else f"{DISPLAY_MODULE}/{rel}": pkg
+        for rel, pkg in scan_tree(GOLIB_DIR).items()
+    }
+
+
+def scan_tree(src: Path) -> dict[str, dict[str, list[str]]]:
+    """{directory relative to src: {"name": name, "exports": [...]}} for a tree of packages."""
     index: dict[str, dict[str, list[str]]] = {}
     for dirpath, dirnames, filenames in os.walk(src):
         rel = os.path.relpath(dirpath, src).replace(os.sep, "/")
@@ -73,7 +89,7 @@ def scan(goroot: str) -> dict[str, dict[str, list[str]]]:
             for group in _GROUP.findall(text):
                 for names in _GROUP_NAMES.findall(group):
                     exports.update(n.strip() for n in names.split(",") if n.strip()[:1].isupper())
-        if name and rel != ".":
+        if name:
             index[rel] = {"name": name, "exports": sorted(exports)}
     return index
 
@@ -92,15 +108,17 @@ class StdIndex:
         """Load the cached index for this toolchain, or scan GOROOT and cache it."""
         tag = hashlib.sha256(f"{INDEX_VERSION}:{goroot}:{version}".encode()).hexdigest()[:16]
         path = cache_root() / "stdlib" / f"{version or 'go'}-{tag}.json"
+        # The shipped packages are scanned each time: a few files, and they
+        # change with gorun_kernel, not with the toolchain.
         with contextlib.suppress(OSError, ValueError):
-            return cls(json.loads(path.read_text()))
+            return cls({**json.loads(path.read_text()), **shipped()})
         packages = scan(goroot)
         with contextlib.suppress(OSError):
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(f".{os.getpid()}.tmp")
             tmp.write_text(json.dumps(packages))
             os.replace(tmp, path)
-        return cls(packages)
+        return cls({**packages, **shipped()})
 
     def name_of(self, path: str) -> str | None:
         pkg = self.by_path.get(path)

@@ -54,6 +54,38 @@ def test_the_wheel_carries_the_kernelspec(wheel):
             assert z.read(name.replace("kernel.json", logo)) == (RESOURCES / logo).read_bytes()
 
 
+def test_the_wheel_carries_the_go_display_package(wheel):
+    golib = ROOT / "gorun_kernel" / "golib"
+    sources = sorted(
+        str(p.relative_to(ROOT)) for p in golib.rglob("*") if p.suffix in (".go", ".mod")
+    )
+    assert "gorun_kernel/golib/go.mod" in sources and "gorun_kernel/golib/display.go" in sources
+    with zipfile.ZipFile(wheel) as z:
+        names = set(z.namelist())
+        assert [s for s in sources if s not in names] == []
+
+
+# Run in the freshly installed package: a cell that imports the display package
+# builds offline from the wheel's copy (not this checkout's).
+_CELL_FROM_WHEEL = """
+import sys
+from gorun_kernel.engine import Engine
+from gorun_kernel.cmdline import parse
+from gorun_kernel.outcome import RunOptions
+from gorun_kernel.scratch import GOLIB_DIR
+
+class Sink:
+    def stdout(self, text): sys.stdout.write(text)
+    def stderr(self, text): sys.stderr.write(text)
+    def input_wanted(self, prompt): return None
+
+engine = Engine()
+out = engine.run_cell('display.Markdown("*from the wheel*")', parse([]), Sink(), RunOptions("."))
+engine.close()
+print(out.status, GOLIB_DIR)
+"""
+
+
 def test_pip_install_into_a_fresh_venv_shows_the_kernel(wheel, tmp_path):
     venv = tmp_path / "fresh"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
@@ -78,6 +110,12 @@ def test_pip_install_into_a_fresh_venv_shows_the_kernel(wheel, tmp_path):
     (line,) = [ln for ln in listing.splitlines() if ln.split()[:1] == ["gorun"]]
     assert str(venv) in line, listing
     assert_logos(Path(line.split()[1]))
+    res = subprocess.run(
+        [str(py), "-c", _CELL_FROM_WHEEL], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.startswith("*from the wheel*\nexit status 0 ")
+    assert Path(res.stdout.split()[-1]).is_relative_to(venv)
 
 
 def test_install_prefix_writes_a_working_kernelspec(tmp_path, monkeypatch):

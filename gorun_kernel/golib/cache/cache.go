@@ -1,0 +1,123 @@
+// Package cache keeps values between the cells of a notebook session.
+//
+// Every cell re-runs its program, so a value that is slow to make (a file
+// loaded, a model fitted) would be made again in every cell that uses it.
+//
+//	rows := cache.Value("rows", func() []Row { return loadCSV("big.csv") })
+//
+// computes the rows in the first cell that asks for "rows" and reads them back,
+// stored with encoding/gob, in the later ones. The store lives in the session's
+// scratch directory (named by the environment variable GORUN_VALUE_CACHE), so
+// it ends with the session; %reset and Forget drop values. A cell that asks for
+// a key with a different type than the stored one computes it again.
+//
+// Outside a notebook session (GORUN_VALUE_CACHE unset) Value just calls
+// compute.
+//
+// What can be stored is what gob can store: exported struct fields, maps,
+// slices, numbers, strings, and types with their own GobEncode or
+// MarshalBinary (time.Time). Value panics, before calling compute, when the
+// type holds something else (functions, channels, unexported struct fields,
+// which gob would silently drop), with a message that names it. A value that
+// fails only when it is written (an interface holding an unregistered type) is
+// returned, not stored, with a note on stderr.
+package cache
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/gob"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+)
+
+const dirEnv = "GORUN_VALUE_CACHE"
+
+// header precedes the value in a stored file: a key whose type changed is
+// recomputed instead of read into the wrong shape.
+type header struct {
+	Key  string
+	Type string
+}
+
+// Value returns the value stored under key, or computes, stores and returns it.
+func Value[T any](key string, compute func() T) T {
+	t := reflect.TypeOf((*T)(nil)).Elem()
+	if problem := unstorable(t, map[reflect.Type]bool{}); problem != "" {
+		panic(fmt.Sprintf("cache.Value(%q): cannot store a %v: %s", key, t, problem))
+	}
+	dir := os.Getenv(dirEnv)
+	if dir == "" {
+		return compute()
+	}
+	path := filePath(dir, key)
+	want := header{Key: key, Type: describe(t, map[reflect.Type]bool{})}
+	if v, ok := load[T](path, want); ok {
+		return v
+	}
+	v := compute()
+	if err := store(path, want, &v); err != nil {
+		fmt.Fprintf(os.Stderr, "cache.Value(%q): not stored: %v\n", key, err)
+	}
+	return v
+}
+
+// Forget drops the value stored under key; the next Value computes it again.
+func Forget(key string) {
+	if dir := os.Getenv(dirEnv); dir != "" {
+		_ = os.Remove(filePath(dir, key))
+	}
+}
+
+func filePath(dir, key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return filepath.Join(dir, hex.EncodeToString(sum[:16])+".gob")
+}
+
+func load[T any](path string, want header) (T, bool) {
+	var v T
+	f, err := os.Open(path)
+	if err != nil {
+		return v, false
+	}
+	defer f.Close()
+	dec := gob.NewDecoder(f)
+	var got header
+	if dec.Decode(&got) != nil || got != want || dec.Decode(&v) != nil {
+		var zero T
+		return zero, false
+	}
+	return v, true
+}
+
+// store writes the file whole or not at all (a temporary file, renamed), so a
+// program killed while storing leaves no half value behind.
+func store[T any](path string, h header, v *T) error {
+	var buf bytes.Buffer
+	enc := gob.NewEncoder(&buf)
+	if err := enc.Encode(h); err != nil {
+		return err
+	}
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(buf.Bytes()); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

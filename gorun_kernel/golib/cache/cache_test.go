@@ -1,0 +1,101 @@
+package cache
+
+import (
+	"bytes"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+type Row struct {
+	Name string
+	When time.Time
+	Tags map[string]bool
+}
+
+type secret struct {
+	Name  string
+	count int
+}
+
+func TestValueComputesOnceThenReads(t *testing.T) {
+	t.Setenv(dirEnv, t.TempDir())
+	calls := 0
+	make := func() []Row {
+		calls++
+		return []Row{{Name: "a", When: time.Unix(1, 0).UTC(), Tags: map[string]bool{"x": true}}}
+	}
+	first := Value("rows", make)
+	second := Value("rows", make)
+	if calls != 1 {
+		t.Fatalf("computed %d times", calls)
+	}
+	if second[0].Name != "a" || !second[0].When.Equal(first[0].When) || !second[0].Tags["x"] {
+		t.Errorf("read back %+v", second)
+	}
+	Forget("rows")
+	Value("rows", make)
+	if calls != 2 {
+		t.Errorf("Forget did not drop the value")
+	}
+}
+
+func TestAChangedTypeIsComputedAgain(t *testing.T) {
+	t.Setenv(dirEnv, t.TempDir())
+	Value("k", func() int { return 1 })
+	if got := Value("k", func() string { return "two" }); got != "two" {
+		t.Errorf("got %q", got)
+	}
+	if got := Value("k", func() float64 { return 3 }); got != 3 {
+		t.Errorf("got %v", got)
+	}
+}
+
+func TestWithoutASessionValueJustComputes(t *testing.T) {
+	t.Setenv(dirEnv, "")
+	calls := 0
+	for i := 0; i < 2; i++ {
+		Value("k", func() int { calls++; return calls })
+	}
+	if calls != 2 {
+		t.Errorf("computed %d times", calls)
+	}
+}
+
+func TestUnstorableTypesPanicBeforeComputing(t *testing.T) {
+	t.Setenv(dirEnv, t.TempDir())
+	cases := map[string]func(){
+		"field count of cache.secret is unexported, and gob stores only exported fields (name it Count)": func() {
+			Value("s", func() []secret { t.Error("computed"); return nil })
+		},
+		"a func cannot be stored": func() { Value("f", func() map[string]func() { t.Error("computed"); return nil }) },
+		"struct {} has no fields": func() { Value("set", func() map[string]struct{} { t.Error("computed"); return nil }) },
+	}
+	for want, call := range cases {
+		func() {
+			defer func() {
+				msg, _ := recover().(string)
+				if !strings.HasPrefix(msg, "cache.Value(") || !strings.Contains(msg, want) {
+					t.Errorf("panic %q, want one containing %q", msg, want)
+				}
+			}()
+			call()
+		}()
+	}
+}
+
+func TestAValueThatFailsToEncodeIsReturnedWithANote(t *testing.T) {
+	t.Setenv(dirEnv, t.TempDir())
+	r, w, _ := os.Pipe()
+	saved := os.Stderr
+	os.Stderr = w
+	got := Value("any", func() []any { return []any{Row{Name: "unregistered"}} })
+	os.Stderr = saved
+	w.Close()
+	var note bytes.Buffer
+	note.ReadFrom(r)
+	if len(got) != 1 || !strings.Contains(note.String(), `cache.Value("any"): not stored: gob: type not registered`) {
+		t.Errorf("got %v, note %q", got, note.String())
+	}
+}

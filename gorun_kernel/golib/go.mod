@@ -1,0 +1,3 @@
+module gorun.dev/display
+
+go 1.21
