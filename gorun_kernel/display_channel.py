@@ -15,17 +15,8 @@ import contextlib
 import socket
 from collections.abc import Callable
 
-from .richout import (
-    FD_ENV,
-    UPDATE_INTERVAL,
-    Clear,
-    Display,
-    DisplayEvent,
-    FrameDecoder,
-    Note,
-    Update,
-    bundle_size,
-)
+from .events import ClearOutput, Display
+from .richout import FD_ENV, UPDATE_INTERVAL, DisplayEvent, FrameDecoder, Note, bundle_size
 
 READ_SIZE = 1 << 20
 Emit = Callable[[DisplayEvent], None]
@@ -39,7 +30,7 @@ class DisplayGate:
         self.interval = interval
         self.spent = 0
         self.over = False  # the budget ran out: displays are dropped from now on
-        self.pending: dict[str, Update] = {}  # display id -> its latest update, not yet sent
+        self.pending: dict[str, Display] = {}  # display id -> its latest update, not yet sent
         self.last_updates: float | None = None  # when pending updates were last sent
         self.notes: set[str] = set()  # each note is given once per run
         self.updates_in = 0
@@ -49,13 +40,13 @@ class DisplayGate:
         """What to pass on now, in order, for one event from the program."""
         if isinstance(event, Note):
             return self._note(event)
-        if isinstance(event, Update):
+        if isinstance(event, Display) and event.update and event.display_id is not None:
             self.updates_in += 1
             self.pending.pop(event.display_id, None)  # the newest goes to the end
             self.pending[event.display_id] = event
             return self.due(now)
         out = self.flush()  # updates made before a display or a clear come before it
-        if isinstance(event, Clear):
+        if isinstance(event, ClearOutput):
             return [*out, event]
         return [*out, *self._spend(event)]
 
@@ -76,8 +67,8 @@ class DisplayGate:
         self.pending.clear()
         return out
 
-    def _spend(self, event: Display | Update) -> list[DisplayEvent]:
-        if isinstance(event, Update):
+    def _spend(self, event: Display) -> list[DisplayEvent]:
+        if event.update:
             self.updates_out += 1
         size = bundle_size(event.data)
         if not self.over and self.spent + size <= self.limit:
@@ -131,7 +122,7 @@ class DisplayChannel:
             data = b""
         frames = self.decoder.feed(data) if data else self.decoder.finish()
         for frame in frames:
-            if any(isinstance(e, Display | Clear) for e in frame.events):
+            if any(isinstance(e, Display | ClearOutput) for e in frame.events):
                 before()
             for event in frame.events:
                 for out in self.gate.push(event, now):

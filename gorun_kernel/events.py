@@ -12,14 +12,14 @@ never break an old sink.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
 class Display:
     """Show a MIME bundle (update=True: replace the output shown under display_id)."""
 
-    data: dict[str, str]
+    data: dict[str, Any]  # MIME type -> text, base64 text, or a JSON value (application/json)
     metadata: dict[str, object] = field(default_factory=dict)
     display_id: str | None = None
     update: bool = False

@@ -28,10 +28,11 @@ import os
 import re
 import struct
 from base64 import b64decode
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .errors import GorunError
+from .events import ClearOutput, Display
 
 FD_ENV = "GORUN_DISPLAY_FD"
 LIMIT_ENV = "GORUN_DISPLAY_LIMIT"
@@ -44,38 +45,13 @@ _MIME = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*", re.
 
 
 @dataclass(frozen=True)
-class Display:
-    """A new output (display_data); display_id when it is to be updated later."""
-
-    data: dict[str, Any]
-    metadata: dict[str, Any] = field(default_factory=dict)
-    display_id: str | None = None
-
-
-@dataclass(frozen=True)
-class Update:
-    """New content for the output made with display_id (update_display_data)."""
-
-    data: dict[str, Any]
-    metadata: dict[str, Any]
-    display_id: str
-
-
-@dataclass(frozen=True)
-class Clear:
-    """Clear the cell's output (clear_output); wait: when the next output comes."""
-
-    wait: bool = True
-
-
-@dataclass(frozen=True)
 class Note:
     """Something about the display data the user should know, as one line."""
 
     text: str
 
 
-DisplayEvent = Display | Update | Clear | Note
+DisplayEvent = Display | ClearOutput | Note  # what the decoder gives; notes go to stderr
 
 
 @dataclass
@@ -177,7 +153,7 @@ def parse_frame(body: bytes) -> list[DisplayEvent]:
         return [Note("a display frame is not a JSON object")]
     kind = msg.get("type")
     if kind == "clear":
-        return [Clear(wait=msg.get("wait") is not False)]
+        return [ClearOutput(wait=msg.get("wait") is not False)]
     if kind not in ("display", "update"):
         return [Note(f"a display frame has an unknown type {_short(kind)}")]
     display_id = msg.get("id")
@@ -194,11 +170,7 @@ def parse_frame(body: bytes) -> list[DisplayEvent]:
         if not notes:
             events.append(Note(f"a {kind} frame has no data"))
         return events
-    if kind == "update":
-        assert display_id is not None
-        events.append(Update(data, metadata, display_id))
-    else:
-        events.append(Display(data, metadata, display_id))
+    events.append(Display(data, metadata, display_id, update=kind == "update"))
     return events
 
 

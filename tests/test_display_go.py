@@ -9,7 +9,8 @@ import subprocess
 import pytest
 from display_harness import build, events, run
 
-from gorun_kernel.richout import Clear, Display, Note, Update
+from gorun_kernel.events import ClearOutput, Display
+from gorun_kernel.richout import Note
 from gorun_kernel.scratch import GOLIB_DIR
 from gorun_kernel.toolchain import find_toolchain
 
@@ -112,7 +113,7 @@ def prog(tmp_path_factory):
 
 def test_every_function_shows_its_mime_type(prog):
     evs = events(run([prog, "all"]))
-    shown = [e for e in evs if isinstance(e, Display)]
+    shown = [e for e in evs if isinstance(e, Display) and not e.update]
     kinds = [sorted(k for k in e.data if k != "text/plain") for e in shown]
     assert kinds == [
         ["text/html"], ["text/markdown"], ["image/svg+xml"], ["image/png"], ["image/jpeg"],
@@ -132,8 +133,13 @@ def test_every_function_shows_its_mime_type(prog):
     assert handle.data == {"text/plain": ""}  # New reserves the output's place
     tail = evs[evs.index(handle) + 1 :]
     # Updates may be coalesced (the first went out at once), the latest always shown.
-    assert tail[-2:] == [Update({"text/plain": "42"}, {}, handle.display_id), Clear(wait=True)]
-    assert all(isinstance(e, Update) and e.display_id == handle.display_id for e in tail[:-1])
+    assert tail[-2:] == [
+        Display({"text/plain": "42"}, {}, handle.display_id, update=True),
+        ClearOutput(wait=True),
+    ]
+    assert all(
+        isinstance(e, Display) and e.update and e.display_id == handle.display_id for e in tail[:-1]
+    )
 
 
 def test_displays_keep_their_place_among_stdout_and_stderr(prog):
@@ -156,7 +162,7 @@ def test_displays_keep_their_place_among_stdout_and_stderr(prog):
 
 def test_a_progress_bar_updated_100000_times_is_coalesced_to_its_final_state(prog):
     records = run([prog, "progress", "100000"])
-    updates = [e for e in events(records) if isinstance(e, Update)]
+    updates = [e for e in events(records) if isinstance(e, Display) and e.update]
     assert 1 <= len(updates) < 1000
     assert updates[-1].data["text/html"] == "<progress value='100000' max='100000'></progress>"
     assert records[-1] == ("stdout", "done\n") or records[-2] == ("stdout", "done\n")

@@ -12,15 +12,8 @@ from hypothesis import strategies as st
 
 from gorun_kernel.display_channel import DisplayGate
 from gorun_kernel.errors import GorunError
-from gorun_kernel.richout import (
-    Clear,
-    Display,
-    FrameDecoder,
-    Note,
-    Update,
-    display_limit,
-    parse_frame,
-)
+from gorun_kernel.events import ClearOutput, Display
+from gorun_kernel.richout import FrameDecoder, Note, display_limit, parse_frame
 
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n fake").decode()
 
@@ -51,8 +44,8 @@ def test_display_update_clear_decode_with_their_sync_flags():
     assert frames[0].events == [
         Display({"text/plain": "x", "image/png": PNG}, {}, "a"),
     ]
-    assert frames[1].events == [Update({"text/html": "<b>y</b>"}, {}, "a")]
-    assert frames[2].events == [Clear(wait=True)]
+    assert frames[1].events == [Display({"text/html": "<b>y</b>"}, {}, "a", update=True)]
+    assert frames[2].events == [ClearOutput(wait=True)]
 
 
 @given(st.lists(st.integers(min_value=1, max_value=40), max_size=30))
@@ -117,7 +110,7 @@ def test_an_oversized_frame_is_skipped_and_the_stream_stays_in_step():
 def test_malformed_frames_are_notes_never_exceptions(msg, expected):
     got = parse_frame(json.dumps(msg).encode())
     assert any(expected in t for t in notes(got)), got
-    assert not any(isinstance(e, Display | Update) for e in got)
+    assert not any(isinstance(e, Display) for e in got)
 
 
 def test_bad_entries_are_dropped_and_the_good_ones_kept():
@@ -142,7 +135,7 @@ def test_the_gate_coalesces_updates_to_the_latest_per_output():
     t = 0.0
     for i in range(100_000):
         t += 1e-5  # 100,000 updates in one second, to two outputs
-        sent += gate.push(Update({"text/plain": str(i)}, {}, "ab"[i % 2]), t)
+        sent += gate.push(Display({"text/plain": str(i)}, {}, "ab"[i % 2], update=True), t)
     sent += gate.flush()
     assert gate.updates_in == 100_000
     assert len(sent) <= 2 * (1 / 0.05 + 2)
@@ -152,10 +145,10 @@ def test_the_gate_coalesces_updates_to_the_latest_per_output():
 
 def test_pending_updates_go_before_a_display_and_a_clear():
     gate = DisplayGate(limit=1 << 20)
-    gate.push(Update({"text/plain": "1"}, {}, "a"), 1.0)
-    assert gate.push(Update({"text/plain": "2"}, {}, "a"), 1.01) == []  # held
-    out = gate.push(Clear(), 1.02)
-    assert out == [Update({"text/plain": "2"}, {}, "a"), Clear()]
+    gate.push(Display({"text/plain": "1"}, {}, "a", update=True), 1.0)
+    assert gate.push(Display({"text/plain": "2"}, {}, "a", update=True), 1.01) == []  # held
+    out = gate.push(ClearOutput(), 1.02)
+    assert out == [Display({"text/plain": "2"}, {}, "a", update=True), ClearOutput()]
 
 
 def test_the_budget_drops_displays_past_it_with_one_note():
