@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"html"
 	"image"
 	_ "image/jpeg" // image.DecodeConfig describes JPEGs in their text form
 	"image/png"
-	"regexp"
 	"sort"
 	"strings"
 )
@@ -17,9 +15,10 @@ import (
 // display_data carries them. text/plain is always present, so a console (and
 // a program outside a notebook) has something to show.
 
+// A small stand-in for html.UnescapeString (and its entity table).
 var (
-	tags       = regexp.MustCompile(`(?s)<!--.*?-->|<(script|style)\b.*?</(script|style)>|<[^>]*>`)
-	whitespace = regexp.MustCompile(`\s+`)
+	unescaper = strings.NewReplacer("&amp;", "&", "&lt;", "<", "&gt;", ">", "&quot;", `"`,
+		"&#34;", `"`, "&#39;", "'", "&nbsp;", " ")
 )
 
 // isJSONType: application/json and application/*+json carry a JSON value.
@@ -100,10 +99,36 @@ func describe(b map[string]any) string {
 	return "[" + strings.Join(mimes, ", ") + "]"
 }
 
-// plainHTML is HTML's text form: the text without tags, in one line.
+// plainHTML is HTML's text form: the text without tags (and without comments,
+// scripts and styles), in one line.
 func plainHTML(s string) string {
-	text := html.UnescapeString(tags.ReplaceAllString(s, " "))
-	text = strings.TrimSpace(whitespace.ReplaceAllString(text, " "))
+	var b strings.Builder
+	for len(s) > 0 {
+		i := strings.IndexByte(s, '<')
+		if i < 0 {
+			b.WriteString(s)
+			break
+		}
+		b.WriteString(s[:i])
+		b.WriteByte(' ')
+		s = s[i:]
+		end := ">"
+		lower := strings.ToLower(s)
+		switch {
+		case strings.HasPrefix(s, "<!--"):
+			end = "-->"
+		case strings.HasPrefix(lower, "<script"):
+			end = "</script>"
+		case strings.HasPrefix(lower, "<style"):
+			end = "</style>"
+		}
+		j := strings.Index(lower, end)
+		if j < 0 {
+			break
+		}
+		s = s[j+len(end):]
+	}
+	text := strings.Join(strings.Fields(unescaper.Replace(b.String())), " ")
 	if text == "" {
 		return "[HTML]"
 	}

@@ -24,10 +24,9 @@
 package display
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"image"
+	"os"
 	"sync/atomic"
 	"time"
 )
@@ -144,11 +143,8 @@ func (d *Display) update(data map[string]any) {
 var idCount atomic.Uint64
 
 // newID: display ids are unique in the whole notebook, since an update
-// replaces every output with its id, in any cell.
+// replaces every output with its id, in any cell: process, time, count.
+// (Not crypto/rand: it alone would add a third to a small program's link time.)
 func newID() string {
-	var b [8]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return fmt.Sprintf("gorun-%x-%d", time.Now().UnixNano(), idCount.Add(1))
-	}
-	return "gorun-" + hex.EncodeToString(b[:])
+	return fmt.Sprintf("gorun-%x-%x-%d", os.Getpid(), time.Now().UnixNano(), idCount.Add(1))
 }
