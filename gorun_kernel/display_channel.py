@@ -95,7 +95,6 @@ class DisplayChannel:
         self._ours.setblocking(False)
         self.decoder = FrameDecoder(max_frame=limit)
         self.gate = DisplayGate(limit)
-        self.open = True
 
     @property
     def child_fd(self) -> int:
@@ -112,12 +111,17 @@ class DisplayChannel:
     def fileno(self) -> int:
         return self._ours.fileno()
 
-    def read(self, before: Callable[[], None], emit: Emit, now: float) -> None:
-        """Read what is there and pass it on; `before` passes on the program's text so far."""
+    def read(self, before: Callable[[], None], emit: Emit, now: float) -> bool:
+        """Read what is there and pass it on; `before` passes on the program's text so far.
+
+        False when the channel has ended (the program closed it, or sent data
+        that is not frames): the caller stops reading and closes it, and the
+        program's display calls print text from then on.
+        """
         try:
             data = self._ours.recv(READ_SIZE)
         except (BlockingIOError, InterruptedError):
-            return
+            return True
         except OSError:
             data = b""
         frames = self.decoder.feed(data) if data else self.decoder.finish()
@@ -129,8 +133,7 @@ class DisplayChannel:
                     emit(out)
             if frame.sync:
                 self._ack()
-        if not data or self.decoder.broken:
-            self.close()  # a broken stream: the program's writes fail, it prints text instead
+        return bool(data) and not self.decoder.broken
 
     def tick(self, emit: Emit, now: float) -> None:
         """Called by the run loop every so often: coalesced updates whose time has come."""
@@ -152,7 +155,6 @@ class DisplayChannel:
             self._ours.send(b"\x01")
 
     def close(self) -> None:
-        self.open = False
         for s in (self._ours, self._theirs):
             with contextlib.suppress(OSError):
                 s.close()

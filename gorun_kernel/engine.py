@@ -27,6 +27,7 @@ from .events import OutputSink
 from .execache import ExeCache
 from .outcome import Outcome, RunOptions
 from .process import run_process
+from .richout import display_limit
 from .run import Program, Runner
 from .scratch import RUNNING_NAME, ScratchModule, go_mod_text
 from .snippets import Session
@@ -35,6 +36,7 @@ from .toolchain import Toolchain, find_toolchain
 
 DEFAULT_OUTPUT_LIMIT = 4 << 20  # bytes of output shown per cell; the rest is counted
 VALUE_FILE = ".gorun-value"  # in the scratch module: a snippet's final value
+VALUE_CACHE = ".gorun-values"  # in the scratch module: values cells keep (golib/cache)
 # Flags naming files: relative to the notebook's directory, as they would be for go run.
 _FILE_FLAGS = ("-overlay=", "-modfile=", "-pgo=")
 
@@ -61,7 +63,10 @@ class Engine:
         )
         self.session = Session()
         self.cells = CellBuilder(self.scratch, self.builder, self.session, self.stdlib)
-        self.runner = Runner(self.toolchain, self.control, cache, output_limit)
+        self.runner = Runner(
+            self.toolchain, self.control, cache, output_limit, display_limit(),
+            self.scratch.path / VALUE_CACHE,
+        )  # fmt: skip
         self._busy = threading.Lock()  # held while a cell builds or runs
         self._stdlib: StdIndex | None = None
 
@@ -94,9 +99,10 @@ class Engine:
         return [n for n in names if not self.session.remove(n)]
 
     def reset(self, go_mod: bool = False) -> None:
-        """Forget all declarations; with go_mod, also the modules the session fetched."""
+        """Forget all declarations and kept values; with go_mod, also the modules fetched."""
         self.session.reset()
         self.cells.retries.clear()
+        shutil.rmtree(self.scratch.path / VALUE_CACHE, ignore_errors=True)
         if go_mod:
             self.scratch.go_mod.write_text(go_mod_text(self.toolchain))
             self.scratch.go_sum.write_text("")

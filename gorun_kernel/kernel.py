@@ -162,7 +162,7 @@ class GorunKernel(Kernel):
                     "execute_result",
                     {
                         "execution_count": self.execution_count,
-                        "data": {"text/plain": outcome.value},
+                        "data": outcome.value_data or {"text/plain": outcome.value},
                         "metadata": {},
                     },
                 )

@@ -152,20 +152,29 @@ class GorunMagics(Magics):
             sys.stderr.flush()
         elif not cmd.quiet and outcome.ran:
             display(render.status_bundle(outcome.status), raw=True)
-        return GoValue(outcome.value) if outcome.value is not None else None
+        if outcome.value is None:
+            return None
+        return GoValue(outcome.value, outcome.value_data)
 
 
 class GoValue:
-    """The value of a snippet's final expression, formatted by Go, for Out[]."""
+    """The value of a snippet's final expression, formatted by Go, for Out[].
 
-    def __init__(self, text: str) -> None:
+    Its repr is Go's text; a notebook shows its richest form (an image, a table).
+    """
+
+    def __init__(self, text: str, data: dict[str, Any] | None = None) -> None:
         self.text = text
+        self.data = data or {"text/plain": text}
 
     def __repr__(self) -> str:
         return self.text
 
     def _repr_pretty_(self, p: Any, cycle: bool) -> None:
         p.text(self.text)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        return dict(self.data)
 
 
 GorunMagics.gorun.__doc__ = f"""Build and run Go, as `go run` does.

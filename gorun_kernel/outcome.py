@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 from dataclasses import dataclass
+from typing import Any
 
 from .errors import ExitError, GorunError, Interrupted, RunTimeout, SignalError
 from .process import ProcessResult
@@ -29,6 +30,7 @@ class Outcome:
     stdout: str | None = None  # captured text, when asked for
     stderr: str | None = None
     value: str | None = None  # the final expression's value, formatted by Go
+    value_data: dict[str, Any] | None = None  # its MIME bundle (text/plain and richer forms)
     cached: bool = False  # the binary came from the executable cache (no go command)
     dropped: int = 0  # bytes of output over the limit, not shown
     ran: bool = True  # False when there was nothing to build or run

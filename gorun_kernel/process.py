@@ -6,7 +6,9 @@ child's stdout and stderr, its stdin, its exit (a pidfd) and the Control's
 wake-up pipe; `_feed_stdin` writes fixed input; `_read` takes output into the
 OutputBuffer; `_begin_interrupt`/`_escalate` send SIGINT, SIGTERM, SIGKILL;
 `_ask_for_input` turns a program blocked reading stdin into an input request;
-`_check_exit` kills what the program left in its group and reaps it.
+`_check_exit` kills what the program left in its group and reaps it;
+`_read_display` passes on what the program shows through its display channel
+(display_channel.py), after the text it wrote before.
 Everything happens in the calling thread.
 """
 
@@ -22,8 +24,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from .control import ESCALATION, Control, die_with_parent, signal_group
+from .display_channel import DisplayChannel
 from .errors import GorunError
-from .events import OutputSink
+from .events import Event, OutputSink
+from .richout import Note
 from .stdinwatch import blocked_reading_stdin
 from .streams import OutputBuffer
 
@@ -56,6 +60,7 @@ class ProcessSpec:
     capture: bool = False
     output_limit: int | None = None
     die_with_parent: bool = True
+    display: DisplayChannel | None = None  # the program's display channel, for programs
 
 
 def run_process(
@@ -71,16 +76,19 @@ def run_process(
     capture: bool = False,
     output_limit: int | None = None,
     die_with_parent: bool = True,
+    display: DisplayChannel | None = None,
 ) -> ProcessResult:
     """Run argv to completion, streaming its output to sink.
 
     stdin: bytes to feed (then end of input); None with interactive=False means
     empty input; interactive=True asks sink.input_wanted whenever the program
-    blocks reading its standard input.
+    blocks reading its standard input. display: a channel whose descriptor the
+    program inherits (its env names it), read along with the program's output.
     """
     spec = ProcessSpec(
-        argv, cwd, env, stdin, interactive, timeout, capture, output_limit, die_with_parent
-    )
+        argv, cwd, env, stdin, interactive, timeout, capture, output_limit, die_with_parent,
+        display,
+    )  # fmt: skip
     return ProcessRun(spec, control, sink).run()
 
 
@@ -97,6 +105,7 @@ def _popen(spec: ProcessSpec) -> subprocess.Popen[bytes]:
             stderr=subprocess.PIPE,
             start_new_session=True,
             bufsize=0,
+            pass_fds=(spec.display.child_fd,) if spec.display is not None else (),
             # Costs a plain fork instead of vfork (~3 ms): only for programs,
             # not for the go command, which ends by itself.
             preexec_fn=die_with_parent if spec.die_with_parent else None,
@@ -150,6 +159,10 @@ class ProcessRun:
         self.sel.register(proc.stdout, selectors.EVENT_READ, "stdout")
         self.sel.register(proc.stderr, selectors.EVENT_READ, "stderr")
         self.sel.register(self.control, selectors.EVENT_READ, "control")
+        if spec.display is not None:
+            spec.display.started()
+            self.sel.register(spec.display, selectors.EVENT_READ, "display")
+            self.open_pipes += 1  # read to its end, like stdout and stderr
         with contextlib.suppress(AttributeError, OSError):
             self.pidfd = os.pidfd_open(proc.pid)
             self.sel.register(self.pidfd, selectors.EVENT_READ, "exit")
@@ -193,6 +206,8 @@ class ProcessRun:
                 os.close(self.pidfd)
         self.sel.close()
         self.out.flush()
+        if self.spec.display is not None:
+            self.spec.display.finish(self._show)  # the latest state of every updated output
 
     # -- the event loop ----------------------------------------------------------
 
@@ -216,6 +231,8 @@ class ProcessRun:
         events = self.sel.select(self._wait_time(now))
         for key, _ in events:
             self._dispatch(key)
+        if self.spec.display is not None:
+            self.spec.display.tick(self._show, time.monotonic())
         self._check_exit()
         quiet = not any(k.data in ("stdout", "stderr") for k, _ in events)
         if self._waiting_for_input(quiet):
@@ -251,6 +268,8 @@ class ProcessRun:
             self._check_exit(signalled=True)
         elif what == "stdin":
             self._feed_stdin(key.fd)
+        elif what == "display":
+            self._read_display(key)
         else:
             self._read(key)
 
@@ -264,6 +283,38 @@ class ProcessRun:
             self.out.feed(key.data, b"", final=True)
             self.sel.unregister(key.fileobj)
             self.open_pipes -= 1
+
+    # -- the display channel -----------------------------------------------------
+
+    def _read_display(self, key: selectors.SelectorKey) -> None:
+        display = self.spec.display
+        assert display is not None
+        if not display.read(self._pass_on_output, self._show, time.monotonic()):
+            self.sel.unregister(key.fileobj)
+            display.close()
+            self.open_pipes -= 1
+
+    def _pass_on_output(self) -> None:
+        """Before a display: everything the program wrote before it goes out first.
+
+        The program wrote its text before the frame, and waits for our
+        acknowledgement, so its text is in the pipes now, whole.
+        """
+        for _ in range(4):  # a pipe holds at most READ_SIZE: this is all, and more
+            ready = [k for k, _ in self.sel.select(0) if k.data in ("stdout", "stderr")]
+            if not ready:
+                break
+            for key in ready:
+                self._read(key)
+        self.out.flush()
+
+    def _show(self, event: Event | Note) -> None:
+        if self.sink is None:
+            return
+        if isinstance(event, Note):
+            self.sink.stderr(f"[gorun: {event.text}]\n")
+        else:
+            self.sink.event(event)
 
     def _flush_output(self, quiet: bool) -> None:
         now = time.monotonic()

@@ -4,7 +4,8 @@ It decides how the program is started (directly, under `-exec xprog`, or under
 go_$GOOS_$GOARCH_exec when cross-compiling, as go run does), runs it with the
 cell's input, timeout and output limit, rewrites panic and race traces to
 cell lines, reads a snippet's final value, and says how the run ended in
-Go's words.
+Go's words. Every program gets a display channel (display_channel.py) for rich
+output, and the directory where golib/cache keeps values between cells.
 """
 
 from __future__ import annotations
@@ -19,12 +20,16 @@ from .build import Built
 from .cmdline import Command
 from .control import Control
 from .diagnostics import LineTable, TraceMapper
+from .display_channel import DisplayChannel
 from .errors import GorunError
 from .events import OutputSink
 from .execache import ExeCache
 from .outcome import Outcome, RunOptions
 from .process import run_process
 from .toolchain import Toolchain
+from .values import read_value
+
+VALUE_CACHE_ENV = "GORUN_VALUE_CACHE"  # where golib/cache keeps values between cells
 
 
 @dataclass
@@ -42,12 +47,20 @@ class Runner:
     """Runs the session's programs, one at a time."""
 
     def __init__(
-        self, toolchain: Toolchain, control: Control, cache: ExeCache, output_limit: int
+        self,
+        toolchain: Toolchain,
+        control: Control,
+        cache: ExeCache,
+        output_limit: int,
+        display_limit: int,
+        value_cache: Path,
     ) -> None:
         self.toolchain = toolchain
         self.control = control
         self.cache = cache
         self.output_limit = output_limit
+        self.display_limit = display_limit
+        self.value_cache = value_cache
 
     def cross_target(self, env: Mapping[str, str]) -> tuple[str, str] | None:
         """(GOOS, GOARCH) when they differ from the host's, else None."""
@@ -86,8 +99,11 @@ class Runner:
                 traces.finish()
         vf = program.value_file
         if vf is not None and vf.exists():
-            outcome.value = vf.read_text(errors="replace")
+            value = read_value(vf.read_text(errors="replace"), self.display_limit)
             vf.unlink()
+            outcome.value, outcome.value_data = value.text, value.data
+            for note in value.notes:
+                sink.stderr(f"[gorun: {note}]\n")
         return outcome
 
     def _run(self, program: Program, cmd: Command, sink: OutputSink, opts: RunOptions) -> Outcome:
@@ -99,8 +115,10 @@ class Runner:
         if built.exe is None:
             return Outcome(status="built nothing to run (-n)", error=None, ran=False)
         prefix = self.exec_prefix(cmd, env)
-        extra = {"GORUN_VALUE_FILE": str(program.value_file)} if program.value_file else {}
+        display = DisplayChannel(self.display_limit)
+        extra = {**display.env(), VALUE_CACHE_ENV: str(self.value_cache)}
         if program.value_file is not None:
+            extra["GORUN_VALUE_FILE"] = str(program.value_file)
             program.value_file.unlink(missing_ok=True)
         try:
             res = run_process(
@@ -114,6 +132,7 @@ class Runner:
                 timeout=cmd.timeout,
                 capture=opts.capture,
                 output_limit=self.output_limit,
+                display=display,
             )
         except GorunError as e:
             target = self.cross_target(env)
@@ -124,6 +143,7 @@ class Runner:
                 )
             return Outcome.failed(e)
         finally:
+            display.close()
             if built.temporary:
                 self.cache.discard(built.exe.parent)
         if res.dropped:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from .diagnostics import LineTable, Origin
 from .errors import CellError
 from .parse import Cell, Item
+from .scratch import DISPLAY_MODULE
 from .stdlib import StdIndex
 
 VALUE_HELPER = "gorun_value.go"
@@ -26,47 +27,22 @@ VALUE_HELPER = "gorun_value.go"
 # one types, so a user's declaration can never collide with ours.
 SHOW = "gorunǂshow"
 
-# The final expression's value goes to the file named by GORUN_VALUE_FILE, in
-# Go's own formatting, from a file of its own (its imports cannot clash with
-# the user's).
+# The final expression's value goes to the file named by GORUN_VALUE_FILE, from
+# a file of its own (its imports cannot clash with the user's): its text in
+# Go's own formatting, and a richer form when it has one, as JSON (see
+# golib/value: light, so showing a value costs little link time).
 VALUE_HELPER_SOURCE = f"""package main
 
 import (
-	gorunǂfmt "fmt"
 	gorunǂos "os"
-	gorunǂreflect "reflect"
-	gorunǂstrings "strings"
+
+	gorunǂvalue "{DISPLAY_MODULE}/value"
 )
 
 func {SHOW}(values ...any) {{
-	parts := make([]string, len(values))
-	for i, v := range values {{
-		switch {{
-		case v == nil:
-			parts[i] = "<nil>"
-		case gorunǂreflect.TypeOf(v).Kind() == gorunǂreflect.String:
-			parts[i] = gorunǂfmt.Sprintf("%q", v)
-		case gorunǂisStruct(v):
-			parts[i] = gorunǂfmt.Sprintf("%+v", v)
-		default:
-			parts[i] = gorunǂfmt.Sprintf("%v", v)
-		}}
-	}}
-	text := gorunǂstrings.Join(parts, ", ")
-	if len(values) != 1 {{
-		text = "(" + text + ")"
-	}}
 	if path := gorunǂos.Getenv("GORUN_VALUE_FILE"); path != "" {{
-		_ = gorunǂos.WriteFile(path, []byte(text), 0o600)
+		_ = gorunǂos.WriteFile(path, gorunǂvalue.Encode(values...), 0o600)
 	}}
-}}
-
-func gorunǂisStruct(v any) bool {{
-	t := gorunǂreflect.TypeOf(v)
-	for t.Kind() == gorunǂreflect.Pointer {{
-		t = t.Elem()
-	}}
-	return t.Kind() == gorunǂreflect.Struct
 }}
 """
 

@@ -85,12 +85,14 @@ def run(argv: list[str], limit: int = DEFAULT_LIMIT, channel: bool = True) -> li
         sel.register(fd, selectors.EVENT_READ)
     if chan:
         sel.register(chan, selectors.EVENT_READ)
-    while pipes or (chan and chan.open):
+    reading = chan is not None
+    while pipes or reading:
         for key, _ in sel.select(0.05):
             if chan and key.fileobj is chan:
-                chan.read(drain, event, time.monotonic())
-                if not chan.open:
+                if not chan.read(drain, event, time.monotonic()):
                     sel.unregister(chan)
+                    chan.close()
+                    reading = False
             else:
                 drain()
         if chan:

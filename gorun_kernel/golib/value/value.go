@@ -34,8 +34,9 @@ type Forms struct {
 }
 
 // Of returns the forms of v: a MIMEBundler's bundle; else the outputs of the
-// display methods v has; else v as an image; else an HTML table for a
-// non-empty slice or array of structs or maps.
+// display methods v has; else v as an image (its text a description, such
+// as "[*image.RGBA 640x480]"); else an HTML table for a non-empty slice or
+// array of structs or maps.
 func Of(v any) Forms {
 	f := Forms{Text: Format(v), Rich: map[string]any{}}
 	if b, ok := v.(MIMEBundler); ok {
@@ -53,6 +54,9 @@ func Of(v any) Forms {
 		return f
 	}
 	if img, ok := v.(image.Image); ok && !isNil(v) {
+		// Its pixels as text (%v) would be megabytes of numbers: a description.
+		r := img.Bounds()
+		f.Text = fmt.Sprintf("[%T %dx%d]", v, r.Dx(), r.Dy())
 		f.Image = img
 		return f
 	}
