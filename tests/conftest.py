@@ -114,6 +114,23 @@ def fresh_kernel():
     yield from _kernel()
 
 
+@pytest.fixture(scope="module")
+def python_kernel():
+    """A real IPython kernel with the extension loaded: (KernelManager, client)."""
+    from jupyter_client.manager import KernelManager
+    from kernel_client import execute
+
+    km = KernelManager(kernel_name="python3")
+    km.start_kernel()
+    kc = km.client()
+    kc.start_channels()
+    kc.wait_for_ready(timeout=60)
+    execute(kc, "%load_ext gorun_kernel")
+    yield km, kc
+    kc.stop_channels()
+    km.shutdown_kernel(now=False)
+
+
 @pytest.fixture
 def kc(kernel):
     return kernel[1]

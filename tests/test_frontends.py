@@ -10,8 +10,6 @@ from pathlib import Path
 
 import nbformat
 import pexpect
-import pytest
-from jupyter_client.manager import KernelManager
 from kernel_client import execute, execute_and_interrupt
 from test_sessions import wait_gone
 
@@ -73,19 +71,6 @@ def test_jupyter_console_runs_go_and_continues_lines(tmp_path):
         console.expect(pexpect.EOF)
     finally:
         console.close(force=True)
-
-
-@pytest.fixture(scope="module")
-def python_kernel():
-    km = KernelManager(kernel_name="python3")
-    km.start_kernel()
-    kc = km.client()
-    kc.start_channels()
-    kc.wait_for_ready(timeout=60)
-    execute(kc, "%load_ext gorun_kernel")
-    yield km, kc
-    kc.stop_channels()
-    km.shutdown_kernel(now=False)
 
 
 def test_magic_in_a_python_kernel_asks_the_frontend_for_stdin(python_kernel):
