@@ -2,14 +2,13 @@
 
 One run is one object, and each concern is a method: `_spawn` starts the
 child in its own session; `_loop` is the event loop, a selector over the
-child's stdout and stderr, its stdin, its exit (a pidfd) and the Control's
-wake-up pipe; `_feed_stdin` writes fixed input; `_read` takes output into the
-OutputBuffer; `_begin_interrupt`/`_escalate` send SIGINT, SIGTERM, SIGKILL;
-`_ask_for_input` turns a program blocked reading stdin into an input request;
-`_check_exit` kills what the program left in its group and reaps it;
-`_read_display` passes on what the program shows through its display channel
-(display_channel.py), after the text it wrote before.
-Everything happens in the calling thread.
+child's outputs, its stdin, its exit (a pidfd) and the Control's wake-up
+pipe; `_feed_stdin` writes fixed input; `_begin_interrupt`/`_escalate` send
+SIGINT, SIGTERM, SIGKILL; `_ask_for_input` turns a program blocked reading
+stdin into an input request; `_check_exit` kills what the program left in its
+group and reaps it. What the program writes and shows (stdout, stderr, its
+display channel) is read by `ProgramOutput` (outputs.py). Everything happens
+in the calling thread.
 """
 
 from __future__ import annotations
@@ -26,14 +25,10 @@ from dataclasses import dataclass
 from .control import ESCALATION, Control, die_with_parent, signal_group
 from .display_channel import DisplayChannel
 from .errors import GorunError
-from .events import Event, OutputSink
-from .richout import Note
+from .events import OutputSink
+from .outputs import FLUSH_INTERVAL, READ_SIZE, TEXT, ProgramOutput
 from .stdinwatch import blocked_reading_stdin
-from .streams import OutputBuffer
 
-READ_SIZE = 1 << 16
-FLUSH_INTERVAL = 0.05  # seconds between batched flushes of a chatty program's output
-PROMPT_GRACE = 0.1  # how long a partial line waits to become an input prompt
 DRAIN_AFTER_EXIT = 2.0  # how long to wait for pipes held open by escaped processes
 
 
@@ -121,12 +116,13 @@ class ProcessRun:
         self.spec = spec
         self.control = control
         self.sink = sink
-        self.out = OutputBuffer(sink, spec.output_limit)
-        self.captured: dict[str, list[bytes]] = {"stdout": [], "stderr": []}
         self.sel = selectors.DefaultSelector()
+        self.output = ProgramOutput(
+            sink, self.sel, capture=spec.capture, interactive=spec.interactive,
+            limit=spec.output_limit, display=spec.display,
+        )  # fmt: skip
         self.pidfd: int | None = None
         self.to_write = spec.stdin or b""
-        self.open_pipes = 2
         self.exited_at: float | None = None
         self.timed_out = False
         self.escalation: list[tuple[int, float | None]] = []
@@ -143,9 +139,9 @@ class ProcessRun:
             returncode=self.proc.returncode,
             timed_out=self.timed_out,
             interrupted=self.control.interrupted and not self.timed_out,
-            stdout=b"".join(self.captured["stdout"]),
-            stderr=b"".join(self.captured["stderr"]),
-            dropped=self.out.dropped,
+            stdout=b"".join(self.output.captured["stdout"]),
+            stderr=b"".join(self.output.captured["stderr"]),
+            dropped=self.output.buffer.dropped,
         )
 
     # -- start and end -----------------------------------------------------------
@@ -155,14 +151,8 @@ class ProcessRun:
         start = time.monotonic()
         proc = _popen(spec)
         self.control.started(proc.pid)
-        assert proc.stdout is not None and proc.stderr is not None
-        self.sel.register(proc.stdout, selectors.EVENT_READ, "stdout")
-        self.sel.register(proc.stderr, selectors.EVENT_READ, "stderr")
+        self.output.register(proc)
         self.sel.register(self.control, selectors.EVENT_READ, "control")
-        if spec.display is not None:
-            spec.display.started()
-            self.sel.register(spec.display, selectors.EVENT_READ, "display")
-            self.open_pipes += 1  # read to its end, like stdout and stderr
         with contextlib.suppress(AttributeError, OSError):
             self.pidfd = os.pidfd_open(proc.pid)
             self.sel.register(self.pidfd, selectors.EVENT_READ, "exit")
@@ -205,16 +195,14 @@ class ProcessRun:
             with contextlib.suppress(OSError):
                 os.close(self.pidfd)
         self.sel.close()
-        self.out.flush()
-        if self.spec.display is not None:
-            self.spec.display.finish(self._show)  # the latest state of every updated output
+        self.output.finish()
 
     # -- the event loop ----------------------------------------------------------
 
     def _loop(self) -> None:
         if self.control.interrupted:  # interrupted between two processes of one cell
             self._begin_interrupt()
-        while self.open_pipes or self.exited_at is None:
+        while self.output.open or self.exited_at is None:
             try:
                 if not self._step():
                     break
@@ -231,14 +219,13 @@ class ProcessRun:
         events = self.sel.select(self._wait_time(now))
         for key, _ in events:
             self._dispatch(key)
-        if self.spec.display is not None:
-            self.spec.display.tick(self._show, time.monotonic())
+        self.output.tick()
         self._check_exit()
-        quiet = not any(k.data in ("stdout", "stderr") for k, _ in events)
+        quiet = not any(k.data in TEXT for k, _ in events)
         if self._waiting_for_input(quiet):
             self._ask_for_input()
         else:
-            self._flush_output(quiet)
+            self.output.flush(quiet, running=self.exited_at is None)
         return True
 
     def _enforce_deadlines(self, now: float) -> None:
@@ -268,66 +255,8 @@ class ProcessRun:
             self._check_exit(signalled=True)
         elif what == "stdin":
             self._feed_stdin(key.fd)
-        elif what == "display":
-            self._read_display(key)
         else:
-            self._read(key)
-
-    def _read(self, key: selectors.SelectorKey) -> None:
-        data = os.read(key.fd, READ_SIZE)
-        if self.spec.capture:
-            self.captured[key.data].append(data)
-        if data:
-            self.out.feed(key.data, data)
-        else:
-            self.out.feed(key.data, b"", final=True)
-            self.sel.unregister(key.fileobj)
-            self.open_pipes -= 1
-
-    # -- the display channel -----------------------------------------------------
-
-    def _read_display(self, key: selectors.SelectorKey) -> None:
-        display = self.spec.display
-        assert display is not None
-        if not display.read(self._pass_on_output, self._show, time.monotonic()):
-            self.sel.unregister(key.fileobj)
-            display.close()
-            self.open_pipes -= 1
-
-    def _pass_on_output(self) -> None:
-        """Before a display: everything the program wrote before it goes out first.
-
-        The program wrote its text before the frame, and waits for our
-        acknowledgement, so its text is in the pipes now, whole.
-        """
-        for _ in range(4):  # a pipe holds at most READ_SIZE: this is all, and more
-            ready = [k for k, _ in self.sel.select(0) if k.data in ("stdout", "stderr")]
-            if not ready:
-                break
-            for key in ready:
-                self._read(key)
-        self.out.flush()
-
-    def _show(self, event: Event | Note) -> None:
-        if self.sink is None:
-            return
-        if isinstance(event, Note):
-            self.sink.stderr(f"[gorun: {event.text}]\n")
-        else:
-            self.sink.event(event)
-
-    def _flush_output(self, quiet: bool) -> None:
-        now = time.monotonic()
-        out = self.out
-        if quiet or now - out.last_flush >= FLUSH_INTERVAL or out.size() > READ_SIZE:
-            # Hold a partial line back briefly: it may be a prompt for input.
-            hold = (
-                self.spec.interactive
-                and out.partial_since is not None
-                and now - out.partial_since < PROMPT_GRACE
-                and self.exited_at is None
-            )
-            out.flush(keep_partial=hold)
+            self.output.read(key)
 
     # -- interrupts --------------------------------------------------------------
 
@@ -378,11 +307,9 @@ class ProcessRun:
     def _ask_for_input(self) -> None:
         """The program waits for input: whatever it wrote before is in the pipes
         now, and its pending partial line is the prompt."""
-        for key, _ in self.sel.select(0):
-            if key.data in ("stdout", "stderr"):
-                self._read(key)
-        self.out.flush(keep_partial=True)
-        prompt = self.out.take_prompt()
+        self.output.read_waiting_text()
+        self.output.buffer.flush(keep_partial=True)
+        prompt = self.output.buffer.take_prompt()
         self.control.waiting_for_input = True
         asked = time.monotonic()
         try:
