@@ -6,12 +6,32 @@ import html
 
 from .errors import GorunError
 
+# The status line as HTML, quiet and in line with the program's output above it.
+# JupyterLab indents stream text by 1ch of the code font (13px) and renders an HTML
+# <pre> at the content font size (14px) with no indent: match the stream's font size
+# and indent, in the theme's secondary text colour (light and dark themes alike).
+# Each property is given twice: first in values JupyterLab's sanitizer keeps (a
+# saved notebook opened untrusted keeps only those), then in the exact form (theme
+# variables, `ch`), which wins wherever the output is trusted. A front-end without
+# JupyterLab's variables gets the fallback grey.
+_STATUS_STYLE = ";".join(
+    [
+        "margin:0",
+        "padding-left:0.6em",
+        "padding-left:1ch",
+        "font-size:13px",
+        "font-size:var(--jp-code-font-size,inherit)",
+        "color:#888",
+        "color:var(--jp-content-font-color2,#888)",
+    ]
+)
+
 
 def status_bundle(status: str) -> dict[str, str]:
     """The quiet one-line status of a successful run, as a MIME bundle."""
     return {
         "text/plain": status,
-        "text/html": f'<pre style="margin:0;color:#888">{html.escape(status)}</pre>',
+        "text/html": f'<pre style="{_STATUS_STYLE}">{html.escape(status)}</pre>',
     }
 
 

@@ -134,3 +134,11 @@ def python_kernel():
 @pytest.fixture
 def kc(kernel):
     return kernel[1]
+
+
+@pytest.fixture(scope="module")
+def lab(request: pytest.FixtureRequest):
+    """A real JupyterLab in headless Chromium, one per test module (tests/browser.py)."""
+    from browser import lab_session
+
+    yield from lab_session(request.module.__name__)

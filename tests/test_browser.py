@@ -1,0 +1,180 @@
+"""The kernel and the magic in a real JupyterLab, in headless Chromium (issues 12, 14).
+
+One JupyterLab server and one browser page for the module (the `lab` fixture,
+tests/browser.py). Screenshots go to test-artifacts/browser/.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import nbformat
+from browser import KERNELSPECS, Lab
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.remote.webelement import WebElement
+
+from gorun_kernel.render import status_bundle
+
+LIGHT, DARK = "JupyterLab Light", "JupyterLab Dark"
+
+
+def test_input_box_for_scanln_reaches_the_program(lab: Lab):
+    path = lab.notebook(
+        "stdin.ipynb",
+        ['var name string\nfmt.Print("name? ")\nfmt.Scanln(&name)\nfmt.Println("hello,", name)'],
+    )
+    lab.open(path)
+    lab.run_cell(0, wait=False)
+    box = lab.wait_for(
+        lambda: lab.cell_output(0).find_elements("css selector", "input.jp-Stdin-input"),
+        "the input box",
+    )[0]
+    lab.screenshot("stdin-box", cell=0)
+    box.send_keys("Ada", Keys.ENTER)
+    assert lab.wait_cell(0) == "ok"
+    text = lab.cell_output_text(0)
+    assert "hello, Ada" in text, text
+    assert "exit status 0" in text, text
+    lab.screenshot("stdin-answered", cell=0)
+
+
+def interrupt_button(lab: Lab) -> WebElement:
+    return lab.js(
+        "return panel.toolbar.node.querySelector("
+        '\'[data-jp-item-name="interrupt"] button, [data-jp-item-name="interrupt"] jp-button\')'
+    )
+
+
+def test_interrupt_button_stops_an_endless_loop(lab: Lab):
+    path = lab.notebook(
+        "interrupt.ipynb", ['fmt.Println("looping")\nfor {\n}', 'fmt.Println("next cell ran")']
+    )
+    lab.open(path)
+    lab.run_cell(0, wait=False)
+    # The program itself is running (not go build): its first line has arrived.
+    lab.wait_for(lambda: "looping" in lab.cell_output_text(0), "the loop to start")
+    interrupt_button(lab).click()
+    assert lab.wait_cell(0, timeout=30) == "error"
+    text = lab.cell_output_text(0)
+    assert "nterrupted" in text, text
+    lab.run_cell(1)
+    assert "next cell ran" in lab.cell_output_text(1)
+    lab.screenshot("interrupted")
+
+
+def test_build_error_quotes_the_line(lab: Lab):
+    path = lab.notebook("build-error.ipynb", ["x := 1\ny := undefinedName + x\nfmt.Println(y)"])
+    lab.open(path)
+    lab.run_cell(0, wait=False)
+    assert lab.wait_cell(0) == "error"
+    text = lab.cell_output_text(0)
+    assert "line 2" in text, text
+    assert "undefined: undefinedName" in text, text
+    assert "y := undefinedName + x" in text, text  # the cell's line, quoted
+    lab.screenshot("build-error", cell=0)
+
+
+# -- the status line -------------------------------------------------------------------
+
+
+def rgba(css: str) -> tuple[float, float, float, float]:
+    """'rgb(1, 2, 3)' or 'rgba(1, 2, 3, 0.5)' as numbers."""
+    parts = [float(p) for p in re.findall(r"[\d.]+", css)]
+    return (*parts[:3], parts[3] if len(parts) > 3 else 1.0)  # type: ignore[return-value]
+
+
+def over(fg: tuple[float, ...], bg: tuple[float, ...]) -> tuple[float, float, float]:
+    """A translucent colour as drawn on an opaque background."""
+    a = fg[3]
+    return tuple(fg[k] * a + bg[k] * (1 - a) for k in range(3))  # type: ignore[return-value]
+
+
+def contrast(fg: tuple[float, ...], bg: tuple[float, ...]) -> float:
+    """WCAG contrast ratio of two opaque colours (1 to 21)."""
+
+    def luminance(c: tuple[float, ...]) -> float:
+        lin = [
+            (v / 255 / 12.92) if v / 255 <= 0.03928 else ((v / 255 + 0.055) / 1.055) ** 2.4
+            for v in c[:3]
+        ]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    hi, lo = sorted([luminance(fg), luminance(bg)], reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def measure(lab: Lab, i: int) -> dict[str, dict]:
+    """Where and how the program's stdout and the status line of cell i are drawn."""
+    outputs = {o.get_attribute("data-mime-type"): o for o in lab.outputs(i)}
+    found = {}
+    for kind, mime in (("stream", "application/vnd.jupyter.stdout"), ("status", "text/html")):
+        pre = outputs[mime].find_element("css selector", "pre")
+        style = lab.js(
+            """const s = getComputedStyle(arguments[0]);
+            let e = arguments[0], bg = 'rgba(0, 0, 0, 0)';
+            while (e && /rgba\\(.*, 0\\)|transparent/.test(bg)) {
+              bg = getComputedStyle(e).backgroundColor; e = e.parentElement;
+            }
+            return {color: s.color, size: s.fontSize, background: bg};""",
+            pre,
+        )
+        found[kind] = {**style, **lab.text_rect(pre), "text": pre.text}
+    return found
+
+
+def assert_aligned_and_quiet(m: dict[str, dict], theme: str) -> None:
+    stream, status = m["stream"], m["status"]
+    assert status["text"].startswith("exit status 0"), m
+    assert abs(status["left"] - stream["left"]) <= 1, f"{theme}: not aligned: {m}"
+    assert status["size"] == stream["size"], f"{theme}: another font size: {m}"
+    bg = rgba(stream["background"])
+    loud = contrast(over(rgba(stream["color"]), bg), bg)
+    quiet = contrast(over(rgba(status["color"]), bg), bg)
+    # Quieter than the program's own output, yet readable (WCAG's 3:1 for large text).
+    assert 3 <= quiet < loud, f"{theme}: status contrast {quiet:.1f}, output {loud:.1f}: {m}"
+
+
+def test_status_line_is_aligned_and_quiet_in_light_and_dark_themes(lab: Lab):
+    path = lab.notebook("status.ipynb", ['fmt.Println("hello from Go")'])
+    lab.run_notebook(path)
+    assert_aligned_and_quiet(measure(lab, 0), LIGHT)
+    lab.screenshot("status-light", cell=0)
+    lab.set_theme(DARK)
+    try:
+        assert_aligned_and_quiet(measure(lab, 0), DARK)
+        lab.screenshot("status-dark", cell=0)
+    finally:
+        lab.set_theme(LIGHT)
+
+
+def test_status_line_is_aligned_in_an_untrusted_notebook(lab: Lab):
+    """A saved notebook from elsewhere is untrusted: its HTML goes through the sanitizer."""
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": KERNELSPECS["gorun"]})
+    nb.cells.append(
+        nbformat.v4.new_code_cell(
+            'fmt.Println("hello from Go")',
+            outputs=[
+                nbformat.v4.new_output("stream", name="stdout", text="hello from Go\n"),
+                nbformat.v4.new_output("display_data", data=status_bundle("exit status 0")),
+            ],
+        )
+    )
+    (lab.root / "untrusted.ipynb").write_text(json.dumps(nb))
+    lab.open("untrusted.ipynb")
+    assert lab.js("return cell(0).model.trusted") is False
+    assert_aligned_and_quiet(measure(lab, 0), LIGHT)
+    lab.screenshot("status-untrusted", cell=0)
+
+
+def test_gorun_magic_in_a_python_notebook(lab: Lab):
+    path = lab.notebook(
+        "magic.ipynb",
+        ["%load_ext gorun_kernel", '%%gorun\nfmt.Println("hello from Go, in Python")'],
+        kernel="python3",
+    )
+    lab.run_notebook(path)
+    text = lab.cell_output_text(1)
+    assert "hello from Go, in Python" in text, text
+    assert_aligned_and_quiet(measure(lab, 1), LIGHT)
+    lab.screenshot("gorun-magic")
