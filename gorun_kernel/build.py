@@ -12,7 +12,9 @@ from . import diagnostics, execache
 from .control import Control
 from .diagnostics import LineTable
 from .errors import BuildError, Interrupted, UsageError
+from .events import OutputSink
 from .process import run_process
+from .progress import BuildProgress
 from .toolchain import Toolchain
 
 # Environment variables that change the binary go builds (beyond the flags and
@@ -103,6 +105,7 @@ class Built:
     log: str = ""  # go's output, when the flags asked for it (-x, -v, -n...)
     temporary: bool = False  # not kept in the cache: remove after the run
     note: str | None = None  # something the user should know about this build, once
+    seconds: float = 0.0  # how long getting it took (set by the engine)
 
 
 class Builder:
@@ -131,8 +134,16 @@ class Builder:
             }
         )
 
-    def go(self, args: list[str], cwd: str, env: Mapping[str, str]) -> tuple[int, str]:
-        """Run one go command, capturing its output; Interrupted if the user stops it."""
+    def go(
+        self,
+        args: list[str],
+        cwd: str,
+        env: Mapping[str, str],
+        progress: BuildProgress | None = None,
+    ) -> tuple[int, str]:
+        """Run one go command, capturing its output; Interrupted if the user stops it.
+
+        progress, when given, watches go's output and says what takes long."""
         if self.tmpdir is not None and "GOTMPDIR" not in env:
             self.tmpdir.mkdir(mode=0o700, exist_ok=True)
             env = {**env, "GOTMPDIR": str(self.tmpdir)}
@@ -143,15 +154,21 @@ class Builder:
             control=self.control,
             capture=True,
             die_with_parent=False,
+            sink=progress,
+            tick=progress.tick if progress is not None else None,
         )
+        if progress is not None:
+            progress.finish(ok=res.returncode == 0 and not res.interrupted)
         if res.interrupted:
             if self.tmpdir is not None:
                 shutil.rmtree(self.tmpdir, ignore_errors=True)  # go had no time to clean up
-            raise Interrupted("interrupted while go was running")
+            raise Interrupted("the build was stopped by an interrupt")
         return res.returncode, (res.stdout + res.stderr).decode("utf-8", errors="replace")
 
-    def build(self, job: BuildJob) -> Built:
-        """The executable for job: from the cache, or built by go (after job.prepare())."""
+    def build(self, job: BuildJob, sink: OutputSink | None = None) -> Built:
+        """The executable for job: from the cache, or built by go (after job.prepare()).
+
+        sink, when given, hears what a long build is doing (events.Progress)."""
         if job.key_parts is not None:
             hit = self.cache.lookup(self.key(job.key_parts(), job.env))
             if hit is not None:
@@ -163,7 +180,8 @@ class Builder:
         if job.install_dir is None:
             args += ["-o", f"{target}{os.sep}"]  # a directory: go names the program
         try:
-            code, output = self.go([*args, "--", *job.packages], job.cwd, job.env)
+            progress = BuildProgress(sink) if sink is not None else None
+            code, output = self.go([*args, "--", *job.packages], job.cwd, job.env, progress)
             if code != 0:
                 raise self._failure(job, code, output)
             names = flag_names(job.flags)

@@ -20,6 +20,7 @@ from . import build, localmods
 from .build import Builder, BuildJob, Built
 from .compose import Composed, compose_snippet
 from .errors import BuildError, CellError
+from .events import OutputSink
 from .scratch import ScratchModule
 from .snippets import Session
 from .stdlib import StdIndex
@@ -54,6 +55,7 @@ class CellBuilder:
         env: dict[str, str],
         cwd: str,
         gowork: str | None,
+        sink: OutputSink | None = None,
     ) -> tuple[Built, Composed]:
         """The program for a cell, and the cell as it finally built.
 
@@ -63,8 +65,8 @@ class CellBuilder:
         try:
             self._use_local_modules(composed.imports, cwd, gowork, env)
             if composed.form == "snippet":
-                return self._build_snippet(composed, flags, env)
-            built = self.builder.build(self.job(composed, flags, env))
+                return self._build_snippet(composed, flags, env, sink)
+            built = self.builder.build(self.job(composed, flags, env), sink)
         except BuildError:
             self.scratch.go_mod.write_text(saved[0])
             self.scratch.go_sum.write_text(saved[1])
@@ -125,7 +127,7 @@ class CellBuilder:
         )
 
     def _build_snippet(
-        self, composed: Composed, flags: list[str], env: dict[str, str]
+        self, composed: Composed, flags: list[str], env: dict[str, str], sink: OutputSink | None
     ) -> tuple[Built, Composed]:
         """Build, retrying without the value or without unused imports as go says."""
         std = self.std()
@@ -136,7 +138,7 @@ class CellBuilder:
             composed = compose_snippet(composed, self.session, std, show, drop)
         while True:
             try:
-                built = self.builder.build(self.job(composed, flags, env))
+                built = self.builder.build(self.job(composed, flags, env), sink)
                 break
             except BuildError as e:
                 show, drop = composed.show, composed.drop

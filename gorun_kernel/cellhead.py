@@ -5,6 +5,7 @@
     %goflags -race --timeout 10s        words added to every later cell's command line
     %env NAME=VALUE                     environment for every later build and run
     %timeout 10s | %timeout off         the session's default timeout
+    %timing on | off                    build and run times on the status line
     %list  %rm NAME...  %reset [--go-mod]  %help
     !ls -l                              a shell command in the notebook's directory
 
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 
 from .errors import UsageError
 
-SESSION_COMMANDS = ("goflags", "env", "timeout", "list", "rm", "reset", "help")
+SESSION_COMMANDS = ("goflags", "env", "timeout", "timing", "list", "rm", "reset", "help")
 
 HELP = """\
 Go (gorun) kernel: every cell is Go.
@@ -42,6 +43,7 @@ Lines at the top of a cell
                        later cell; %goflags alone shows them; %goflags --clear
   %env K=V [K=V...]    environment for every later build and run; %env alone shows it
   %timeout D | off     default timeout for every later cell
+  %timing on | off     build and run times on the status line (on by default)
   %list                the session's declarations, and the cell of each
   %rm NAME [NAME...]   forget declarations (Type.Method for a method) or imports
   %reset [--go-mod]    forget all declarations (--go-mod: and the fetched modules)

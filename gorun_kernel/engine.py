@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+import time
 from collections.abc import Callable, Mapping
 
 from . import build, compose, packages
@@ -183,7 +184,7 @@ class Engine:
             except KeyboardInterrupt:
                 # Raised outside a running process (off the main thread, or while
                 # asking for input): nothing of the cell's is left running.
-                return Outcome.failed(Interrupted("interrupted"))
+                return Outcome.failed(Interrupted("stopped by an interrupt"))
 
     # -- the two paths through the stages ---------------------------------------
 
@@ -208,12 +209,14 @@ class Engine:
         # first imports it, and only then; the user's own -mod wins.
         build_env = {**env, "GOWORK": "off"}
         flags = build.with_run_defaults(["-mod=mod", *_absolute(cmd.build_flags, opts.cwd)])
+        started = time.monotonic()
         try:
             built, composed = self.cells.build(
-                composed, flags, build_env, opts.cwd, gowork=env.get("GOWORK")
+                composed, flags, build_env, opts.cwd, gowork=env.get("GOWORK"), sink=sink
             )
         except GorunError as e:
             return Outcome.failed(e)
+        built.seconds = time.monotonic() - started
         if composed.plan is not None:
             self.session.commit(composed.plan)  # it built: its declarations join the session
             self.session.cells += 1
@@ -226,8 +229,10 @@ class Engine:
         cross = self.runner.cross_target(env) is not None
         ref = packages.resolve(cmd, opts.cwd, env, self.scratch.path, self.toolchain, cross)
         opts = RunOptions(ref.run_dir, opts.stdin, opts.interactive, opts.capture)
+        started = time.monotonic()
         try:
-            built = self.builder.build(ref.job)
+            built = self.builder.build(ref.job, sink)
+            built.seconds = time.monotonic() - started
         finally:
             if ref.job.install_dir is not None:
                 shutil.rmtree(ref.job.install_dir.parent, ignore_errors=True)

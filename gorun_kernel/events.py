@@ -32,7 +32,16 @@ class ClearOutput:
     wait: bool = True
 
 
-Event = Display | ClearOutput
+@dataclass(frozen=True)
+class Progress:
+    """Long work under way (a build, a module download), shown in one place that
+    updates; `done` is the last word on it."""
+
+    text: str
+    done: bool = False
+
+
+Event = Display | ClearOutput | Progress
 
 
 class OutputSink(Protocol):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+import uuid
 from typing import Any
 
 from ipykernel.kernelbase import Kernel
@@ -19,7 +20,7 @@ from ipykernel.kernelbase import Kernel
 from . import __version__, assist, cellhead, cmdline, render, session_commands
 from .engine import Engine
 from .errors import GorunError
-from .events import ClearOutput, Display, Event
+from .events import ClearOutput, Display, Event, Progress
 from .outcome import Outcome, RunOptions
 from .stdinwatch import stdin_detection_works
 
@@ -47,6 +48,7 @@ class _Sink:
         self.kernel = kernel
         self.silent = silent
         self.allow_stdin = allow_stdin
+        self.progress_id: str | None = None  # the cell's progress line, once shown
 
     def _stream(self, name: str, text: str) -> None:
         if not self.silent:
@@ -72,6 +74,21 @@ class _Sink:
             self.kernel.send_response(
                 self.kernel.iopub_socket, "clear_output", {"wait": event.wait}
             )
+        elif isinstance(event, Progress) and self.allow_stdin:
+            # Only for people watching (frontends that take input): a batch run
+            # (nbconvert, papermill, nbval) keeps the same outputs however slow
+            # a build is.
+            # One line per cell, updated in place (display_id), never a new one per tick.
+            first = self.progress_id is None
+            if first:
+                self.progress_id = uuid.uuid4().hex
+            content = {
+                "data": render.progress_bundle(event.text),
+                "metadata": {},
+                "transient": {"display_id": self.progress_id},
+            }
+            msg_type = "display_data" if first else "update_display_data"
+            self.kernel.send_response(self.kernel.iopub_socket, msg_type, content)
 
     def input_wanted(self, prompt: str) -> str | None:
         if not self.allow_stdin:
@@ -136,6 +153,7 @@ class GorunKernel(Kernel):
     ) -> dict[str, Any]:
         self._allow_stdin = allow_stdin  # raw_input() checks it; the base class never sets it
         sink = _Sink(self, silent, allow_stdin)
+        self._timing: dict[str, object] | None = None
         try:
             outcome = self._execute(code, sink, allow_stdin)
         except GorunError as e:
@@ -147,14 +165,19 @@ class GorunKernel(Kernel):
             return self._fail(InternalError(e), silent)
         if outcome is None:
             return self._ok()
+        if outcome.run_seconds is not None:
+            self._timing = outcome.timing()
         if outcome.error is not None:
             return self._fail(outcome.error, silent)
         if not silent:
             if not self._quiet and outcome.ran:
+                status = outcome.status
+                if self.settings.timing:
+                    status += outcome.timing_words()
                 self.send_response(
                     self.iopub_socket,
                     "display_data",
-                    {"data": render.status_bundle(outcome.status), "metadata": {}},
+                    {"data": render.status_bundle(status), "metadata": {}},
                 )
             if outcome.value is not None:
                 self.send_response(
@@ -167,6 +190,13 @@ class GorunKernel(Kernel):
                     },
                 )
         return self._ok()
+
+    def finish_metadata(self, parent: Any, metadata: dict, reply_content: dict) -> dict:
+        """The reply's metadata carries the cell's timing: {"build", "run", "cached"}."""
+        metadata = super().finish_metadata(parent, metadata, reply_content)
+        if getattr(self, "_timing", None) is not None:
+            metadata["gorun_timing"] = self._timing
+        return metadata
 
     def _ok(self) -> dict[str, Any]:
         return {

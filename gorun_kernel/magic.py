@@ -14,16 +14,17 @@ from typing import Any
 from IPython.core.error import StdinNotImplementedError
 from IPython.core.error import UsageError as IPythonUsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
-from IPython.display import clear_output, display, update_display
+from IPython.display import DisplayHandle, clear_output, display, update_display
 
 from . import cmdline, render
 from .engine import Engine
 from .errors import UsageError
-from .events import ClearOutput, Display, Event
+from .events import ClearOutput, Display, Event, Progress
 from .outcome import Outcome, RunOptions
 from .stdinwatch import stdin_detection_works
 
 _engine: Engine | None = None  # one session per IPython process
+_settings = {"timing": True}  # %gorun_timing
 
 
 def session_engine() -> Engine:
@@ -36,6 +37,10 @@ def session_engine() -> Engine:
 
 class _Sink:
     """Program output to IPython's streams; input requests through input()."""
+
+    def __init__(self, in_kernel: bool) -> None:
+        self.in_kernel = in_kernel  # progress lines are shown
+        self.progress: DisplayHandle | None = None
 
     def stdout(self, text: str) -> None:
         sys.stdout.write(text)
@@ -56,6 +61,12 @@ class _Sink:
                         display_id=event.display_id)  # fmt: skip
         elif isinstance(event, ClearOutput):
             clear_output(wait=event.wait)
+        elif isinstance(event, Progress) and self.in_kernel:
+            if self.progress is None:
+                self.progress = display(render.progress_bundle(event.text), raw=True,
+                                        display_id=True)  # fmt: skip
+            else:
+                self.progress.update(render.progress_bundle(event.text), raw=True)
 
     def input_wanted(self, prompt: str) -> str | None:
         # In a Jupyter kernel, input() becomes an input_request to the
@@ -77,7 +88,10 @@ class GorunMagics(Magics):
         except UsageError as e:
             raise IPythonUsageError(e.message) from None
         engine = session_engine()
-        sink = _Sink()
+        # Progress only for people watching a notebook (the frontend takes
+        # input): not in a terminal, not in a batch run (nbconvert, nbval).
+        kernel = getattr(self.shell, "kernel", None)
+        sink = _Sink(in_kernel=bool(getattr(kernel, "_allow_stdin", False)))
         capture = bool(cmd.out_var or cmd.err_var)
         opts = RunOptions(
             cwd=os.getcwd(),
@@ -132,6 +146,16 @@ class GorunMagics(Magics):
             raise IPythonUsageError(f"not declared in this session: {', '.join(missing)}")
 
     @line_magic
+    def gorun_timing(self, line: str) -> None:
+        """%gorun_timing on | off: build and run times on the status line (on by default)."""
+        words = line.split()
+        if words not in ([], ["on"], ["off"]):
+            raise IPythonUsageError("usage: %gorun_timing on | off")
+        if words:
+            _settings["timing"] = words == ["on"]
+        print(f"timing: {'on' if _settings['timing'] else 'off'}")
+
+    @line_magic
     def gorun_reset(self, line: str) -> None:
         """%gorun_reset [--go-mod]: forget all declarations (--go-mod: and fetched modules)."""
         words = line.split()
@@ -151,7 +175,8 @@ class GorunMagics(Magics):
             sys.stderr.write("\n".join(outcome.error.render()) + "\n")
             sys.stderr.flush()
         elif not cmd.quiet and outcome.ran:
-            display(render.status_bundle(outcome.status), raw=True)
+            status = outcome.status + (outcome.timing_words() if _settings["timing"] else "")
+            display(render.status_bundle(status), raw=True)
         if outcome.value is None:
             return None
         return GoValue(outcome.value, outcome.value_data)

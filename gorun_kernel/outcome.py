@@ -34,6 +34,19 @@ class Outcome:
     cached: bool = False  # the binary came from the executable cache (no go command)
     dropped: int = 0  # bytes of output over the limit, not shown
     ran: bool = True  # False when there was nothing to build or run
+    build_seconds: float | None = None  # getting the program (cache lookup or go build)
+    run_seconds: float | None = None  # the program's run
+
+    def timing(self) -> dict[str, object]:
+        """The figures, for a reply's metadata."""
+        return {"build": self.build_seconds, "run": self.run_seconds, "cached": self.cached}
+
+    def timing_words(self) -> str:
+        """` · build 0.14 s · run 0.02 s`, or ` · cached · run 0.02 s`; "" when nothing ran."""
+        if self.run_seconds is None:
+            return ""
+        build = "cached" if self.cached else f"build {self.build_seconds or 0:.2f} s"
+        return f" · {build} · run {self.run_seconds:.2f} s"
 
     @property
     def ok(self) -> bool:
@@ -50,7 +63,7 @@ class Outcome:
         if res.timed_out:
             error = RunTimeout(f"timed out after {format_duration(timeout or 0)}")
         elif res.interrupted:
-            error = Interrupted("interrupted")
+            error = Interrupted("the program was stopped by an interrupt")
         elif res.returncode < 0:
             error = SignalError(signal_words(-res.returncode), -res.returncode)
         elif res.returncode > 0:

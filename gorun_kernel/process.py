@@ -19,7 +19,7 @@ import selectors
 import signal
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from .control import ESCALATION, Control, die_with_parent, signal_group
@@ -56,6 +56,7 @@ class ProcessSpec:
     output_limit: int | None = None
     die_with_parent: bool = True
     display: DisplayChannel | None = None  # the program's display channel, for programs
+    tick: Callable[[], None] | None = None  # called on every turn of the loop (progress)
 
 
 def run_process(
@@ -72,6 +73,7 @@ def run_process(
     output_limit: int | None = None,
     die_with_parent: bool = True,
     display: DisplayChannel | None = None,
+    tick: Callable[[], None] | None = None,
 ) -> ProcessResult:
     """Run argv to completion, streaming its output to sink.
 
@@ -82,7 +84,7 @@ def run_process(
     """
     spec = ProcessSpec(
         argv, cwd, env, stdin, interactive, timeout, capture, output_limit, die_with_parent,
-        display,
+        display, tick,
     )  # fmt: skip
     return ProcessRun(spec, control, sink).run()
 
@@ -221,6 +223,8 @@ class ProcessRun:
             self._dispatch(key)
         self.output.tick()
         self._check_exit()
+        if self.spec.tick is not None:
+            self.spec.tick()
         quiet = not any(k.data in TEXT for k, _ in events)
         if self._waiting_for_input(quiet):
             self._ask_for_input()
@@ -305,8 +309,7 @@ class ProcessRun:
         )
 
     def _ask_for_input(self) -> None:
-        """The program waits for input: whatever it wrote before is in the pipes
-        now, and its pending partial line is the prompt."""
+        """The program waits for input; its pending partial line is the prompt."""
         self.output.read_waiting_text()
         self.output.buffer.flush(keep_partial=True)
         prompt = self.output.buffer.take_prompt()

@@ -35,6 +35,11 @@ def status_bundle(status: str) -> dict[str, str]:
     }
 
 
+def progress_bundle(text: str) -> dict[str, str]:
+    """A line about work under way (`building… 3.1 s`), shown as quietly as the status."""
+    return status_bundle(text)
+
+
 def traceback_lines(error: GorunError) -> list[str]:
     """The error as traceback lines: a red headline, then the details."""
     _, *rest = error.render()

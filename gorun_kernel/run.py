@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,6 +121,7 @@ class Runner:
         if program.value_file is not None:
             extra["GORUN_VALUE_FILE"] = str(program.value_file)
             program.value_file.unlink(missing_ok=True)
+        started = time.monotonic()
         try:
             res = run_process(
                 [*prefix, str(built.exe), *program.args],
@@ -153,6 +155,8 @@ class Runner:
             )
         outcome = Outcome.of(res, cmd.timeout)
         outcome.cached = built.cached
+        outcome.build_seconds = built.seconds
+        outcome.run_seconds = time.monotonic() - started
         if opts.capture:
             outcome.stdout = res.stdout.decode("utf-8", errors="replace")
             outcome.stderr = res.stderr.decode("utf-8", errors="replace")

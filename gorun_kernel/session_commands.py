@@ -27,6 +27,7 @@ class SessionSettings:
     words: list[str] = field(default_factory=list)  # %goflags
     env: dict[str, str] = field(default_factory=dict)  # %env
     timeout: float | None = None  # %timeout
+    timing: bool = True  # %timing: build and run times on the status line
 
     def command(self, words: list[str], usage: str) -> cmdline.Command:
         """A cell's command line: the session's words, then the cell's own."""
@@ -110,7 +111,18 @@ def _timeout(words: list[str], s: SessionSettings, engine: Engines, sink: Output
     sink.stdout(f"timeout: {format_duration(s.timeout) if s.timeout else 'none'}\n")
 
 
+def _timing(words: list[str], s: SessionSettings, engine: Engines, sink: OutputSink) -> None:
+    if words == ["on"]:
+        s.timing = True
+    elif words == ["off"]:
+        s.timing = False
+    elif words:
+        raise UsageError("usage: %timing on | off")
+    sink.stdout(f"timing: {'on' if s.timing else 'off'}\n")
+
+
 COMMANDS: dict[str, Command] = {
+    "timing": _timing,
     "help": _help,
     "list": _list,
     "rm": _rm,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import stat
 import textwrap
@@ -29,7 +30,7 @@ def cell(text: str) -> str:
 def test_exit_0_prints_output_and_a_quiet_status(run):
     result, out, _ = run(HELLO)
     assert result.success
-    assert out == "hello, notebook\nexit status 0\n"
+    assert re.fullmatch(r"hello, notebook\nexit status 0 · build [\d.]+ s · run [\d.]+ s\n", out)
 
 
 def test_quiet_leaves_only_the_program_output(run):
