@@ -260,7 +260,7 @@ def test_the_magic_publishes_through_ipythons_display_machinery(ip):
     assert first.data == {"text/plain": ""} and first.transient["display_id"].startswith("gorun-")
     assert update.update and update.transient == first.transient
     assert update.data == {"text/markdown": "*x*", "text/plain": "*x*"}
-    assert status.data["text/plain"] == "exit status 0"
+    assert status.data["text/plain"].startswith("exit status 0 · ")
     bundle = result.result._repr_mimebundle_()
     assert bundle["text/plain"] == repr(result.result) == "[*image.Gray 2x2]"
     assert png_size(bundle["image/png"]) == (2, 2)

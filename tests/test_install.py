@@ -73,12 +73,14 @@ from gorun_kernel.engine import Engine
 from gorun_kernel.cmdline import parse
 from gorun_kernel.outcome import RunOptions
 from gorun_kernel.scratch import GOLIB_DIR
-from gorun_kernel.events import BaseSink
+from gorun_kernel.events import BaseSink, Display
 
 class Sink(BaseSink):
     def stdout(self, text): sys.stdout.write(text)
     def stderr(self, text): sys.stderr.write(text)
-    def event(self, event): print(event.data["text/markdown"])
+    def event(self, event):
+        if isinstance(event, Display):  # a sink shows what it knows (not Progress, say)
+            print(event.data["text/markdown"])
 
 engine = Engine()
 out = engine.run_cell('display.Markdown("*from the wheel*")', parse([]), Sink(), RunOptions("."))
