@@ -178,3 +178,40 @@ def test_gorun_magic_in_a_python_notebook(lab: Lab):
     assert "hello from Go, in Python" in text, text
     assert_aligned_and_quiet(measure(lab, 1), LIGHT)
     lab.screenshot("gorun-magic")
+
+
+# -- Go highlighting under %%gorun (the prebuilt JupyterLab extension, labextension/) ----
+
+
+def token_color(lab: Lab, i: int, word: str) -> str | None:
+    """The colour cell i's editor draws `word` in (None while it is not drawn)."""
+    return lab.js(
+        """const [i, word] = arguments;
+        const content = cell(i).node.querySelector('.cm-content');
+        const walk = document.createTreeWalker(content, NodeFilter.SHOW_TEXT);
+        for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+          if (new RegExp('\\\\b' + word + '\\\\b').test(n.textContent)) {
+            return getComputedStyle(n.parentElement).color;
+          }
+        }
+        return null;""",
+        i,
+        word,
+    )
+
+
+def test_go_under_gorun_is_highlighted_as_go(lab: Lab):
+    go = "%%gorun\nfunc sq(x int) int { return x * x }\nfmt.Println(sq(7))"
+    path = lab.notebook("highlight.ipynb", [go, "func = 1\ndef f(): pass"], kernel="python3")
+    lab.open(path)
+    lab.wait_for(lambda: lab.js("return cell(0).model.mimeType") == "text/x-go", "Go mode")
+    assert lab.js("return cell(1).model.mimeType") == "text/x-ipython"
+    keyword = lab.wait_for(lambda: token_color(lab, 1, "def"), "Python's keyword colour")
+    # `func` is a keyword in Go (drawn like Python's `def`), a plain name in Python.
+    lab.wait_for(lambda: token_color(lab, 0, "func") == keyword, "`func` drawn as a keyword")
+    assert token_color(lab, 1, "func") != keyword
+    lab.screenshot("gorun-highlight")
+    # Without the magic the cell is Python again.
+    lab.js("cell(0).model.sharedModel.setSource(arguments[0])", go.split("\n", 1)[1])
+    lab.wait_for(lambda: token_color(lab, 0, "func") not in (None, keyword), "Python again")
+    assert lab.js("return cell(0).model.mimeType") == "text/x-ipython"

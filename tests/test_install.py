@@ -65,6 +65,20 @@ def test_the_wheel_carries_the_go_display_package(wheel):
         assert [s for s in sources if s not in names] == []
 
 
+def test_the_wheel_carries_the_prebuilt_jupyterlab_extension(wheel):
+    """Go highlighting under %%gorun comes with pip install; no node at install time."""
+    prebuilt = ROOT / "labextension" / "prebuilt"
+    files = sorted(str(p.relative_to(prebuilt)) for p in prebuilt.rglob("*") if p.is_file())
+    meta = json.loads((prebuilt / "package.json").read_text())
+    assert meta["name"] == "gorun-kernel" and meta["jupyterlab"]["_build"]["load"] in files
+    with zipfile.ZipFile(wheel) as z:
+        where = "share/jupyter/labextensions/gorun-kernel/"
+        shipped = {n.split(where, 1)[1]: n for n in z.namelist() if where in n}
+        assert sorted(shipped) == files
+        for name in files:
+            assert z.read(shipped[name]) == (prebuilt / name).read_bytes()
+
+
 # Run in the freshly installed package: a cell that imports the display package
 # builds offline from the wheel's copy (not this checkout's).
 _CELL_FROM_WHEEL = """
