@@ -144,14 +144,18 @@ def parse_cell(code: str) -> Cell:
     package: str | None = None
     items: list[Item] = []
     comments: list[Node] = []  # comments waiting to be attached to the next declaration
+    last_row = -1  # where the last item ended: a comment starting there trails it
     for node in tree.root_node.children:
         if node.type == "comment":
+            if node.start_point.row == last_row:
+                continue  # `var n = 3 // how many` documents its own line, not the next one
             if comments and comments[-1].end_point.row + 1 < node.start_point.row:
                 comments = []  # a blank line separates it from the earlier ones
             comments.append(node)
             continue
         if node.type == ";":
             continue  # a separator, not a statement
+        last_row = node.end_point.row
         if node.type == "package_clause":
             name = next((c for c in node.children if c.type == "package_identifier"), None)
             package = _text(src, name) if name is not None else ""

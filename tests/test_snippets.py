@@ -188,6 +188,12 @@ def test_directives_and_comments_survive(run):
     assert "// Twice doubles.\n//go:noinline\nfunc Twice" in source
 
 
+def test_trailing_comments_stay_on_their_line(run):
+    # Each comment documents its own declaration: neither is joined to the next.
+    assert out_of(run, 'var n = 3 // how many\nvar name = "Go" // who') == ""
+    assert out_of(run, "fmt.Println(n, name)") == "3 Go\n"
+
+
 def test_list_remove_and_reset(run, ip, capsys):
     out_of(run, 'import "strings"\nfunc f() {}\ntype T int\nfunc (T) M() {}\nvar v, w = 1, 2')
     capsys.readouterr()
