@@ -136,6 +136,16 @@ def _declared_names(node: Node) -> list[Node]:
     return [name for spec in direct for name in _children(spec, "name")]
 
 
+_KINDS = {
+    "import_declaration": "import",
+    "function_declaration": "func",
+    "method_declaration": "method",
+    "type_declaration": "type",
+    "var_declaration": "var",
+    "const_declaration": "const",
+}
+
+
 def parse_cell(code: str) -> Cell:
     # A statement needs its terminator: without a final newline tree-sitter
     # reads `f(x)` at the very end as an error, `fmt.Println(x)` as a conversion.
@@ -161,16 +171,9 @@ def parse_cell(code: str) -> Cell:
             package = _text(src, name) if name is not None else ""
             comments = []
             continue
-        kind = {
-            # A broken import cannot be taken apart: left as it is, in main,
-            # the compiler reports it at its line.
-            "import_declaration": "stmt" if node.has_error else "import",
-            "function_declaration": "func",
-            "method_declaration": "method",
-            "type_declaration": "type",
-            "var_declaration": "var",
-            "const_declaration": "const",
-        }.get(node.type, "stmt")
+        kind = _KINDS.get(node.type, "stmt")
+        if kind == "import" and node.has_error:
+            kind = "stmt"  # a broken import, left as it is in main: the compiler reports it
         start = node
         if kind != "stmt" and comments and comments[-1].end_point.row + 1 >= node.start_point.row:
             start = comments[0]  # doc comments and //go: directives travel with the decl
