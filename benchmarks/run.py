@@ -1,6 +1,6 @@
 """Benchmarks: the gorun kernel next to plain `go run`, measured in the same run.
 
-    python benchmarks/run.py [--reps N] [--out benchmarks/RESULTS.md]
+    python benchmarks/run.py [--reps N] [--out benchmarks/RESULTS.md] [--only tests]
 
 Every kernel figure is a real kernel process driven through jupyter_client:
 the time from sending execute_request to the kernel's status going idle. Every
@@ -62,6 +62,25 @@ func main() {
 """
 
 
+TEST_CELL = """%%gotest
+func TestSalt(t *testing.T) {{
+	if strings.Repeat("a", 2) != "aa" {{
+		t.Fatal({i})
+	}}
+}}
+
+func TestTwo(t *testing.T) {{ t.Run("sub", func(t *testing.T) {{}}) }}
+
+func TestThree(t *testing.T) {{}}
+"""
+
+
+def test_file(cell: str) -> str:
+    """The test cell as a _test.go file for plain `go test`."""
+    body = cell.split("\n", 1)[1]
+    return f'package main\n\nimport (\n\t"strings"\n\t"testing"\n)\n\n{body}'
+
+
 class Kernel:
     def __init__(self, cwd: str) -> None:
         self.km = KernelManager(kernel_name="gorun")
@@ -109,10 +128,23 @@ class GoRun:
         (self.dir / "go.mod").write_text(f"module bench\n\ngo {tc.go_line()}\n")
         self.go = tc.go
 
-    def run(self, program: str, sink: int | None = subprocess.DEVNULL) -> float:
+    def run(self, program: str, sink: int | None = subprocess.DEVNULL, vet: bool = False) -> float:
+        """`go run .` (vet: `go vet . && go run .`, one after the other)."""
         (self.dir / "main.go").write_text(program)
+        (self.dir / "main_test.go").unlink(missing_ok=True)
         start = time.perf_counter()
+        if vet:
+            subprocess.run([self.go, "vet", "."], cwd=self.dir, check=True)
         subprocess.run([self.go, "run", "."], cwd=self.dir, stdout=sink, check=True)
+        return time.perf_counter() - start
+
+    def test(self, tests: str) -> float:
+        """`go test -count=1 .` (no cached result) of a package main and its tests."""
+        (self.dir / "main.go").write_text("package main\n\nfunc main() {}\n")
+        (self.dir / "main_test.go").write_text(tests)
+        start = time.perf_counter()
+        subprocess.run([self.go, "test", "-count=1", "."], cwd=self.dir, stdout=subprocess.DEVNULL,
+                       check=True)  # fmt: skip
         return time.perf_counter() - start
 
     def close(self) -> None:
@@ -167,36 +199,53 @@ def compose_ms(decls: int, reps: int) -> list[float]:
     return times
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--reps", type=int, default=10)
-    parser.add_argument("--out", help="also write the Markdown table to this file")
-    args = parser.parse_args()
-    reps = args.reps
-    work = tempfile.mkdtemp(prefix="gorun-bench-cwd-")
-    gorun = GoRun()
-    rows: list[tuple[str, str, str, str]] = []
+def test_and_vet_rows(kernel: Kernel, gorun: GoRun, reps: int, row: Callable[..., None]) -> None:
+    """Test cells next to plain `go test`; --vet next to `go vet && go run`."""
+    row("edited test cell (%%gotest, 3 tests and a subtest; plain: go test -count=1)",
+        *paired(reps, lambda i: kernel.run(TEST_CELL.format(i=i)),
+                lambda i: gorun.test(test_file(TEST_CELL.format(i=i)))))  # fmt: skip
+    row("unchanged test cell re-run (plain: go test -count=1)",
+        *paired(reps, lambda i: kernel.run(TEST_CELL.format(i=SALT)),
+                lambda i: gorun.test(test_file(TEST_CELL.format(i=SALT)))))  # fmt: skip
+    cost = vet_cost(kernel, gorun, reps)
+    row("edited cell with --vet (vet alongside the build; plain: go vet && go run)",
+        cost["kernel --vet"], cost["go vet && go run"])  # fmt: skip
+    return cost
 
-    def row(name: str, kernel: list[float], plain: list[float] | None, note: str = "") -> None:
-        rows.append((name, fmt_ms(kernel), fmt_ms(plain) if plain else "-",
-                     ratio(kernel, plain) if plain else note))  # fmt: skip
-        print(f"{name}: {rows[-1][1]} vs {rows[-1][2]} {rows[-1][3]}", file=sys.stderr)
 
-    # A new kernel process, and its first cell (a new one: it is built).
-    startup = []
-    kernel = None
-    for i in range(reps):
-        if kernel is not None:
-            kernel.close()
-        start = time.perf_counter()
-        kernel = Kernel(work)
-        kernel.run(HELLO_SNIPPET.format(i=SALT + 2000 + i))
-        startup.append(time.perf_counter() - start)
-    assert kernel is not None
+def vet_cost(kernel: Kernel, gorun: GoRun, reps: int) -> dict[str, list[float]]:
+    """A hello-world cell four ways, in turn: what --vet costs in the kernel (vet
+    alongside the build) and what go vet costs on the command line (before go run)."""
+    ways: dict[str, Callable[[int], float]] = {
+        "kernel": lambda i: kernel.run(HELLO_SNIPPET.format(i=i)),
+        "kernel --vet": lambda i: kernel.run("%%gorun --vet\n" + HELLO_SNIPPET.format(i=i)),
+        "go run": lambda i: gorun.run(HELLO_PROGRAM.format(i=i)),
+        "go vet && go run": lambda i: gorun.run(HELLO_PROGRAM.format(i=i), vet=True),
+    }
+    times: dict[str, list[float]] = {name: [] for name in ways}
+    for i in range(-1, reps):  # -1: a warm-up round
+        for j, (name, way) in enumerate(ways.items()):
+            t = way(SALT + 10 * i + j + 5000)
+            if i >= 0:
+                times[name].append(t)
+    return times
 
-    row("edited cell: hello-world snippet",
-        *paired(reps, lambda i: kernel.run(HELLO_SNIPPET.format(i=i)),
-                lambda i: gorun.run(HELLO_PROGRAM.format(i=i))))  # fmt: skip
+
+def vet_note(cost: dict[str, list[float]]) -> str:
+    def extra(name: str, base: str) -> str:
+        a, b = statistics.median(cost[name]), statistics.median(cost[base])
+        return f"{(a - b) * 1000:+.0f} ms ({a / b - 1:+.0%})"
+
+    return (
+        f"go vet's cost, the same cell four ways in turn: in the kernel, --vet (vet "
+        f"alongside the build) {extra('kernel --vet', 'kernel')} over the cell without it; "
+        f"on the command line, `go vet && go run` {extra('go vet && go run', 'go run')} "
+        "over `go run`."
+    )
+
+
+def cell_rows(kernel: Kernel, gorun: GoRun, reps: int, row: Callable[..., None]) -> None:
+    """Edited and unchanged cells, a big session, composing, an output flood."""
     row("edited cell: net/http + encoding/json program",
         *paired(reps, lambda i: kernel.run(WEB_PROGRAM.format(i=i)),
                 lambda i: gorun.run(WEB_PROGRAM.format(i=i))))  # fmt: skip
@@ -211,27 +260,68 @@ def main() -> None:
                 lambda i: gorun.run(with_funcs.replace("N", str(i)))))  # fmt: skip
     row("composing that snippet (100 declarations), no go command",
         compose_ms(100, max(reps, 50)), None, "in-process")  # fmt: skip
-    row("kernel start to the first (new) cell's result", startup,
-        [gorun.run(HELLO_PROGRAM.format(i=SALT + 1000 + i)) for i in range(reps)])  # fmt: skip
-    row("100 MB to stdout (shown up to the 4 MB cap)",
-        *paired(max(3, reps // 3), lambda i: kernel.run(FLOOD),
-                lambda i: gorun.run(FLOOD, sink=subprocess.PIPE)))  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reps", type=int, default=10)
+    parser.add_argument("--out", help="also write the Markdown table to this file")
+    parser.add_argument("--only", choices=["tests"], help="only test cells and --vet")
+    args = parser.parse_args()
+    reps = args.reps
+    work = tempfile.mkdtemp(prefix="gorun-bench-cwd-")
+    gorun = GoRun()
+    rows: list[tuple[str, str, str, str]] = []
+
+    def row(name: str, kernel: list[float], plain: list[float] | None, note: str = "") -> None:
+        rows.append((name, fmt_ms(kernel), fmt_ms(plain) if plain else "-",
+                     ratio(kernel, plain) if plain else note))  # fmt: skip
+        print(f"{name}: {rows[-1][1]} vs {rows[-1][2]} {rows[-1][3]}", file=sys.stderr)
+
+    # A new kernel process, and its first cell (a new one: it is built).
+    startup = []
+    kernel = None
+    for i in range(1 if args.only else reps):
+        if kernel is not None:
+            kernel.close()
+        start = time.perf_counter()
+        kernel = Kernel(work)
+        kernel.run(HELLO_SNIPPET.format(i=SALT + 2000 + i))
+        startup.append(time.perf_counter() - start)
+    assert kernel is not None
+
+    row("edited cell: hello-world snippet",
+        *paired(reps, lambda i: kernel.run(HELLO_SNIPPET.format(i=i)),
+                lambda i: gorun.run(HELLO_PROGRAM.format(i=i))))  # fmt: skip
+    if not args.only:
+        cell_rows(kernel, gorun, reps, row)
+        row("kernel start to the first (new) cell's result", startup,
+            [gorun.run(HELLO_PROGRAM.format(i=SALT + 1000 + i)) for i in range(reps)])  # fmt: skip
+        row("100 MB to stdout (shown up to the 4 MB cap)",
+            *paired(max(3, reps // 3), lambda i: kernel.run(FLOOD),
+                    lambda i: gorun.run(FLOOD, sink=subprocess.PIPE)))  # fmt: skip
+    cost = test_and_vet_rows(kernel, gorun, reps, row)
     peak = kernel.peak_rss_mb()
     kernel.close()
     gorun.close()
     shutil.rmtree(work, ignore_errors=True)
 
     tc = find_toolchain()
+    load = os.getloadavg()[0]
     lines = [
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()} "
         f"{platform.release()}; {tc.version}; Python {platform.python_version()}; "
-        f"{reps} repetitions, median (min-max).",
+        f"{reps} repetitions, median (min-max); load average at the end {load:.1f}.",
         "",
         "| benchmark | gorun kernel | plain `go run` | kernel / go run |",
         "| --- | --- | --- | --- |",
         *(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows),
-        f"| kernel peak memory (VmHWM), after the flood | {peak:.0f} MB | - | target < 150 MB |",
     ]
+    if not args.only:
+        lines.append(
+            f"| kernel peak memory (VmHWM), after the flood | {peak:.0f} MB | - | target < 150 MB |"
+        )
+    lines += ["", vet_note(cost)]
     table = "\n".join(lines)
     print(table)
     if args.out:

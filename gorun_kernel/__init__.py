@@ -1,7 +1,8 @@
 """gorun_kernel: Go in Jupyter, the way `go run` works.
 
-`%load_ext gorun_kernel` registers the `%%gorun` and `%gorun` magics; the
-"Go (gorun)" Jupyter kernel is started with `python -m gorun_kernel`.
+`%load_ext gorun_kernel` registers the `%%gorun` and `%gorun` magics (and
+`%%gotest`, `%gotest` for tests); the "Go (gorun)" Jupyter kernel is started
+with `python -m gorun_kernel`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from .errors import (
     Interrupted,
     RunTimeout,
     SignalError,
+    TestFailure,
     ToolchainError,
     UsageError,
 )
@@ -29,6 +31,7 @@ __all__ = [
     "Interrupted",
     "RunTimeout",
     "SignalError",
+    "TestFailure",
     "ToolchainError",
     "UsageError",
     "load_ipython_extension",

@@ -82,7 +82,7 @@ def is_cacheable(flags: list[str]) -> bool:
 class BuildJob:
     """One `go build` (or `go install`) that should produce one program."""
 
-    command: str  # "build" or "install"
+    command: str  # "build", "install", or "test" (with -c in flags: a test binary)
     flags: list[str]
     packages: list[str]
     cwd: str
@@ -140,10 +140,13 @@ class Builder:
         cwd: str,
         env: Mapping[str, str],
         progress: BuildProgress | None = None,
+        control: Control | None = None,
     ) -> tuple[int, str]:
         """Run one go command, capturing its output; Interrupted if the user stops it.
 
-        progress, when given, watches go's output and says what takes long."""
+        progress, when given, watches go's output and says what takes long.
+        control: another Control than the session's, for a go command that runs
+        alongside the build (go vet)."""
         if self.tmpdir is not None and "GOTMPDIR" not in env:
             self.tmpdir.mkdir(mode=0o700, exist_ok=True)
             env = {**env, "GOTMPDIR": str(self.tmpdir)}
@@ -151,7 +154,7 @@ class Builder:
             [self.toolchain.go, *args],
             cwd=cwd,
             env=env,
-            control=self.control,
+            control=control or self.control,
             capture=True,
             die_with_parent=False,
             sink=progress,

@@ -15,8 +15,9 @@ import json
 import os
 import re
 from collections.abc import Callable
+from dataclasses import replace
 
-from . import build, localmods
+from . import build, localmods, vet
 from .build import Builder, BuildJob, Built
 from .compose import Composed, compose_snippet
 from .errors import BuildError, CellError
@@ -47,6 +48,7 @@ class CellBuilder:
         self.retries: dict[str, tuple[bool, frozenset[str]]] = {}
         # Modules around the notebook that the scratch module requires and replaces.
         self.local: dict[str, localmods.LocalModule] = {}
+        self.vetted = vet.VetMemory()
 
     def build(
         self,
@@ -56,17 +58,19 @@ class CellBuilder:
         cwd: str,
         gowork: str | None,
         sink: OutputSink | None = None,
+        run_vet: bool = False,
     ) -> tuple[Built, Composed]:
-        """The program for a cell, and the cell as it finally built.
+        """The program (or test binary) for a cell, and the cell as it finally built.
 
         A cell that fails to build leaves the session as it was, go.mod included.
+        run_vet: go vet alongside the build; its findings come in the Built's log.
         """
         saved = (self.scratch.go_mod.read_text(), self.scratch.go_sum.read_text(), dict(self.local))
         try:
             self._use_local_modules(composed.imports, cwd, gowork, env)
-            if composed.form == "snippet":
-                return self._build_snippet(composed, flags, env, sink)
-            built = self.builder.build(self.job(composed, flags, env), sink)
+            if composed.form in ("snippet", "test"):
+                return self._build_snippet(composed, flags, env, sink, run_vet)
+            built = self._go_build(self.job(composed, flags, env), sink, run_vet)
         except BuildError:
             self.scratch.go_mod.write_text(saved[0])
             self.scratch.go_sum.write_text(saved[1])
@@ -115,7 +119,7 @@ class CellBuilder:
                     ) from None
 
         return BuildJob(
-            command="build",
+            command="test" if composed.form == "test" else "build",
             flags=flags,
             packages=["."],
             cwd=str(root),
@@ -126,8 +130,39 @@ class CellBuilder:
             roots=[str(root), os.path.realpath(root)],
         )
 
+    def _go_build(self, job: BuildJob, sink: OutputSink | None, run_vet: bool) -> Built:
+        """One go build; with run_vet, go vet runs alongside it, on the same files."""
+        if not run_vet:
+            return self.builder.build(job, sink)
+        key = self.builder.key(job.key_parts(), job.env) if job.key_parts else None
+        known = self.vetted.get(key)
+        if known is None:
+            assert job.prepare is not None
+            job.prepare()
+            go_mod = self.scratch.go_mod.read_text()
+            running = vet.VetRun(self.builder, job.cwd, job.flags, job.env)
+            try:
+                built = self.builder.build(replace(job, prepare=None), sink)
+            except BaseException:
+                running.stop()
+                raise
+            code, output = running.wait()
+            if self.scratch.go_mod.read_text() != go_mod:
+                code, output = running.again()  # the build added a module vet could not see
+            known = vet.findings(code, output, job.table, job.roots)
+            if job.key_parts is not None:
+                self.vetted.put(self.builder.key(job.key_parts(), job.env), known)
+        else:
+            built = self.builder.build(job, sink)
+        return replace(built, log="\n".join([built.log, *known]).strip()) if known else built
+
     def _build_snippet(
-        self, composed: Composed, flags: list[str], env: dict[str, str], sink: OutputSink | None
+        self,
+        composed: Composed,
+        flags: list[str],
+        env: dict[str, str],
+        sink: OutputSink | None,
+        run_vet: bool = False,
     ) -> tuple[Built, Composed]:
         """Build, retrying without the value or without unused imports as go says."""
         std = self.std()
@@ -138,7 +173,7 @@ class CellBuilder:
             composed = compose_snippet(composed, self.session, std, show, drop)
         while True:
             try:
-                built = self.builder.build(self.job(composed, flags, env), sink)
+                built = self._go_build(self.job(composed, flags, env), sink, run_vet)
                 break
             except BuildError as e:
                 show, drop = composed.show, composed.drop

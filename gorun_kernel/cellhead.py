@@ -1,11 +1,14 @@
 """The kernel's `%` and `!` lines at the top of a cell.
 
     %%gorun -race --timeout 5 -- arg    options for this cell (the magic's words)
+    %%gotest -run TestX -v              the cell holds tests: run them with go test
+    %gotest -cover                      run all of the session's tests again
     %gorun ./cmd/tool arg               run a package, as the line magic does
     %goflags -race --timeout 10s        words added to every later cell's command line
     %env NAME=VALUE                     environment for every later build and run
     %timeout 10s | %timeout off         the session's default timeout
     %timing on | off                    build and run times on the status line
+    %vet on | %vet off                  go vet every later cell, alongside its build
     %list  %rm NAME...  %reset [--go-mod]  %help
     !ls -l                              a shell command in the notebook's directory
 
@@ -19,7 +22,7 @@ from dataclasses import dataclass
 
 from .errors import UsageError
 
-SESSION_COMMANDS = ("goflags", "env", "timeout", "timing", "list", "rm", "reset", "help")
+SESSION_COMMANDS = ("goflags", "env", "timeout", "timing", "vet", "list", "rm", "reset", "help")
 
 HELP = """\
 Go (gorun) kernel: every cell is Go.
@@ -39,11 +42,18 @@ Lines at the top of a cell
                        this cell's command line, as in the %%gorun magic
   %gorun [flags] package [args]
                        run a package: .go files, ./dir, an import path, pkg@version
+  %%gotest [go test flags] [--vet] [options]
+                       the cell holds Test, Benchmark, Fuzz and Example functions
+                       (and their helpers): run them with go test against the
+                       session's declarations, and show a table of the results
+  %gotest [go test flags]
+                       run all of the session's tests again
   %goflags WORDS       add WORDS (go build flags, --timeout, --quiet...) to every
                        later cell; %goflags alone shows them; %goflags --clear
   %env K=V [K=V...]    environment for every later build and run; %env alone shows it
   %timeout D | off     default timeout for every later cell
   %timing on | off     build and run times on the status line (on by default)
+  %vet on | off        go vet every later cell alongside its build (--vet: one cell)
   %list                the session's declarations, and the cell of each
   %rm NAME [NAME...]   forget declarations (Type.Method for a method) or imports
   %reset [--go-mod]    forget all declarations (--go-mod: and the fetched modules)
@@ -58,7 +68,7 @@ asked for it.
 @dataclass
 class Directive:
     line: int  # 1-based line of the cell
-    kind: str  # "cell", "package", "shell", or a session command name
+    kind: str  # "cell", "testcell", "package", "tests", "shell", or a session command name
     words: str  # the rest of the line
 
 
@@ -79,10 +89,12 @@ def split(code: str) -> Head:
             directives.append(Directive(i + 1, "shell", text[1:].strip()))
         elif text.startswith("%%gorun"):
             directives.append(Directive(i + 1, "cell", text[len("%%gorun") :]))
+        elif text.startswith("%%gotest"):
+            directives.append(Directive(i + 1, "testcell", text[len("%%gotest") :]))
         elif text.startswith("%"):
             name, _, rest = text[1:].partition(" ")
-            if name == "gorun":
-                directives.append(Directive(i + 1, "package", rest))
+            if name in ("gorun", "gotest"):
+                directives.append(Directive(i + 1, "package" if name == "gorun" else "tests", rest))
             elif name in SESSION_COMMANDS:
                 directives.append(Directive(i + 1, name, rest.strip()))
             else:
@@ -92,6 +104,14 @@ def split(code: str) -> Head:
         i += 1
     if not directives:
         return Head([], code, 1)
-    if any(d.kind == "package" for d in directives) and "\n".join(lines[i:]).strip():
+    rest = "\n".join(lines[i:]).strip()
+    if any(d.kind == "package" for d in directives) and rest:
         raise UsageError("a cell with %gorun runs a package; put Go code in a cell of its own")
+    if any(d.kind == "tests" for d in directives) and rest:
+        raise UsageError(
+            "%gotest runs the session's tests; to run tests written in this cell, "
+            "start it with %%gotest"
+        )
+    if {"cell", "testcell"} <= {d.kind for d in directives}:
+        raise UsageError("a cell is a program (%%gorun) or tests (%%gotest), not both")
     return Head(directives, "\n".join(lines[i:]), i + 1)

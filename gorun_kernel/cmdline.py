@@ -50,6 +50,8 @@ Options of gorun (two dashes):
   --stdin-file PATH  the program's standard input is this file (relative to the
                      notebook's directory)
   --quiet            no status line when the program succeeds
+  --vet              also run go vet on the cell (alongside the build); its
+                     findings are shown at cell lines above the output
   --                 end of options: the words after it are program arguments
 
 Magic-only options (the %%gorun magic in a Python notebook; not in the Go kernel):
@@ -71,6 +73,7 @@ OUR_OPTIONS = {
     "err": True,
     "no-raise-error": False,
     "quiet": False,
+    "vet": False,
 }
 
 _PYTHON_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -95,6 +98,7 @@ class Command:
     err_var: str | None = None
     raise_error: bool = True
     quiet: bool = False
+    vet: bool = False  # --vet: go vet the cell alongside the build
     positional: list[str] = field(default_factory=list)  # after the flags
 
     def package_and_args(self) -> tuple[list[str], list[str]]:
@@ -209,11 +213,13 @@ def parse(words: list[str], usage: str = USAGE_CELL, help_hint: str = "%gorun?")
 def _our_option(
     cmd: Command, name: str, value: str, has_value: bool, fail: Callable[[str], UsageError]
 ) -> None:
-    if name == "quiet" or name == "no-raise-error":
+    if name in ("quiet", "no-raise-error", "vet"):
         if has_value:
             raise fail(f"option --{name} takes no value")
         if name == "quiet":
             cmd.quiet = True
+        elif name == "vet":
+            cmd.vet = True
         else:
             cmd.raise_error = False
     elif name == "timeout":

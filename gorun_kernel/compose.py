@@ -19,13 +19,13 @@ from typing import Literal
 from . import txtar
 from .diagnostics import LineTable, Origin
 from .errors import CellError
-from .parse import parse_cell
-from .snippets import Plan, Session
+from .parse import Cell, parse_cell
+from .snippets import Plan, Session, test_function
 from .stdlib import StdIndex
 
 TXTAR_DIR = "txtar"  # where a multi-file cell is written, inside the scratch module
 
-Form = Literal["program", "snippet", "txtar", "empty"]
+Form = Literal["program", "snippet", "txtar", "empty", "test"]
 
 
 @dataclass
@@ -40,11 +40,22 @@ class Composed:
     plan: Plan | None = None  # a snippet's declarations, to commit once it built
     show: bool = False  # a snippet shows its final expression's value
     drop: frozenset[str] = frozenset()  # import paths left out (go said: not used)
+    # A test run: the cells whose test functions run, and those the cell itself declares.
+    test_cells: frozenset[str] = frozenset()
+    own_tests: list[str] = field(default_factory=list)
 
     @property
     def own_module(self) -> bool:
         """A txtar cell with its own go.mod: not built in the session's module."""
         return "go.mod" in self.files
+
+
+def _check_text(code: str, first_line: int) -> None:
+    try:
+        code.encode()
+    except UnicodeEncodeError as e:
+        line = first_line + code.count("\n", 0, e.start)
+        raise CellError(f"line {line}: the text is not valid Unicode") from None
 
 
 def compose_cell(
@@ -53,11 +64,7 @@ def compose_cell(
     """The files for a cell. first_line: the notebook's line number of its first line."""
     if not code.strip():
         raise CellError("the cell is empty: write Go in it (a snippet or a package main)")
-    try:
-        code.encode()
-    except UnicodeEncodeError as e:
-        line = first_line + code.count("\n", 0, e.start)
-        raise CellError(f"line {line}: the text is not valid Unicode") from None
+    _check_text(code, first_line)
     if txtar.is_txtar(code):
         files, table = txtar.split(code, first_line)
         return Composed("txtar", files, table, subdir=TXTAR_DIR)
@@ -84,5 +91,45 @@ def compose_snippet(
 ) -> Composed:
     """A snippet's program, showing its final value or not, leaving out `drop`."""
     assert composed.plan is not None
-    program = session.compose(composed.plan, std, show, drop)
+    if composed.form == "test":
+        program = session.compose_tests(composed.plan, std, drop, set(composed.test_cells))
+    else:
+        program = session.compose(composed.plan, std, show, drop)
     return replace(composed, files=program.files, table=program.table, show=show, drop=drop)
+
+
+def compose_tests(
+    code: str, first_line: int, label: str, session: Session, std: Callable[[], StdIndex]
+) -> Composed:
+    """A test cell as main.go (the session's program) and its _test.go file.
+
+    The cell holds test functions and their helpers, as a _test.go file does;
+    they join the session for later test runs. Its own test functions run, with
+    those written in ordinary cells; a cell that declares none (or `%gotest`,
+    code "") runs every test function of the session.
+    """
+    _check_text(code, first_line)
+    if txtar.is_txtar(code):
+        raise CellError("a test cell is a snippet of test functions, not several files")
+    cell = parse_cell(code) if code.strip() else Cell(None, [])
+    if cell.package is not None:
+        raise CellError(
+            "a test cell has no package clause: write Test, Benchmark, Fuzz and Example "
+            "functions (and their helpers); they are tested with the session's declarations"
+        )
+    plan = session.plan(cell, code, first_line, label, std(), test_cell=True)
+    if plan.body or plan.main is not None:
+        row = plan.body[0].row if plan.body else 0
+        where = f"line {first_line + row}: " if plan.body else ""
+        raise CellError(
+            f"{where}a test cell holds declarations (Test, Benchmark, Fuzz and Example "
+            "functions and their helpers); put statements inside a test function"
+        )
+    own = [i.names[0] for i in cell.items if test_function(i) is not None]
+    cells = {d.cell for d in plan.decls.values() if d.role == "test"}
+    imports = [p for item in cell.items if item.kind == "import" for _, p, _ in item.imports]
+    base = Composed(
+        "test", {}, {}, imports=imports, plan=plan,
+        test_cells=frozenset({label} if own else cells), own_tests=own,
+    )  # fmt: skip
+    return compose_snippet(base, session, std(), show=False)

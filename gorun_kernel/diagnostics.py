@@ -18,6 +18,9 @@ _POSITION = re.compile(
     r"^(?P<path>[^\s:][^:\n]*?\.(?:go|s|c|h|mod)):(?P<line>\d+)(?::(?P<col>\d+))?: ?(?P<msg>.*)$"
 )
 
+# "# gorun", or "# gorun [gorun.test]" for a test binary's build.
+_PACKAGE_HEADER = re.compile(r"^# \S+( \[\S+\])?$")
+
 
 @dataclass(frozen=True)
 class Origin:
@@ -53,7 +56,7 @@ def map_output(output: str, table: LineTable, roots: list[str]) -> list[Diagnost
     result: list[Diagnostic] = []
     for raw in output.splitlines():
         line = raw.rstrip()
-        if not line or (line.startswith("# ") and " " not in line[2:].strip()):
+        if not line or _PACKAGE_HEADER.match(line):
             continue  # "# gorun": the package header go prints before its errors
         for root in roots:
             line = line.replace(root.rstrip("/") + "/", "").replace(root.rstrip("/"), ".")
@@ -130,6 +133,7 @@ def render(diags: list[Diagnostic]) -> list[str]:
 _SCRATCH_POSITION = re.compile(
     r"/\S*?/session-[A-Za-z0-9_]+/(?:txtar/)?(?P<path>[\w./ -]+?\.go):(?P<line>\d+)"
 )
+SCRATCH_POSITION = _SCRATCH_POSITION  # for the test report's panic traces
 
 
 class TraceMapper:

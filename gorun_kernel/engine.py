@@ -1,6 +1,7 @@
 """The engine: one session, and the short path from a cell to a finished run.
 
     cell text -> compose (compose.py) -> build (cellbuild.py, build.py) -> run (run.py)
+    test cell -> compose (compose.py) -> build (go test -c, the same)    -> run (testrun.py)
     package   -> resolve (packages.py) -> build (build.py)                -> run (run.py)
 
 It knows nothing about IPython or ipykernel. Output and input requests go to
@@ -19,9 +20,10 @@ import time
 from collections.abc import Callable, Mapping
 
 from . import build, compose, packages
-from .build import Builder
+from .build import Builder, Built
 from .cellbuild import CellBuilder
 from .cmdline import Command
+from .compose import Composed
 from .control import Control, sigint_interrupts
 from .errors import GorunError, Interrupted, UsageError
 from .events import OutputSink
@@ -33,6 +35,8 @@ from .run import Program, Runner
 from .scratch import RUNNING_NAME, ScratchModule, go_mod_text
 from .snippets import Session
 from .stdlib import StdIndex
+from .testflags import TestCommand
+from .testrun import TestRunner
 from .toolchain import Toolchain, find_toolchain
 
 DEFAULT_OUTPUT_LIMIT = 4 << 20  # bytes of output shown per cell; the rest is counted
@@ -68,6 +72,12 @@ class Engine:
             self.toolchain, self.control, cache, output_limit, display_limit(),
             self.scratch.path / VALUE_CACHE,
         )  # fmt: skip
+        # Test events must all arrive: the table caps each test's output instead.
+        test_runner = Runner(
+            self.toolchain, self.control, cache, None, display_limit(),
+            self.scratch.path / VALUE_CACHE,
+        )  # fmt: skip
+        self.tests = TestRunner(self.builder, test_runner, self.scratch.path)
         self._busy = threading.Lock()  # held while a cell builds or runs
         self._stdlib: StdIndex | None = None
 
@@ -134,6 +144,20 @@ class Engine:
         UsageError for a bad command line; any other failure is in the Outcome.
         """
         return self._guarded(lambda: self._run_cell(code, cmd, sink, opts, first_line, label))
+
+    def run_tests(
+        self,
+        code: str,
+        tcmd: TestCommand,
+        sink: OutputSink,
+        opts: RunOptions,
+        *,
+        first_line: int = 1,
+        label: str | None = None,
+    ) -> Outcome:
+        """A test cell: its Test/Benchmark/Fuzz/Example functions, run by go test against
+        the session's declarations; code "" runs all of the session's tests."""
+        return self._guarded(lambda: self._run_tests(code, tcmd, sink, opts, first_line, label))
 
     def run_package(self, cmd: Command, sink: OutputSink, opts: RunOptions) -> Outcome:
         """`go run`'s package forms: .go files, a directory, an import path, pkg@version."""
@@ -204,25 +228,57 @@ class Engine:
         if composed.form == "empty":
             return Outcome(status="nothing to run", error=None, ran=False)
         env = self.environment(cmd)
+        try:
+            built, composed = self._build(composed, cmd, env, opts.cwd, sink)
+        except GorunError as e:
+            return Outcome.failed(e)  # go's own errors (a flag it does not know) included
+        value_file = self.scratch.path / VALUE_FILE if composed.show else None
+        program = Program(built, cmd.positional, env, composed.table, value_file)
+        return self.runner.run(program, cmd, sink, opts)
+
+    def _run_tests(
+        self,
+        code: str,
+        tcmd: TestCommand,
+        sink: OutputSink,
+        opts: RunOptions,
+        first_line: int,
+        label: str | None,
+    ) -> Outcome:
+        label = label or f"[{self.session.cells + 1}]"
+        composed = compose.compose_tests(code, first_line, label, self.session, self.stdlib)
+        env = self.environment(tcmd.cmd)
+        try:
+            built, composed = self._build(composed, tcmd.cmd, env, opts.cwd, sink, test=True)
+        except GorunError as e:
+            return Outcome.failed(e)
+        return self.tests.run(built, composed, tcmd, env, sink, opts)
+
+    def _build(
+        self,
+        composed: Composed,
+        cmd: Command,
+        env: dict[str, str],
+        cwd: str,
+        sink: OutputSink,
+        test: bool = False,
+    ) -> tuple[Built, Composed]:
+        """The cell's program (or test binary); its declarations join the session once it built."""
         # The scratch module is never part of the user's workspace. -mod=mod
         # lets go add a missing module to the session's go.mod when a cell
         # first imports it, and only then; the user's own -mod wins.
         build_env = {**env, "GOWORK": "off"}
-        flags = build.with_run_defaults(["-mod=mod", *_absolute(cmd.build_flags, opts.cwd)])
+        flags = ["-c"] if test else []
+        flags = build.with_run_defaults([*flags, "-mod=mod", *_absolute(cmd.build_flags, cwd)])
         started = time.monotonic()
-        try:
-            built, composed = self.cells.build(
-                composed, flags, build_env, opts.cwd, gowork=env.get("GOWORK"), sink=sink
-            )
-        except GorunError as e:
-            return Outcome.failed(e)
+        built, composed = self.cells.build(
+            composed, flags, build_env, cwd, env.get("GOWORK"), sink, run_vet=cmd.vet
+        )
         built.seconds = time.monotonic() - started
         if composed.plan is not None:
             self.session.commit(composed.plan)  # it built: its declarations join the session
             self.session.cells += 1
-        value_file = self.scratch.path / VALUE_FILE if composed.show else None
-        program = Program(built, cmd.positional, env, composed.table, value_file)
-        return self.runner.run(program, cmd, sink, opts)
+        return built, composed
 
     def _run_package(self, cmd: Command, sink: OutputSink, opts: RunOptions) -> Outcome:
         env = self.environment(cmd)

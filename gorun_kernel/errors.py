@@ -77,3 +77,9 @@ class RunTimeout(RunFailure):
 
 class Interrupted(RunFailure):
     """The user interrupted the build or the run."""
+
+
+class TestFailure(RunFailure):
+    """A test cell ran, and tests failed ("2 of 5 tests failed"), or the test binary did."""
+
+    __test__ = False  # not a test class, whatever pytest thinks of the name

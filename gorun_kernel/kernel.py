@@ -17,7 +17,7 @@ from typing import Any
 
 from ipykernel.kernelbase import Kernel
 
-from . import __version__, assist, cellhead, cmdline, render, session_commands
+from . import __version__, assist, cellhead, cmdline, render, session_commands, testflags
 from .engine import Engine
 from .errors import GorunError
 from .events import ClearOutput, Display, Event, Progress
@@ -223,10 +223,15 @@ class GorunKernel(Kernel):
             return None
         head = cellhead.split(code)
         cell_words: list[str] = []
+        test_words: list[str] | None = None
         outcome: Outcome | None = None
         for d in head.directives:
             if d.kind == "cell":
                 cell_words = cmdline.split_line(d.words)
+            elif d.kind == "testcell":
+                test_words = cmdline.split_line(d.words)
+            elif d.kind == "tests":
+                outcome = self._tests("", cmdline.split_line(d.words), testflags.USAGE_LINE, sink)
             elif d.kind == "shell":
                 outcome = self._engine().run_shell(d.words, sink, os.getcwd(), self.settings.env)
             elif d.kind == "package":
@@ -236,6 +241,8 @@ class GorunKernel(Kernel):
                 session_commands.run(d, self.settings, self._engine, sink)
             if outcome is not None and outcome.error is not None:
                 return outcome
+        if test_words is not None:
+            return self._tests(head.body, test_words, testflags.USAGE, sink, head.first_line)
         if not head.body.strip():
             return outcome
         cmd = self._command(cell_words, cmdline.USAGE_CELL)
@@ -245,6 +252,21 @@ class GorunKernel(Kernel):
             sink,
             self._options(cmd, allow_stdin),
             first_line=head.first_line,
+            label=f"[{self.execution_count}]",
+        )
+
+    def _tests(
+        self, code: str, words: list[str], usage: str, sink: _Sink, first_line: int = 1
+    ) -> Outcome:
+        """%%gotest (code: the cell's tests) or %gotest (code "": the session's)."""
+        tcmd = self.settings.test_command(words, usage)
+        self._quiet = tcmd.cmd.quiet
+        return self._engine().run_tests(
+            code,
+            tcmd,
+            sink,
+            RunOptions(os.getcwd()),
+            first_line=first_line,
             label=f"[{self.execution_count}]",
         )
 

@@ -1,4 +1,5 @@
-"""The IPython front-end: `%%gorun` (the cell is Go) and `%gorun` (run a package).
+"""The IPython front-end: `%%gorun` (the cell is Go), `%gorun` (run a package),
+`%%gotest` (the cell is Go tests) and `%gotest` (run the session's tests again).
 
 A thin layer: parse the line, hand the work to the session's Engine, write
 output as it streams, and turn the Outcome into IPython's terms (an exception
@@ -16,7 +17,7 @@ from IPython.core.error import UsageError as IPythonUsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.display import DisplayHandle, clear_output, display, update_display
 
-from . import cmdline, render
+from . import cmdline, render, testflags
 from .engine import Engine
 from .errors import UsageError
 from .events import ClearOutput, Display, Event, Progress
@@ -109,6 +110,27 @@ class GorunMagics(Magics):
         except UsageError as e:
             raise IPythonUsageError(e.message) from None
         return self._finish(cmd, outcome)
+
+    @line_cell_magic
+    def gotest(self, line: str, cell: str | None = None) -> None:
+        usage = testflags.USAGE_LINE if cell is None else testflags.USAGE
+        try:
+            tcmd = testflags.parse(cmdline.split_line(line), usage)
+            for name in ("stdin_var", "stdin_file", "out_var", "err_var"):
+                if getattr(tcmd.cmd, name):
+                    option = "--" + name.removesuffix("_var").replace("_", "-")
+                    raise UsageError(f"{option} is for %%gorun: tests read no input here")
+        except UsageError as e:
+            raise IPythonUsageError(e.message) from None
+        count = getattr(self.shell, "execution_count", None)
+        label = f"[{count}]" if count is not None else None
+        try:
+            outcome = session_engine().run_tests(
+                cell or "", tcmd, _Sink(), RunOptions(os.getcwd()), first_line=2, label=label
+            )
+        except UsageError as e:
+            raise IPythonUsageError(e.message) from None
+        self._finish(tcmd.cmd, outcome)
 
     def _stdin_bytes(self, cmd: cmdline.Command) -> bytes | None:
         from_file = cmdline.read_stdin_file(cmd, os.getcwd())
@@ -214,4 +236,18 @@ or pkg@version (module-aware, ignoring the go.mod around the notebook):
 The program runs in the notebook's directory; its output streams live. The exit
 status is shown in Go's words ("exit status 0"); a failure (build error,
 non-zero exit, signal, timeout, interrupt) raises a gorun_kernel error.
+"""
+
+
+GorunMagics.gotest.__doc__ = f"""Run Go tests with `go test`, against the session's declarations.
+
+Cell form, the cell holds Test, Benchmark, Fuzz and Example functions:
+    {testflags.USAGE}
+Line form, run all of the session's tests again:
+    {testflags.USAGE_LINE}
+
+{testflags.HELP}
+The results are a table: a row per test and subtest, failures at cell lines,
+benchmarks with ns/op, B/op, allocs/op, compared with their previous run. A
+failing test raises gorun_kernel.TestFailure ("2 of 5 tests failed").
 """

@@ -52,7 +52,7 @@ class Runner:
         toolchain: Toolchain,
         control: Control,
         cache: ExeCache,
-        output_limit: int,
+        output_limit: int | None,  # None: every byte reaches the sink (test events)
         display_limit: int,
         value_cache: Path,
     ) -> None:

@@ -1,5 +1,5 @@
-"""The kernel's session commands: `%goflags`, `%env`, `%timeout`, `%list`, `%rm`,
-`%reset`, `%help` (see cellhead.py for how the lines are found).
+"""The kernel's session commands: `%goflags`, `%env`, `%timeout`, `%vet`, `%list`,
+`%rm`, `%reset`, `%help` (see cellhead.py for how the lines are found).
 
 Settings made here apply to every later cell; `SessionSettings.command()`
 turns a cell's own words into its command line with them. Each command is a
@@ -13,7 +13,7 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from . import cellhead, cmdline, render
+from . import cellhead, cmdline, render, testflags
 from .engine import Engine
 from .errors import UsageError
 from .events import OutputSink
@@ -28,10 +28,19 @@ class SessionSettings:
     env: dict[str, str] = field(default_factory=dict)  # %env
     timeout: float | None = None  # %timeout
     timing: bool = True  # %timing: build and run times on the status line
+    vet: bool = False  # %vet on
 
     def command(self, words: list[str], usage: str) -> cmdline.Command:
         """A cell's command line: the session's words, then the cell's own."""
-        cmd = cmdline.parse([*self.words, *words], usage, help_hint="%help")
+        return self._with_session(cmdline.parse([*self.words, *words], usage, help_hint="%help"))
+
+    def test_command(self, words: list[str], usage: str) -> testflags.TestCommand:
+        """A test cell's (or %gotest's) command line: go test's flags, and the session's."""
+        tcmd = testflags.parse([*self.words, *words], usage, help_hint="%help")
+        tcmd.cmd = self._with_session(tcmd.cmd)
+        return tcmd
+
+    def _with_session(self, cmd: cmdline.Command) -> cmdline.Command:
         for name in ("stdin_var", "out_var", "err_var"):
             if getattr(cmd, name):
                 option = "--" + name.removesuffix("_var")
@@ -48,6 +57,7 @@ class SessionSettings:
         cmd.env = {**self.env, **cmd.env}
         if cmd.timeout is None:
             cmd.timeout = self.timeout
+        cmd.vet = cmd.vet or self.vet
         return cmd
 
 
@@ -56,7 +66,7 @@ Command = Callable[[list[str], SessionSettings, Engines, OutputSink], None]
 
 
 def _help(words: list[str], s: SessionSettings, engine: Engines, sink: OutputSink) -> None:
-    sink.stdout(cellhead.HELP + "\n" + cmdline.OPTIONS_HELP)
+    sink.stdout(cellhead.HELP + "\n" + cmdline.OPTIONS_HELP + "\n" + testflags.HELP)
 
 
 def _list(words: list[str], s: SessionSettings, engine: Engines, sink: OutputSink) -> None:
@@ -121,6 +131,14 @@ def _timing(words: list[str], s: SessionSettings, engine: Engines, sink: OutputS
     sink.stdout(f"timing: {'on' if s.timing else 'off'}\n")
 
 
+def _vet(words: list[str], s: SessionSettings, engine: Engines, sink: OutputSink) -> None:
+    if words in (["on"], ["off"]):
+        s.vet = words == ["on"]
+    elif words:
+        raise UsageError("usage: %vet on | %vet off")
+    sink.stdout(f"vet: {'on' if s.vet else 'off'}\n")
+
+
 COMMANDS: dict[str, Command] = {
     "timing": _timing,
     "help": _help,
@@ -130,6 +148,7 @@ COMMANDS: dict[str, Command] = {
     "goflags": _goflags,
     "env": _env,
     "timeout": _timeout,
+    "vet": _vet,
 }
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 from .diagnostics import LineTable, Origin
 from .errors import CellError
@@ -23,9 +24,17 @@ from .scratch import DISPLAY_MODULE
 from .stdlib import StdIndex
 
 VALUE_HELPER = "gorun_value.go"
+TEST_FILE = "gorun_test.go"  # a test run's test functions and their helpers
 # Names in generated code: with a letter (U+01C2, a Latin letter to Go) that no
 # one types, so a user's declaration can never collide with ours.
 SHOW = "gorunǂshow"
+
+# What a declaration is for. A program is built from the PROGRAM ones; a test
+# run adds, in its _test.go file, the declarations of test cells (HELPER, TEST)
+# and test functions written in ordinary cells (LOOSE_TEST), which would make
+# an ordinary program import "testing".
+Role = Literal["program", "helper", "test", "loose test"]
+_TEST_PREFIXES = {"Test": "T", "Benchmark": "B", "Fuzz": "F", "Example": ""}
 
 # The final expression's value goes to the file named by GORUN_VALUE_FILE, from
 # a file of its own (its imports cannot clash with the user's): its text in
@@ -69,6 +78,7 @@ class Decl:
     lines: list[str]  # the cell's source lines it spans, for quoting in errors
     uses: dict[str, set[str]]
     declares: set[str]
+    role: Role = "program"
 
     def without(self, name: str) -> Decl | None:
         """This declaration with `name` replaced by `_`; None if nothing would be left."""
@@ -127,6 +137,32 @@ def import_name(path: str) -> str:
     return re.sub(r"\W", "_", last)
 
 
+def test_function(item: Item) -> str | None:
+    """The kind of test function ("Test", "Benchmark", "Fuzz", "Example") go test would run.
+
+    Go's rules: the name is the prefix alone or the prefix and a name that does
+    not start with a lower-case letter; Test/Benchmark/Fuzz take one *testing.T,
+    *testing.B or *testing.F, an Example takes nothing.
+    """
+    if item.kind != "func" or len(item.names) != 1:
+        return None
+    name = item.names[0]
+    for prefix, letter in _TEST_PREFIXES.items():
+        rest = name[len(prefix) :]
+        if not name.startswith(prefix) or rest[:1].islower():
+            continue
+        params = rf"(?:\w+\s+)?\*\s*testing\.{letter}\s*" if letter else r"\s*"
+        if re.search(rf"^func\s+{name}\s*\({params}\)\s*{{", item.text, re.MULTILINE):
+            return prefix
+    return None
+
+
+def role_of(item: Item, test_cell: bool) -> Role:
+    if test_function(item) is not None:
+        return "test" if test_cell else "loose test"
+    return "helper" if test_cell else "program"
+
+
 class Session:
     """The declarations and imports that snippets made in one session."""
 
@@ -170,7 +206,16 @@ class Session:
 
     # -- planning ------------------------------------------------------------
 
-    def plan(self, cell: Cell, code: str, first_line: int, label: str, std: StdIndex) -> Plan:
+    def plan(
+        self,
+        cell: Cell,
+        code: str,
+        first_line: int,
+        label: str,
+        std: StdIndex,
+        test_cell: bool = False,
+    ) -> Plan:
+        """The session with this cell's declarations; a test cell's are for tests only."""
         lines = code.split("\n")
         decls = dict(self.decls)
         imports = dict(self.imports)
@@ -200,7 +245,7 @@ class Session:
                 key=item.key, kind=item.kind, names=list(item.names), text=item.text,
                 name_spans=list(item.name_spans), cell=label,
                 first_line=first_line + item.row, col=item.col, lines=source_lines,
-                uses=item.uses, declares=item.declares,
+                uses=item.uses, declares=item.declares, role=role_of(item, test_cell),
             )  # fmt: skip
             if item.kind == "func" and item.names == ["main"]:
                 main = decl  # runs this cell; never kept
@@ -237,31 +282,30 @@ class Session:
     # -- composing -----------------------------------------------------------
 
     def compose(
-        self, plan: Plan, std: StdIndex, show: bool, drop: frozenset[str] = frozenset()
+        self,
+        plan: Plan,
+        std: StdIndex,
+        show: bool,
+        drop: frozenset[str] = frozenset(),
+        tests: set[str] | None = None,
     ) -> Program:
         """The program for a plan: main.go (and the value helper when showing a value).
 
         `drop`: import paths to leave out (go said they were not used).
+        `tests`: compose the test file instead, with the test functions of
+        these cells (and those of ordinary cells, and every test cell's helpers).
         """
         out = _FileBuilder(plan.label)
-        decls = list(plan.decls.values())
-        if plan.main is not None:
+        every = list(plan.decls.values())
+        if tests is None:
+            decls = [d for d in every if d.role == "program"]
+        else:
+            decls = [d for d in every if d.role in ("helper", "loose test")
+                     or (d.role == "test" and d.cell in tests)]  # fmt: skip
+        if plan.main is not None and tests is None:
             decls.append(plan.main)
-        # Package names a unit (a declaration, or main's statements together)
-        # uses as X.Sel where X is not one of its own locals or parameters,
-        # nor a package-level name: these need imports.
-        package_names = {n for d in decls for n in d.names if n}
-        body_uses: dict[str, set[str]] = {}
-        body_locals: set[str] = set()
-        for item in plan.body:
-            for x, sels in item.uses.items():
-                body_uses.setdefault(x, set()).update(sels)
-            body_locals |= item.declares
-        needed: dict[str, set[str]] = {}
-        for uses, local in [*((d.uses, d.declares) for d in decls), (body_uses, body_locals)]:
-            for x, sels in uses.items():
-                if x not in local and x not in package_names:
-                    needed.setdefault(x, set()).update(sels)
+        package_names = {n for d in every for n in d.names if n}
+        needed = _needed(decls, plan.body if tests is None else [], package_names)
 
         imports = [i for i in plan.imports.values() if i.path not in drop]
         named = {i.name for i in imports}
@@ -294,6 +338,8 @@ class Session:
         for d in decls:
             out.add("")
             out.add_source(d.text, d.lines, d.first_line, d.col, d.cell)
+        if tests is not None:
+            return Program(files={TEST_FILE: out.text()}, table={TEST_FILE: out.origins})
         if plan.main is None:
             out.add("")
             out.add("func main() {")
@@ -314,6 +360,34 @@ class Session:
             # Ours entirely: an error there is never shown with its file name.
             table[VALUE_HELPER] = [None] * VALUE_HELPER_SOURCE.count("\n")
         return Program(files=files, table=table)
+
+    def compose_tests(
+        self, plan: Plan, std: StdIndex, drop: frozenset[str], tests: set[str]
+    ) -> Program:
+        """A test run: the program's declarations in main.go (with an empty main),
+        and the test functions of `tests` (cell labels) in the test file."""
+        plan = replace(plan, body=[], main=None, final=None)
+        program = self.compose(plan, std, False, drop)
+        suite = self.compose(plan, std, False, drop, tests=tests)
+        return Program({**program.files, **suite.files}, {**program.table, **suite.table})
+
+
+def _needed(decls: list[Decl], body: list[Item], package_names: set[str]) -> dict[str, set[str]]:
+    """Package names a unit (a declaration, or main's statements together) uses
+    as X.Sel where X is not one of its own locals or parameters, nor a
+    package-level name: these need imports."""
+    body_uses: dict[str, set[str]] = {}
+    body_locals: set[str] = set()
+    for item in body:
+        for x, sels in item.uses.items():
+            body_uses.setdefault(x, set()).update(sels)
+        body_locals |= item.declares
+    needed: dict[str, set[str]] = {}
+    for uses, local in [*((d.uses, d.declares) for d in decls), (body_uses, body_locals)]:
+        for x, sels in uses.items():
+            if x not in local and x not in package_names:
+                needed.setdefault(x, set()).update(sels)
+    return needed
 
 
 class _FileBuilder:
