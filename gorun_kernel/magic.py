@@ -89,10 +89,7 @@ class GorunMagics(Magics):
         except UsageError as e:
             raise IPythonUsageError(e.message) from None
         engine = session_engine()
-        # Progress only for people watching a notebook (the frontend takes
-        # input): not in a terminal, not in a batch run (nbconvert, nbval).
-        kernel = getattr(self.shell, "kernel", None)
-        sink = _Sink(in_kernel=bool(getattr(kernel, "_allow_stdin", False)))
+        sink = self._sink()
         capture = bool(cmd.out_var or cmd.err_var)
         opts = RunOptions(
             cwd=os.getcwd(),
@@ -126,11 +123,17 @@ class GorunMagics(Magics):
         label = f"[{count}]" if count is not None else None
         try:
             outcome = session_engine().run_tests(
-                cell or "", tcmd, _Sink(), RunOptions(os.getcwd()), first_line=2, label=label
+                cell or "", tcmd, self._sink(), RunOptions(os.getcwd()), first_line=2, label=label
             )
         except UsageError as e:
             raise IPythonUsageError(e.message) from None
         self._finish(tcmd.cmd, outcome)
+
+    def _sink(self) -> _Sink:
+        # Progress only for people watching a notebook (the frontend takes
+        # input): not in a terminal, not in a batch run (nbconvert, nbval).
+        kernel = getattr(self.shell, "kernel", None)
+        return _Sink(in_kernel=bool(getattr(kernel, "_allow_stdin", False)))
 
     def _stdin_bytes(self, cmd: cmdline.Command) -> bytes | None:
         from_file = cmdline.read_stdin_file(cmd, os.getcwd())

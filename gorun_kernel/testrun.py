@@ -52,7 +52,7 @@ class TestRunner:
         opts: RunOptions,
     ) -> Outcome:
         """Run the tests, show the table, say how it went."""
-        t2j = self._test2json(env)
+        t2j = self._test2json(env, sink)
         profile = self._profile(tcmd, opts.cwd)
         flags = ["-test.v=test2json", "-test.paniconexit0", *self._defaults(composed, tcmd)]
         if profile is not None and tcmd.value("coverprofile") is None:
@@ -71,7 +71,7 @@ class TestRunner:
             sink.event(Display(table.bundle()))
         return verdict(outcome, report)
 
-    def _test2json(self, env: Mapping[str, str]) -> Path:
+    def _test2json(self, env: Mapping[str, str], sink: OutputSink) -> Path:
         """go's test2json, for this machine (not the tests' GOOS/GOARCH), from the cache."""
         goenv = self.builder.toolchain.goenv
         host = {
@@ -87,7 +87,7 @@ class TestRunner:
             key_parts=lambda: {"kind": "tool", "package": "cmd/test2json"},
             what="go's cmd/test2json",
         )
-        exe = self.builder.build(job).exe
+        exe = self.builder.build(job, sink).exe
         assert exe is not None
         return exe
 
