@@ -113,10 +113,6 @@ class GorunMagics(Magics):
         usage = testflags.USAGE_LINE if cell is None else testflags.USAGE
         try:
             tcmd = testflags.parse(cmdline.split_line(line), usage)
-            for name in ("stdin_var", "stdin_file", "out_var", "err_var"):
-                if getattr(tcmd.cmd, name):
-                    option = "--" + name.removesuffix("_var").replace("_", "-")
-                    raise UsageError(f"{option} is for %%gorun: tests read no input here")
         except UsageError as e:
             raise IPythonUsageError(e.message) from None
         count = getattr(self.shell, "execution_count", None)

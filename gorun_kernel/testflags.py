@@ -130,6 +130,10 @@ def parse(words: list[str], usage: str = USAGE, help_hint: str = "%gotest?") -> 
     cmd.build_flags += go_test_build
     if cmd.positional:
         raise UsageError(f"{cmd.positional[0]!r}: a test cell takes no package\nusage: {usage}")
+    for name in ("stdin_var", "stdin_file", "out_var", "err_var"):
+        if getattr(cmd, name):
+            option = "--" + name.removesuffix("_var").replace("_", "-")
+            raise UsageError(f"{option} is for %%gorun: tests read no input and keep no output")
     return TestCommand(cmd, test, args, given, verbose)
 
 

@@ -33,6 +33,8 @@ def test_test_flags_go_to_the_binary_build_flags_and_options_to_the_build():
         (["./pkg"], "a test cell tests the session's code, it takes no package"),
         (["-run"], "flag needs an argument: -run"),
         (["--nope"], "flag provided but not defined: --nope"),
+        (["--stdin-file", "in.txt"], "--stdin-file is for %%gorun: tests read no input"),
+        (["--out", "x"], "--out is for %%gorun"),
     ],
 )
 def test_what_a_test_cell_cannot_take_is_said_in_the_users_terms(words, message):
