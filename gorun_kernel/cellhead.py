@@ -22,7 +22,9 @@ from dataclasses import dataclass
 
 from .errors import UsageError
 
-SESSION_COMMANDS = ("goflags", "env", "timeout", "timing", "vet", "list", "rm", "reset", "help")
+SESSION_COMMANDS = (
+    "goflags", "env", "timeout", "timing", "vet", "list", "rm", "reset", "help", "jobs", "kill",
+)  # fmt: skip
 
 HELP = """\
 Go (gorun) kernel: every cell is Go.
@@ -57,6 +59,8 @@ Lines at the top of a cell
   %list                the session's declarations, and the cell of each
   %rm NAME [NAME...]   forget declarations (Type.Method for a method) or imports
   %reset [--go-mod]    forget all declarations (--go-mod: and the fetched modules)
+  %jobs                background programs (%%gorun --bg): id, pid, time, status
+  %kill N | all        stop a background program, or all of them
   %help                this text
   !command             run a shell command in the notebook's directory
 

@@ -52,6 +52,10 @@ Options of gorun (two dashes):
   --quiet            no status line when the program succeeds
   --vet              also run go vet on the cell (alongside the build); its
                      findings are shown at cell lines above the output
+  --bg               start the program in the background and return (a server);
+                     its output keeps arriving in this cell; %jobs, %kill N
+  --wait-port N      with --bg: return once the program accepts connections on
+                     127.0.0.1:N (--wait-url URL: once URL answers)
   --                 end of options: the words after it are program arguments
 
 Magic-only options (the %%gorun magic in a Python notebook; not in the Go kernel):
@@ -74,6 +78,9 @@ OUR_OPTIONS = {
     "no-raise-error": False,
     "quiet": False,
     "vet": False,
+    "bg": False,
+    "wait-port": True,
+    "wait-url": True,
 }
 
 _PYTHON_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -99,6 +106,9 @@ class Command:
     raise_error: bool = True
     quiet: bool = False
     vet: bool = False  # --vet: go vet the cell alongside the build
+    background: bool = False  # --bg: start the program and return
+    wait_port: int | None = None  # --wait-port: return once it accepts connections there
+    wait_url: str | None = None  # --wait-url: ... once this URL answers
     positional: list[str] = field(default_factory=list)  # after the flags
 
     def package_and_args(self) -> tuple[list[str], list[str]]:
@@ -207,21 +217,33 @@ def parse(words: list[str], usage: str = USAGE_CELL, help_hint: str = "%gorun?")
             # as it is written, so that go answers with its own error or meaning.
             cmd.build_flags.append(word)
     cmd.positional = words[i:]
+    if (cmd.wait_port or cmd.wait_url) and not cmd.background:
+        raise fail("--wait-port and --wait-url are for background programs: add --bg")
     return cmd
 
 
 def _our_option(
     cmd: Command, name: str, value: str, has_value: bool, fail: Callable[[str], UsageError]
 ) -> None:
-    if name in ("quiet", "no-raise-error", "vet"):
+    if name in ("quiet", "no-raise-error", "vet", "bg"):
         if has_value:
             raise fail(f"option --{name} takes no value")
         if name == "quiet":
             cmd.quiet = True
         elif name == "vet":
             cmd.vet = True
+        elif name == "bg":
+            cmd.background = True
         else:
             cmd.raise_error = False
+    elif name == "wait-port":
+        if not value.isdigit() or not 0 < int(value) < 65536:
+            raise fail(f"--wait-port wants a port number (1-65535), got {value!r}")
+        cmd.wait_port = int(value)
+    elif name == "wait-url":
+        if not value.startswith(("http://", "https://")):
+            raise fail(f"--wait-url wants an http:// or https:// URL, got {value!r}")
+        cmd.wait_url = value
     elif name == "timeout":
         cmd.timeout = parse_duration(value)
     elif name == "env":

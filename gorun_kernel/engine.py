@@ -28,6 +28,7 @@ from .control import Control, sigint_interrupts
 from .errors import GorunError, Interrupted, UsageError
 from .events import OutputSink
 from .execache import ExeCache
+from .jobs import Jobs
 from .outcome import Outcome, RunOptions
 from .process import run_process
 from .richout import display_limit
@@ -78,6 +79,7 @@ class Engine:
             self.scratch.path / VALUE_CACHE,
         )  # fmt: skip
         self.tests = TestRunner(self.builder, test_runner, self.scratch.path)
+        self.jobs = Jobs(self.scratch.path)  # background programs (--bg)
         self._busy = threading.Lock()  # held while a cell builds or runs
         self._stdlib: StdIndex | None = None
 
@@ -86,6 +88,7 @@ class Engine:
     def close(self) -> None:
         """End the session: stop what runs (from another thread, say), remove the scratch module."""
         self.control.kill()
+        self.jobs.close()
         # A run in another thread ends as soon as its process is gone; wait for
         # it, so the scratch module is not removed under a build.
         got = self._busy.acquire(timeout=5)
@@ -232,9 +235,10 @@ class Engine:
             built, composed = self._build(composed, cmd, env, opts.cwd, sink)
         except GorunError as e:
             return Outcome.failed(e)  # go's own errors (a flag it does not know) included
-        value_file = self.scratch.path / VALUE_FILE if composed.show else None
+        show = composed.show and not cmd.background  # a background program has no value
+        value_file = self.scratch.path / VALUE_FILE if show else None
         program = Program(built, cmd.positional, env, composed.table, value_file)
-        return self.runner.run(program, cmd, sink, opts)
+        return self._start(program, cmd, sink, opts, f"cell {label}")
 
     def _run_tests(
         self,
@@ -292,7 +296,23 @@ class Engine:
         finally:
             if ref.job.install_dir is not None:
                 shutil.rmtree(ref.job.install_dir.parent, ignore_errors=True)
-        return self.runner.run(Program(built, ref.args, env), cmd, sink, opts)
+        what = " ".join(ref.job.packages)
+        return self._start(Program(built, ref.args, env), cmd, sink, opts, what)
+
+    def _start(
+        self, program: Program, cmd: Command, sink: OutputSink, opts: RunOptions, what: str
+    ) -> Outcome:
+        """The run stage: to the program's end, or (--bg) as a background job."""
+        if not cmd.background:
+            return self.runner.run(program, cmd, sink, opts)
+        if program.built.exe is None:
+            return self.runner.run(program, cmd, sink, opts)  # -n: nothing to start
+        quiet = RunOptions(opts.cwd)  # no input for a background program
+
+        def launch(job_sink: OutputSink, control: Control) -> Outcome:
+            return self.runner.run(program, cmd, job_sink, quiet, control)
+
+        return self.jobs.start(what, launch, sink, cmd.wait_port, cmd.wait_url)
 
 
 def _absolute(flags: list[str], cwd: str) -> list[str]:

@@ -49,12 +49,18 @@ class _Sink:
         self.silent = silent
         self.allow_stdin = allow_stdin
         self.progress_id: str | None = None  # the cell's progress line, once shown
+        # The cell's request: a background program started here keeps sending
+        # its output to this cell while later cells run.
+        self.parent = kernel.get_parent()
+
+    def _send(self, msg_type: str, content: dict[str, Any]) -> None:
+        kernel = self.kernel
+        kernel.session.send(kernel.iopub_socket, msg_type, content, parent=self.parent,
+                            ident=kernel._topic(msg_type))  # fmt: skip
 
     def _stream(self, name: str, text: str) -> None:
         if not self.silent:
-            self.kernel.send_response(
-                self.kernel.iopub_socket, "stream", {"name": name, "text": text}
-            )
+            self._send("stream", {"name": name, "text": text})
 
     def stdout(self, text: str) -> None:
         self._stream("stdout", text)
@@ -69,11 +75,9 @@ class _Sink:
             msg_type = "update_display_data" if event.update else "display_data"
             transient = {"display_id": event.display_id} if event.display_id else {}
             content = {"data": event.data, "metadata": event.metadata, "transient": transient}
-            self.kernel.send_response(self.kernel.iopub_socket, msg_type, content)
+            self._send(msg_type, content)
         elif isinstance(event, ClearOutput):
-            self.kernel.send_response(
-                self.kernel.iopub_socket, "clear_output", {"wait": event.wait}
-            )
+            self._send("clear_output", {"wait": event.wait})
         elif isinstance(event, Progress) and self.allow_stdin:
             # Only for people watching (frontends that take input): a batch run
             # (nbconvert, papermill, nbval) keeps the same outputs however slow
@@ -88,7 +92,7 @@ class _Sink:
                 "transient": {"display_id": self.progress_id},
             }
             msg_type = "display_data" if first else "update_display_data"
-            self.kernel.send_response(self.kernel.iopub_socket, msg_type, content)
+            self._send(msg_type, content)
 
     def input_wanted(self, prompt: str) -> str | None:
         if not self.allow_stdin:

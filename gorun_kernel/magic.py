@@ -177,6 +177,23 @@ class GorunMagics(Magics):
         print(f"timing: {'on' if _settings['timing'] else 'off'}")
 
     @line_magic
+    def gorun_jobs(self, line: str) -> None:
+        """List background programs (%%gorun --bg): id, pid, running time, status."""
+        print(session_engine().jobs.listing())
+
+    @line_magic
+    def gorun_kill(self, line: str) -> None:
+        """%gorun_kill N | all: stop a background program, or all of them."""
+        words = line.split()
+        if len(words) != 1:
+            raise IPythonUsageError("usage: %gorun_kill N | all")
+        try:
+            killed = session_engine().jobs.kill(words[0])
+        except UsageError as e:
+            raise IPythonUsageError(e.message) from None
+        print("".join(f"[bg {i}] killed\n" for i in killed) or "no background programs", end="")
+
+    @line_magic
     def gorun_reset(self, line: str) -> None:
         """%gorun_reset [--go-mod]: forget all declarations (--go-mod: and fetched modules)."""
         words = line.split()
@@ -186,6 +203,11 @@ class GorunMagics(Magics):
 
     def _finish(self, cmd: cmdline.Command, outcome: Outcome) -> GoValue | None:
         ns = self.shell.user_ns if self.shell is not None else {}
+        if outcome.job_output is not None:
+            # A background job: a live object whose .stdout/.stderr grow as it prints.
+            for var in (cmd.out_var, cmd.err_var):
+                if var:
+                    ns[var] = outcome.job_output
         if cmd.out_var and outcome.stdout is not None:
             ns[cmd.out_var] = outcome.stdout
         if cmd.err_var and outcome.stderr is not None:

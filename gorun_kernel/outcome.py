@@ -34,6 +34,7 @@ class Outcome:
     cached: bool = False  # the binary came from the executable cache (no go command)
     dropped: int = 0  # bytes of output over the limit, not shown
     ran: bool = True  # False when there was nothing to build or run
+    job_output: object = None  # a background job's jobs.JobOutput, growing as it prints
     build_seconds: float | None = None  # getting the program (cache lookup or go build)
     run_seconds: float | None = None  # the program's run
 

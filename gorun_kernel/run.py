@@ -90,11 +90,20 @@ class Runner:
                 found = str(candidate)
         return [found] if found else []
 
-    def run(self, program: Program, cmd: Command, sink: OutputSink, opts: RunOptions) -> Outcome:
-        """Run a built program to its end; its output streams to sink."""
+    def run(
+        self,
+        program: Program,
+        cmd: Command,
+        sink: OutputSink,
+        opts: RunOptions,
+        control: Control | None = None,
+    ) -> Outcome:
+        """Run a built program to its end; its output streams to sink.
+
+        control: how it is stopped (a background job has its own); else the session's."""
         traces = TraceMapper(sink, program.table) if program.table is not None else None
         try:
-            outcome = self._run(program, cmd, traces or sink, opts)
+            outcome = self._run(program, cmd, traces or sink, opts, control or self.control)
         finally:
             if traces is not None:
                 traces.finish()
@@ -107,7 +116,9 @@ class Runner:
                 sink.stderr(f"[gorun: {note}]\n")
         return outcome
 
-    def _run(self, program: Program, cmd: Command, sink: OutputSink, opts: RunOptions) -> Outcome:
+    def _run(
+        self, program: Program, cmd: Command, sink: OutputSink, opts: RunOptions, control: Control
+    ) -> Outcome:
         built, env = program.built, program.env
         if built.note:
             sink.stderr(built.note + "\n")
@@ -127,7 +138,7 @@ class Runner:
                 [*prefix, str(built.exe), *program.args],
                 cwd=opts.cwd,
                 env={**env, **extra},
-                control=self.control,
+                control=control,
                 sink=sink,
                 stdin=opts.stdin,
                 interactive=opts.interactive and opts.stdin is None,

@@ -81,7 +81,8 @@ def remove_stale(base: Path) -> list[Path]:
         except OSError:
             os.close(fd)  # its session is alive
             continue
-        kill_orphans(entry / RUNNING_NAME)
+        for record in entry.glob(RUNNING_NAME + "*"):  # the cell's, and --bg jobs'
+            kill_orphans(record)
         _rmtree(entry)
         os.close(fd)
         removed.append(entry)

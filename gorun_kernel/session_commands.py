@@ -139,7 +139,22 @@ def _vet(words: list[str], s: SessionSettings, engine: Engines, sink: OutputSink
     sink.stdout(f"vet: {'on' if s.vet else 'off'}\n")
 
 
+def _jobs(words: list[str], s: SessionSettings, engine: Engines, sink: OutputSink) -> None:
+    if words:
+        raise UsageError("usage: %jobs")
+    sink.stdout(engine().jobs.listing() + "\n")
+
+
+def _kill(words: list[str], s: SessionSettings, engine: Engines, sink: OutputSink) -> None:
+    if len(words) != 1:
+        raise UsageError("usage: %kill N | all")
+    killed = engine().jobs.kill(words[0])
+    sink.stdout("".join(f"[bg {i}] killed\n" for i in killed) or "no background programs\n")
+
+
 COMMANDS: dict[str, Command] = {
+    "jobs": _jobs,
+    "kill": _kill,
     "timing": _timing,
     "help": _help,
     "list": _list,
