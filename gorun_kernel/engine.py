@@ -238,7 +238,7 @@ class Engine:
         show = composed.show and not cmd.background  # a background program has no value
         value_file = self.scratch.path / VALUE_FILE if show else None
         program = Program(built, cmd.positional, env, composed.table, value_file)
-        return self._start(program, cmd, sink, opts, f"cell {label}")
+        return self.jobs.run(self.runner, program, cmd, sink, opts, f"cell {label}")
 
     def _run_tests(
         self,
@@ -297,22 +297,7 @@ class Engine:
             if ref.job.install_dir is not None:
                 shutil.rmtree(ref.job.install_dir.parent, ignore_errors=True)
         what = " ".join(ref.job.packages)
-        return self._start(Program(built, ref.args, env), cmd, sink, opts, what)
-
-    def _start(
-        self, program: Program, cmd: Command, sink: OutputSink, opts: RunOptions, what: str
-    ) -> Outcome:
-        """The run stage: to the program's end, or (--bg) as a background job."""
-        if not cmd.background:
-            return self.runner.run(program, cmd, sink, opts)
-        if program.built.exe is None:
-            return self.runner.run(program, cmd, sink, opts)  # -n: nothing to start
-        quiet = RunOptions(opts.cwd)  # no input for a background program
-
-        def launch(job_sink: OutputSink, control: Control) -> Outcome:
-            return self.runner.run(program, cmd, job_sink, quiet, control)
-
-        return self.jobs.start(what, launch, sink, cmd.wait_port, cmd.wait_url)
+        return self.jobs.run(self.runner, Program(built, ref.args, env), cmd, sink, opts, what)
 
 
 def _absolute(flags: list[str], cwd: str) -> list[str]:

@@ -22,10 +22,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .cmdline import Command
 from .control import Control
 from .errors import GorunError, UsageError
 from .events import Event, OutputSink
-from .outcome import Outcome, format_duration
+from .outcome import Outcome, RunOptions, format_duration
+from .run import Program, Runner
 
 WAIT_LIMIT = 60.0  # seconds --wait-port/--wait-url wait for the program to answer
 POLL_EVERY = 0.05  # seconds between two tries to connect
@@ -113,6 +115,25 @@ class Jobs:
         self.scratch = scratch
         self.jobs: dict[int, Job] = {}
         self._next = 1
+
+    def run(
+        self,
+        runner: Runner,
+        program: Program,
+        cmd: Command,
+        sink: OutputSink,
+        opts: RunOptions,
+        what: str,
+    ) -> Outcome:
+        """The run stage: to the program's end, or (--bg) as a background job."""
+        if not cmd.background or program.built.exe is None:  # (-n: nothing to start)
+            return runner.run(program, cmd, sink, opts)
+        quiet = RunOptions(opts.cwd)  # no input for a background program
+
+        def launch(job_sink: OutputSink, control: Control) -> Outcome:
+            return runner.run(program, cmd, job_sink, quiet, control)
+
+        return self.start(what, launch, sink, cmd.wait_port, cmd.wait_url)
 
     def start(
         self,
