@@ -82,9 +82,10 @@ def test_file(cell: str) -> str:
 
 
 class Kernel:
-    def __init__(self, cwd: str) -> None:
+    def __init__(self, cwd: str, env: dict[str, str] | None = None) -> None:
+        self.started = time.perf_counter()
         self.km = KernelManager(kernel_name="gorun")
-        self.km.start_kernel(cwd=cwd)
+        self.km.start_kernel(cwd=cwd, env=env if env is not None else dict(os.environ))
         self.kc = self.km.client()
         self.kc.start_channels()
         self.kc.wait_for_ready(timeout=120)
@@ -128,14 +129,20 @@ class GoRun:
         (self.dir / "go.mod").write_text(f"module bench\n\ngo {tc.go_line()}\n")
         self.go = tc.go
 
-    def run(self, program: str, sink: int | None = subprocess.DEVNULL, vet: bool = False) -> float:
+    def run(
+        self,
+        program: str,
+        sink: int | None = subprocess.DEVNULL,
+        vet: bool = False,
+        env: dict[str, str] | None = None,
+    ) -> float:
         """`go run .` (vet: `go vet . && go run .`, one after the other)."""
         (self.dir / "main.go").write_text(program)
         (self.dir / "main_test.go").unlink(missing_ok=True)
         start = time.perf_counter()
         if vet:
             subprocess.run([self.go, "vet", "."], cwd=self.dir, check=True)
-        subprocess.run([self.go, "run", "."], cwd=self.dir, stdout=sink, check=True)
+        subprocess.run([self.go, "run", "."], cwd=self.dir, stdout=sink, check=True, env=env)
         return time.perf_counter() - start
 
     def test(self, tests: str) -> float:
@@ -262,11 +269,56 @@ def cell_rows(kernel: Kernel, gorun: GoRun, reps: int, row: Callable[..., None])
         compose_ms(100, max(reps, 50)), None, "in-process")  # fmt: skip
 
 
+def fresh_machine(
+    work: str, gorun: GoRun, reps: int, warm: list[float]
+) -> list[tuple[str, list[float], list[float] | None, str]]:
+    """A fresh machine: an empty GOCACHE; the kernel started, its first cell sent 5 s
+    later (a user opening a notebook), with the background warm-up and without; next
+    to plain `go run` on an empty cache, and to a warm cell (`warm`)."""
+    results: dict[str, list[float]] = {"on": [], "off": [], "go run": [], "warm": []}
+    for i in range(reps):
+        for side in ("on", "off", "go run", "warm") if i == 0 else ("on", "off", "go run"):
+            cache = tempfile.mkdtemp(prefix="gorun-bench-gocache-")
+            env = {**os.environ, "GOCACHE": cache, "GORUN_WARM": "0" if side == "off" else "1"}
+            if side == "go run":
+                results[side].append(gorun.run(HELLO_PROGRAM.format(i=SALT + 3000 + i), env=env))
+            elif side == "warm":
+                start = time.perf_counter()
+                subprocess.run([sys.executable, "-m", "gorun_kernel", "warm"], env=env,
+                               check=True, capture_output=True)  # fmt: skip
+                results[side].append(time.perf_counter() - start)
+            else:
+                kernel = Kernel(work, env)
+                time.sleep(max(0.0, kernel.started + 5 - time.perf_counter()))
+                salt = SALT + (4000 if side == "on" else 5000) + i  # new to our cache too
+                results[side].append(kernel.run(HELLO_SNIPPET.format(i=salt)))
+                kernel.close()
+            shutil.rmtree(cache, ignore_errors=True)
+
+    def vs_warm(times: list[float]) -> str:
+        return f"; {statistics.median(times) / statistics.median(warm):.1f}x a warm cell"
+
+    return [
+        ("first cell on an empty GOCACHE, 5 s after kernel start (background warm-up)",
+         results["on"], results["go run"], vs_warm(results["on"])),
+        ("the same, warm-up off (GORUN_WARM=0)",
+         results["off"], results["go run"], vs_warm(results["off"])),
+        ("`python -m gorun_kernel warm` on an empty GOCACHE (niced; all three tiers; once)",
+         results["warm"], None, "ahead of time"),
+    ]  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reps", type=int, default=10)
     parser.add_argument("--out", help="also write the Markdown table to this file")
-    parser.add_argument("--only", choices=["tests"], help="only test cells and --vet")
+    parser.add_argument(
+        "--only",
+        choices=["tests", "fresh"],
+        help="only test cells and --vet; or only the empty-GOCACHE rows",
+    )
+    parser.add_argument("--fresh-reps", type=int, default=3,
+                        help="repetitions of the empty-GOCACHE rows (seconds each)")  # fmt: skip
     args = parser.parse_args()
     reps = args.reps
     work = tempfile.mkdtemp(prefix="gorun-bench-cwd-")
@@ -290,9 +342,9 @@ def main() -> None:
         startup.append(time.perf_counter() - start)
     assert kernel is not None
 
-    row("edited cell: hello-world snippet",
-        *paired(reps, lambda i: kernel.run(HELLO_SNIPPET.format(i=i)),
-                lambda i: gorun.run(HELLO_PROGRAM.format(i=i))))  # fmt: skip
+    warm_cell, plain_hello = paired(reps, lambda i: kernel.run(HELLO_SNIPPET.format(i=i)),
+                                    lambda i: gorun.run(HELLO_PROGRAM.format(i=i)))  # fmt: skip
+    row("edited cell: hello-world snippet", warm_cell, plain_hello)
     if not args.only:
         cell_rows(kernel, gorun, reps, row)
         row("kernel start to the first (new) cell's result", startup,
@@ -300,9 +352,14 @@ def main() -> None:
         row("100 MB to stdout (shown up to the 4 MB cap)",
             *paired(max(3, reps // 3), lambda i: kernel.run(FLOOD),
                     lambda i: gorun.run(FLOOD, sink=subprocess.PIPE)))  # fmt: skip
-    cost = test_and_vet_rows(kernel, gorun, reps, row)
+    cost = test_and_vet_rows(kernel, gorun, reps, row) if args.only != "fresh" else None
     peak = kernel.peak_rss_mb()
     kernel.close()
+    if args.only != "tests":
+        for name, k, p, note in fresh_machine(work, gorun, args.fresh_reps, warm_cell):
+            rows.append((name, fmt_ms(k), fmt_ms(p) if p else "-",
+                         (ratio(k, p) if p else "") + note))  # fmt: skip
+            print(f"{name}: {rows[-1][1]} vs {rows[-1][2]} {rows[-1][3]}", file=sys.stderr)
     gorun.close()
     shutil.rmtree(work, ignore_errors=True)
 
@@ -321,7 +378,8 @@ def main() -> None:
         lines.append(
             f"| kernel peak memory (VmHWM), after the flood | {peak:.0f} MB | - | target < 150 MB |"
         )
-    lines += ["", vet_note(cost)]
+    if cost is not None:
+        lines += ["", vet_note(cost)]
     table = "\n".join(lines)
     print(table)
     if args.out:

@@ -39,6 +39,8 @@ __all__ = [
 
 
 def load_ipython_extension(ipython: Any) -> None:
+    from . import warm
     from .magic import GorunMagics  # IPython is imported only by this front-end
 
     ipython.register_magics(GorunMagics)
+    warm.WARMER.start()  # go's build cache warms while the user writes the first cell

@@ -17,7 +17,7 @@ from typing import Any
 
 from ipykernel.kernelbase import Kernel
 
-from . import __version__, assist, cellhead, cmdline, render, session_commands, testflags
+from . import __version__, assist, cellhead, cmdline, render, session_commands, testflags, warm
 from .engine import Engine
 from .errors import GorunError
 from .events import ClearOutput, Display, Event, Progress
@@ -119,6 +119,7 @@ class GorunKernel(Kernel):
         except OSError as e:
             self.start_error = GorunError(f"cannot start a session: {e}")
         self.settings = session_commands.SessionSettings()  # %goflags, %env, %timeout
+        warm.WARMER.start()  # go's build cache warms until the first cell (started in __main__)
 
     @property
     def language_info(self) -> dict[str, Any]:  # type: ignore[override]
@@ -155,6 +156,7 @@ class GorunKernel(Kernel):
         cell_meta: dict[str, Any] | None = None,
         cell_id: str | None = None,
     ) -> dict[str, Any]:
+        warm.WARMER.cancel()  # this cell gets the CPU
         self._allow_stdin = allow_stdin  # raw_input() checks it; the base class never sets it
         sink = _Sink(self, silent, allow_stdin)
         self._timing: dict[str, object] | None = None
@@ -314,6 +316,7 @@ class GorunKernel(Kernel):
     # -- shutdown --------------------------------------------------------------
 
     async def do_shutdown(self, restart: bool) -> dict[str, Any]:  # type: ignore[override]
+        warm.WARMER.cancel()
         if self.engine is not None:
             self.engine.close()  # ends a running program, removes the scratch module
         return {"status": "ok", "restart": restart}

@@ -17,7 +17,7 @@ from IPython.core.error import UsageError as IPythonUsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.display import DisplayHandle, clear_output, display, update_display
 
-from . import cmdline, render, testflags
+from . import cmdline, render, testflags, warm
 from .engine import Engine
 from .errors import UsageError
 from .events import ClearOutput, Display, Event, Progress
@@ -82,6 +82,7 @@ class _Sink:
 class GorunMagics(Magics):
     @line_cell_magic
     def gorun(self, line: str, cell: str | None = None) -> Any:
+        warm.WARMER.cancel()  # this cell gets the CPU (the warm-up started at %load_ext)
         usage = cmdline.USAGE_LINE if cell is None else cmdline.USAGE_CELL
         try:
             cmd = cmdline.parse(cmdline.split_line(line), usage)
@@ -110,6 +111,7 @@ class GorunMagics(Magics):
 
     @line_cell_magic
     def gotest(self, line: str, cell: str | None = None) -> None:
+        warm.WARMER.cancel()  # this cell gets the CPU
         usage = testflags.USAGE_LINE if cell is None else testflags.USAGE
         try:
             tcmd = testflags.parse(cmdline.split_line(line), usage)

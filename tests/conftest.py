@@ -30,6 +30,8 @@ def hermetic_go(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
         "GOFLAGS": "-modcacherw -buildvcs=false",  # a removable module cache; no VCS stamping
         "GORUN_CACHE": str(root / "gorun-cache"),
         "GORUN_SCRATCH_DIR": str(root / "scratch"),
+        # No background warm-up (GOCACHE is the user's, warm): tests/test_warm.py turns it on.
+        "GORUN_WARM": "0",
     }
     (root / "scratch").mkdir()
     saved = {k: os.environ.get(k) for k in [*values, "GOWORK", "GOPRIVATE", "GONOPROXY"]}

@@ -1,0 +1,160 @@
+"""Warming go's build cache: `python -m gorun_kernel warm`, and the background warm-up
+of the kernel and the magic (niced, its own process group, gone when a cell comes).
+
+Each test has an empty GOCACHE of its own, as a fresh machine has.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from jupyter_client.manager import KernelManager
+from kernel_client import execute
+
+from gorun_kernel import warm
+
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="reads processes from /proc (Linux)"
+)
+
+
+def wait_for(condition: Callable[[], object], what: str, timeout: float = 60) -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"not within {timeout}s: {what}")
+
+
+def stat(pid: int) -> list[str] | None:
+    """/proc/PID/stat's fields after the command name (state is [0], ppid [1], pgid [2])."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text.rsplit(")", 1)[1].split()
+    return None if fields[0] == "Z" else fields  # a zombie has ended
+
+
+def group(pgid: int) -> list[int]:
+    """The live processes of a process group."""
+    pids = [int(p) for p in os.listdir("/proc") if p.isdigit()]
+    return [p for p in pids if (s := stat(p)) is not None and int(s[2]) == pgid]
+
+
+def warm_up_of(parent: int) -> tuple[int, str] | None:
+    """The background warm-up started by `parent`: (pid, its work directory), once go runs."""
+    for p in (int(p) for p in os.listdir("/proc") if p.isdigit()):
+        s = stat(p)
+        if s is None or int(s[1]) != parent:
+            continue
+        try:
+            argv = Path(f"/proc/{p}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"--background" in argv and len(group(p)) > 1:  # and its go build has started
+            return p, argv[argv.index(b"--background") + 1].decode()
+    return None
+
+
+def nice(pid: int) -> int:
+    return int(stat(pid)[16])  # type: ignore[index]
+
+
+@pytest.fixture
+def empty_gocache(tmp_path, monkeypatch) -> Path:
+    cache = tmp_path / "gocache"
+    cache.mkdir()
+    monkeypatch.setenv("GOCACHE", str(cache))
+    monkeypatch.setenv("GORUN_WARM", "1")
+    return cache
+
+
+def compiled(output: str) -> set[str]:
+    """The packages go compiled, from `go build -x` output."""
+    return set(re.findall(r"/compile .*?-p (\S+)", output))
+
+
+def test_warm_fills_the_cache_entries_a_first_cell_uses(empty_gocache, kc_factory):
+    first_tier = warm.TIERS[0]
+    proc = subprocess.run(
+        [sys.executable, "-m", "gorun_kernel", "warm", *first_tier],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"GOCACHE={empty_gocache}" in proc.stdout and "warm: done in" in proc.stdout
+    kc = kc_factory()
+    # A first cell, printing and showing a value: go compiles its main package only.
+    for cell in ('fmt.Println("hello")', "6 * 7"):
+        r = execute(kc, "%%gorun -x\n" + cell)
+        assert r.status == "ok", r.messages
+        assert compiled(r.stream("stderr") + r.stream()) == {"main"}, cell
+
+
+def test_the_kernel_warms_in_the_background_until_a_cell_comes(empty_gocache, kc_factory):
+    kc = kc_factory()
+    kernel_pid = kc.kernel_pid
+    pid, work = wait_for(lambda: warm_up_of(kernel_pid), "the warm-up's go build runs")
+    assert int(stat(pid)[2]) == pid  # a process group of its own
+    assert all(nice(p) == 19 for p in group(pid))  # go and compile too: low priority
+    r = execute(kc, "%help")  # any cell, even one that builds nothing
+    assert r.status == "ok"
+    assert group(pid) == [] and not Path(work).exists()
+
+
+def test_a_killed_kernels_warm_up_ends_too(empty_gocache):
+    km = KernelManager(kernel_name="gorun")
+    km.start_kernel()
+    try:
+        kernel_pid = km.provisioner.process.pid
+        pid, work = wait_for(lambda: warm_up_of(kernel_pid), "the warm-up's go build runs")
+        os.kill(kernel_pid, signal.SIGKILL)  # nothing of the kernel's own code runs
+        wait_for(lambda: not group(pid), "the warm-up's process group is gone")
+        wait_for(lambda: not Path(work).exists(), "the warm-up's directory is removed")
+    finally:
+        km.shutdown_kernel(now=True)
+
+
+def test_load_ext_warms_and_the_magic_cancels(ip, empty_gocache, monkeypatch):
+    import gorun_kernel
+
+    warmer = warm.Warmer()  # this process's one warm-up (the ip fixture's load_ext: off)
+    monkeypatch.setattr(warm, "WARMER", warmer)
+    gorun_kernel.load_ipython_extension(ip)  # what %load_ext does
+    assert warmer.proc is not None and warmer.work is not None
+    pid, work = warmer.proc.pid, warmer.work
+    wait_for(lambda: len(group(pid)) > 1, "the warm-up's go build runs")
+    assert all(nice(p) == 19 for p in group(pid))
+    ip.run_cell("%%gorun --bogus\nfmt.Println(1)\n")  # a cell, even one refused unbuilt
+    assert group(pid) == [] and not work.exists()
+
+
+@pytest.fixture
+def kc_factory():
+    """Start a kernel (with the test's environment) when the test asks; shut it down after."""
+    started = []
+
+    def start():
+        km = KernelManager(kernel_name="gorun")
+        km.start_kernel()
+        kc = km.client()
+        kc.start_channels()
+        kc.wait_for_ready(timeout=60)
+        kc.kernel_pid = km.provisioner.process.pid
+        started.append((km, kc))
+        return kc
+
+    yield start
+    for km, kc in started:
+        kc.stop_channels()
+        km.shutdown_kernel(now=False)
