@@ -16,8 +16,9 @@ NOTEBOOK = ROOT / "notebooks" / "parameters.ipynb"
 
 def papermill(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "papermill", *args], cwd=cwd, capture_output=True, text=True
-    )
+        [sys.executable, "-m", "papermill", "--start-timeout", "180", *args],
+        cwd=cwd, capture_output=True, text=True,
+    )  # fmt: skip
 
 
 def test_papermill_cli_passes_parameters_to_go_cells(tmp_path):

@@ -16,6 +16,9 @@ import pytest
 ROOT = Path(__file__).parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("**/*.ipynb"))
 IDS = [str(p.relative_to(ROOT / "notebooks")) for p in NOTEBOOKS]
+# Seconds for a kernel to start (the tools' default is 60; a loaded CI machine
+# has taken longer).
+START_TIMEOUT = 180
 
 
 def _code_cells(nb: nbformat.NotebookNode) -> list[tuple[int, nbformat.NotebookNode]]:
@@ -50,7 +53,9 @@ def test_nbclient_runs_every_cell(path):
 
     nb = nbformat.read(path, as_version=4)
     # allow_errors=False, as Run All: an untagged failure would raise here.
-    NotebookClient(nb, timeout=300, resources={"metadata": {"path": str(path.parent)}}).execute()
+    client = NotebookClient(nb, timeout=300, startup_timeout=START_TIMEOUT,
+                            resources={"metadata": {"path": str(path.parent)}})  # fmt: skip
+    client.execute()
     assert unrun(nb) == []
     assert failed(nb) == tagged(nb)
 
@@ -63,7 +68,7 @@ def test_papermill_runs_every_cell(path, tmp_path):
 
     out = tmp_path / path.name
     expected = tagged(nbformat.read(path, as_version=4))
-    run = {"cwd": str(path.parent), "progress_bar": False}
+    run = {"cwd": str(path.parent), "progress_bar": False, "start_timeout": START_TIMEOUT}
     if expected:
         # papermill runs on past tagged cells (its nbclient honours the tag), but
         # its verdict counts any error output: the run itself then fails.
