@@ -16,7 +16,16 @@ import socket
 from collections.abc import Callable
 
 from .events import ClearOutput, Display
-from .richout import FD_ENV, UPDATE_INTERVAL, DisplayEvent, FrameDecoder, Note, bundle_size
+from .richout import (
+    FD_ENV,
+    UPDATE_INTERVAL,
+    DisplayEvent,
+    FrameDecoder,
+    Note,
+    RawUpdate,
+    bundle_size,
+    parse_frame,
+)
 
 READ_SIZE = 1 << 20
 Emit = Callable[[DisplayEvent], None]
@@ -30,7 +39,7 @@ class DisplayGate:
         self.interval = interval
         self.spent = 0
         self.over = False  # the budget ran out: displays are dropped from now on
-        self.pending: dict[str, Display] = {}  # display id -> its latest update, not yet sent
+        self.pending: dict[str, Display | RawUpdate] = {}  # display id -> its latest update
         self.last_updates: float | None = None  # when pending updates were last sent
         self.notes: set[str] = set()  # each note is given once per run
         self.updates_in = 0
@@ -40,7 +49,10 @@ class DisplayGate:
         """What to pass on now, in order, for one event from the program."""
         if isinstance(event, Note):
             return self._note(event)
-        if isinstance(event, Display) and event.update and event.display_id is not None:
+        if isinstance(event, RawUpdate) or (
+            isinstance(event, Display) and event.update and event.display_id is not None
+        ):
+            assert event.display_id is not None
             self.updates_in += 1
             self.pending.pop(event.display_id, None)  # the newest goes to the end
             self.pending[event.display_id] = event
@@ -63,7 +75,12 @@ class DisplayGate:
         """All pending updates now (before a display, and at the end of the run)."""
         out: list[DisplayEvent] = []
         for update in self.pending.values():
-            out.extend(self._spend(update))
+            events = parse_frame(update.body) if isinstance(update, RawUpdate) else [update]
+            for event in events:
+                if isinstance(event, Note):
+                    out.extend(self._note(event))
+                elif isinstance(event, Display):
+                    out.extend(self._spend(event))
         self.pending.clear()
         return out
 
@@ -93,6 +110,8 @@ class DisplayChannel:
     def __init__(self, limit: int) -> None:
         self._ours, self._theirs = socket.socketpair()
         self._ours.setblocking(False)
+        self._buffer = bytearray(READ_SIZE)
+        self._view = memoryview(self._buffer)
         self.decoder = FrameDecoder(max_frame=limit)
         self.gate = DisplayGate(limit)
 
@@ -119,15 +138,18 @@ class DisplayChannel:
         program's display calls print text from then on.
         """
         try:
-            data = self._ours.recv(READ_SIZE)
+            # Into a buffer kept for the run: recv(n) would allocate n bytes every time.
+            n = self._ours.recv_into(self._buffer)
         except (BlockingIOError, InterruptedError):
             return True
         except OSError:
-            data = b""
+            n = 0
+        data = self._view[:n]
         frames = self.decoder.feed(data) if data else self.decoder.finish()
         for frame in frames:
-            if any(isinstance(e, Display | ClearOutput) for e in frame.events):
-                before()
+            if any(isinstance(e, ClearOutput) or (isinstance(e, Display) and not e.update)
+                   for e in frame.events):  # fmt: skip
+                before()  # updates replace an output already placed: no text need go first
             for event in frame.events:
                 for out in self.gate.push(event, now):
                     emit(out)

@@ -41,6 +41,9 @@ UPDATE_INTERVAL = 0.05  # seconds: at most this often is an output updated
 MAGIC = b"GRD"
 HEADER = struct.Struct(">3sBI")
 FLAG_SYNC = 1
+# How the Go package writes an update frame's start (encoding/json keeps the
+# struct's field order): enough to know which output it updates.
+_UPDATE_HEAD = re.compile(rb'\{"type":"update","id":"([A-Za-z0-9_.-]{1,200})",')
 _MIME = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*", re.I)
 
 
@@ -51,7 +54,16 @@ class Note:
     text: str
 
 
-DisplayEvent = Display | ClearOutput | Note  # what the decoder gives; notes go to stderr
+@dataclass(frozen=True)
+class RawUpdate:
+    """An update frame, read but not parsed: of a fast series of updates to one
+    output, only the one that is shown is ever parsed (parse_frame)."""
+
+    display_id: str
+    body: bytes
+
+
+DisplayEvent = Display | ClearOutput | Note | RawUpdate  # from the decoder; notes go to stderr
 
 
 @dataclass
@@ -90,42 +102,51 @@ class FrameDecoder:
         self.skipping = 0  # bytes left of an oversized frame being thrown away
         self.broken = False  # the stream is not frames: nothing more is read from it
 
-    def feed(self, data: bytes) -> list[Frame]:
+    def feed(self, data: bytes | memoryview) -> list[Frame]:
         if self.broken:
             return []
-        frames: list[Frame] = []
         if self.skipping:
             skipped = min(self.skipping, len(data))
             self.skipping -= skipped
             data = data[skipped:]
         self.buffer += data
-        while not self.broken and not self.skipping and len(self.buffer) >= HEADER.size:
-            magic, flags, length = HEADER.unpack_from(self.buffer)
+        frames: list[Frame] = []
+        pos = self._frames(frames)
+        del self.buffer[:pos]  # once per read: deleting per frame would copy the rest each time
+        return frames
+
+    def _frames(self, frames: list[Frame]) -> int:
+        """Decode the whole frames in the buffer; returns how many bytes they took."""
+        buf, pos = self.buffer, 0
+        while len(buf) - pos >= HEADER.size:
+            magic, flags, length = HEADER.unpack_from(buf, pos)
             sync = bool(flags & FLAG_SYNC)
             if magic != MAGIC:
                 self.broken = True
-                self.buffer.clear()
                 frames.append(Frame([Note(
                     "the display channel carried data that is not display frames; "
                     "it was closed (displays from now on are text on stdout)"
                 )], sync=False))  # fmt: skip
-                break
+                return len(buf)
             if length > self.max_frame:
-                del self.buffer[: HEADER.size]
-                skipped = min(length, len(self.buffer))
-                del self.buffer[:skipped]
+                skipped = min(length, len(buf) - pos - HEADER.size)
                 self.skipping = length - skipped
                 frames.append(Frame([Note(
                     f"a display of {length:,} bytes was not shown: over the limit of "
                     f"{self.max_frame:,} bytes per cell ({LIMIT_ENV})"
                 )], sync))  # fmt: skip
-                continue
-            if len(self.buffer) < HEADER.size + length:
+                return pos + HEADER.size + skipped
+            end = pos + HEADER.size + length
+            if len(buf) < end:
                 break
-            body = bytes(self.buffer[HEADER.size : HEADER.size + length])
-            del self.buffer[: HEADER.size + length]
-            frames.append(Frame(parse_frame(body), sync))
-        return frames
+            body = bytes(buf[pos + HEADER.size : end])
+            pos = end
+            update = _UPDATE_HEAD.match(body)
+            if update is not None:  # parsed only if it is the latest when it is shown
+                frames.append(Frame([RawUpdate(update.group(1).decode(), body)], sync))
+            else:
+                frames.append(Frame(parse_frame(body), sync))
+        return pos
 
     def finish(self) -> list[Frame]:
         """The stream ended: a frame cut short is a note."""

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from gorun_kernel.display_channel import DisplayGate
 from gorun_kernel.errors import GorunError
 from gorun_kernel.events import ClearOutput, Display
-from gorun_kernel.richout import FrameDecoder, Note, display_limit, parse_frame
+from gorun_kernel.richout import FrameDecoder, Note, RawUpdate, display_limit, parse_frame
 
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n fake").decode()
 
@@ -169,3 +169,25 @@ def test_display_limit_from_the_environment(monkeypatch):
     monkeypatch.setenv("GORUN_DISPLAY_LIMIT", "lots")
     with pytest.raises(GorunError, match="GORUN_DISPLAY_LIMIT=lots is not a number of bytes"):
         display_limit()
+
+
+def go_frame(msg: dict) -> bytes:
+    """A frame as the Go package writes it: compact JSON, fields in its struct's order."""
+    return frame(None, raw=json.dumps(msg, separators=(",", ":")).encode())
+
+
+def test_updates_as_go_writes_them_are_parsed_only_when_shown():
+    gate = DisplayGate(limit=1 << 20, interval=0.05)
+    dec = FrameDecoder()
+    stream = b"".join(
+        go_frame({"type": "update", "id": "bar", "data": {"text/plain": str(i)}, "metadata": {}})
+        for i in range(1000)
+    )
+    stream += go_frame(  # the last one is broken: its note shows, since it is the latest
+        {"type": "update", "id": "bar", "data": {"image/png": "%%"}, "metadata": {}}
+    )
+    raw = [e for f in dec.feed(stream) for e in f.events]
+    assert all(isinstance(e, RawUpdate) and e.display_id == "bar" for e in raw)
+    out = [o for e in raw for o in gate.push(e, 1.0)] + gate.flush()
+    assert out[0] == Display({"text/plain": "0"}, {}, "bar", update=True)
+    assert out[1:] == [Note("a display's image/png data is not valid base64")]
