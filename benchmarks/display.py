@@ -8,7 +8,7 @@
 - a progress bar updated 100,000 times: messages the kernel sent, the kernel's
   CPU time, the cell's time;
 - a cell using a 50 MB value from cache.Value next to one computing it again
-  (parsing a 50 MB CSV file).
+  (parsing the CSV file it came from: 6,553,600 numbers, 39 MB of text).
 Cells are built once before they are timed: these figures are about output, not builds.
 """
 
@@ -127,10 +127,9 @@ def cpu_seconds(pid: int) -> float:
 
 
 def write_csv(path: Path) -> None:
+    """6,553,600 numbers: 50 MB as a []float64."""
     row = ",".join(f"{i}.{i % 97}" for i in range(100)) + "\n"
-    with path.open("w") as f:
-        while f.tell() < 50 << 20:
-            f.write(row * 64)
+    path.write_text(row * 65536)
 
 
 def main() -> None:

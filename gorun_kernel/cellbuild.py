@@ -22,7 +22,7 @@ from .build import Builder, BuildJob, Built
 from .compose import Composed, compose_snippet
 from .errors import BuildError, CellError
 from .events import OutputSink
-from .scratch import ScratchModule
+from .scratch import GOLIB_DIR, ScratchModule
 from .snippets import Session
 from .stdlib import StdIndex
 
@@ -93,6 +93,9 @@ class CellBuilder:
         local = None
         if self.local and not own_mod:
             local = localmods.fingerprint([m.dir for m in self.local.values()])
+        # The display package every session requires: a new gorun_kernel (or an
+        # edit to it) must not run binaries built with the old one.
+        golib = None if own_mod else localmods.fingerprint([GOLIB_DIR])
 
         def key_parts() -> dict[str, object]:
             parts: dict[str, object] = {"kind": "cell", "files": files, "flags": flags}
@@ -100,6 +103,7 @@ class CellBuilder:
                 parts["go.mod"] = self.scratch.go_mod.read_text()
                 parts["go.sum"] = self.scratch.go_sum.read_text()
                 parts["local"] = local
+                parts["golib"] = golib
             return parts
 
         def prepare() -> None:

@@ -279,3 +279,34 @@ def test_display_limit_drops_what_is_over_it_with_a_note(ip, run, monkeypatch):
     assert "[gorun: a display of " in err and "over the limit of 5,000 bytes per cell" in err
     assert "[gorun: the value's rich form is over the limit of 5,000 bytes" in err
     assert result.result._repr_mimebundle_() == {"text/plain": repr(result.result)}
+
+
+def test_a_changed_display_package_is_built_again(tmp_path):
+    # A new gorun_kernel (or an edit to its Go package) must not run binaries
+    # built with the old package from the executable cache.
+    import os
+
+    from gorun_kernel.cmdline import parse
+    from gorun_kernel.engine import Engine
+    from gorun_kernel.events import BaseSink
+    from gorun_kernel.outcome import RunOptions
+    from gorun_kernel.scratch import GOLIB_DIR
+
+    engine = Engine()
+    source = GOLIB_DIR / "display.go"
+    st = source.stat()
+    try:
+
+        def run() -> bool:
+            outcome = engine.run_cell('display.Text("x")', parse([]), BaseSink(),
+                                      RunOptions(str(tmp_path)))  # fmt: skip
+            assert outcome.ok, outcome.status
+            return outcome.cached
+
+        run()
+        assert run() is True
+        os.utime(source, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+        assert run() is False
+    finally:
+        os.utime(source, ns=(st.st_atime_ns, st.st_mtime_ns))
+        engine.close()

@@ -6,7 +6,8 @@
 //	rows := cache.Value("rows", func() []Row { return loadCSV("big.csv") })
 //
 // computes the rows in the first cell that asks for "rows" and reads them back,
-// stored with encoding/gob, in the later ones. The store lives in the session's
+// stored with encoding/gob (a slice of numbers as its memory: fast), in the
+// later ones. The store lives in the session's
 // scratch directory (named by the environment variable GORUN_VALUE_CACHE), so
 // it ends with the session; %reset and Forget drop values. A cell that asks for
 // a key with a different type than the stored one computes it again.
@@ -24,14 +25,17 @@
 package cache
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/gob"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
+	"unsafe"
 )
 
 const dirEnv = "GORUN_VALUE_CACHE"
@@ -41,6 +45,7 @@ const dirEnv = "GORUN_VALUE_CACHE"
 type header struct {
 	Key  string
 	Type string
+	Raw  int64 // for a slice of numbers: its length, its memory following the header
 }
 
 // Value returns the value stored under key, or computes, stores and returns it.
@@ -59,7 +64,7 @@ func Value[T any](key string, compute func() T) T {
 		return v
 	}
 	v := compute()
-	if err := store(path, want, &v); err != nil {
+	if err := store(path, want, v); err != nil {
 		fmt.Fprintf(os.Stderr, "cache.Value(%q): not stored: %v\n", key, err)
 	}
 	return v
@@ -78,31 +83,73 @@ func filePath(dir, key string) string {
 }
 
 func load[T any](path string, want header) (T, bool) {
-	var v T
+	var v, zero T
 	f, err := os.Open(path)
 	if err != nil {
-		return v, false
+		return zero, false
 	}
 	defer f.Close()
-	dec := gob.NewDecoder(f)
+	r := bufio.NewReader(f) // a ByteReader: gob reads no further than its messages
+	dec := gob.NewDecoder(r)
 	var got header
-	if dec.Decode(&got) != nil || got != want || dec.Decode(&v) != nil {
-		var zero T
+	if dec.Decode(&got) != nil || got.Key != want.Key || got.Type != want.Type {
+		return zero, false
+	}
+	if t := reflect.TypeOf(&v).Elem(); isRaw(t) {
+		s := reflect.MakeSlice(t, int(got.Raw), int(got.Raw))
+		if _, err := io.ReadFull(r, rawBytes(s)); err != nil {
+			return zero, false
+		}
+		return s.Interface().(T), true
+	}
+	if dec.Decode(&v) != nil {
 		return zero, false
 	}
 	return v, true
 }
 
+// isRaw: a slice of numbers (or bools) is stored as its memory, read back by
+// the same program on the same machine: 50 MB in milliseconds, where gob
+// takes a second. Everything else goes through gob.
+func isRaw(t reflect.Type) bool {
+	if t == nil || t.Kind() != reflect.Slice {
+		return false
+	}
+	switch t.Elem().Kind() {
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128:
+		return true
+	}
+	return false
+}
+
+// rawBytes is a slice's memory (of an isRaw type) as bytes.
+func rawBytes(s reflect.Value) []byte {
+	if s.Len() == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(s.UnsafePointer()), s.Len()*int(s.Type().Elem().Size()))
+}
+
 // store writes the file whole or not at all (a temporary file, renamed), so a
 // program killed while storing leaves no half value behind.
-func store[T any](path string, h header, v *T) error {
+func store[T any](path string, h header, v T) error {
 	var buf bytes.Buffer
 	enc := gob.NewEncoder(&buf)
+	s := reflect.ValueOf(&v).Elem()
+	var raw []byte
+	if isRaw(s.Type()) {
+		h.Raw = int64(s.Len())
+		raw = rawBytes(s)
+	}
 	if err := enc.Encode(h); err != nil {
 		return err
 	}
-	if err := enc.Encode(v); err != nil {
-		return err
+	if h.Raw == 0 {
+		if err := enc.Encode(&v); err != nil {
+			return err
+		}
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
@@ -112,11 +159,14 @@ func store[T any](path string, h header, v *T) error {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(buf.Bytes()); err != nil {
-		tmp.Close()
-		return err
+	_, err = tmp.Write(buf.Bytes())
+	if err == nil {
+		_, err = tmp.Write(raw)
 	}
-	if err := tmp.Close(); err != nil {
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)

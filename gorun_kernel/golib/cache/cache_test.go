@@ -99,3 +99,27 @@ func TestAValueThatFailsToEncodeIsReturnedWithANote(t *testing.T) {
 		t.Errorf("got %v, note %q", got, note.String())
 	}
 }
+
+func TestSlicesOfNumbersRoundTripAsMemory(t *testing.T) {
+	t.Setenv(dirEnv, t.TempDir())
+	big := func() []float64 {
+		s := make([]float64, 1<<20)
+		for i := range s {
+			s[i] = float64(i) / 3
+		}
+		return s
+	}
+	first := Value("floats", big)
+	again := Value("floats", func() []float64 { t.Error("computed again"); return nil })
+	if len(again) != len(first) || again[12345] != first[12345] || again[len(again)-1] != first[len(first)-1] {
+		t.Errorf("read back %d values", len(again))
+	}
+	empty := Value("none", func() []int32 { return []int32{} })
+	if got := Value("none", func() []int32 { return []int32{9} }); len(got) != 0 || empty == nil {
+		t.Errorf("an empty slice read back as %v", got)
+	}
+	// The same key as another element type is not read into the wrong shape.
+	if got := Value("floats", func() []float32 { return []float32{1} }); len(got) != 1 {
+		t.Errorf("a []float32 read from a []float64's memory: %d values", len(got))
+	}
+}
