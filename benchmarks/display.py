@@ -8,7 +8,7 @@
 - a progress bar updated 100,000 times: messages the kernel sent, the kernel's
   CPU time, the cell's time;
 - a cell using a 50 MB value from cache.Value next to one computing it again
-  (parsing the CSV file it came from: 6,553,600 numbers, 39 MB of text).
+  (parsing the CSV file it came from: 6,553,600 numbers, 38 MB of text).
 Cells are built once before they are timed: these figures are about output, not builds.
 """
 

@@ -109,6 +109,11 @@ class DisplayChannel:
 
     def __init__(self, limit: int) -> None:
         self._ours, self._theirs = socket.socketpair()
+        # Room for many small frames in flight: fewer switches between a program
+        # updating an output in a loop and the run loop reading them.
+        for end, option in ((self._theirs, socket.SO_SNDBUF), (self._ours, socket.SO_RCVBUF)):
+            with contextlib.suppress(OSError):
+                end.setsockopt(socket.SOL_SOCKET, option, 1 << 20)
         self._ours.setblocking(False)
         self._buffer = bytearray(READ_SIZE)
         self._view = memoryview(self._buffer)
