@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import urllib.parse
 
 import nbformat
 from browser import KERNELSPECS, Lab
@@ -215,3 +216,81 @@ def test_go_under_gorun_is_highlighted_as_go(lab: Lab):
     lab.js("cell(0).model.sharedModel.setSource(arguments[0])", go.split("\n", 1)[1])
     lab.wait_for(lambda: token_color(lab, 0, "func") not in (None, keyword), "Python again")
     assert lab.js("return cell(0).model.mimeType") == "text/x-ipython"
+
+
+# -- rich output (the display package) -------------------------------------------------
+
+MANDELBROT = """img := image.NewRGBA(image.Rect(0, 0, 120, 80))
+for py := 0; py < 80; py++ {
+	for px := 0; px < 120; px++ {
+		c := complex(-2.2+3.2*float64(px)/120, -1.1+2.2*float64(py)/80)
+		z, n := 0i, 0
+		for ; n < 40 && cmplx.Abs(z) < 2; n++ {
+			z = z*z + c
+		}
+		img.Set(px, py, color.Gray{uint8(255 - 6*n)})
+	}
+}
+display.Image(img)"""
+CHART = """display.SVG(`<svg xmlns="http://www.w3.org/2000/svg" width="200" height="40">` +
+	`<rect id="gorun-bar" width="150" height="30" fill="steelblue"/></svg>`)"""
+TABLE = """type Planet struct {
+	Name  string
+	Moons int
+}
+[]Planet{{"Earth", 1}, {"Mars", 2}}"""
+PROGRESS = """bar := display.New()
+for i := 0; i <= 200; i++ {
+	bar.HTML(fmt.Sprintf(`<progress value="%d" max="200"></progress> step %d`, i, i))
+	time.Sleep(time.Millisecond)
+}
+fmt.Println("after the bar")"""
+
+
+def image_size(lab: Lab, i: int) -> list[int]:
+    """The natural size of the image in cell i's output, once it has loaded."""
+    return lab.wait_for(
+        lambda: lab.js(
+            """const img = cell(arguments[0]).outputArea.node.querySelector('img');
+            return img && img.complete && img.naturalWidth ?
+              [img.naturalWidth, img.naturalHeight] : null;""",
+            i,
+        ),
+        f"the image of cell {i}",
+    )
+
+
+def test_rich_output_images_svg_tables_and_a_progress_bar(lab: Lab):
+    path = lab.notebook("display.ipynb", [MANDELBROT, CHART, TABLE, PROGRESS])
+    assert lab.run_notebook(path) and lab.wait_cell("all") == "ok"
+    assert image_size(lab, 0) == [120, 80]
+    lab.screenshot("display-png", cell=0)
+    # JupyterLab draws SVG output as an <img> of it (a data: URL), at the SVG's size.
+    svg = lab.cell_output(1).find_element("css selector", "[data-mime-type='image/svg+xml'] img")
+    assert svg.get_attribute("src").startswith("data:image/svg+xml,")
+    assert "gorun-bar" in urllib.parse.unquote(svg.get_attribute("src"))
+    assert image_size(lab, 1) == [200, 40]
+    lab.screenshot("display-svg", cell=1)
+    table = lab.cell_output(2).find_element("css selector", "table")
+    rows = [r.text for r in table.find_elements("css selector", "tbody tr")]
+    assert rows == ["0 Earth 1", "1 Mars 2"], rows
+    lab.screenshot("display-table", cell=2)
+    # The updated output shows only its final state, in its place before the text.
+    bars = lab.cell_output(3).find_elements("css selector", "progress")
+    assert [b.get_attribute("value") for b in bars] == ["200"]
+    text = lab.cell_output_text(3)
+    assert text.index("step 200") < text.index("after the bar"), text
+    assert "step 199" not in text, text
+    lab.screenshot("display-progress", cell=3)
+
+
+def test_rich_output_from_the_magic_in_a_python_notebook(lab: Lab):
+    path = lab.notebook(
+        "magic-display.ipynb",
+        ["%load_ext gorun_kernel", "%%gorun\n" + MANDELBROT, "%%gorun\n" + TABLE],
+        kernel="python3",
+    )
+    lab.run_notebook(path)
+    assert image_size(lab, 1) == [120, 80]
+    assert lab.cell_output(2).find_element("css selector", "table td").text == "Earth"
+    lab.screenshot("display-magic")
