@@ -1,0 +1,163 @@
+"""Shared Go caches for a class: a module cache filled once, a build cache warmed once.
+
+    python -m classroom.caches --gocache DIR --gomodcache DIR [--module path@version ...]
+
+The module cache is shared read-only by every student (see settings.shared_go_env).
+go's build cache must be writable, so each student starts from a copy of the
+warmed one made of hard links (`seed_build_cache`): no extra disk, a fraction of
+a second, and go never rewrites a cache entry it finds valid. In a container the
+image layer plays that role: the warmed cache is in the image, and each pod
+writes to its own copy-on-write layer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from gorun_kernel.toolchain import find_toolchain
+
+from .settings import WARM_PACKAGES
+
+
+class CacheError(Exception):
+    """A cache could not be filled or warmed; the message says why, in go's words."""
+
+
+@dataclass(frozen=True)
+class Warmed:
+    seconds: float
+    how: str  # which commands warmed it, for the figures and the README
+
+
+def gorun_warm_available() -> bool:
+    """Whether the installed gorun_kernel has `python -m gorun_kernel warm` (issue 14).
+
+    Checked by feature: its command-line entry must know the word. Before that
+    lands, `python -m gorun_kernel warm` would start a kernel, so we must not try it.
+    """
+    if importlib.util.find_spec("gorun_kernel.warm") is not None:
+        return True
+    spec = importlib.util.find_spec("gorun_kernel.__main__")
+    if spec is None or spec.origin is None:
+        return False
+    text = Path(spec.origin).read_text()
+    return '"warm"' in text or "'warm'" in text
+
+
+def _go(args: list[str], env: dict[str, str], cwd: Path | str, timeout: float = 900) -> None:
+    toolchain = find_toolchain(env)
+    proc = subprocess.run(
+        [toolchain.go, *args],
+        cwd=cwd,
+        env=toolchain.command_env(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if proc.returncode != 0:
+        raise CacheError(f"go {' '.join(args)} failed:\n{proc.stderr.strip()}")
+
+
+def warm_build_cache(gocache: Path, packages: list[str] | None = None) -> Warmed:
+    """Compile the standard-library packages a class uses into gocache, once.
+
+    With `python -m gorun_kernel warm` available it runs first (it warms what the
+    kernel's own first cell needs); `go build PACKAGES` then adds what the
+    exercises import. On a warm cache both take about a second.
+    """
+    gocache.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "GOCACHE": str(gocache), "GOFLAGS": "-buildvcs=false"}
+    started = time.monotonic()
+    how = []
+    if gorun_warm_available():
+        proc = subprocess.run(
+            [sys.executable, "-m", "gorun_kernel", "warm"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            stdin=subprocess.DEVNULL,
+        )
+        if proc.returncode != 0:
+            raise CacheError(f"python -m gorun_kernel warm failed:\n{proc.stderr.strip()}")
+        how.append("python -m gorun_kernel warm")
+    pkgs = list(packages or WARM_PACKAGES)
+    _go(["build", *pkgs], env, cwd=tempfile.gettempdir())
+    how.append(f"go build {' '.join(pkgs)}")
+    return Warmed(time.monotonic() - started, "; ".join(how))
+
+
+def fill_module_cache(modcache: Path, modules: list[str]) -> None:
+    """Download modules (path@version) into modcache with the teacher's GOPROXY and GOSUMDB.
+
+    go verifies each module against the checksum database here, once; students
+    then read the cache with GOSUMDB=off. go leaves the extracted modules
+    read-only; the download directory is made read-only too.
+    """
+    modcache.mkdir(parents=True, exist_ok=True)
+    if not modules:
+        return
+    env = {**os.environ, "GOMODCACHE": str(modcache), "GOFLAGS": "-mod=mod"}
+    with tempfile.TemporaryDirectory(prefix="gorun-class-mods-") as work:
+        _go(["mod", "init", "gorun.class/fill"], env, cwd=work)
+        _go(["mod", "download", *modules], env, cwd=work)
+    for path in (modcache / "cache" / "download").rglob("*"):
+        if path.is_file():
+            path.chmod(path.stat().st_mode & 0o555)
+
+
+def seed_build_cache(warmed: Path, student: Path) -> bool:
+    """Give a student a build cache that starts as the class's warmed one (hard links).
+
+    False when the student already has one (it is theirs now). trim.txt is
+    copied, not linked: go rewrites that one file in place.
+    """
+    if student.exists() or not warmed.is_dir():
+        return False
+    student.parent.mkdir(parents=True, exist_ok=True)
+
+    def link(src: str, dst: str) -> None:
+        if os.path.basename(src) == "trim.txt":
+            shutil.copy2(src, dst)
+            return
+        try:
+            os.link(src, dst)
+        except OSError:  # another file system: a copy still saves the compile
+            shutil.copy2(src, dst)
+
+    shutil.copytree(warmed, student, copy_function=link)
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m classroom.caches", description="Fill and warm a class's shared Go caches."
+    )
+    parser.add_argument("--gocache", type=Path, required=True, help="the build cache to warm")
+    parser.add_argument("--gomodcache", type=Path, required=True, help="the module cache to fill")
+    parser.add_argument(
+        "--module", action="append", default=[], help="a module the class uses (path@version)"
+    )
+    parser.add_argument("--package", action="append", help="a package to compile (repeatable)")
+    args = parser.parse_args(argv)
+    try:
+        fill_module_cache(args.gomodcache.resolve(), args.module)
+        warmed = warm_build_cache(args.gocache.resolve(), args.package)
+    except CacheError as e:
+        print(e, file=sys.stderr)
+        return 1
+    print(f"warmed {args.gocache} in {warmed.seconds:.1f} s ({warmed.how})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

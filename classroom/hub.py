@@ -1,0 +1,275 @@
+"""The local class: JupyterHub on 127.0.0.1, started with one command and stopped cleanly.
+
+    python -m classroom.hub            # then open the URL it prints; Ctrl-C stops it
+
+JupyterHub (from PyPI) with its DummyAuthenticator and SimpleLocalProcessSpawner,
+configurable-http-proxy (from npm, installed under the class directory), and
+single-user servers (jupyterhub-singleuser) from this Python environment, where
+gorun_kernel is installed. Stopping leaves no process and no scratch directory,
+and says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import caches, procs, settings
+from .proxy import ProxyUnavailable, ensure_proxy
+
+REPO = Path(__file__).resolve().parent.parent
+HUB_CONFIG = REPO / "classroom" / "jupyterhub_config.py"
+EXERCISE_FILES = [REPO / "notebooks" / "classroom.ipynb", REPO / "notebooks" / "palindromes.txt"]
+
+
+class ClassroomError(Exception):
+    """The Hub could not start or stop; the message says why (with the Hub's log tail)."""
+
+
+def default_class_dir() -> Path:
+    """Kept across runs: the proxy's npm install and the class's shared Go caches."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "gorun_kernel-classroom"
+
+
+@dataclass
+class ClassOptions:
+    class_dir: Path = field(default_factory=default_class_dir)
+    shared_cache: bool = True  # seed each student's build cache from the warmed one
+    modules: list[str] = field(default_factory=list)  # path@version for the shared module cache
+    keep_state: bool = False  # keep the run's directory (homes, logs) after stop
+    python: str = sys.executable  # the environment the single-user servers run in
+
+
+@dataclass(frozen=True)
+class Leftovers:
+    processes: list[procs.Proc]
+    scratch_dirs: list[Path]
+
+
+def free_port() -> int:
+    # The port is free now; JupyterHub binds it a moment later (a small, usual race).
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def singleuser_command(python: str) -> list[str]:
+    script = Path(python).with_name("jupyterhub-singleuser")
+    return [str(script)] if script.exists() else [python, "-m", "jupyterhub.singleuser"]
+
+
+class Classroom:
+    """One run of the local Hub. start(), then stop(); a context manager does both."""
+
+    def __init__(self, options: ClassOptions | None = None) -> None:
+        self.options = options or ClassOptions()
+        self.class_id = secrets.token_hex(8)
+        self.admin_token = secrets.token_hex(32)
+        self.state: Path | None = None
+        self.url = ""
+        self.warmed: caches.Warmed | None = None
+        self._hub: subprocess.Popen[bytes] | None = None
+        self.processes = procs.ClassProcesses(self.class_id)
+
+    def __enter__(self) -> Classroom:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def scratch_root(self) -> Path:
+        assert self.state is not None
+        return self.state / "scratch"
+
+    def _student_env(self) -> dict[str, str]:
+        assert self.state is not None
+        env = {
+            procs.MARKER: self.class_id,
+            "GORUN_SCRATCH_DIR": str(self.scratch_root),
+            "TMPDIR": str(self.state / "tmp"),
+            **settings.KERNEL_ENV,
+        }
+        modcache = self.options.class_dir / "gomod"
+        if self.options.shared_cache:
+            shared = settings.shared_go_env(modcache, gocache="")
+            env.update({k: v for k, v in shared.items() if k != "GOCACHE"})
+        if "GORUN_GO" in os.environ:
+            env["GORUN_GO"] = os.environ["GORUN_GO"]
+        return env
+
+    def _write_spec(self, chp: Path) -> Path:
+        assert self.state is not None
+        for sub in ("home", "scratch", "tmp"):
+            (self.state / sub).mkdir(parents=True, exist_ok=True)
+        self.proxy_port = free_port()
+        spec = {
+            "state_dir": str(self.state),
+            "repo_root": str(REPO),
+            "proxy_port": self.proxy_port,
+            "hub_port": free_port(),
+            "proxy_api_port": free_port(),
+            "chp": str(chp),
+            "admin_token": self.admin_token,
+            "singleuser_cmd": singleuser_command(self.options.python),
+            "mem_limit": settings.MEM_LIMIT,
+            "cpu_limit": settings.CPU_LIMIT,
+            "student_env": self._student_env(),
+            "warmed_gocache": (
+                str(self.options.class_dir / "go-build") if self.options.shared_cache else ""
+            ),
+            "exercise_files": [str(p) for p in EXERCISE_FILES],
+        }
+        path = self.state / "classroom.json"
+        path.write_text(json.dumps(spec, indent=2))
+        path.chmod(0o600)  # it holds the admin token
+        return path
+
+    def prepare(self) -> None:
+        """The proxy from npm and, for a shared cache, the class's caches (once per class)."""
+        self.chp = ensure_proxy(self.options.class_dir / "node")
+        if self.options.shared_cache:
+            caches.fill_module_cache(self.options.class_dir / "gomod", self.options.modules)
+            self.warmed = caches.warm_build_cache(self.options.class_dir / "go-build")
+
+    def start(self, timeout: float = 120) -> None:
+        self.prepare()
+        self.state = Path(tempfile.mkdtemp(prefix="gorun-class-"))
+        spec = self._write_spec(self.chp)
+        env = {**os.environ, "CLASSROOM_SPEC": str(spec), procs.MARKER: self.class_id}
+        log = (self.state / "hub.log").open("wb")
+        self._hub = subprocess.Popen(
+            [self.options.python, "-m", "jupyterhub", "-f", str(HUB_CONFIG)],
+            cwd=self.state,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C in a terminal reaches us, and we stop it in order
+        )  # fmt: skip
+        log.close()
+        self.url = f"http://127.0.0.1:{self.proxy_port}"
+        self._wait_ready(timeout)
+
+    def _wait_ready(self, timeout: float) -> None:
+        """Until the Hub answers through the proxy (or exits: then its log says why)."""
+        assert self._hub is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._hub.poll() is not None:
+                raise ClassroomError(f"JupyterHub exited at start:\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/hub/api/", timeout=5) as r:  # noqa: S310
+                    if r.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.2)  # polling a port that is not open yet
+        raise ClassroomError(f"JupyterHub did not answer in {timeout:.0f} s:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 30) -> str:
+        if self.state is None or not (self.state / "hub.log").exists():
+            return ""
+        text = (self.state / "hub.log").read_text(errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self, timeout: float = 120) -> Leftovers:
+        """Stop the Hub (it stops every server, kernel and the proxy), then count what is left.
+
+        Whatever is left is reported, then killed by pid, so a failed run does
+        not leave processes behind either.
+        """
+        if self._hub is not None and self._hub.poll() is None:
+            self._hub.send_signal(signal.SIGTERM)
+            try:
+                self._hub.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self._hub.kill()
+                self._hub.wait()
+        left = Leftovers(self.processes.scan(), self.scratch_dirs())
+        for proc in left.processes:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(proc.pid, signal.SIGKILL)
+        if self.state is not None and not self.options.keep_state:
+            _remove_tree(self.state)
+        return left
+
+    def scratch_dirs(self) -> list[Path]:
+        if self.state is None:
+            return []
+        return sorted(self.scratch_root.glob("gorun_kernel-*/session-*"))
+
+
+def _remove_tree(path: Path) -> None:
+    def make_writable(func, p, _exc) -> None:  # go leaves module files read-only
+        os.chmod(p, 0o700)
+        func(p)
+
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(path, onexc=make_writable)
+    else:
+        shutil.rmtree(path, onerror=make_writable)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m classroom.hub", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "--class-dir",
+        type=Path,
+        default=default_class_dir(),
+        help="proxy install and shared Go caches (kept)",
+    )
+    parser.add_argument(
+        "--no-shared-cache", action="store_true", help="each student compiles the standard library"
+    )
+    parser.add_argument(
+        "--module",
+        action="append",
+        default=[],
+        help="a module for the shared module cache (path@version)",
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the run's directory (homes, hub.log)"
+    )
+    args = parser.parse_args(argv)  # fmt: skip
+    options = ClassOptions(args.class_dir, not args.no_shared_cache, args.module, args.keep)
+    room = Classroom(options)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        room.start()
+    except (ClassroomError, caches.CacheError, ProxyUnavailable, OSError) as e:
+        print(f"could not start the class: {e}", file=sys.stderr)
+        room.stop()
+        return 1
+    print(f"JupyterHub is running at {room.url}/ : log in with any name (DummyAuthenticator).")
+    print(f"Admin API token (service classroom-admin): {room.admin_token}")
+    print(f"Run directory: {room.state}. Ctrl-C stops the class.")
+    stop.wait()
+    left = room.stop()
+    print(f"stopped: {len(left.processes)} processes, {len(left.scratch_dirs)} scratch dirs left")
+    return 0 if not (left.processes or left.scratch_dirs) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""JupyterHub's configuration for the local class (read by `jupyterhub -f`).
+
+classroom.hub writes a JSON spec for one run (ports, paths, the admin token, the
+students' environment) and points CLASSROOM_SPEC at it; everything here is
+JupyterHub's own classes: DummyAuthenticator, SimpleLocalProcessSpawner,
+configurable-http-proxy.
+"""
+
+# ruff: noqa: F821  (JupyterHub provides get_config)
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from jupyterhub.spawner import SimpleLocalProcessSpawner
+
+spec = json.loads(Path(os.environ["CLASSROOM_SPEC"]).read_text())
+state = Path(spec["state_dir"])
+sys.path.insert(0, spec["repo_root"])  # for classroom.caches in the hook below
+c = get_config()
+
+c.JupyterHub.bind_url = f"http://127.0.0.1:{spec['proxy_port']}"
+c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{spec['hub_port']}"
+c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{spec['proxy_api_port']}"
+c.ConfigurableHTTPProxy.command = [spec["chp"]]
+c.ConfigurableHTTPProxy.pid_file = str(state / "proxy.pid")
+c.JupyterHub.db_url = f"sqlite:///{state / 'jupyterhub.sqlite'}"
+c.JupyterHub.cookie_secret_file = str(state / "cookie_secret")
+c.JupyterHub.pid_file = str(state / "jupyterhub.pid")
+# On stop, the Hub stops every server and the proxy it started: nothing is left.
+c.JupyterHub.cleanup_servers = True
+c.JupyterHub.cleanup_proxy = True
+
+c.JupyterHub.authenticator_class = "dummy"
+c.Authenticator.allow_all = True
+# The teacher's (and the load test's) API token: it makes students and their tokens.
+c.JupyterHub.services = [{"name": "classroom-admin", "api_token": spec["admin_token"]}]
+c.JupyterHub.load_roles = [
+    {
+        "name": "classroom-admin",
+        "scopes": ["admin:users", "admin:servers", "tokens", "access:servers"],
+        "services": ["classroom-admin"],
+    }
+]
+
+
+class ClassSpawner(SimpleLocalProcessSpawner):
+    """SimpleLocalProcessSpawner, stopping a server with SIGTERM rather than SIGINT first.
+
+    Without a terminal, jupyter-server dies of SIGINT at once without shutting
+    its kernels down; they then exit on their own when they notice, leaving
+    their scratch directories behind. On SIGTERM it shuts each kernel down.
+    """
+
+    async def stop(self, now: bool = False) -> None:
+        await super().stop(now=True)  # now=True: straight to SIGTERM, then SIGKILL
+
+
+c.JupyterHub.spawner_class = ClassSpawner
+c.Spawner.term_timeout = 60  # time for the server to shut its kernels down
+c.SimpleLocalProcessSpawner.home_dir_template = str(state / "home" / "{username}")
+c.Spawner.cmd = spec["singleuser_cmd"]
+if os.geteuid() == 0:  # jupyter-server refuses root unless told
+    c.Spawner.args = ["--ServerApp.allow_root=True"]
+c.Spawner.start_timeout = 300  # a class starting at once on a small machine
+c.Spawner.http_timeout = 300
+# Set once for the class. SimpleLocalProcessSpawner does not enforce these: it only
+# passes MEM_LIMIT and CPU_LIMIT to the server's environment. KubeSpawner enforces them.
+c.Spawner.mem_limit = spec["mem_limit"]
+c.Spawner.cpu_limit = spec["cpu_limit"]
+c.Spawner.environment = {
+    **spec["student_env"],
+    # each student's own build cache, seeded from the class's warmed one below
+    "GOCACHE": lambda spawner: str(Path(spawner.home_dir, ".cache", "go-build")),
+}
+
+
+def prepare_home(spawner) -> None:
+    """Hand out the exercise and the warmed build cache before the server starts."""
+    home = Path(spawner.home_dir)
+    home.mkdir(parents=True, exist_ok=True)
+    for name in spec["exercise_files"]:
+        target = home / Path(name).name
+        if not target.exists():
+            shutil.copy2(name, target)
+    if spec["warmed_gocache"]:
+        from classroom.caches import seed_build_cache
+
+        seed_build_cache(Path(spec["warmed_gocache"]), home / ".cache" / "go-build")
+
+
+c.Spawner.pre_spawn_hook = prepare_home

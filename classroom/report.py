@@ -1,0 +1,119 @@
+"""The load test's figures: what it prints, and the same as JSON."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+
+from .exercise import FEATURE_ISSUES
+from .student import CellRun
+
+MB = 1024 * 1024
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0-100), nearest rank: a value that was measured."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(1, round(q / 100 * len(ordered) + 0.5 - 1e-9))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+@dataclass
+class Report:
+    students: int
+    think: float
+    shared_cache: bool
+    features: list[str]
+    bad_student: bool
+    runs: list[CellRun]
+    broken: list[str]  # students who never got to their cells, and why
+    server_seconds: list[float]
+    wall: float
+    memory: dict[str, int]  # peak RSS per student; "" = Hub + proxy
+    left_processes: list[str] = field(default_factory=list)
+    left_scratch: list[str] = field(default_factory=list)
+    warmed: str = ""
+    hub_log_tail: str = ""
+
+    @property
+    def failures(self) -> list[str]:
+        return self.broken + [f"{r.cell.name}: {r.problem}" for r in self.runs if r.problem]
+
+    @property
+    def passed(self) -> bool:
+        return not (self.failures or self.left_processes or self.left_scratch)
+
+    def _student_memory(self) -> list[int]:
+        return [rss for user, rss in self.memory.items() if user]
+
+    def summary(self) -> dict:
+        latencies = [r.seconds for r in self.runs]
+        per_student = self._student_memory()
+        return {
+            "students": self.students,
+            "cells_run": len(self.runs),
+            "unexpected_failures": len(self.failures),
+            "failures": self.failures,
+            "latency_p50_s": round(percentile(latencies, 50), 3),
+            "latency_p95_s": round(percentile(latencies, 95), 3),
+            "cells_per_minute": round(len(self.runs) / self.wall * 60, 1) if self.wall else 0,
+            "wall_s": round(self.wall, 1),
+            "server_start_p50_s": round(percentile(self.server_seconds, 50), 2),
+            "memory_per_student_median_mb": round(statistics.median(per_student) / MB)
+            if per_student
+            else 0,
+            "memory_per_student_max_mb": round(max(per_student, default=0) / MB),
+            "hub_and_proxy_mb": round(self.memory.get("", 0) / MB),
+            "skipped": self.skipped(),
+            "processes_left": len(self.left_processes),
+            "scratch_dirs_left": len(self.left_scratch),
+        }
+
+    def skipped(self) -> list[str]:
+        missing = [
+            f"{FEATURE_ISSUES[f]}: the installed gorun_kernel does not have it yet"
+            for f in sorted(FEATURE_ISSUES)
+            if f not in self.features
+        ]
+        if "memory" in self.features and not self.bad_student:
+            missing.append("the bad student (--no-bad-student)")
+        return missing
+
+    def _by_cell(self) -> list[str]:
+        names = list(dict.fromkeys(r.cell.name for r in self.runs))
+        lines = []
+        for name in names:
+            times = [r.seconds for r in self.runs if r.cell.name == name]
+            lines.append(
+                f"  {name:<22} {len(times):>4} runs   p50 {percentile(times, 50):6.2f} s"
+                f"   p95 {percentile(times, 95):6.2f} s"
+            )
+        return lines
+
+    def text(self) -> str:
+        s = self.summary()
+        cache = f"shared, warmed ({self.warmed})" if self.shared_cache else "none (cold)"
+        lines = [
+            f"classroom load test: {self.students} students, think time {self.think:g} s, "
+            f"shared build cache: {cache}",
+            f"cells run: {s['cells_run']}    unexpected failures: {s['unexpected_failures']}",
+            *[f"  FAILED {f}" for f in self.failures],
+            f"cell latency: p50 {s['latency_p50_s']:.2f} s, p95 {s['latency_p95_s']:.2f} s "
+            "(execute_request to idle, through the proxy)",
+            *self._by_cell(),
+            f"cells per minute held: {s['cells_per_minute']} "
+            f"(whole class, think time included, over {s['wall_s']} s)",
+            f"server start (POST to ready): p50 {s['server_start_p50_s']} s",
+            f"memory per student (server + kernel + programs, peak RSS summed from /proc): "
+            f"median {s['memory_per_student_median_mb']} MB, max "
+            f"{s['memory_per_student_max_mb']} MB; Hub + proxy {s['hub_and_proxy_mb']} MB",
+            *[f"skipped: {x}" for x in s["skipped"]],
+            f"after the Hub stopped: {s['processes_left']} processes left, "
+            f"{s['scratch_dirs_left']} scratch directories left",
+            *[f"  LEFT {p}" for p in self.left_processes + self.left_scratch],
+        ]
+        if self.hub_log_tail:
+            lines += ["the Hub's log ends with:", self.hub_log_tail]
+        return "\n".join(lines)
