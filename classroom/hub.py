@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import json
 import os
 import secrets
@@ -132,9 +133,7 @@ class Classroom:
             "mem_limit": settings.MEM_LIMIT,
             "cpu_limit": settings.CPU_LIMIT,
             "student_env": self._student_env(),
-            "warmed_gocache": (
-                str(self.options.class_dir / "go-build") if self.options.shared_cache else ""
-            ),
+            "warmed_class_dir": str(self.options.class_dir) if self.options.shared_cache else "",
             "exercise_files": [str(p) for p in EXERCISE_FILES],
         }
         path = self.state / "classroom.json"
@@ -144,10 +143,17 @@ class Classroom:
 
     def prepare(self) -> None:
         """The proxy from npm and, for a shared cache, the class's caches (once per class)."""
-        self.chp = ensure_proxy(self.options.class_dir / "node")
-        if self.options.shared_cache:
-            caches.fill_module_cache(self.options.class_dir / "gomod", self.options.modules)
-            self.warmed = caches.warm_build_cache(self.options.class_dir / "go-build")
+        class_dir = self.options.class_dir
+        class_dir.mkdir(parents=True, exist_ok=True)
+        with (class_dir / ".lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # two classes preparing at once take turns
+            self.chp = ensure_proxy(class_dir / "node")
+            if self.options.shared_cache:
+                caches.fill_module_cache(class_dir / "gomod", self.options.modules)
+                warmed = caches.warm_build_cache(class_dir / "go-build")
+                caches.warm_gorun_index(class_dir / "gorun-cache")
+                how = f"{warmed.how}; gorun_kernel's standard-library index"
+                self.warmed = caches.Warmed(warmed.seconds, how)
 
     def start(self, timeout: float = 120) -> None:
         self.prepare()
@@ -189,6 +195,14 @@ class Classroom:
             return ""
         text = (self.state / "hub.log").read_text(errors="replace")
         return "\n".join(text.splitlines()[-lines:])
+
+    def save_log(self) -> str:
+        """A copy of the Hub's log outside the run directory (which stop() removes)."""
+        assert self.state is not None
+        fd, path = tempfile.mkstemp(prefix="gorun-class-hub-", suffix=".log")
+        with os.fdopen(fd, "wb") as f:
+            f.write((self.state / "hub.log").read_bytes())
+        return path
 
     def stop(self, timeout: float = 120) -> Leftovers:
         """Stop the Hub (it stops every server, kernel and the proxy), then count what is left.

@@ -71,23 +71,26 @@ c.Spawner.mem_limit = spec["mem_limit"]
 c.Spawner.cpu_limit = spec["cpu_limit"]
 c.Spawner.environment = {
     **spec["student_env"],
-    # each student's own build cache, seeded from the class's warmed one below
+    # each student's own caches, seeded from the class's warmed ones below
     "GOCACHE": lambda spawner: str(Path(spawner.home_dir, ".cache", "go-build")),
+    "GORUN_CACHE": lambda spawner: str(Path(spawner.home_dir, ".cache", "gorun_kernel")),
 }
 
 
 def prepare_home(spawner) -> None:
-    """Hand out the exercise and the warmed build cache before the server starts."""
+    """Hand out the exercise and the warmed caches before the server starts."""
     home = Path(spawner.home_dir)
     home.mkdir(parents=True, exist_ok=True)
     for name in spec["exercise_files"]:
         target = home / Path(name).name
         if not target.exists():
             shutil.copy2(name, target)
-    if spec["warmed_gocache"]:
-        from classroom.caches import seed_build_cache
+    if spec["warmed_class_dir"]:
+        from classroom.caches import seed_build_cache, seed_gorun_cache
 
-        seed_build_cache(Path(spec["warmed_gocache"]), home / ".cache" / "go-build")
+        warmed = Path(spec["warmed_class_dir"])
+        seed_build_cache(warmed / "go-build", home / ".cache" / "go-build")
+        seed_gorun_cache(warmed / "gorun-cache", home / ".cache" / "gorun_kernel")
 
 
 c.Spawner.pre_spawn_hook = prepare_home

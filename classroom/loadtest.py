@@ -151,7 +151,8 @@ def run(opts: LoadOptions) -> report.Report:
     try:
         room.start()
         result = asyncio.run(run_class(room, opts, features))
-        result.hub_log_tail = room.log_tail(40) if result.broken else ""
+        if result.failures:  # the whole log outlives the run directory, for a post-mortem
+            result.hub_log = room.save_log()
     finally:
         left = room.stop()
     result.left_processes = [f"{p.pid} {p.cmdline}" for p in left.processes]

@@ -35,7 +35,7 @@ class Report:
     left_processes: list[str] = field(default_factory=list)
     left_scratch: list[str] = field(default_factory=list)
     warmed: str = ""
-    hub_log_tail: str = ""
+    hub_log: str = ""  # a copy of the Hub's log, kept when something failed
 
     @property
     def failures(self) -> list[str]:
@@ -53,6 +53,7 @@ class Report:
         per_student = self._student_memory()
         return {
             "students": self.students,
+            "features": self.features,
             "cells_run": len(self.runs),
             "unexpected_failures": len(self.failures),
             "failures": self.failures,
@@ -114,6 +115,6 @@ class Report:
             f"{s['scratch_dirs_left']} scratch directories left",
             *[f"  LEFT {p}" for p in self.left_processes + self.left_scratch],
         ]
-        if self.hub_log_tail:
-            lines += ["the Hub's log ends with:", self.hub_log_tail]
+        if self.hub_log:
+            lines.append(f"the Hub's log (servers and kernels included): {self.hub_log}")
         return "\n".join(lines)

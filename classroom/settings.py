@@ -61,4 +61,7 @@ def shared_go_env(modcache: Path, gocache: str) -> dict[str, str]:
 
 def image_env() -> dict[str, str]:
     """The Go environment baked into the single-user image (Dockerfile ENV)."""
-    return shared_go_env(IMAGE_CACHE_ROOT / "gomod", str(IMAGE_CACHE_ROOT / "go-build"))
+    return {
+        **shared_go_env(IMAGE_CACHE_ROOT / "gomod", str(IMAGE_CACHE_ROOT / "go-build")),
+        "GORUN_CACHE": str(IMAGE_CACHE_ROOT / "gorun-cache"),
+    }

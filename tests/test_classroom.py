@@ -1,0 +1,170 @@
+"""A class on JupyterHub: a real Hub, real single-user servers, real kernels, real go.
+
+The load test runs with 3 students (python -m classroom.loadtest, as a teacher
+runs it); the one-command Hub starts and stops cleanly; the shared module cache is
+only read; seeded build caches share the warmed files; the container recipe and
+Zero to JupyterHub's config.yaml say what classroom/settings.py says.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+from kernel_client import execute, start
+
+ROOT = Path(__file__).parent.parent
+sys.path.insert(0, str(ROOT))  # classroom/ is not part of the installed package
+from classroom import caches, exercise, settings  # noqa: E402
+from classroom.student import CellRun  # noqa: E402
+
+needs_npm = pytest.mark.skipif(
+    shutil.which("npm") is None or shutil.which("node") is None,
+    reason="JupyterHub's proxy (configurable-http-proxy) comes from npm: npm/node not on PATH",
+)
+
+
+@needs_npm
+def test_load_test_three_students(tmp_path: Path) -> None:
+    figures_file = tmp_path / "figures.json"
+    command = ["--students", "3", "--think", "0.2", "--ramp", "1", "--json", str(figures_file)]
+    proc = subprocess.run(
+        [sys.executable, "-m", "classroom.loadtest", *command],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=280,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    figures = json.loads(figures_file.read_text())
+    assert figures["unexpected_failures"] == 0, figures["failures"]
+    assert figures["processes_left"] == 0
+    assert figures["scratch_dirs_left"] == 0
+    features = set(figures["features"])
+    planned = sum(len(exercise.cells_for(i, features, True)) for i in range(3))
+    assert figures["cells_run"] == planned
+    for line in ("cell latency: p50", "cells per minute held", "memory per student"):
+        assert line in proc.stdout
+    for feature in exercise.FEATURE_ISSUES.keys() - features:  # said, never faked
+        assert f"skipped: {exercise.FEATURE_ISSUES[feature]}" in proc.stdout
+
+
+def _read_lines(stream, lines: queue.Queue[str]) -> None:
+    for line in stream:
+        lines.put(line)
+
+
+@needs_npm
+def test_hub_command_starts_and_stops_cleanly() -> None:
+    hub = subprocess.Popen(
+        [sys.executable, "-m", "classroom.hub"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=_read_lines, args=(hub.stdout, lines), daemon=True).start()
+    try:
+        seen = []
+        while not any("JupyterHub is running at" in line for line in seen):
+            seen.append(lines.get(timeout=120))
+        url = seen[-1].split(" at ", 1)[1].split()[0]
+        with urllib.request.urlopen(f"{url}hub/api/", timeout=30) as response:  # noqa: S310
+            assert "version" in json.loads(response.read())
+        hub.send_signal(signal.SIGINT)  # Ctrl-C
+        assert hub.wait(timeout=120) == 0, "".join(seen)
+    finally:
+        if hub.poll() is None:
+            hub.kill()
+            hub.wait()
+    rest = []
+    while not lines.empty():
+        rest.append(lines.get())
+    assert "stopped: 0 processes, 0 scratch dirs left" in "".join(rest)
+
+
+def _snapshot(root: Path) -> dict[str, tuple[int, int]]:
+    return {str(p): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(root.rglob("*"))}
+
+
+def test_shared_module_cache_is_only_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    modcache = tmp_path / "gomod"
+    caches.fill_module_cache(modcache, ["example.com/greet@v1.2.0"])  # from the tests' proxy
+    before = _snapshot(modcache)
+    env = settings.shared_go_env(modcache, gocache="")
+    del env["GOCACHE"]  # the user's: the standard library is compiled there already
+    for key, value in {**env, "GOFLAGS": "-buildvcs=false"}.items():  # no -modcacherw
+        monkeypatch.setenv(key, value)
+    km, kc = start()
+    try:
+        result = execute(kc, 'import "example.com/greet"\n\nfmt.Println(greet.Hello("class"))')
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=False)
+    assert result.status == "ok", result.messages
+    assert result.stream() == "Howdy, class!\n"
+    assert _snapshot(modcache) == before
+
+
+def test_seeded_build_cache_shares_the_warmed_files(tmp_path: Path) -> None:
+    warmed = tmp_path / "warmed"
+    (warmed / "0a").mkdir(parents=True)
+    (warmed / "0a" / "0a1b-d").write_bytes(b"compiled package")
+    (warmed / "trim.txt").write_text("1700000000\n")
+    student = tmp_path / "home" / ".cache" / "go-build"
+    assert caches.seed_build_cache(warmed, student)
+    entry = student / "0a" / "0a1b-d"
+    assert entry.read_bytes() == b"compiled package"
+    assert entry.stat().st_ino == (warmed / "0a" / "0a1b-d").stat().st_ino  # a hard link
+    # go rewrites trim.txt in place: the student's must be a file of its own
+    assert (student / "trim.txt").stat().st_ino != (warmed / "trim.txt").stat().st_ino
+    assert not caches.seed_build_cache(warmed, student)  # theirs now: left alone
+
+
+def _dockerfile_env(text: str) -> dict[str, str]:
+    env = {}
+    for line in text.splitlines():
+        if line.startswith("ENV "):
+            key, _, value = line[4:].partition("=")
+            env[key] = value
+    return env
+
+
+def test_container_and_z2jh_config_match_the_local_settings() -> None:
+    dockerfile = (ROOT / "classroom" / "Dockerfile").read_text()
+    assert f"RUN {settings.INSTALL_COMMAND}" in dockerfile
+    image_env = _dockerfile_env(dockerfile)
+    assert {k: image_env.get(k) for k in settings.image_env()} == settings.image_env()
+    config = yaml.safe_load((ROOT / "classroom" / "config.yaml").read_text())
+    user = config["singleuser"]
+    assert user["memory"]["limit"] == settings.MEM_LIMIT
+    assert float(user["cpu"]["limit"]) == settings.CPU_LIMIT
+    assert user["extraEnv"] == settings.KERNEL_ENV
+    readme = (ROOT / "README.md").read_text()
+    assert settings.INSTALL_COMMAND in readme.split("## Running a class", 1)[1]
+
+
+@pytest.mark.parametrize(
+    ("cell", "status", "ename", "output", "problem"),
+    [
+        (exercise.EXERCISE[2], "ok", "", "4 of 4 cases pass\n", ""),
+        (exercise.EXERCISE[2], "ok", "", "3 of 4 cases pass\n", "not in the output"),
+        (exercise.EXERCISE[3], "ok", "", "", "but the cell succeeded"),
+        (exercise.EXERCISE[3], "error", "ExitError", "", "expected BuildError"),
+        (exercise.EXERCISE[1], "error", "InternalError", "", "failed: InternalError"),
+    ],
+)
+def test_a_cell_run_is_judged_by_what_the_exercise_expects(cell, status, ename, output, problem):
+    run = CellRun(cell, status=status, ename=ename, output=output)
+    run.judge()
+    assert (problem in run.problem) if problem else run.problem == ""
