@@ -103,7 +103,7 @@ def main() -> None:
     lines = [
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()} "
         f"{platform.release()}; {go}; {args.reps} new students per mode, median (min-max). "
-        f"Warming the class's cache once: {warmed.how}.",
+        f"Warming the class's caches once: {warmed.how}; gorun_kernel's standard-library index.",
         "",
         "| a new student's first cell | empty build cache | warmed shared cache | speed-up |",
         "| --- | --- | --- | --- |",

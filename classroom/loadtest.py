@@ -22,7 +22,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tornado.httpclient import AsyncHTTPClient
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError
+from tornado.websocket import WebSocketClosedError
 
 from . import exercise, report
 from .caches import CacheError
@@ -46,14 +47,16 @@ class MemorySampler:
 
     def __init__(self, room: Classroom, interval: float = 0.5) -> None:
         self.room, self.interval = room, interval
-        self.peaks: dict[str, int] = {}
+        self.peaks: dict[str, dict[str, int]] = {}  # user -> kind ("total", ...) -> bytes
         self._task: asyncio.Task[None] | None = None
 
     async def _loop(self) -> None:
         while True:
             totals = await asyncio.to_thread(self.room.processes.rss_by_user)
-            for user, rss in totals.items():
-                self.peaks[user] = max(self.peaks.get(user, 0), rss)
+            for user, kinds in totals.items():
+                peaks = self.peaks.setdefault(user, {})
+                for kind, rss in kinds.items():
+                    peaks[kind] = max(peaks.get(kind, 0), rss)
             await asyncio.sleep(self.interval)  # a sampling period, not a wait for an event
 
     def __enter__(self) -> MemorySampler:
@@ -98,8 +101,14 @@ async def play(room: Classroom, index: int, cells: list, opts: LoadOptions) -> S
             await student.run_cell(cell)
         student.close()
         return student
-    except (StudentError, OSError, asyncio.TimeoutError) as e:
-        return f"student{index:02d}: {e}"
+    except (
+        StudentError,
+        HTTPClientError,
+        WebSocketClosedError,
+        OSError,
+        asyncio.TimeoutError,
+    ) as e:
+        return f"student{index:02d}: {type(e).__name__}: {e}"
 
 
 async def run_class(room: Classroom, opts: LoadOptions, features: set[str]) -> report.Report:

@@ -91,9 +91,21 @@ class ClassProcesses:
                 found.append(Proc(pid, user, _rss(pid), cmdline))
         return found
 
-    def rss_by_user(self) -> dict[str, int]:
-        """Resident memory summed per student ("" = the Hub and the proxy)."""
-        totals: dict[str, int] = {}
+    def rss_by_user(self) -> dict[str, dict[str, int]]:
+        """Resident memory per student ("" = the Hub and the proxy), total and by kind."""
+        totals: dict[str, dict[str, int]] = {}
         for proc in self.scan():
-            totals[proc.user] = totals.get(proc.user, 0) + proc.rss
+            kinds = totals.setdefault(proc.user, {"total": 0})
+            kinds["total"] += proc.rss
+            kind = kind_of(proc.cmdline)
+            kinds[kind] = kinds.get(kind, 0) + proc.rss
         return totals
+
+
+def kind_of(cmdline: str) -> str:
+    """server, kernel, or program (go, its compiler and linker, the students' programs)."""
+    if "jupyterhub-singleuser" in cmdline or "jupyterhub.singleuser" in cmdline:
+        return "server"
+    if "-m gorun_kernel" in cmdline:
+        return "kernel"
+    return "program"

@@ -31,7 +31,7 @@ class Report:
     broken: list[str]  # students who never got to their cells, and why
     server_seconds: list[float]
     wall: float
-    memory: dict[str, int]  # peak RSS per student; "" = Hub + proxy
+    memory: dict[str, dict[str, int]]  # peak RSS per student and kind; "" = Hub + proxy
     left_processes: list[str] = field(default_factory=list)
     left_scratch: list[str] = field(default_factory=list)
     warmed: str = ""
@@ -45,12 +45,22 @@ class Report:
     def passed(self) -> bool:
         return not (self.failures or self.left_processes or self.left_scratch)
 
-    def _student_memory(self) -> list[int]:
-        return [rss for user, rss in self.memory.items() if user]
+    def _student_mb(self, kind: str) -> list[float]:
+        return [kinds.get(kind, 0) / MB for user, kinds in self.memory.items() if user]
+
+    def _cells_span(self) -> float:
+        """From the first cell sent to the last cell done, all students."""
+        if not self.runs:
+            return 0.0
+        return max(r.started + r.seconds for r in self.runs) - min(r.started for r in self.runs)
 
     def summary(self) -> dict:
         latencies = [r.seconds for r in self.runs]
-        per_student = self._student_memory()
+        span = self._cells_span()
+        memory = {
+            kind: round(statistics.median(self._student_mb(kind))) if self._student_mb(kind) else 0
+            for kind in ("total", "server", "kernel", "program")
+        }
         return {
             "students": self.students,
             "features": self.features,
@@ -59,14 +69,15 @@ class Report:
             "failures": self.failures,
             "latency_p50_s": round(percentile(latencies, 50), 3),
             "latency_p95_s": round(percentile(latencies, 95), 3),
-            "cells_per_minute": round(len(self.runs) / self.wall * 60, 1) if self.wall else 0,
+            "cells_per_minute": round(len(self.runs) / span * 60, 1) if span else 0,
+            "cells_span_s": round(span, 1),
             "wall_s": round(self.wall, 1),
             "server_start_p50_s": round(percentile(self.server_seconds, 50), 2),
-            "memory_per_student_median_mb": round(statistics.median(per_student) / MB)
-            if per_student
-            else 0,
-            "memory_per_student_max_mb": round(max(per_student, default=0) / MB),
-            "hub_and_proxy_mb": round(self.memory.get("", 0) / MB),
+            "server_start_max_s": round(max(self.server_seconds, default=0), 2),
+            "memory_per_student_median_mb": memory["total"],
+            "memory_per_student_max_mb": round(max(self._student_mb("total"), default=0)),
+            "memory_median_by_kind_mb": {k: v for k, v in memory.items() if k != "total"},
+            "hub_and_proxy_mb": round(self.memory.get("", {}).get("total", 0) / MB),
             "skipped": self.skipped(),
             "processes_left": len(self.left_processes),
             "scratch_dirs_left": len(self.left_scratch),
@@ -104,12 +115,16 @@ class Report:
             f"cell latency: p50 {s['latency_p50_s']:.2f} s, p95 {s['latency_p95_s']:.2f} s "
             "(execute_request to idle, through the proxy)",
             *self._by_cell(),
-            f"cells per minute held: {s['cells_per_minute']} "
-            f"(whole class, think time included, over {s['wall_s']} s)",
-            f"server start (POST to ready): p50 {s['server_start_p50_s']} s",
-            f"memory per student (server + kernel + programs, peak RSS summed from /proc): "
+            f"cells per minute held: {s['cells_per_minute']} (whole class, think time "
+            f"included, over the {s['cells_span_s']} s from the first cell to the last; "
+            f"all of the run: {s['wall_s']} s)",
+            f"server start (POST to ready): p50 {s['server_start_p50_s']} s, "
+            f"max {s['server_start_max_s']} s",
+            "memory per student (server + kernel + programs, peak RSS summed from /proc): "
             f"median {s['memory_per_student_median_mb']} MB, max "
-            f"{s['memory_per_student_max_mb']} MB; Hub + proxy {s['hub_and_proxy_mb']} MB",
+            f"{s['memory_per_student_max_mb']} MB (median peaks: "
+            + ", ".join(f"{k} {v} MB" for k, v in s["memory_median_by_kind_mb"].items())
+            + f"); Hub + proxy {s['hub_and_proxy_mb']} MB",
             *[f"skipped: {x}" for x in s["skipped"]],
             f"after the Hub stopped: {s['processes_left']} processes left, "
             f"{s['scratch_dirs_left']} scratch directories left",

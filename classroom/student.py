@@ -30,6 +30,7 @@ class StudentError(Exception):
 @dataclass
 class CellRun:
     cell: Cell
+    started: float = 0.0  # time.monotonic() when sent
     seconds: float = 0.0
     status: str = ""  # "ok" or "error" (execute_reply)
     ename: str = ""
@@ -185,7 +186,7 @@ class Student:
         }
         msg = self._message("execute_request", content, "shell")
         msg_id = msg["header"]["msg_id"]
-        started = time.monotonic()
+        started = run.started = time.monotonic()
         await self._send(msg)
         replied = idle = False
         deadline = started + timeout
