@@ -94,7 +94,25 @@ def warm_build_cache(gocache: Path, packages: list[str] | None = None) -> Warmed
     pkgs = list(packages or WARM_PACKAGES)
     _go(["build", *pkgs], env, cwd=tempfile.gettempdir())
     how.append(f"go build {' '.join(pkgs)}")
+    _warm_go_test(env)
+    how.append("go test of a one-test package and go build cmd/test2json (for test cells)")
     return Warmed(time.monotonic() - started, "; ".join(how))
+
+
+def _warm_go_test(env: dict[str, str]) -> None:
+    """A test cell's `go test` also compiles the test runner's packages and runs vet."""
+    with tempfile.TemporaryDirectory(prefix="gorun-class-test-") as work:
+        Path(work, "go.mod").write_text("module gorun.class/warm\n\ngo 1.21\n")
+        Path(work, "warm_test.go").write_text(
+            'package warm\n\nimport (\n\t"fmt"\n\t"testing"\n)\n\n'
+            "func TestWarm(t *testing.T) { fmt.Sprint(t.Name()) }\n"
+        )
+        _go(["test", "-count=1", "-json", "."], {**env, "GOFLAGS": "-mod=mod"}, cwd=work)
+        # gorun_kernel builds go's test2json for test cells (toolchains no longer ship
+        # it), as testrun.py does: -trimpath and no cgo, so its own compiled packages
+        tool_env = {**env, "CGO_ENABLED": "0", "GOFLAGS": "", "GOWORK": "off"}
+        args = ["build", "-trimpath", "-ldflags=-s -w", "-o", os.devnull, "cmd/test2json"]
+        _go(args, tool_env, cwd=work)
 
 
 def warm_gorun_index(gorun_cache: Path) -> None:

@@ -56,6 +56,9 @@ def shared_go_env(modcache: Path, gocache: str) -> dict[str, str]:
         "GOPROXY": (modcache / "cache" / "download").as_uri(),
         "GOSUMDB": "off",
         "GOCACHE": gocache,
+        # the class's build cache is warmed ahead (python -m gorun_kernel warm): no
+        # kernel needs to warm it again in the background when it starts
+        "GORUN_WARM": "0",
     }
 
 
