@@ -25,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from jupyter_client.manager import KernelManager
+from stdin_bench import StdinBench, magic_runner
 
 from gorun_kernel.parse import parse_cell
 from gorun_kernel.snippets import Session
@@ -308,14 +309,23 @@ def fresh_machine(
     ]  # fmt: skip
 
 
+def stdin_rows(kernel: Kernel, go: str, reps: int) -> list[tuple[str, list[float], list[float]]]:
+    """400 MB through stdin three ways, next to `cat file | program` (stdin_bench.py)."""
+    bench = StdinBench(go, kernel.run)
+    try:
+        return bench.rows(reps, magic_runner())
+    finally:
+        shutil.rmtree(bench.dir, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reps", type=int, default=10)
     parser.add_argument("--out", help="also write the Markdown table to this file")
     parser.add_argument(
         "--only",
-        choices=["tests", "fresh"],
-        help="only test cells and --vet; or only the empty-GOCACHE rows",
+        choices=["tests", "fresh", "stdin"],
+        help="only test cells and --vet; or only the empty-GOCACHE rows; or only stdin",
     )
     parser.add_argument("--fresh-reps", type=int, default=3,
                         help="repetitions of the empty-GOCACHE rows (seconds each)")  # fmt: skip
@@ -352,10 +362,13 @@ def main() -> None:
         row("100 MB to stdout (shown up to the 4 MB cap)",
             *paired(max(3, reps // 3), lambda i: kernel.run(FLOOD),
                     lambda i: gorun.run(FLOOD, sink=subprocess.PIPE)))  # fmt: skip
-    cost = test_and_vet_rows(kernel, gorun, reps, row) if args.only != "fresh" else None
+    cost = test_and_vet_rows(kernel, gorun, reps, row) if args.only in (None, "tests") else None
     peak = kernel.peak_rss_mb()
+    if args.only in (None, "stdin"):
+        for name, k, p in stdin_rows(kernel, gorun.go, max(3, reps // 3)):
+            row(name, k, p)
     kernel.close()
-    if args.only != "tests":
+    if args.only in (None, "fresh"):
         for name, k, p, note in fresh_machine(work, gorun, args.fresh_reps, warm_cell):
             rows.append((name, fmt_ms(k), fmt_ms(p) if p else "-",
                          (ratio(k, p) if p else "") + note))  # fmt: skip

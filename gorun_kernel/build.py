@@ -156,7 +156,7 @@ class Builder:
             env=env,
             control=control or self.control,
             capture=True,
-            die_with_parent=False,
+            supervise=False,
             sink=progress,
             tick=progress.tick if progress is not None else None,
         )

@@ -9,6 +9,7 @@
     %timeout 10s | %timeout off         the session's default timeout
     %timing on | off                    build and run times on the status line
     %vet on | %vet off                  go vet every later cell, alongside its build
+    %memory 2GiB | %memory off          the session's memory limit per program
     %list  %rm NAME...  %reset [--go-mod]  %help
     !ls -l                              a shell command in the notebook's directory
 
@@ -23,7 +24,8 @@ from dataclasses import dataclass
 from .errors import UsageError
 
 SESSION_COMMANDS = (
-    "goflags", "env", "timeout", "timing", "vet", "list", "rm", "reset", "help", "jobs", "kill",
+    "goflags", "env", "timeout", "timing", "vet", "memory", "list", "rm", "reset", "help", "jobs",
+    "kill",
 )  # fmt: skip
 
 HELP = """\
@@ -56,13 +58,16 @@ Lines at the top of a cell
   %timeout D | off     default timeout for every later cell
   %timing on | off     build and run times on the status line (on by default)
   %vet on | off        go vet every later cell alongside its build (--vet: one cell)
+  %memory SIZE | off   memory limit for every later program (512MiB, 2GiB); at most
+                       GORUN_MEMORY_LIMIT when that is set
   %list                the session's declarations, and the cell of each
   %rm NAME [NAME...]   forget declarations (Type.Method for a method) or imports
   %reset [--go-mod]    forget all declarations (--go-mod: and the fetched modules)
   %jobs                background programs (%%gorun --bg): id, pid, time, status
   %kill N | all        stop a background program, or all of them
   %help                this text
-  !command             run a shell command in the notebook's directory
+  !command             run a shell command in the notebook's directory (what it
+                       starts ends with it, unless the line says nohup or setsid)
 
 Programs run in the notebook's directory; a program reading standard input is
 asked for it.

@@ -17,7 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import memlimit
 from .errors import UsageError
+from .memlimit import MemoryLimit
+from .stdinfeed import StdinFile
 
 # `go help build`: the build flags that `go run` accepts, and whether each one
 # takes a value. Boolean flags also accept `-flag=true|false`.
@@ -45,6 +48,8 @@ Go build flags (passed to `go build` with go's meaning; see `go help build`):
 Options of gorun (two dashes):
   --timeout D        kill the program's process group after D (seconds, or a Go
                      duration such as 1m30s)
+  --memory SIZE      limit the program's memory (512MiB, 2GiB; off); over it, the
+                     run fails saying so
   --env K=V          set an environment variable for the build and the run
                      (repeatable; GOOS/GOARCH cross-compile)
   --stdin-file PATH  the program's standard input is this file (relative to the
@@ -70,6 +75,7 @@ _GO_FLAGS = GO_BOOL_FLAGS | GO_VALUE_FLAGS | NOT_RUN_FLAGS | {"exec", "C"}
 # Our options: name -> takes a value.
 OUR_OPTIONS = {
     "timeout": True,
+    "memory": True,
     "env": True,
     "stdin": True,
     "stdin-file": True,
@@ -98,6 +104,8 @@ class Command:
     exec_cmd: list[str] | None = None  # -exec xprog, split into words
     chdir: str | None = None  # -C dir
     timeout: float | None = None  # seconds
+    memory: MemoryLimit | None = None  # --memory SIZE (None with memory_set: --memory off)
+    memory_set: bool = False
     env: dict[str, str] = field(default_factory=dict)
     stdin_var: str | None = None
     stdin_file: str | None = None
@@ -246,6 +254,8 @@ def _our_option(
         cmd.wait_url = value
     elif name == "timeout":
         cmd.timeout = parse_duration(value)
+    elif name == "memory":
+        cmd.memory, cmd.memory_set = memlimit.parse(value), True
     elif name == "env":
         k, v = parse_env(value)
         cmd.env[k] = v
@@ -257,13 +267,12 @@ def _our_option(
         setattr(cmd, f"{name}_var", value)
 
 
-def read_stdin_file(cmd: Command, cwd: str) -> bytes | None:
-    """The bytes of --stdin-file, a path relative to the notebook's directory."""
+def stdin_file(cmd: Command, cwd: str) -> StdinFile | None:
+    """--stdin-file, a path relative to the notebook's directory (opened by the run)."""
     if cmd.stdin_file is None:
         return None
     if cmd.stdin_var is not None:
         raise UsageError("give --stdin or --stdin-file, not both")
-    try:
-        return (Path(cwd) / cmd.stdin_file).read_bytes()
-    except OSError as e:
-        raise UsageError(f"--stdin-file {cmd.stdin_file}: {e.strerror}") from None
+    f = StdinFile(str(Path(cwd) / cmd.stdin_file), cmd.stdin_file)
+    f.check()
+    return f

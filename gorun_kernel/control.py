@@ -36,7 +36,9 @@ class Control:
         os.set_blocking(self._w, False)
         self.interrupted = False
         self.waiting_for_input = False  # inside OutputSink.input_wanted
+        self.abortable = False  # in pure work (parsing, composing): SIGINT may raise there
         self.running: int | None = None  # process group of the running child
+        self.supervisor: int | None = None  # the running program's supervisor (supervisor.py)
         self.record = record
 
     def kill(self) -> None:
@@ -44,6 +46,10 @@ class Control:
         self.interrupt()
         if self.running is not None:
             signal_group(self.running, signal.SIGKILL)
+        if self.supervisor is not None:
+            # It ends whatever the program started, then itself.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(self.supervisor, signal.SIGTERM)
 
     def fileno(self) -> int:
         return self._r
@@ -92,7 +98,9 @@ def sigint_interrupts(control: Control) -> Iterator[None]:
     be, possibly between two go commands or in the middle of bookkeeping.
     The handler only wakes the run loop, which then ends the process group.
     While the user is being asked for input, the ask itself must be broken
-    off, so there the handler raises KeyboardInterrupt as usual.
+    off, and pure work (reading and composing a cell: no files, no processes,
+    nothing half done) is simply abandoned: there the handler raises
+    KeyboardInterrupt.
     """
     if threading.current_thread() is not threading.main_thread():
         yield  # only the main thread receives signals; KeyboardInterrupt is handled below
@@ -100,7 +108,7 @@ def sigint_interrupts(control: Control) -> Iterator[None]:
 
     def handler(signum: int, frame: object) -> None:
         control.interrupt()
-        if control.waiting_for_input:
+        if control.waiting_for_input or control.abortable:
             raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGINT, handler)
@@ -108,6 +116,18 @@ def sigint_interrupts(control: Control) -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
+def abortable(control: Control) -> Iterator[None]:
+    """Work an interrupt may abandon at any point (it changes nothing outside itself)."""
+    control.abortable = True
+    try:
+        if control.interrupted:
+            raise KeyboardInterrupt
+        yield
+    finally:
+        control.abortable = False
 
 
 def signal_group(pgid: int, sig: int) -> None:

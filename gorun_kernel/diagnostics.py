@@ -141,8 +141,10 @@ class TraceMapper:
 
     `main.main()\\n\\t/tmp/.../session-x/main.go:10 +0x1d` becomes
     `main.main()\\n\\tline 3 +0x1d` (or `cell [2], line 5` for code from an
-    earlier cell). stderr is rewritten line by line; a partial line waits for
-    its end, or for other output, an input request or the end of the run.
+    earlier cell). stderr is rewritten line by line. A partial line streams at
+    once (a progress line such as "\\rstep 5"), unless it has a `/` and so may
+    be the start of a scratch path: that part waits for the rest of its line,
+    or for the run loop to be quiet (`idle`).
     """
 
     def __init__(self, sink: OutputSink, table: LineTable) -> None:
@@ -171,8 +173,14 @@ class TraceMapper:
     def stderr(self, text: str) -> None:
         text = self.tail + text
         head, nl, self.tail = text.rpartition("\n")
-        if nl:
+        if "/" not in self.tail:
+            head, nl, self.tail = text, "", ""  # no part of a path in the tail
+        if head or nl:
             self.sink.stderr(_SCRATCH_POSITION.sub(self._where, head + nl))
+
+    def idle(self) -> None:
+        """The program is quiet: what it wrote is all there is for now."""
+        self._release()
 
     def input_wanted(self, prompt: str) -> str | None:
         self._release()

@@ -14,6 +14,7 @@ Outcome into notebook output.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
 import time
@@ -24,7 +25,7 @@ from .build import Builder, Built
 from .cellbuild import CellBuilder
 from .cmdline import Command
 from .compose import Composed
-from .control import Control, sigint_interrupts
+from .control import Control, abortable, sigint_interrupts
 from .errors import GorunError, Interrupted, UsageError
 from .events import OutputSink
 from .execache import ExeCache
@@ -41,9 +42,9 @@ from .testrun import TestRunner
 from .toolchain import Toolchain, find_toolchain
 
 DEFAULT_OUTPUT_LIMIT = 4 << 20  # bytes of output shown per cell; the rest is counted
-VALUE_FILE = ".gorun-value"  # in the scratch module: a snippet's final value
 VALUE_CACHE = ".gorun-values"  # in the scratch module: values cells keep (golib/cache)
 # Flags naming files: relative to the notebook's directory, as they would be for go run.
+_LEAVE_RUNNING = re.compile(r"(?<![\w.-])(nohup|setsid)(?![\w.-])")  # a `!` line that asks for it
 _FILE_FLAGS = ("-overlay=", "-modfile=", "-pgo=")
 
 
@@ -171,15 +172,20 @@ class Engine:
     ) -> Outcome:
         """`!command` in the kernel: the user's own text, run by /bin/sh in cwd.
 
-        The one place a shell is used. No status line when it works."""
+        The one place a shell is used. No status line when it works. Like a
+        program, nothing it starts outlives it, unless the text itself asks for
+        that with `nohup` or `setsid`: then what it starts is left running."""
 
         def work() -> Outcome:
+            leave = _LEAVE_RUNNING.search(command) is not None
             res = run_process(
                 ["/bin/sh", "-c", command],
                 cwd=cwd,
                 env=self.toolchain.command_env({**os.environ, **env}),
                 control=self.control,
                 sink=sink,
+                supervise=not leave,
+                leave_behind=leave,
             )
             outcome = Outcome.of(res)
             outcome.ran = False
@@ -227,7 +233,8 @@ class Engine:
         if cmd.chdir is not None:
             raise UsageError("-C dir is for %gorun package runs; a cell is built in the session")
         label = label or f"[{self.session.cells + 1}]"
-        composed = compose.compose_cell(code, first_line, label, self.session, self.stdlib)
+        with abortable(self.control):  # pure: an interrupt may abandon it at any point
+            composed = compose.compose_cell(code, first_line, label, self.session, self.stdlib)
         if composed.form == "empty":
             return Outcome(status="nothing to run", error=None, ran=False)
         env = self.environment(cmd)
@@ -236,8 +243,7 @@ class Engine:
         except GorunError as e:
             return Outcome.failed(e)  # go's own errors (a flag it does not know) included
         show = composed.show and not cmd.background  # a background program has no value
-        value_file = self.scratch.path / VALUE_FILE if show else None
-        program = Program(built, cmd.positional, env, composed.table, value_file)
+        program = Program(built, cmd.positional, env, composed.table, show)
         return self.jobs.run(self.runner, program, cmd, sink, opts, f"cell {label}")
 
     def _run_tests(
@@ -250,7 +256,8 @@ class Engine:
         label: str | None,
     ) -> Outcome:
         label = label or f"[{self.session.cells + 1}]"
-        composed = compose.compose_tests(code, first_line, label, self.session, self.stdlib)
+        with abortable(self.control):  # pure: an interrupt may abandon it at any point
+            composed = compose.compose_tests(code, first_line, label, self.session, self.stdlib)
         env = self.environment(tcmd.cmd)
         try:
             built, composed = self._build(composed, tcmd.cmd, env, opts.cwd, sink, test=True)

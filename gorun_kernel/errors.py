@@ -71,6 +71,10 @@ class SignalError(RunFailure):
         self.signum = signum
 
 
+class OverMemoryLimit(RunFailure):
+    """The program ran out of memory under --memory (or GORUN_MEMORY_LIMIT)."""
+
+
 class RunTimeout(RunFailure):
     """The program ran past --timeout and was killed."""
 

@@ -9,17 +9,21 @@ handler, which ends the program's process group and lets the cell return.
 
 from __future__ import annotations
 
+import atexit
 import os
+import signal
 import sys
+import threading
 import traceback
 import uuid
 from typing import Any
 
+from ipykernel.kernelapp import IPKernelApp
 from ipykernel.kernelbase import Kernel
 
 from . import __version__, assist, cellhead, cmdline, render, session_commands, testflags, warm
 from .engine import Engine
-from .errors import GorunError
+from .errors import GorunError, Interrupted
 from .events import ClearOutput, Display, Event, Progress
 from .outcome import Outcome, RunOptions
 from .stdinwatch import stdin_detection_works
@@ -120,6 +124,9 @@ class GorunKernel(Kernel):
             self.start_error = GorunError(f"cannot start a session: {e}")
         self.settings = session_commands.SessionSettings()  # %goflags, %env, %timeout
         warm.WARMER.start()  # go's build cache warms until the first cell (started in __main__)
+        self.shutting_down = False
+        self.control_done = threading.Event()  # the shutdown request is fully handled
+        atexit.register(_let_control_finish, self)
 
     @property
     def language_info(self) -> dict[str, Any]:  # type: ignore[override]
@@ -164,6 +171,8 @@ class GorunKernel(Kernel):
             outcome = self._execute(code, sink, allow_stdin)
         except GorunError as e:
             return self._fail(e, silent)
+        except KeyboardInterrupt:  # an interrupt asking for input, or outside the engine
+            return self._fail(Interrupted("stopped by an interrupt"), silent)
         except Exception as e:
             # A bug of ours: still a reply (never a cell stuck at [*]), with the
             # real traceback so that it can be reported.
@@ -203,6 +212,21 @@ class GorunKernel(Kernel):
         if getattr(self, "_timing", None) is not None:
             metadata["gorun_timing"] = self._timing
         return metadata
+
+    def pre_handler_hook(self) -> None:
+        """While a request is handled, an interrupt stops the engine's work, and only that.
+
+        ipykernel installs default_int_handler here: a SIGINT arriving outside
+        the engine's own handler (before a cell's run starts, as its reply is
+        sent) raised KeyboardInterrupt in the middle of the request, which
+        ipykernel swallows without a reply: a cell stuck at [*] forever."""
+        self.saved_sigint_handler = signal.signal(signal.SIGINT, self._sigint)
+
+    def _sigint(self, signum: int, frame: object) -> None:
+        if self.engine is not None:
+            self.engine.control.interrupt()
+            if self.engine.control.waiting_for_input:
+                raise KeyboardInterrupt
 
     def _ok(self) -> dict[str, Any]:
         return {
@@ -286,7 +310,7 @@ class GorunKernel(Kernel):
         cwd = os.getcwd()
         return RunOptions(
             cwd=cwd,
-            stdin=cmdline.read_stdin_file(cmd, cwd),
+            stdin=cmdline.stdin_file(cmd, cwd),
             interactive=allow_stdin and stdin_detection_works(),
         )
 
@@ -317,12 +341,33 @@ class GorunKernel(Kernel):
 
     async def do_shutdown(self, restart: bool) -> dict[str, Any]:  # type: ignore[override]
         warm.WARMER.cancel()
+        self.shutting_down = True
         if self.engine is not None:
             self.engine.close()  # ends a running program, removes the scratch module
         return {"status": "ok", "restart": restart}
 
+    async def process_control(self, msg: Any) -> None:
+        await super().process_control(msg)
+        if self.shutting_down:
+            self.control_done.set()
+
+
+def _let_control_finish(kernel: GorunKernel) -> None:
+    """At exit, before ipykernel stops its IOPub thread: let the control thread finish.
+
+    After the shutdown reply, ipykernel's control thread still flushes
+    sys.stdout and sys.stderr and publishes its idle status, all through the
+    IOPub thread, while the main thread leaves its loop and runs the atexit
+    handlers, one of which stops that IOPub thread. When the stop wins the
+    race, the control thread blocks in a zmq send (or waits out the 10 s flush
+    timeout) and the process never exits by itself. A python3 kernel is saved
+    by IPython's own atexit handlers, which happen to run first and take long
+    enough. Registered after ipykernel's (so run before them), this makes the
+    order certain.
+    """
+    if kernel.shutting_down:
+        kernel.control_done.wait(timeout=2)
+
 
 def main() -> None:
-    from ipykernel.kernelapp import IPKernelApp
-
     IPKernelApp.launch_instance(kernel_class=GorunKernel, argv=sys.argv[1:])

@@ -22,6 +22,7 @@ from .engine import Engine
 from .errors import UsageError
 from .events import ClearOutput, Display, Event, Progress
 from .outcome import Outcome, RunOptions
+from .stdinfeed import StdinSource
 from .stdinwatch import stdin_detection_works
 
 _engine: Engine | None = None  # one session per IPython process
@@ -86,7 +87,7 @@ class GorunMagics(Magics):
         usage = cmdline.USAGE_LINE if cell is None else cmdline.USAGE_CELL
         try:
             cmd = cmdline.parse(cmdline.split_line(line), usage)
-            stdin = self._stdin_bytes(cmd)
+            stdin = self._stdin(cmd)
         except UsageError as e:
             raise IPythonUsageError(e.message) from None
         engine = session_engine()
@@ -133,8 +134,8 @@ class GorunMagics(Magics):
         kernel = getattr(self.shell, "kernel", None)
         return _Sink(in_kernel=bool(getattr(kernel, "_allow_stdin", False)))
 
-    def _stdin_bytes(self, cmd: cmdline.Command) -> bytes | None:
-        from_file = cmdline.read_stdin_file(cmd, os.getcwd())
+    def _stdin(self, cmd: cmdline.Command) -> StdinSource:
+        from_file = cmdline.stdin_file(cmd, os.getcwd())
         if cmd.stdin_var is None:
             return from_file
         ns = self.shell.user_ns if self.shell is not None else {}
@@ -144,7 +145,7 @@ class GorunMagics(Magics):
         if isinstance(value, str):
             return value.encode()
         if isinstance(value, bytes | bytearray | memoryview):
-            return bytes(value)
+            return value  # fed from a memoryview of it, never copied
         raise UsageError(
             f"--stdin {cmd.stdin_var}: it is a {type(value).__name__}; give a str or bytes"
         )

@@ -6,8 +6,10 @@ import signal
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import ExitError, GorunError, Interrupted, RunTimeout, SignalError
+from .errors import ExitError, GorunError, Interrupted, OverMemoryLimit, RunTimeout, SignalError
+from .memlimit import MemoryLimit
 from .process import ProcessResult
+from .stdinfeed import StdinSource
 
 
 @dataclass
@@ -15,7 +17,7 @@ class RunOptions:
     """How the program runs, as the front-end decides it."""
 
     cwd: str  # the notebook's directory
-    stdin: bytes | None = None  # fixed input (then end of input)
+    stdin: StdinSource = None  # fixed input: bytes or a file (then end of input)
     interactive: bool = False  # ask the sink for input when the program waits for it
     capture: bool = False  # keep stdout/stderr text in the Outcome
 
@@ -58,13 +60,20 @@ class Outcome:
         return cls(status=error.message, error=error, ran=False)
 
     @classmethod
-    def of(cls, res: ProcessResult, timeout: float | None = None) -> Outcome:
+    def of(
+        cls, res: ProcessResult, timeout: float | None = None, memory: MemoryLimit | None = None
+    ) -> Outcome:
         """How a process ended, in Go's words."""
         error: GorunError | None = None
         if res.timed_out:
             error = RunTimeout(f"timed out after {format_duration(timeout or 0)}")
         elif res.interrupted:
             error = Interrupted("the program was stopped by an interrupt")
+        elif memory is not None and res.out_of_memory and res.returncode != 0:
+            how = (
+                "killed" if res.returncode < 0 else f"out of memory (exit status {res.returncode})"
+            )
+            error = OverMemoryLimit(f"{how}: over the {memory} memory limit")
         elif res.returncode < 0:
             error = SignalError(signal_words(-res.returncode), -res.returncode)
         elif res.returncode > 0:

@@ -10,10 +10,11 @@ program's order; notes about bad display data go to stderr.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import selectors
-import subprocess
 import time
+from collections.abc import Callable
 
 from .display_channel import DisplayChannel
 from .events import Event, OutputSink
@@ -38,6 +39,7 @@ class ProgramOutput:
         interactive: bool,
         limit: int | None,
         display: DisplayChannel | None,
+        on_stderr: Callable[[bytes], None] | None = None,
     ) -> None:
         self.sink = sink
         self.sel = sel
@@ -46,16 +48,18 @@ class ProgramOutput:
         self.buffer = OutputBuffer(sink, limit)
         self.captured: dict[str, list[bytes]] = {"stdout": [], "stderr": []}
         self.display = display
+        self.on_stderr = on_stderr  # sees every chunk of stderr (a memory limit's words)
         self.open = 0  # outputs not at their end yet
+        self.fds: list[int] = []
 
-    def register(self, proc: subprocess.Popen[bytes]) -> None:
-        assert proc.stdout is not None and proc.stderr is not None
-        # Non-blocking: a pipe found ready may have been emptied since, by the
-        # reads that pass text on before a display.
-        os.set_blocking(proc.stdout.fileno(), False)
-        os.set_blocking(proc.stderr.fileno(), False)
-        self.sel.register(proc.stdout, selectors.EVENT_READ, "stdout")
-        self.sel.register(proc.stderr, selectors.EVENT_READ, "stderr")
+    def register(self, stdout: int, stderr: int) -> None:
+        """Our ends of the program's stdout and stderr pipes (closed by close())."""
+        self.fds = [stdout, stderr]
+        for fd, name in zip(self.fds, TEXT, strict=True):
+            # Non-blocking: a pipe found ready may have been emptied since, by
+            # the reads that pass text on before a display.
+            os.set_blocking(fd, False)
+            self.sel.register(fd, selectors.EVENT_READ, name)
         self.open = 2
         if self.display is not None:
             self.display.started()
@@ -75,6 +79,8 @@ class ProgramOutput:
             return  # emptied before a display, since the selector saw it ready
         if self.capture:
             self.captured[key.data].append(data)
+        if key.data == "stderr" and self.on_stderr is not None:
+            self.on_stderr(data)
         if data:
             self.buffer.feed(key.data, data)
         else:
@@ -109,6 +115,12 @@ class ProgramOutput:
         """Coalesced display updates whose time has come."""
         if self.display is not None:
             self.display.tick(self._show, time.monotonic())
+
+    def close(self) -> None:
+        for fd in self.fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self.fds = []
 
     def finish(self) -> None:
         """The run is over: the rest of the text, the latest state of every updated output."""

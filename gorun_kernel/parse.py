@@ -14,12 +14,15 @@ the ones it declares.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 
 import tree_sitter_go
-from tree_sitter import Language, Node, Parser
+from tree_sitter import Language, Node, Parser, Tree
+
+from .errors import CellError
 
 # Nodes whose "name" children declare identifiers (locals, parameters, ...).
 _NAME_DECLARERS = {
@@ -144,13 +147,73 @@ _KINDS = {
     "var_declaration": "var",
     "const_declaration": "const",
 }
+# What a cell may hold. tree-sitter holds the GIL and cannot be interrupted:
+# its time must stay short. It reads about 1 MB a second of the worst text
+# found (and grows faster than linearly with nesting: 50,000 `x(` took 0.9 s,
+# our own code 20 s for 200,000 `(`), so a cell is at most 1 MiB, nested at
+# most 1,000 deep (Go's own parser stops at 10,000), before it is parsed,
+# and has at most 50,000 top-level items after. Real cells stay far below.
+MAX_CELL_BYTES = 1 << 20
+MAX_NESTING = 1000
+MAX_ITEMS = 50_000
+_BRACKETS = re.compile(r"[()\[\]{}]")
+
+
+def check_size(code: str, first_line: int = 1) -> None:
+    """Refuse, quickly and before parsing, a cell too large or too deeply nested."""
+    size = len(code.encode("utf-8", errors="replace"))
+    if size > MAX_CELL_BYTES:
+        raise CellError(
+            f"the cell is {size:,} bytes: gorun reads cells of up to {MAX_CELL_BYTES:,} "
+            "(put large data in a file the program reads, or run a package with %gorun)"
+        )
+    depth = 0
+    for m in _BRACKETS.finditer(code):
+        depth += 1 if m.group() in "([{" else -1
+        if depth > MAX_NESTING:
+            line = first_line + code.count("\n", 0, m.start())
+            raise CellError(
+                f"line {line}: brackets nested more than {MAX_NESTING} deep; "
+                "gorun does not read a cell nested this deep"
+            )
+
+
+class _Columns:
+    """Character columns of byte offsets, for offsets that only increase: linear
+    over a cell, even when it is one long line."""
+
+    def __init__(self, src: bytes) -> None:
+        self.src = src
+        self.line_start = 0
+        self.offset = 0  # the last offset asked about
+        self.col = 0  # its column
+
+    def __call__(self, offset: int) -> int:
+        line_start = self.src.rfind(b"\n", 0, offset) + 1
+        if line_start != self.line_start or offset < self.offset:
+            self.line_start, self.offset, self.col = line_start, line_start, 0
+        self.col += len(self.src[self.offset : offset].decode("utf-8", errors="replace"))
+        self.offset = offset
+        return self.col
+
+
+def _tree(src: bytes) -> Tree:
+    tree = _parser().parse(src)
+    if tree.root_node.child_count > MAX_ITEMS:
+        raise CellError(
+            f"the cell has more than {MAX_ITEMS:,} statements and declarations: "
+            "gorun does not read cells this large"
+        )
+    return tree
 
 
 def parse_cell(code: str) -> Cell:
+    check_size(code)
     # A statement needs its terminator: without a final newline tree-sitter
     # reads `f(x)` at the very end as an error, `fmt.Println(x)` as a conversion.
     src = (code + "\n").encode()
-    tree = _parser().parse(src)
+    tree = _tree(src)
+    column = _Columns(src)
     package: str | None = None
     items: list[Item] = []
     comments: list[Node] = []  # comments waiting to be attached to the next declaration
@@ -179,13 +242,8 @@ def parse_cell(code: str) -> Cell:
             start = comments[0]  # doc comments and //go: directives travel with the decl
         comments = []
         begin = start.start_byte
-        line_start = src.rfind(b"\n", 0, begin) + 1
-        item = Item(
-            kind=kind,
-            text=src[begin : node.end_byte].decode("utf-8", errors="replace"),
-            row=start.start_point.row,
-            col=len(src[line_start:begin].decode("utf-8", errors="replace")),
-        )
+        text = src[begin : node.end_byte].decode("utf-8", errors="replace")
+        item = Item(kind=kind, text=text, row=start.start_point.row, col=column(begin))
         _uses_and_declares(node, src, item)
         if kind == "import":
             for spec in (n for n in _walk(node) if n.type == "import_spec"):
@@ -228,23 +286,40 @@ def parse_cell(code: str) -> Cell:
 def _join_same_line(items: list[Item], src: bytes) -> list[Item]:
     """Two items on one line without a `;` between them are not Go (`import "a" "b"`):
     tree-sitter splits them anyway. Joined back into one statement, as written,
-    they reach the compiler, which says what is wrong at that line."""
+    they reach the compiler, which says what is wrong at that line.
+
+    Linear: a run of items on one line is joined once, at its end."""
     lines = src.split(b"\n")
+    semicolon: dict[int, int] = {}  # row -> column of its first `;` (computed once)
+
+    def first_semicolon(row: int) -> int:
+        if row not in semicolon:
+            line = lines[row].decode("utf-8", errors="replace") if row < len(lines) else ""
+            semicolon[row] = line.find(";") if ";" in line else len(line) + 1
+        return semicolon[row]
+
     out: list[Item] = []
+    run: list[Item] = []  # items to join into out[-1]
+    end_row = -1  # the row where out[-1] (with its run) ends
+
+    def flush() -> None:
+        if run:
+            first = out[-1]
+            joined = Item(kind="stmt", text=" ".join([first.text, *(i.text for i in run)]),
+                          row=first.row, col=first.col)  # fmt: skip
+            for part in (first, *run):
+                joined.declares |= part.declares
+                for x, sels in part.uses.items():
+                    joined.uses.setdefault(x, set()).update(sels)
+            out[-1] = joined
+            run.clear()
+
     for item in items:
-        if out:
-            prev = out[-1]
-            end_row = prev.row + prev.text.count("\n")
-            line = (
-                lines[item.row].decode("utf-8", errors="replace") if item.row < len(lines) else ""
-            )
-            if item.row == end_row and ";" not in line[: item.col]:
-                joined = Item(kind="stmt", text=prev.text + " " + item.text, row=prev.row,
-                              col=prev.col, declares=prev.declares | item.declares)  # fmt: skip
-                for uses in (prev.uses, item.uses):
-                    for x, sels in uses.items():
-                        joined.uses.setdefault(x, set()).update(sels)
-                out[-1] = joined
-                continue
-        out.append(item)
+        if out and item.row == end_row and first_semicolon(item.row) >= item.col:
+            run.append(item)
+        else:
+            flush()
+            out.append(item)
+        end_row = item.row + item.text.count("\n")
+    flush()
     return out

@@ -1,33 +1,37 @@
 """Running one child process, the go command or the user's program: `ProcessRun`.
 
-One run is one object, and each concern is a method: `_spawn` starts the
-child in its own session; `_loop` is the event loop, a selector over the
-child's outputs, its stdin, its exit (a pidfd) and the Control's wake-up
-pipe; `_feed_stdin` writes fixed input; `_begin_interrupt`/`_escalate` send
-SIGINT, SIGTERM, SIGKILL; `_ask_for_input` turns a program blocked reading
-stdin into an input request; `_check_exit` kills what the program left in its
-group and reaps it. What the program writes and shows (stdout, stderr, its
-display channel) is read by `ProgramOutput` (outputs.py). Everything happens
-in the calling thread.
+One run is one object, and each concern is a method: `_spawn` makes the
+pipes and starts the child (spawn.py: directly, or a program under its
+supervisor); `_loop` is the event loop, a selector over the child's outputs,
+its stdin, the extra channels (channels.py), news of its end and the
+Control's wake-up pipe; `_begin_interrupt`/`_escalate` send SIGINT, SIGTERM,
+SIGKILL. What the program writes and shows (stdout, stderr, its display
+channel) is read by `ProgramOutput` (outputs.py); fixed input (bytes, a
+file) is fed by the StdinFeeder (stdinfeed.py); asking for input when the
+program blocks reading it is the InputAsker's (asking.py). Everything
+happens in the calling thread.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import selectors
 import signal
-import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
-from .control import ESCALATION, Control, die_with_parent, signal_group
+from . import supervisor
+from .asking import InputAsker
+from .channels import Channel
+from .control import ESCALATION, Control, signal_group
 from .display_channel import DisplayChannel
-from .errors import GorunError
 from .events import OutputSink
-from .outputs import FLUSH_INTERVAL, READ_SIZE, TEXT, ProgramOutput
-from .stdinwatch import blocked_reading_stdin
+from .memlimit import OOM_WORDS, MemoryLimit
+from .outputs import FLUSH_INTERVAL, TEXT, ProgramOutput
+from .spawn import PlainChild, SupervisedChild
+from .stdinfeed import StdinFeeder, StdinFile, StdinSource, widen
 
 DRAIN_AFTER_EXIT = 2.0  # how long to wait for pipes held open by escaped processes
 
@@ -40,6 +44,7 @@ class ProcessResult:
     stdout: bytes = b""  # only when captured
     stderr: bytes = b""
     dropped: int = 0  # bytes of output not shown because of the output limit
+    out_of_memory: bool = False  # under a memory limit, the program said it ran out
 
 
 @dataclass
@@ -49,14 +54,20 @@ class ProcessSpec:
     argv: Sequence[str]
     cwd: str
     env: Mapping[str, str]
-    stdin: bytes | None = None  # fixed input, then end of input
+    stdin: StdinSource = None  # fixed input (bytes, or a file), then end of input
     interactive: bool = False  # ask the sink for input when the program blocks reading
     timeout: float | None = None
     capture: bool = False
     output_limit: int | None = None
-    die_with_parent: bool = True
+    # A program runs under a supervisor: nothing it starts outlives the run.
+    # The go command does not need one (and starts faster by vfork).
+    supervise: bool = True
+    leave_behind: bool = False  # unsupervised, and what it starts may outlive it
+    memory: MemoryLimit | None = None
     display: DisplayChannel | None = None  # the program's display channel, for programs
+    channels: dict[str, Channel] = field(default_factory=dict)  # more of them (the value)
     tick: Callable[[], None] | None = None  # called on every turn of the loop (progress)
+    on_quiet: Callable[[], None] | None = None  # called when a turn of the loop saw no text
 
 
 def run_process(
@@ -66,49 +77,39 @@ def run_process(
     env: Mapping[str, str],
     control: Control,
     sink: OutputSink | None = None,
-    stdin: bytes | None = None,
-    interactive: bool = False,
-    timeout: float | None = None,
-    capture: bool = False,
-    output_limit: int | None = None,
-    die_with_parent: bool = True,
-    display: DisplayChannel | None = None,
-    tick: Callable[[], None] | None = None,
+    **options: Any,
 ) -> ProcessResult:
-    """Run argv to completion, streaming its output to sink.
+    """Run argv to completion, streaming its output to sink (options: ProcessSpec's).
 
-    stdin: bytes to feed (then end of input); None with interactive=False means
-    empty input; interactive=True asks sink.input_wanted whenever the program
-    blocks reading its standard input. display: a channel whose descriptor the
-    program inherits (its env names it), read along with the program's output.
+    stdin: bytes or a StdinFile to feed (then end of input); None with
+    interactive=False means empty input; interactive=True asks
+    sink.input_wanted whenever the program blocks reading its standard input.
+    display and channels: descriptors the program inherits (its environment
+    names them), read along with its output.
     """
-    spec = ProcessSpec(
-        argv, cwd, env, stdin, interactive, timeout, capture, output_limit, die_with_parent,
-        display, tick,
-    )  # fmt: skip
-    return ProcessRun(spec, control, sink).run()
+    return ProcessRun(ProcessSpec(argv, cwd, env, **options), control, sink).run()
 
 
-def _popen(spec: ProcessSpec) -> subprocess.Popen[bytes]:
-    """Start the child in a session of its own, with pipes for its output."""
-    want_stdin = spec.stdin is not None or spec.interactive
-    try:
-        return subprocess.Popen(
-            list(spec.argv),
-            cwd=spec.cwd,
-            env=dict(spec.env),
-            stdin=subprocess.PIPE if want_stdin else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-            bufsize=0,
-            pass_fds=(spec.display.child_fd,) if spec.display is not None else (),
-            # Costs a plain fork instead of vfork (~3 ms): only for programs,
-            # not for the go command, which ends by itself.
-            preexec_fn=die_with_parent if spec.die_with_parent else None,
-        )
-    except OSError as e:
-        raise GorunError(f"cannot start {spec.argv[0]}: {e.strerror or e}") from None
+def _program_stdin(
+    spec: ProcessSpec, sel: selectors.BaseSelector, sink: OutputSink | None, control: Control
+) -> tuple[int, StdinFeeder | None, InputAsker | None]:
+    """The program's stdin: /dev/null, a file itself, or a pipe (fed, or interactive)."""
+    source: memoryview | int
+    if isinstance(spec.stdin, StdinFile):
+        fd, direct = spec.stdin.open()
+        if direct:
+            return fd, None, None
+        source = fd  # a FIFO or a socket: copied as it comes
+    elif spec.stdin is not None:
+        source = memoryview(spec.stdin).cast("B")
+    elif spec.interactive:
+        r, w = os.pipe()
+        return r, None, InputAsker(w, sink, control)
+    else:
+        return os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC), None, None
+    r, w = os.pipe()
+    widen(w)
+    return r, StdinFeeder(sel, w, source), None
 
 
 class ProcessRun:
@@ -122,80 +123,94 @@ class ProcessRun:
         self.output = ProgramOutput(
             sink, self.sel, capture=spec.capture, interactive=spec.interactive,
             limit=spec.output_limit, display=spec.display,
+            on_stderr=self._watch_memory if spec.memory is not None else None,
         )  # fmt: skip
-        self.pidfd: int | None = None
-        self.to_write = spec.stdin or b""
+        self.child: PlainChild | SupervisedChild | None = None
+        self.feeder: StdinFeeder | None = None
+        self.asker: InputAsker | None = None
+        self.channels_open = 0
         self.exited_at: float | None = None
         self.timed_out = False
         self.escalation: list[tuple[int, float | None]] = []
         self.next_signal_at: float | None = None
         self.deadline: float | None = None
+        self.oom_tail = b""  # the last bytes of stderr, to find OOM_WORDS across reads
+        self.out_of_memory = False
 
     def run(self) -> ProcessResult:
-        self.proc = self._spawn()
         try:
+            self._spawn()
             self._loop()
         finally:
             self._cleanup()
+        assert self.child is not None and self.child.returncode is not None
+        if self.child.error is not None:
+            raise self.child.error
         return ProcessResult(
-            returncode=self.proc.returncode,
+            returncode=self.child.returncode,
             timed_out=self.timed_out,
             interrupted=self.control.interrupted and not self.timed_out,
             stdout=b"".join(self.output.captured["stdout"]),
             stderr=b"".join(self.output.captured["stderr"]),
             dropped=self.output.buffer.dropped,
+            out_of_memory=self.out_of_memory,
         )
 
     # -- start and end -----------------------------------------------------------
 
-    def _spawn(self) -> subprocess.Popen[bytes]:
+    def _spawn(self) -> None:
         spec = self.spec
         start = time.monotonic()
-        proc = _popen(spec)
-        self.control.started(proc.pid)
-        self.output.register(proc)
+        stdin, self.feeder, self.asker = _program_stdin(spec, self.sel, self.sink, self.control)
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        given = [stdin, out_w, err_w]
+        for ch in spec.channels.values():
+            ch.open()
+        keep = [ch.child_fd for ch in spec.channels.values()]
+        if spec.display is not None:
+            keep.append(spec.display.child_fd)
+        env = {**spec.env, **{ch.env: str(ch.child_fd) for ch in spec.channels.values()}}
+        try:
+            if spec.supervise and supervisor.AVAILABLE:
+                self.child = SupervisedChild(
+                    spec.argv, spec.cwd, env, (stdin, out_w, err_w), keep, self.control,
+                    spec.memory,
+                )  # fmt: skip
+            else:
+                self.child = PlainChild(
+                    spec.argv, spec.cwd, env, (stdin, out_w, err_w), keep, self.control,
+                    dies_with_us=spec.supervise or spec.leave_behind,
+                    leave_behind=spec.leave_behind,
+                )  # fmt: skip
+        except BaseException:
+            for fd in (out_r, err_r):
+                os.close(fd)
+            raise
+        finally:
+            for fd in given:
+                os.close(fd)  # the child's ends: EOF on ours means it is done
+            for ch in spec.channels.values():
+                ch.started()
+        self.output.register(out_r, err_r)
+        for name, ch in spec.channels.items():
+            self.sel.register(ch.fd, selectors.EVENT_READ, ("channel", name))
+            self.channels_open += 1
+        self.child.watch(self.sel)
         self.sel.register(self.control, selectors.EVENT_READ, "control")
-        with contextlib.suppress(AttributeError, OSError):
-            self.pidfd = os.pidfd_open(proc.pid)
-            self.sel.register(self.pidfd, selectors.EVENT_READ, "exit")
-        if proc.stdin is not None:
-            os.set_blocking(proc.stdin.fileno(), False)
-            if spec.stdin is not None:
-                self.sel.register(proc.stdin, selectors.EVENT_WRITE, "stdin")
         self.deadline = start + spec.timeout if spec.timeout else None
-        return proc
-
-    def _check_exit(self, signalled: bool = False) -> None:
-        """On exit, kill whatever the program left in its group, then reap it.
-
-        With a pidfd, `signalled` says it became readable: the process has
-        exited but is not reaped yet, so its pid and group id cannot have been
-        reused and killing the group hits only the cell's processes.
-        """
-        if self.exited_at is not None:
-            return
-        if self.pidfd is not None:
-            if not signalled:
-                return
-            with contextlib.suppress(KeyError, ValueError):
-                self.sel.unregister(self.pidfd)
-        elif self.proc.poll() is None:
-            return
-        signal_group(self.proc.pid, signal.SIGKILL)
-        self.control.running = None  # before reaping: after it the pid may be reused
-        self.proc.wait()
-        self.exited_at = time.monotonic()
-        self._close_stdin()
 
     def _cleanup(self) -> None:
         self.control.stopped()
-        for f in (self.proc.stdout, self.proc.stderr):
-            with contextlib.suppress(OSError):
-                f.close()  # type: ignore[union-attr]
-        self._close_stdin()
-        if self.pidfd is not None:
-            with contextlib.suppress(OSError):
-                os.close(self.pidfd)
+        if self.child is not None:
+            self.child.close()
+        self.output.close()
+        for ch in self.spec.channels.values():
+            ch.close()
+        if self.feeder is not None:
+            self.feeder.close()
+        if self.asker is not None:
+            self.asker.close()
         self.sel.close()
         self.output.finish()
 
@@ -204,7 +219,7 @@ class ProcessRun:
     def _loop(self) -> None:
         if self.control.interrupted:  # interrupted between two processes of one cell
             self._begin_interrupt()
-        while self.output.open or self.exited_at is None:
+        while self.output.open or self.channels_open or self.exited_at is None:
             try:
                 if not self._step():
                     break
@@ -227,17 +242,32 @@ class ProcessRun:
             self.spec.tick()
         quiet = not any(k.data in TEXT for k, _ in events)
         if self._waiting_for_input(quiet):
-            self._ask_for_input()
+            assert self.asker is not None
+            waited = self.asker.ask(self.output.buffer, self.output.read_waiting_text)
+            if self.deadline is not None:
+                self.deadline += waited  # --timeout counts the program's time, not the user's
         else:
             self.output.flush(quiet, running=self.exited_at is None)
+            if quiet and self.spec.on_quiet is not None:
+                self.spec.on_quiet()
         return True
+
+    def _check_exit(self) -> None:
+        assert self.child is not None
+        if self.exited_at is None and self.child.polled:
+            self.child.event(self.sel, "poll")
+        if self.exited_at is None and self.child.done:
+            self.exited_at = time.monotonic()
+            if self.asker is not None:
+                self.asker.close()
 
     def _enforce_deadlines(self, now: float) -> None:
         if self.exited_at is not None:
             return
         if self.deadline is not None and now >= self.deadline and not self.timed_out:
             self.timed_out = True
-            signal_group(self.proc.pid, signal.SIGKILL)
+            assert self.child is not None
+            self.child.kill()
         if self.next_signal_at is not None and now >= self.next_signal_at:
             self._escalate(now)
 
@@ -246,7 +276,7 @@ class ProcessRun:
         for t in (self.deadline, self.next_signal_at):
             if t is not None:
                 wait_for.append(max(t - now, 0))
-        if self.pidfd is None or self.exited_at is not None:
+        if (self.child is not None and self.child.polled) or self.exited_at is not None:
             wait_for.append(0.02)
         return min(wait_for)
 
@@ -255,14 +285,33 @@ class ProcessRun:
         if what == "control":
             self.control.drain()
             self._begin_interrupt()
-        elif what == "exit":
-            self._check_exit(signalled=True)
-        elif what == "stdin":
-            self._feed_stdin(key.fd)
+        elif what in ("exit", "report"):
+            assert self.child is not None
+            self.child.event(self.sel, what)
+        elif what == "stdin" and self.feeder is not None:
+            self.feeder.writable()
+        elif what == "stdin-source" and self.feeder is not None:
+            self.feeder.readable()
+        elif isinstance(what, tuple):
+            self._read_channel(key, self.spec.channels[what[1]])
         else:
             self.output.read(key)
 
-    # -- interrupts --------------------------------------------------------------
+    def _read_channel(self, key: selectors.SelectorKey, channel: Channel) -> None:
+        if channel.ordered:  # the text written before it goes out first
+            self.output.read_waiting_text()
+            self.output.buffer.flush()
+        if not channel.read():
+            self.sel.unregister(key.fileobj)
+            self.channels_open -= 1
+
+    def _watch_memory(self, data: bytes) -> None:
+        """stderr, under a memory limit: did the program say it ran out?"""
+        seen = self.oom_tail + data
+        self.out_of_memory = self.out_of_memory or OOM_WORDS in seen
+        self.oom_tail = seen[-len(OOM_WORDS) :]
+
+    # -- interrupts and input ------------------------------------------------------
 
     def _begin_interrupt(self) -> None:
         if not self.escalation:
@@ -272,66 +321,20 @@ class ProcessRun:
         self.next_signal_at = time.monotonic()
 
     def _escalate(self, now: float) -> None:
+        assert self.child is not None
         sig, wait = self.escalation.pop(0)
-        signal_group(self.proc.pid, sig)
+        if sig == signal.SIGKILL or self.child.pid is None:
+            self.child.kill()  # everything, now (also before the program's pid is known)
+        else:
+            signal_group(self.child.pid, sig)
         self.next_signal_at = now + wait if wait is not None else None
-
-    # -- standard input ----------------------------------------------------------
-
-    def _feed_stdin(self, fd: int) -> None:
-        try:
-            n = os.write(fd, self.to_write[:READ_SIZE])
-            self.to_write = self.to_write[n:]
-        except BrokenPipeError:
-            self.to_write = b""
-        except BlockingIOError:
-            pass
-        if not self.to_write:
-            self._close_stdin()
-
-    def _close_stdin(self) -> None:
-        stdin = self.proc.stdin
-        if stdin is not None and not stdin.closed:
-            with contextlib.suppress(KeyError, ValueError):
-                self.sel.unregister(stdin)
-            with contextlib.suppress(OSError):
-                stdin.close()
 
     def _waiting_for_input(self, quiet: bool) -> bool:
         return (
-            self.spec.interactive
+            self.asker is not None
             and quiet
             and self.exited_at is None
             and not self.escalation
-            and self.proc.stdin is not None
-            and not self.proc.stdin.closed
-            and blocked_reading_stdin(self.proc.pid)
+            and self.child is not None
+            and self.asker.wanted(self.child.pid)
         )
-
-    def _ask_for_input(self) -> None:
-        """The program waits for input; its pending partial line is the prompt."""
-        self.output.read_waiting_text()
-        self.output.buffer.flush(keep_partial=True)
-        prompt = self.output.buffer.take_prompt()
-        self.control.waiting_for_input = True
-        asked = time.monotonic()
-        try:
-            answer = self.sink.input_wanted(prompt) if self.sink is not None else None
-        finally:
-            self.control.waiting_for_input = False
-            if self.deadline is not None:
-                # --timeout counts the program's time, not the user's typing.
-                self.deadline += time.monotonic() - asked
-        if answer is None:
-            if prompt and self.sink is not None:
-                self.sink.stdout(prompt)  # nobody answered: the prompt is output after all
-            self._close_stdin()
-            return
-        stdin = self.proc.stdin
-        assert stdin is not None
-        try:
-            os.set_blocking(stdin.fileno(), True)
-            stdin.write((answer + "\n").encode())
-            os.set_blocking(stdin.fileno(), False)
-        except (BrokenPipeError, OSError):
-            self._close_stdin()

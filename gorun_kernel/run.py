@@ -13,11 +13,13 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import memlimit
 from .build import Built
+from .channels import Channel
 from .cmdline import Command
 from .control import Control
 from .diagnostics import LineTable, TraceMapper
@@ -25,12 +27,15 @@ from .display_channel import DisplayChannel
 from .errors import GorunError
 from .events import OutputSink
 from .execache import ExeCache
+from .memlimit import MemoryLimit
 from .outcome import Outcome, RunOptions
 from .process import run_process
 from .toolchain import Toolchain
-from .values import read_value
+from .values import Value, read_value, truncated_text
 
 VALUE_CACHE_ENV = "GORUN_VALUE_CACHE"  # where golib/cache keeps values between cells
+
+VALUE_FD_ENV = "GORUN_VALUE_FD"  # the descriptor a snippet writes its final value to
 
 
 @dataclass
@@ -41,7 +46,42 @@ class Program:
     args: list[str]
     env: dict[str, str]  # the program's environment
     table: LineTable | None = None  # cell lines, for traces; None for a package
-    value_file: Path | None = None  # where a snippet writes its final value
+    show_value: bool = False  # a snippet's final value comes back (GORUN_VALUE_FD)
+
+
+class ValueChannel:
+    """A snippet's final value (the helper's JSON, values.py), from a pipe the program
+    inherits (channels.py): read as it comes, and never more than its text's limit
+    (the output limit) and its rich form's (the display limit) together."""
+
+    def __init__(self, text_limit: int | None, display_limit: int) -> None:
+        self.text_limit = text_limit
+        self.display_limit = display_limit
+        self.parts: list[bytes] = []
+        bound = (text_limit or 0) + display_limit
+        self.channel = Channel(VALUE_FD_ENV, self.parts.append, limit=bound)
+
+    def value(self) -> Value | None:
+        if not self.channel.received:
+            return None
+        raw = b"".join(self.parts).decode("utf-8", errors="replace")
+        if self.channel.dropped:  # cut: its JSON is not whole, but its text's start is there
+            text = truncated_text(raw)
+            value = Value(text, {"text/plain": text})
+        else:
+            value = read_value(raw, self.display_limit)
+        limit = self.text_limit
+        if limit is not None and len(value.text) > limit:
+            text = value.text[:limit]
+            note = (
+                f"the value's text is cut at {limit:,} characters: over the limit of "
+                f"{limit:,} bytes per cell (GORUN_OUTPUT_LIMIT)"
+            )
+            value = Value(text, {"text/plain": text}, [*value.notes, note])
+        elif self.channel.dropped:
+            note = f"the value is over {self.channel.limit:,} bytes: only its text is shown"
+            value = Value(value.text, {"text/plain": value.text}, [*value.notes, note])
+        return value
 
 
 class Runner:
@@ -62,6 +102,7 @@ class Runner:
         self.output_limit = output_limit
         self.display_limit = display_limit
         self.value_cache = value_cache
+        self.memory_ceiling = memlimit.from_environment()  # GORUN_MEMORY_LIMIT
 
     def cross_target(self, env: Mapping[str, str]) -> tuple[str, str] | None:
         """(GOOS, GOARCH) when they differ from the host's, else None."""
@@ -101,23 +142,34 @@ class Runner:
         """Run a built program to its end; its output streams to sink.
 
         control: how it is stopped (a background job has its own); else the session's."""
+        memory = memlimit.choose(cmd.memory, cmd.memory_set, self.memory_ceiling)
         traces = TraceMapper(sink, program.table) if program.table is not None else None
+        value = ValueChannel(self.output_limit, self.display_limit) if program.show_value else None
         try:
-            outcome = self._run(program, cmd, traces or sink, opts, control or self.control)
+            quiet = traces.idle if traces is not None else None
+            outcome = self._run(
+                program, cmd, traces or sink, opts, control or self.control, memory, value, quiet
+            )
         finally:
             if traces is not None:
                 traces.finish()
-        vf = program.value_file
-        if vf is not None and vf.exists():
-            value = read_value(vf.read_text(errors="replace"), self.display_limit)
-            vf.unlink()
-            outcome.value, outcome.value_data = value.text, value.data
-            for note in value.notes:
+        shown = value.value() if value is not None else None
+        if shown is not None:
+            outcome.value, outcome.value_data = shown.text, shown.data
+            for note in shown.notes:
                 sink.stderr(f"[gorun: {note}]\n")
         return outcome
 
     def _run(
-        self, program: Program, cmd: Command, sink: OutputSink, opts: RunOptions, control: Control
+        self,
+        program: Program,
+        cmd: Command,
+        sink: OutputSink,
+        opts: RunOptions,
+        control: Control,
+        memory: MemoryLimit | None,
+        value: ValueChannel | None,
+        on_quiet: Callable[[], None] | None,
     ) -> Outcome:
         built, env = program.built, program.env
         if built.note:
@@ -126,12 +178,11 @@ class Runner:
             sink.stderr(built.log + "\n")
         if built.exe is None:
             return Outcome(status="built nothing to run (-n)", error=None, ran=False)
+        if memory is not None and not memlimit.ENFORCED:
+            sink.stderr(f"[gorun: the {memory} memory limit is not enforced on this system]\n")
         prefix = self.exec_prefix(cmd, env)
         display = DisplayChannel(self.display_limit)
         extra = {**display.env(), VALUE_CACHE_ENV: str(self.value_cache)}
-        if program.value_file is not None:
-            extra["GORUN_VALUE_FILE"] = str(program.value_file)
-            program.value_file.unlink(missing_ok=True)
         started = time.monotonic()
         try:
             res = run_process(
@@ -146,6 +197,9 @@ class Runner:
                 capture=opts.capture,
                 output_limit=self.output_limit,
                 display=display,
+                memory=memory,
+                channels={"value": value.channel} if value is not None else {},
+                on_quiet=on_quiet,
             )
         except GorunError as e:
             target = self.cross_target(env)
@@ -164,7 +218,7 @@ class Runner:
                 f"\n[gorun: {res.dropped:,} bytes of output not shown: over the limit of "
                 f"{self.output_limit:,} bytes per cell]\n"
             )
-        outcome = Outcome.of(res, cmd.timeout)
+        outcome = Outcome.of(res, cmd.timeout, memory)
         outcome.cached = built.cached
         outcome.build_seconds = built.seconds
         outcome.run_seconds = time.monotonic() - started

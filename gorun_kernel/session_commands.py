@@ -1,4 +1,4 @@
-"""The kernel's session commands: `%goflags`, `%env`, `%timeout`, `%vet`, `%list`,
+"""The kernel's session commands: `%goflags`, `%env`, `%timeout`, `%vet`, `%memory`, `%list`,
 `%rm`, `%reset`, `%help` (see cellhead.py for how the lines are found).
 
 Settings made here apply to every later cell; `SessionSettings.command()`
@@ -13,7 +13,7 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from . import cellhead, cmdline, render, testflags
+from . import cellhead, cmdline, memlimit, render, testflags
 from .engine import Engine
 from .errors import UsageError
 from .events import OutputSink
@@ -29,6 +29,8 @@ class SessionSettings:
     timeout: float | None = None  # %timeout
     timing: bool = True  # %timing: build and run times on the status line
     vet: bool = False  # %vet on
+    memory: memlimit.MemoryLimit | None = None  # %memory (memory_set: it was given)
+    memory_set: bool = False
 
     def command(self, words: list[str], usage: str) -> cmdline.Command:
         """A cell's command line: the session's words, then the cell's own."""
@@ -58,6 +60,8 @@ class SessionSettings:
         if cmd.timeout is None:
             cmd.timeout = self.timeout
         cmd.vet = cmd.vet or self.vet
+        if not cmd.memory_set and self.memory_set:
+            cmd.memory, cmd.memory_set = self.memory, True
         return cmd
 
 
@@ -152,6 +156,21 @@ def _kill(words: list[str], s: SessionSettings, engine: Engines, sink: OutputSin
     sink.stdout("".join(f"[bg {i}] killed\n" for i in killed) or "no background programs\n")
 
 
+def _memory(words: list[str], s: SessionSettings, engine: Engines, sink: OutputSink) -> None:
+    ceiling = engine().runner.memory_ceiling
+    if len(words) == 1:
+        limit = memlimit.parse(words[0])
+        memlimit.choose(limit, True, ceiling)  # refused now if over GORUN_MEMORY_LIMIT
+        s.memory, s.memory_set = limit, True
+    elif words:
+        raise UsageError("usage: %memory SIZE | off   (SIZE: 512MiB, 2GiB, ...)")
+    limit = memlimit.choose(s.memory, s.memory_set, ceiling)
+    shown = f"{limit} per program" if limit is not None else "no limit"
+    if ceiling is not None:
+        shown += f" (at most {ceiling}: {memlimit.ENV})"
+    sink.stdout(f"memory: {shown}\n")
+
+
 COMMANDS: dict[str, Command] = {
     "jobs": _jobs,
     "kill": _kill,
@@ -164,6 +183,7 @@ COMMANDS: dict[str, Command] = {
     "env": _env,
     "timeout": _timeout,
     "vet": _vet,
+    "memory": _memory,
 }
 
 

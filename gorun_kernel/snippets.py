@@ -36,21 +36,25 @@ SHOW = "gorunǂshow"
 Role = Literal["program", "helper", "test", "loose test"]
 _TEST_PREFIXES = {"Test": "T", "Benchmark": "B", "Fuzz": "F", "Example": ""}
 
-# The final expression's value goes to the file named by GORUN_VALUE_FILE, from
-# a file of its own (its imports cannot clash with the user's): its text in
-# Go's own formatting, and a richer form when it has one, as JSON (see
+# The final expression's value goes to the descriptor named by GORUN_VALUE_FD (a
+# pipe the run reads, run.py: the program cannot make it a device or a FIFO),
+# from a file of its own (its imports cannot clash with the user's): its text
+# in Go's own formatting, and a richer form when it has one, as JSON (see
 # golib/value: light, so showing a value costs little link time).
 VALUE_HELPER_SOURCE = f"""package main
 
 import (
 	gorunǂos "os"
+	gorunǂstrconv "strconv"
 
 	gorunǂvalue "{DISPLAY_MODULE}/value"
 )
 
 func {SHOW}(values ...any) {{
-	if path := gorunǂos.Getenv("GORUN_VALUE_FILE"); path != "" {{
-		_ = gorunǂos.WriteFile(path, gorunǂvalue.Encode(values...), 0o600)
+	if fd, err := gorunǂstrconv.Atoi(gorunǂos.Getenv("GORUN_VALUE_FD")); err == nil {{
+		f := gorunǂos.NewFile(uintptr(fd), "gorun-value")
+		_, _ = f.Write(gorunǂvalue.Encode(values...))
+		_ = f.Close()
 	}}
 }}
 """

@@ -113,11 +113,15 @@ class StdIndex:
         with contextlib.suppress(OSError, ValueError):
             return cls({**json.loads(path.read_text()), **shipped()})
         packages = scan(goroot)
-        with contextlib.suppress(OSError):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(packages))
-            os.replace(tmp, path)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        try:
+            with contextlib.suppress(OSError):
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp.write_text(json.dumps(packages))
+                os.replace(tmp, path)
+        except BaseException:  # an interrupt while a cell is read abandons this: no debris
+            tmp.unlink(missing_ok=True)
+            raise
         return cls({**packages, **shipped()})
 
     def name_of(self, path: str) -> str | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import struct
 import zlib
@@ -20,12 +21,31 @@ from typing import Any
 
 from .richout import bundle_size, check_bundle
 
+_TEXT_KEY = '"text/plain":'
+
 
 @dataclass
 class Value:
     text: str  # text/plain: Go's formatting
     data: dict[str, Any]  # the whole bundle, text/plain included
     notes: list[str] = field(default_factory=list)  # what was left out, and why
+
+
+def truncated_text(raw: str) -> str:
+    """The text of a value whose JSON was cut at the run's limit: as much of its
+    text/plain string as arrived (or what arrived, when it is not the helper's JSON)."""
+    key = raw.find(_TEXT_KEY)
+    if key < 0:
+        return raw
+    rest = raw[key + len(_TEXT_KEY) :]
+    with contextlib.suppress(ValueError):
+        text, _ = json.JSONDecoder().raw_decode(rest)  # the string ended before the cut
+        return text if isinstance(text, str) else raw
+    for cut in range(len(rest), max(len(rest) - 12, 0), -1):  # not inside an escape
+        with contextlib.suppress(ValueError):
+            text = json.loads(rest[:cut] + '"')
+            return text if isinstance(text, str) else raw
+    return raw
 
 
 def read_value(raw: str, limit: int) -> Value:

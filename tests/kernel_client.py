@@ -94,9 +94,14 @@ def execute(
 
 
 def execute_and_interrupt(
-    km: KernelManager, kc: BlockingKernelClient, code: str, marker: str
+    km: KernelManager,
+    kc: BlockingKernelClient,
+    code: str,
+    marker: str,
+    stream: str = "stdout",
+    timeout: float = 120,
 ) -> tuple[Result, list[int], float]:
-    """Execute code; when an output line starts with `marker`, interrupt the kernel.
+    """Execute code; when output on `stream` starts with `marker`, interrupt the kernel.
 
     Returns the result, the numbers printed on the marker line (pids, say), and
     the seconds from the interrupt to the reply.
@@ -105,11 +110,12 @@ def execute_and_interrupt(
     sent: list[float] = []
 
     def on_message(kind: str, content: dict[str, Any]) -> None:
-        if kind == "stream" and content["text"].startswith(marker) and not sent:
+        matches = kind == "stream" and content["name"] == stream
+        if matches and content["text"].startswith(marker) and not sent:
             numbers.extend(int(w) for w in content["text"].split() if w.isdigit())
             sent.append(time.monotonic())
             threading.Thread(target=km.interrupt_kernel).start()
 
-    result = execute(kc, code, on_message=on_message)
+    result = execute(kc, code, timeout=timeout, on_message=on_message)
     assert sent, f"the program never printed {marker!r}"
     return result, numbers, time.monotonic() - sent[0]

@@ -70,7 +70,7 @@ def test_panic_is_exit_status_2_with_the_panic_on_stderr(run):
         func main() { panic("boom") }
         """)
     )
-    assert result.error_in_exec.returncode == 2
+    assert result.error_in_exec.returncode == 2, result.error_in_exec.render()
     assert "panic: boom" in err and "goroutine 1 [running]" in err
 
 
