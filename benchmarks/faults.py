@@ -10,6 +10,7 @@ to the kernel's reply.
 from __future__ import annotations
 
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -174,6 +175,7 @@ def main() -> None:
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+        shutil.rmtree(work, ignore_errors=True)
     shutdowns()
 
 
