@@ -325,6 +325,7 @@ class GorunKernel(Kernel):
         return assist.is_complete(code)
 
     async def do_complete(self, code: str, cursor_pos: int) -> dict[str, Any]:  # type: ignore[override]
+        cursor_pos = _clamp(code, cursor_pos)
         if self.engine is None:
             return {"status": "ok", "matches": [], "cursor_start": cursor_pos,
                     "cursor_end": cursor_pos, "metadata": {}}  # fmt: skip
@@ -335,7 +336,7 @@ class GorunKernel(Kernel):
     ) -> dict[str, Any]:
         if self.engine is None:
             return {"status": "ok", "found": False, "data": {}, "metadata": {}}
-        return assist.inspect(self.engine, code, cursor_pos)
+        return assist.inspect(self.engine, code, _clamp(code, cursor_pos))
 
     # -- shutdown --------------------------------------------------------------
 
@@ -367,6 +368,15 @@ def _let_control_finish(kernel: GorunKernel) -> None:
     """
     if kernel.shutting_down:
         kernel.control_done.wait(timeout=2)
+
+
+def _clamp(code: str, cursor_pos: int | None) -> int:
+    """A cursor inside the code. Positions count Unicode code points (Python's str
+    indices), as the protocol says; a frontend counting UTF-16 units can point past
+    the end of a line with emoji, and must still get a reply."""
+    if cursor_pos is None:
+        return len(code)
+    return max(0, min(int(cursor_pos), len(code)))
 
 
 def main() -> None:

@@ -262,3 +262,16 @@ def test_goflags_refuses_options_that_would_break_every_later_cell(kc, words):
     r = execute(kc, 'fmt.Println("still fine")')
     assert r.status == "ok", r.reply
     assert r.stream() == "still fine\n"
+
+
+# -- 17: cursor positions past the end still get a reply -----------------------------
+
+
+@pytest.mark.parametrize(("code", "cursor"), [("fmt.", 10), ("😀 fmt.Pri", 10), ("fmt.", -3)])
+def test_completion_and_inspection_always_reply(kc, code, cursor):
+    kc.complete(code, cursor)
+    reply = kc.get_shell_msg(timeout=30)
+    assert reply["content"]["status"] == "ok"
+    assert 0 <= reply["content"]["cursor_start"] <= reply["content"]["cursor_end"] <= len(code)
+    kc.inspect(code, cursor)
+    assert kc.get_shell_msg(timeout=30)["content"]["status"] == "ok"
