@@ -1,8 +1,10 @@
-"""Help while typing: is_complete, completion and inspection for Go cells.
+"""Help while typing: is_complete, completion, inspection and `name?` for Go cells.
 
 Everything here works from what the session already knows (its declarations,
 the standard-library index read from GOROOT); only inspection of a library
 symbol runs a go command (`go doc`, through the engine), and only when asked.
+`strings.ToUpper?` (or `?strings.ToUpper`) as a whole cell shows its
+documentation and `strings.ToUpper??` its source, as IPython users type it.
 """
 
 from __future__ import annotations
@@ -156,3 +158,32 @@ def inspect(engine: Engine, code: str, cursor: int) -> dict[str, Any]:
     if doc is None:
         return not_found
     return {"status": "ok", "found": True, "data": {"text/plain": doc}, "metadata": {}}
+
+
+_HELP = re.compile(r"^\s*(?P<pre>\?{1,2})?(?P<name>[A-Za-z_][\w.]*)(?P<post>\?{1,2})?\s*$")
+
+
+def help_request(code: str) -> tuple[str, bool] | None:
+    """(name, source wanted) when the cell is `name?`, `name??`, `?name` or `??name`."""
+    m = _HELP.match(code)
+    if m is None or bool(m.group("pre")) == bool(m.group("post")):
+        return None
+    return m.group("name").strip("."), len(m.group("pre") or m.group("post")) == 2
+
+
+def describe(engine: Engine, name: str, source: bool) -> str:
+    """Documentation (or, with source, the source) of a session name or a package's."""
+    for decl in engine.session.decls.values():
+        if name in decl.names:
+            text = decl.text if source or not decl.signature else decl.signature
+            return f"{decl.kind} {name}, declared in cell {decl.cell}:\n\n{text}\n"
+    pkg, _, symbol = name.partition(".")
+    path = _package_path(engine, pkg, {symbol.split(".")[0]} if symbol else set())
+    if path is not None:
+        doc = engine.go_doc([*(["-src"] if source else []), path, *([symbol] if symbol else [])])
+        if doc is not None:
+            return doc
+    return (
+        f"{name}: no documentation found (not declared in this session, and no package "
+        "it imports or could import has it)\n"
+    )

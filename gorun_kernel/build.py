@@ -30,11 +30,11 @@ BUILD_ENV_VARS = (
 # Flags whose effect the cache key cannot see (files named by them may change)
 # or that ask to watch go work: such builds always run go.
 UNCACHEABLE_FLAGS = {"a", "n", "x", "v", "work", "overlay", "modfile", "pgo", "toolexec", "json"}
-# Flags under which go prints on success what the user asked to see.
+# Flags that make go describe its own work (commands, packages): shown as go
+# prints it, all of it. Without them, what go prints for a build that worked
+# (-gcflags=-m, -ldflags=-v, a vet-like note) is shown too, at cell lines,
+# without the lines about code we generated or modules being fetched.
 CHATTY_FLAGS = {"n", "x", "v", "work", "json"}
-# go's progress lines: not the error, whatever comes first.
-_PROGRESS = ("go: finding ", "go: downloading ", "go: found ", "go: added ", "go: upgraded ",
-             "go: extracting ")  # fmt: skip
 
 
 def flag_names(flags: list[str]) -> set[str]:
@@ -188,14 +188,20 @@ class Builder:
             if code != 0:
                 raise self._failure(job, code, output)
             names = flag_names(job.flags)
-            log = output.rstrip() if names & CHATTY_FLAGS else ""
+            if names & CHATTY_FLAGS:
+                log = output.rstrip()
+            else:
+                log = diagnostics.success_output(output, job.table, job.roots)
             if "n" in names:
                 self.cache.discard(target)
                 return Built(None, cached=False, log=log)
             exe = self._program(job.install_dir or target, job)
             if job.install_dir is not None:
                 exe = Path(shutil.move(exe, target / exe.name))  # out of GOBIN, into the cache
-            if job.key_parts is not None and self.cache.keeps:
+            # A build go had something to say about is not kept: the next run
+            # asks go again, which says it again (from its own build cache), as
+            # `go run -gcflags=-m` does every time.
+            if job.key_parts is not None and self.cache.keeps and not log:
                 k = self.key(job.key_parts(), job.env)
                 stored = self.cache.store(k, exe)
                 self.cache.discard(target)
@@ -224,7 +230,7 @@ class Builder:
         diags = [
             d
             for d in diagnostics.map_output(output, job.table, job.roots)
-            if not d.headline.startswith(_PROGRESS)
+            if not d.headline.startswith(diagnostics.PROGRESS)
         ] or [diagnostics.Diagnostic(f"go exited with status {code}", [])]
         first, rest = diags[0], diags[1:]
         return BuildError(first.headline, [*first.quote, *diagnostics.render(rest)], output)

@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 
-from . import build, localmods, vet
+from . import build, embeds, localmods, vet
 from .build import Builder, BuildJob, Built
 from .compose import Composed, compose_snippet
 from .errors import BuildError, CellError
@@ -69,8 +69,8 @@ class CellBuilder:
         try:
             self._use_local_modules(composed.imports, cwd, gowork, env)
             if composed.form in ("snippet", "test"):
-                return self._build_snippet(composed, flags, env, sink, run_vet)
-            built = self._go_build(self.job(composed, flags, env), sink, run_vet)
+                return self._build_snippet(composed, flags, env, cwd, sink, run_vet)
+            built = self._go_build(self.job(composed, flags, env, cwd), sink, run_vet)
         except BuildError:
             self.scratch.go_mod.write_text(saved[0])
             self.scratch.go_sum.write_text(saved[1])
@@ -83,10 +83,16 @@ class CellBuilder:
             self.scratch.go_sum.write_text((root / "go.sum").read_text())
         return built, composed
 
-    def job(self, composed: Composed, flags: list[str], env: dict[str, str]) -> BuildJob:
-        """The go build of a composed cell, keyed for the executable cache."""
+    def job(
+        self, composed: Composed, flags: list[str], env: dict[str, str], cwd: str | None = None
+    ) -> BuildJob:
+        """The go build of a composed cell, keyed for the executable cache.
+
+        cwd: the notebook's directory, where the cell's //go:embed files are.
+        """
         subdir, files, own_mod = composed.subdir, composed.files, composed.own_module
         root = self.scratch.path / subdir
+        embedded = embeds.find(files, cwd) if cwd is not None else []
 
         # The library next to the notebook, as it is now: walked once per build,
         # though the key is computed before and after it.
@@ -99,6 +105,8 @@ class CellBuilder:
 
         def key_parts() -> dict[str, object]:
             parts: dict[str, object] = {"kind": "cell", "files": files, "flags": flags}
+            if embedded:
+                parts["embedded"] = embeds.fingerprint(embedded, cwd or ".")
             if not own_mod:
                 parts["go.mod"] = self.scratch.go_mod.read_text()
                 parts["go.sum"] = self.scratch.go_sum.read_text()
@@ -121,6 +129,10 @@ class CellBuilder:
                         f"cannot write the cell's file {path} (in {where.parent}): "
                         f"{e.strerror or e}"
                     ) from None
+            try:
+                embeds.place(embedded, cwd or ".", root)
+            except OSError as e:
+                raise CellError(f"cannot use {e.filename} for //go:embed: {e.strerror}") from None
 
         return BuildJob(
             command="test" if composed.form == "test" else "build",
@@ -165,6 +177,7 @@ class CellBuilder:
         composed: Composed,
         flags: list[str],
         env: dict[str, str],
+        cwd: str,
         sink: OutputSink | None,
         run_vet: bool = False,
     ) -> tuple[Built, Composed]:
@@ -177,7 +190,7 @@ class CellBuilder:
             composed = compose_snippet(composed, self.session, std, show, drop)
         while True:
             try:
-                built = self._go_build(self.job(composed, flags, env), sink, run_vet)
+                built = self._go_build(self.job(composed, flags, env, cwd), sink, run_vet)
                 break
             except BuildError as e:
                 show, drop = composed.show, composed.drop

@@ -10,7 +10,7 @@
     %timing on | off                    build and run times on the status line
     %vet on | %vet off                  go vet every later cell, alongside its build
     %memory 2GiB | %memory off          the session's memory limit per program
-    %list  %rm NAME...  %reset [--go-mod]  %help
+    %list  %rm [-r] NAME...  %reset [--go-mod]  %help
     !ls -l                              a shell command in the notebook's directory
 
 The rest of the cell, if any, is Go. Its line numbers count the header lines,
@@ -36,8 +36,11 @@ Cell forms
   A snippet (no package clause): its declarations (import, const, var, type,
   func, method) stay in the session for later cells, and a later declaration
   of the same name replaces the earlier one; its statements run as this cell's
-  main. The value of a final expression (sq(3), x, len(s)) is the cell's result.
-  Standard-library imports are added as needed.
+  main. var and const after the first statement are local to that run.
+  A func init belongs to its cell: running that cell again replaces it. The
+  value of a final expression (sq(3), x, len(s)) is the cell's result (not a
+  nil error, nor what printing calls return). Standard-library imports are
+  added as needed.
   A multi-file cell: `-- name --` lines start files (txtar); text before the
   first marker is main.go; a go.mod and sub-packages may be included.
 
@@ -61,13 +64,16 @@ Lines at the top of a cell
   %memory SIZE | off   memory limit for every later program (512MiB, 2GiB); at most
                        GORUN_MEMORY_LIMIT when that is set
   %list                the session's declarations, and the cell of each
-  %rm NAME [NAME...]   forget declarations (Type.Method for a method) or imports
+  %rm [-r] NAME...     forget declarations (Type.Method for a method) or imports;
+                       -r: and the declarations that use them
   %reset [--go-mod]    forget all declarations (--go-mod: and the fetched modules)
   %jobs                background programs (%%gorun --bg): id, pid, time, status
   %kill N | all        stop a background program, or all of them
   %help                this text
   !command             run a shell command in the notebook's directory (what it
                        starts ends with it, unless the line says nohup or setsid)
+  name?  name??        (the whole cell) go doc of a package, symbol or declaration;
+                       ?? shows its source
 
 Programs run in the notebook's directory; a program reading standard input is
 asked for it.

@@ -90,7 +90,9 @@ OUR_OPTIONS = {
 }
 
 _PYTHON_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+_NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)"  # digits, a point: no 1_0, 1e3, inf or nan
+_SECONDS = re.compile(rf"^{_NUMBER}$")
+_DURATION_PART = re.compile(rf"({_NUMBER})(ns|us|µs|ms|s|m|h)")
 _DURATION_UNITS = {
     "ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0,
 }  # fmt: skip
@@ -142,9 +144,11 @@ def split_line(line: str) -> list[str]:
 def parse_duration(text: str) -> float:
     """Seconds from "5", "2.5", or a Go duration such as "1m30s" or "500ms"."""
     t = text.strip()
-    try:
+    if _SECONDS.match(t):
         seconds = float(t)
-    except ValueError:
+    else:
+        # Python's float() would also take "1_0", "1e3", "inf": not what anyone
+        # means by a timeout, and not Go's syntax either.
         pos, seconds = 0, 0.0
         for m in _DURATION_PART.finditer(t):
             if m.start() != pos:

@@ -19,6 +19,7 @@ from typing import Literal
 from . import txtar
 from .diagnostics import LineTable, Origin
 from .errors import CellError
+from .linedirs import annotate, merge
 from .parse import Cell, parse_cell
 from .snippets import Plan, Session, test_function
 from .stdlib import StdIndex
@@ -43,6 +44,7 @@ class Composed:
     # A test run: the cells whose test functions run, and those the cell itself declares.
     test_cells: frozenset[str] = frozenset()
     own_tests: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # which package an ambiguous name is
 
     @property
     def own_module(self) -> bool:
@@ -59,25 +61,38 @@ def _check_text(code: str, first_line: int) -> None:
 
 
 def compose_cell(
-    code: str, first_line: int, label: str, session: Session, std: Callable[[], StdIndex]
+    code: str,
+    first_line: int,
+    label: str,
+    session: Session,
+    std: Callable[[], StdIndex],
+    owner: str | None = None,
 ) -> Composed:
-    """The files for a cell. first_line: the notebook's line number of its first line."""
+    """The files for a cell. first_line: the notebook's line number of its first line;
+    owner: the cell's identity, when the front-end knows it (see Session.plan)."""
     if not code.strip():
         raise CellError("the cell is empty: write Go in it (a snippet or a package main)")
     _check_text(code, first_line)
     if txtar.is_txtar(code):
         files, table = txtar.split(code, first_line)
+        for name in [n for n in files if n.endswith(".go")]:
+            lines = files[name].split("\n")[:-1]
+            files[name], entries = annotate(name, lines, table[name][: len(lines)])
+            merge(table, entries)
         return Composed("txtar", files, table, subdir=TXTAR_DIR)
+    # CRLF means nothing more than LF to Go (raw strings drop the CR), and
+    # the parser and the quoted lines are simpler without it.
+    code = code.replace("\r\n", "\n")
     cell = parse_cell(code)
     if cell.package is None and not cell.items:
         return Composed("empty", {}, {})  # only comments
     imports = [p for item in cell.items if item.kind == "import" for _, p, _ in item.imports]
     if cell.package is not None:
-        table: LineTable = {
-            "main.go": [Origin(first_line + i, t) for i, t in enumerate(code.split("\n"))]
-        }
-        return Composed("program", {"main.go": code}, table, imports=imports)
-    plan = session.plan(cell, code, first_line, label, std())
+        lines = code.split("\n")
+        origins: list[Origin | None] = [Origin(first_line + i, t) for i, t in enumerate(lines)]
+        text, table = annotate("main.go", lines, origins)
+        return Composed("program", {"main.go": text}, table, imports=imports)
+    plan = session.plan(cell, code, first_line, label, std(), owner)
     base = Composed("snippet", {}, {}, imports=imports, plan=plan)
     return compose_snippet(base, session, std(), show=plan.final is not None)
 
@@ -95,7 +110,14 @@ def compose_snippet(
         program = session.compose_tests(composed.plan, std, drop, set(composed.test_cells))
     else:
         program = session.compose(composed.plan, std, show, drop)
-    return replace(composed, files=program.files, table=program.table, show=show, drop=drop)
+    return replace(
+        composed,
+        files=program.files,
+        table=program.table,
+        show=show,
+        drop=drop,
+        notes=program.notes,
+    )
 
 
 def compose_tests(
@@ -111,6 +133,7 @@ def compose_tests(
     _check_text(code, first_line)
     if txtar.is_txtar(code):
         raise CellError("a test cell is a snippet of test functions, not several files")
+    code = code.replace("\r\n", "\n")  # as in compose_cell
     cell = parse_cell(code) if code.strip() else Cell(None, [])
     if cell.package is not None:
         raise CellError(

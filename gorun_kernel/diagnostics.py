@@ -14,9 +14,14 @@ from dataclasses import dataclass
 
 from .events import Event, OutputSink
 
-_POSITION = re.compile(
-    r"^(?P<path>[^\s:][^:\n]*?\.(?:go|s|c|h|mod)):(?P<line>\d+)(?::(?P<col>\d+))?: ?(?P<msg>.*)$"
-)
+# A file go names: a source file, or a cell's lines as //line directives name
+# them ("cell[3]", see linedirs.py), with a directory when go/parser made it absolute.
+_FILE = r"(?:[^\s:][^:\n]*?\.(?:go|s|c|h|mod)|(?:[^\s:][^:\n]*/)?cell(?:\[[^\]\n:]*\])?)"
+_POSITION = re.compile(rf"^(?P<path>{_FILE}):(?P<line>\d+)(?::(?P<col>\d+))?: ?(?P<msg>.*)$")
+
+
+# gcc's excerpt of the line it complains about (`    3 | #include <x.h>`, `      |  ^~~`).
+_C_EXCERPT = re.compile(r"^ *\d* \|")
 
 # "# gorun", or "# gorun [gorun.test]" for a test binary's build.
 _PACKAGE_HEADER = re.compile(r"^# \S+( \[\S+\])?$")
@@ -30,6 +35,7 @@ class Origin:
     text: str  # the source line
     cell: str | None = None  # label of an earlier cell ("[3]"); None for the current cell
     caret: bool = True  # the generated line has the cell line's columns
+    file: str | None = None  # the name go gives this line ("cell[3]"), with //line directives
 
 
 # For each generated file (path relative to the module root), the origin of
@@ -51,6 +57,36 @@ def _caret_line(text: str, col: int | None) -> str | None:
     return pad + "^"
 
 
+def _lookup(path: str, lineno: int, table: LineTable) -> tuple[bool, Origin | None, bool]:
+    """(known file, origin, exact) for a position go printed.
+
+    A cell file (cell[3]) maps straight to its cell line; a generated file's
+    line we wrote maps to the user's line just before it, without a caret.
+    """
+    path = path.removeprefix("./")
+    if _is_cell_file(path):
+        path = path.rsplit("/", 1)[-1]
+    origins = table.get(path)
+    if origins is None:
+        return False, None, False
+    origin = origins[lineno - 1] if 0 < lineno <= len(origins) else None
+    if origin is not None or _is_cell_file(path):
+        return True, origin, origin is not None
+    before = [o for o in origins[: max(lineno - 1, 0)] if o is not None]
+    return True, (before[-1] if before else None), False
+
+
+def _is_cell_file(path: str) -> bool:
+    """cell (the cell run) or cell[3] (another), the names linedirs.py gives cells."""
+    name = path.rsplit("/", 1)[-1]
+    return name == "cell" or (name.startswith("cell[") and name.endswith("]"))
+
+
+def _where(origin: Origin) -> str:
+    where = f"line {origin.line}"
+    return f"cell {origin.cell}, {where}" if origin.cell is not None else where
+
+
 def map_output(output: str, table: LineTable, roots: list[str]) -> list[Diagnostic]:
     """Diagnostics for go's stderr; `roots` are directory prefixes to strip from paths."""
     result: list[Diagnostic] = []
@@ -58,8 +94,9 @@ def map_output(output: str, table: LineTable, roots: list[str]) -> list[Diagnost
         line = raw.rstrip()
         if not line or _PACKAGE_HEADER.match(line):
             continue  # "# gorun": the package header go prints before its errors
-        for root in roots:
-            line = line.replace(root.rstrip("/") + "/", "").replace(root.rstrip("/"), ".")
+        line = strip_roots(line, roots)
+        if _C_EXCERPT.match(line):
+            continue  # the C compiler quoting the generated file: the cell line is quoted
         m = _POSITION.match(line)
         if not m:
             if line.startswith("\t") and result:
@@ -71,35 +108,30 @@ def map_output(output: str, table: LineTable, roots: list[str]) -> list[Diagnost
             else:
                 result.append(Diagnostic(line, []))
             continue
-        path = m.group("path").removeprefix("./")
-        lineno = int(m.group("line"))
         col = int(m.group("col")) if m.group("col") else None
         msg = m.group("msg")
-        origins = table.get(path)
-        if origins is None:
+        known, origin, exact = _lookup(m.group("path"), int(m.group("line")), table)
+        if not known:
             # A file we did not write (a module's source): go's own position
             # is meaningful to the user.
             result.append(Diagnostic(line, []))
             continue
-        origin = origins[lineno - 1] if 0 < lineno <= len(origins) else None
-        exact = origin is not None
         if origin is None:
-            # A line we generated (the end of main, say): the error is about the
-            # user's code just before it.
-            before = [o for o in origins[: max(lineno - 1, 0)] if o is not None]
-            if not before:
-                result.append(Diagnostic(msg, []))
-                continue
-            origin = before[-1]
-        where = f"line {origin.line}"
-        if origin.cell is not None:
-            where = f"cell {origin.cell}, {where}"
+            result.append(Diagnostic(msg, []))
+            continue
         quote = [f"    {origin.text}"]
         caret = _caret_line(origin.text, col) if exact and origin.caret else None
         if caret:
             quote.append(f"    {caret}")
-        result.append(Diagnostic(f"{where}: {msg}", quote))
+        result.append(Diagnostic(f"{_where(origin)}: {msg}", quote))
     return result
+
+
+def strip_roots(line: str, roots: list[str]) -> str:
+    """Paths inside the scratch module, relative to it."""
+    for root in roots:
+        line = line.replace(root.rstrip("/") + "/", "").replace(root.rstrip("/"), ".")
+    return line
 
 
 def _continuation(text: str, table: LineTable) -> str:
@@ -107,17 +139,48 @@ def _continuation(text: str, table: LineTable) -> str:
     m = _POSITION.match(text)
     if not m:
         return text
-    origins = table.get(m.group("path").removeprefix("./"))
-    if origins is None:
+    known, origin, exact = _lookup(m.group("path"), int(m.group("line")), table)
+    if not known:
         return text  # a file we did not write
-    n = int(m.group("line"))
-    origin = origins[n - 1] if 0 < n <= len(origins) else None
-    if origin is None:
+    if not exact or origin is None:
         return f"(in code gorun generated): {m.group('msg')}"
-    where = f"line {origin.line}"
-    if origin.cell is not None:
-        where = f"cell {origin.cell}, {where}"
-    return f"{where}: {m.group('msg')}"
+    return f"{_where(origin)}: {m.group('msg')}"
+
+
+def success_output(output: str, table: LineTable, roots: list[str]) -> str:
+    """What go printed for a build that worked (-gcflags=-m, -ldflags=-v...), as go
+    printed it, without the lines about code we generated and without progress
+    lines about modules; paths in the scratch module relative to it."""
+    kept: list[str] = []
+    header: str | None = None  # "# pkg": shown only above a line that is kept
+    skipping = False  # the continuation lines of a dropped message go too
+    # A file entirely ours (the value helper) brings wrappers go calls <autogenerated>.
+    ours = any(t and all(o is None for o in t) for t in table.values())
+    for raw in output.splitlines():
+        line = strip_roots(raw.rstrip(), roots)
+        if line.startswith("# "):
+            header, skipping = line, False
+            continue
+        if line.startswith(PROGRESS) or (ours and line.startswith("<autogenerated>:")):
+            continue
+        m = _POSITION.match(line)
+        if m:
+            known, _, exact = _lookup(m.group("path"), int(m.group("line")), table)
+            skipping = known and not exact  # a line of ours (main's braces, the value helper)
+        elif not line.startswith("\t"):
+            skipping = False
+        if skipping:
+            continue
+        if header is not None:
+            kept.append(header)
+            header = None
+        kept.append(line)
+    return "\n".join(kept)
+
+
+# go's progress lines while it fetches modules: not what the user asked to see.
+PROGRESS = ("go: finding ", "go: downloading ", "go: found ", "go: added ", "go: upgraded ",
+             "go: extracting ")  # fmt: skip
 
 
 def render(diags: list[Diagnostic]) -> list[str]:
@@ -129,22 +192,26 @@ def render(diags: list[Diagnostic]) -> list[str]:
 
 
 # A path in a session's scratch module, this session's or an earlier one's (a
-# cached binary keeps the path it was built at): /tmp/gorun_kernel-0/session-x/main.go:10
+# cached binary keeps the path it was built at): /tmp/gorun_kernel-0/session-x/main.go:10.
+# A cell file (cell[3]) appears there when a tool made its name absolute (cgo).
 _SCRATCH_POSITION = re.compile(
-    r"/\S*?/session-[A-Za-z0-9_]+/(?:txtar/)?(?P<path>[\w./ -]+?\.go):(?P<line>\d+)"
+    r"/\S*?/session-[A-Za-z0-9_]+/(?:txtar/)?"
+    r"(?P<path>[\w./ -]+?\.go|(?:[\w./ -]+/)?cell(?:\[[^\]\n:]*\])?):(?P<line>\d+)"
 )
 SCRATCH_POSITION = _SCRATCH_POSITION  # for the test report's panic traces
 
 
 class TraceMapper:
-    """Wraps a sink: panic and race traces name cell lines, not the generated file.
+    """Wraps a sink: panic and race traces name cell lines, never scratch paths.
 
-    `main.main()\\n\\t/tmp/.../session-x/main.go:10 +0x1d` becomes
-    `main.main()\\n\\tline 3 +0x1d` (or `cell [2], line 5` for code from an
-    earlier cell). stderr is rewritten line by line. A partial line streams at
-    once (a progress line such as "\\rstep 5"), unless it has a `/` and so may
-    be the start of a scratch path: that part waits for the rest of its line,
-    or for the run loop to be quiet (`idle`).
+    With //line directives (linedirs.py) the runtime itself names cell lines
+    (`cell[3]:5`); what is left for this wrapper is where a directive cannot
+    reach: a path in the scratch module (a file of ours, or a cell file that a
+    tool made absolute) becomes `cell[3]:5`, or the file's own name. stderr is
+    rewritten line by line. A partial line streams at once (a progress line
+    such as "\\rstep 5"), unless it has a `/` and so may be the start of a
+    scratch path: that part waits for the rest of its line, or for the run loop
+    to be quiet (`idle`).
     """
 
     def __init__(self, sink: OutputSink, table: LineTable) -> None:
@@ -153,13 +220,14 @@ class TraceMapper:
         self.tail = ""
 
     def _where(self, m: re.Match[str]) -> str:
-        origins = self.table.get(m.group("path"), [])
-        n = int(m.group("line"))
+        path, n = m.group("path"), int(m.group("line"))
+        if _is_cell_file(path):
+            return f"{path.rsplit('/', 1)[-1]}:{n}"
+        origins = self.table.get(path, [])
         origin = origins[n - 1] if 0 < n <= len(origins) else None
         if origin is None:
-            return f"{m.group('path')}:{n}"
-        where = f"line {origin.line}"
-        return f"cell {origin.cell}, {where}" if origin.cell is not None else where
+            return f"{path}:{n}"
+        return f"{origin.file}:{origin.line}" if origin.file else _where(origin)
 
     def _release(self) -> None:
         if self.tail:

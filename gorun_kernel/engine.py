@@ -19,6 +19,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from . import build, compose, packages
 from .build import Builder, Built
@@ -83,6 +84,7 @@ class Engine:
         self.jobs = Jobs(self.scratch.path)  # background programs (--bg)
         self._busy = threading.Lock()  # held while a cell builds or runs
         self._stdlib: StdIndex | None = None
+        self._noted: set[str] = set()  # notes already shown in this session
 
     # -- session -----------------------------------------------------------
 
@@ -109,9 +111,10 @@ class Engine:
         """(name, kind, cell) of everything snippets declared or imported."""
         return self.session.listing()
 
-    def remove(self, *names: str) -> list[str]:
-        """Forget declarations or imports by name; returns the names that were not there."""
-        return [n for n in names if not self.session.remove(n)]
+    def remove(self, *names: str, dependents: bool = False) -> list[str]:
+        """Forget declarations or imports by name (with dependents, also the declarations
+        that use them: Session.dependents); returns the names that were not there."""
+        return self.session.remove_names(list(names), dependents)
 
     def reset(self, go_mod: bool = False) -> None:
         """Forget all declarations and kept values; with go_mod, also the modules fetched."""
@@ -140,14 +143,18 @@ class Engine:
         *,
         first_line: int = 1,
         label: str | None = None,
+        cell_id: str | None = None,
     ) -> Outcome:
         """Build and run a cell, with cmd.positional as the program's arguments.
 
         first_line: the notebook's line number of the code's first line (2 under
         a %%gorun line). label: how errors name this cell later ("[3]").
+        cell_id: the front-end's id of the cell, when it sends one (the same
+        cell run again replaces its inits).
         UsageError for a bad command line; any other failure is in the Outcome.
         """
-        return self._guarded(lambda: self._run_cell(code, cmd, sink, opts, first_line, label))
+        where = _Where(first_line, label, cell_id)
+        return self._guarded(lambda: self._run_cell(code, cmd, sink, opts, where))
 
     def run_tests(
         self,
@@ -168,30 +175,22 @@ class Engine:
         return self._guarded(lambda: self._run_package(cmd, sink, opts))
 
     def run_shell(
-        self, command: str, sink: OutputSink, cwd: str, env: Mapping[str, str]
+        self,
+        command: str,
+        sink: OutputSink,
+        cwd: str,
+        env: Mapping[str, str],
+        interactive: bool = False,
     ) -> Outcome:
         """`!command` in the kernel: the user's own text, run by /bin/sh in cwd.
 
         The one place a shell is used. No status line when it works. Like a
         program, nothing it starts outlives it, unless the text itself asks for
-        that with `nohup` or `setsid`: then what it starts is left running."""
-
-        def work() -> Outcome:
-            leave = _LEAVE_RUNNING.search(command) is not None
-            res = run_process(
-                ["/bin/sh", "-c", command],
-                cwd=cwd,
-                env=self.toolchain.command_env({**os.environ, **env}),
-                control=self.control,
-                sink=sink,
-                supervise=not leave,
-                leave_behind=leave,
-            )
-            outcome = Outcome.of(res)
-            outcome.ran = False
-            return outcome
-
-        return self._guarded(work)
+        that with `nohup` or `setsid`: then what it starts is left running. With
+        interactive, a command reading its stdin (`read x`) is asked for input
+        as programs are."""
+        env = self.toolchain.command_env({**os.environ, **env})
+        return self._guarded(lambda: _shell(command, cwd, env, self.control, sink, interactive))
 
     def go_doc(self, args: list[str]) -> str | None:
         """What `go doc ARGS` prints (for inspection, when the user asks), or None."""
@@ -227,16 +226,20 @@ class Engine:
         cmd: Command,
         sink: OutputSink,
         opts: RunOptions,
-        first_line: int,
-        label: str | None,
+        where: _Where,
     ) -> Outcome:
         if cmd.chdir is not None:
             raise UsageError("-C dir is for %gorun package runs; a cell is built in the session")
-        label = label or f"[{self.session.cells + 1}]"
+        label = where.label or f"[{self.session.cells + 1}]"
         with abortable(self.control):  # pure: an interrupt may abandon it at any point
-            composed = compose.compose_cell(code, first_line, label, self.session, self.stdlib)
+            composed = compose.compose_cell(
+                code, where.first_line, label, self.session, self.stdlib, owner=where.cell_id
+            )
         if composed.form == "empty":
             return Outcome(status="nothing to run", error=None, ran=False)
+        for note in sorted(set(composed.notes) - self._noted):  # once a session
+            self._noted.add(note)
+            sink.stderr(note + "\n")
         env = self.environment(cmd)
         try:
             built, composed = self._build(composed, cmd, env, opts.cwd, sink)
@@ -305,6 +308,33 @@ class Engine:
                 shutil.rmtree(ref.job.install_dir.parent, ignore_errors=True)
         what = " ".join(ref.job.packages)
         return self.jobs.run(self.runner, Program(built, ref.args, env), cmd, sink, opts, what)
+
+
+def _shell(
+    command: str,
+    cwd: str,
+    env: Mapping[str, str],
+    control: Control,
+    sink: OutputSink,
+    interactive: bool,
+) -> Outcome:
+    """One `!command`, run by /bin/sh; its Outcome shows no status line."""
+    leave = _LEAVE_RUNNING.search(command) is not None
+    res = run_process(["/bin/sh", "-c", command], cwd=cwd, env=env, control=control,
+                      sink=sink, supervise=not leave, leave_behind=leave,
+                      interactive=interactive)  # fmt: skip
+    outcome = Outcome.of(res)
+    outcome.ran = False
+    return outcome
+
+
+@dataclass(frozen=True)
+class _Where:
+    """Where a cell is in the notebook."""
+
+    first_line: int  # the notebook's line number of the code's first line
+    label: str | None  # how messages name the cell ("[3]")
+    cell_id: str | None  # the front-end's id for the cell, if it sends one
 
 
 def _absolute(flags: list[str], cwd: str) -> list[str]:

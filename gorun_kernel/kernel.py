@@ -127,6 +127,7 @@ class GorunKernel(Kernel):
         self.shutting_down = False
         self.control_done = threading.Event()  # the shutdown request is fully handled
         atexit.register(_let_control_finish, self)
+        self._payload: list[dict[str, Any]] = []  # execute_reply's (a page for `name?`)
 
     @property
     def language_info(self) -> dict[str, Any]:  # type: ignore[override]
@@ -165,10 +166,11 @@ class GorunKernel(Kernel):
     ) -> dict[str, Any]:
         warm.WARMER.cancel()  # this cell gets the CPU
         self._allow_stdin = allow_stdin  # raw_input() checks it; the base class never sets it
+        self._payload: list[dict[str, Any]] = []
         sink = _Sink(self, silent, allow_stdin)
         self._timing: dict[str, object] | None = None
         try:
-            outcome = self._execute(code, sink, allow_stdin)
+            outcome = self._execute(code, sink, allow_stdin, cell_id)
         except GorunError as e:
             return self._fail(e, silent)
         except KeyboardInterrupt:  # an interrupt asking for input, or outside the engine
@@ -232,7 +234,7 @@ class GorunKernel(Kernel):
         return {
             "status": "ok",
             "execution_count": self.execution_count,
-            "payload": [],
+            "payload": self._payload,
             "user_expressions": {},
         }
 
@@ -246,7 +248,9 @@ class GorunKernel(Kernel):
             self.send_response(self.iopub_socket, "error", content)
         return {"status": "error", "execution_count": self.execution_count, **content}
 
-    def _execute(self, code: str, sink: _Sink, allow_stdin: bool) -> Outcome | None:
+    def _execute(
+        self, code: str, sink: _Sink, allow_stdin: bool, cell_id: str | None = None
+    ) -> Outcome | None:
         """Run a cell's header lines, then its Go; None when there was no program."""
         self._quiet = False
         if not code.strip():
@@ -263,7 +267,13 @@ class GorunKernel(Kernel):
             elif d.kind == "tests":
                 outcome = self._tests("", cmdline.split_line(d.words), testflags.USAGE_LINE, sink)
             elif d.kind == "shell":
-                outcome = self._engine().run_shell(d.words, sink, os.getcwd(), self.settings.env)
+                outcome = self._engine().run_shell(
+                    d.words,
+                    sink,
+                    os.getcwd(),
+                    self.settings.env,
+                    interactive=allow_stdin and stdin_detection_works(),
+                )
             elif d.kind == "package":
                 cmd = self._command(cmdline.split_line(d.words), cmdline.USAGE_LINE)
                 outcome = self._engine().run_package(cmd, sink, self._options(cmd, allow_stdin))
@@ -275,6 +285,13 @@ class GorunKernel(Kernel):
             return self._tests(head.body, test_words, testflags.USAGE, sink, head.first_line)
         if not head.body.strip():
             return outcome
+        asked = assist.help_request(head.body)
+        if asked is not None:
+            # As IPython shows `name?`: a page payload, which front-ends show
+            # in the cell's output (JupyterLab) or a pager (jupyter console).
+            text = assist.describe(self._engine(), *asked)
+            self._payload = [{"source": "page", "data": {"text/plain": text}, "start": 0}]
+            return None
         cmd = self._command(cell_words, cmdline.USAGE_CELL)
         return self._engine().run_cell(
             head.body,
@@ -283,6 +300,7 @@ class GorunKernel(Kernel):
             self._options(cmd, allow_stdin),
             first_line=head.first_line,
             label=f"[{self.execution_count}]",
+            cell_id=cell_id,
         )
 
     def _tests(

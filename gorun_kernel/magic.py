@@ -12,16 +12,18 @@ import os
 import sys
 from typing import Any
 
+from IPython.core import page
 from IPython.core.error import StdinNotImplementedError
 from IPython.core.error import UsageError as IPythonUsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.display import DisplayHandle, clear_output, display, update_display
 
-from . import cmdline, render, testflags, warm
+from . import assist, cmdline, render, testflags, warm
 from .engine import Engine
 from .errors import UsageError
 from .events import ClearOutput, Display, Event, Progress
 from .outcome import Outcome, RunOptions
+from .session_commands import remove
 from .stdinfeed import StdinSource
 from .stdinwatch import stdin_detection_works
 
@@ -81,6 +83,17 @@ class _Sink:
 
 @magics_class
 class GorunMagics(Magics):
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell, **kwargs)
+        # The front-end's id of the cell being run (JupyterLab, nbclient send
+        # one): the same cell run again replaces the inits it made.
+        self.cell_id: str | None = None
+        if shell is not None:
+            shell.events.register("pre_run_cell", self._remember_cell)
+
+    def _remember_cell(self, info: Any) -> None:
+        self.cell_id = getattr(info, "cell_id", None)
+
     @line_cell_magic
     def gorun(self, line: str, cell: str | None = None) -> Any:
         warm.WARMER.cancel()  # this cell gets the CPU (the warm-up started at %load_ext)
@@ -91,6 +104,10 @@ class GorunMagics(Magics):
         except UsageError as e:
             raise IPythonUsageError(e.message) from None
         engine = session_engine()
+        asked = assist.help_request(cell) if cell is not None else None
+        if asked is not None:
+            page.page(assist.describe(engine, *asked))  # as IPython shows `name?`
+            return None
         sink = self._sink()
         capture = bool(cmd.out_var or cmd.err_var)
         opts = RunOptions(
@@ -105,7 +122,9 @@ class GorunMagics(Magics):
             else:
                 count = getattr(self.shell, "execution_count", None)
                 label = f"[{count}]" if count is not None else None
-                outcome = engine.run_cell(cell, cmd, sink, opts, first_line=2, label=label)
+                outcome = engine.run_cell(
+                    cell, cmd, sink, opts, first_line=2, label=label, cell_id=self.cell_id
+                )
         except UsageError as e:
             raise IPythonUsageError(e.message) from None
         return self._finish(cmd, outcome)
@@ -157,17 +176,13 @@ class GorunMagics(Magics):
 
     @line_magic
     def gorun_rm(self, line: str) -> None:
-        """%gorun_rm NAME [NAME...]: forget declarations (Type.Method for a method) or imports."""
-        names = line.split()
-        if not names:
-            raise IPythonUsageError("usage: %gorun_rm NAME [NAME...]")
-        engine = session_engine()
-        before = engine.declarations()
-        missing = engine.remove(*names)
-        if len(missing) < len(names):
-            print(render.removed(before, engine.declarations()))
-        if missing:
-            raise IPythonUsageError(f"not declared in this session: {', '.join(missing)}")
+        """%gorun_rm [-r] NAME [NAME...]: forget declarations (Type.Method for a method) or
+        imports; -r: also the declarations that use them (without it, those are named and
+        nothing is removed)."""
+        try:
+            remove(session_engine(), line.split(), "%gorun_rm", print)
+        except UsageError as e:
+            raise IPythonUsageError(e.message) from None
 
     @line_magic
     def gorun_timing(self, line: str) -> None:

@@ -54,6 +54,16 @@ class Item:
     declares: set[str] = field(default_factory=set)  # identifiers declared inside
     expression: bool = False  # an expression statement (a candidate final value)
     call: str | None = None  # for an expression statement that is a call: its callee
+    receive: bool = False  # an expression statement that is a receive (`<-done`)
+    # Every identifier it refers to (not fields, not names inside other packages),
+    # so that the session can tell which declarations use a name.
+    idents: set[str] = field(default_factory=set)
+    # `p := fmt.Println`, `var p = fmt.Println`: name -> the function it names.
+    binds: dict[str, str] = field(default_factory=dict)
+    signature: str = ""  # a func or method: its text up to the body
+    # import "C": the comment just above it (cgo's preamble), and its first row.
+    preamble: str = ""
+    preamble_row: int = 0
 
     @property
     def key(self) -> str:
@@ -95,7 +105,10 @@ def _walk(node: Node) -> Iterator[Node]:
 
 
 def _uses_and_declares(node: Node, src: bytes, item: Item) -> None:
+    foreign: set[int] = set()  # `Builder` in strings.Builder is not one of ours
     for n in _walk(node):
+        if n.type in ("identifier", "type_identifier") and n.start_byte not in foreign:
+            item.idents.add(_text(src, n))
         if n.type == "selector_expression":
             operand, fld = n.child_by_field_name("operand"), n.child_by_field_name("field")
             if operand is not None and fld is not None and operand.type == "identifier":
@@ -104,6 +117,8 @@ def _uses_and_declares(node: Node, src: bytes, item: Item) -> None:
             pkg, name = n.child_by_field_name("package"), n.child_by_field_name("name")
             if pkg is not None and name is not None:
                 item.uses.setdefault(_text(src, pkg), set()).add(_text(src, name))
+                foreign.add(name.start_byte)
+                item.idents.add(_text(src, pkg))
         elif n.type in _NAME_DECLARERS:
             names = _children(n, "name") or _children(n, "label")
             item.declares.update(_text(src, c) for c in names if c.type != "blank_identifier")
@@ -207,6 +222,59 @@ def _tree(src: bytes) -> Tree:
     return tree
 
 
+def _imports(node: Node, src: bytes, item: Item, doc: Node | None) -> None:
+    """The specs of an import declaration; for import "C", cgo's preamble above it.
+
+    doc: the first comment attached above the declaration, if any."""
+    for spec in (n for n in _walk(node) if n.type == "import_spec"):
+        path = spec.child_by_field_name("path")
+        alias = spec.child_by_field_name("name")
+        if path is None:
+            continue
+        name = _text(src, alias) if alias is not None else None
+        item.imports.append((name, _text(src, path)[1:-1], spec.start_point.row))
+        if _text(src, path)[1:-1] != "C":
+            continue
+        # The comment just above the spec (in a group), or above a lone import "C".
+        above: list[Node] = []
+        prev = spec.prev_sibling
+        while prev is not None and prev.type == "comment":
+            next_row = above[0].start_point.row if above else spec.start_point.row
+            if prev.end_point.row + 1 < next_row:
+                break
+            above.insert(0, prev)
+            prev = prev.prev_sibling
+        if not above and doc is not None and spec.parent == node:
+            above = [doc]
+            end = node.start_byte
+        else:
+            end = above[-1].end_byte if above else 0
+        if above:
+            item.preamble = src[above[0].start_byte : end].decode("utf-8", errors="replace")
+            item.preamble = item.preamble.rstrip()
+            item.preamble_row = above[0].start_point.row
+    if any(not p for _, p, _ in item.imports):
+        item.kind, item.imports = "stmt", []  # `import ""`: for the compiler to judge
+
+
+def _binds(node: Node, src: bytes, item: Item) -> None:
+    """`p := fmt.Println` or `var p = fmt.Println`: p names that function."""
+    if node.type == "var_declaration":
+        specs = [c for c in node.children if c.type == "var_spec"]
+        if len(specs) != 1:
+            return
+        names, values = _children(specs[0], "name"), specs[0].child_by_field_name("value")
+    elif node.type == "short_var_declaration":
+        left, values = node.child_by_field_name("left"), node.child_by_field_name("right")
+        names = left.named_children if left is not None else []
+    else:
+        return
+    exprs = values.named_children if values is not None else []
+    if len(names) == 1 and len(exprs) == 1 and exprs[0].type in ("selector_expression",
+                                                                  "identifier"):  # fmt: skip
+        item.binds[_text(src, names[0])] = _text(src, exprs[0])
+
+
 def parse_cell(code: str) -> Cell:
     check_size(code)
     # A statement needs its terminator: without a final newline tree-sitter
@@ -245,21 +313,18 @@ def parse_cell(code: str) -> Cell:
         text = src[begin : node.end_byte].decode("utf-8", errors="replace")
         item = Item(kind=kind, text=text, row=start.start_point.row, col=column(begin))
         _uses_and_declares(node, src, item)
+        _binds(node, src, item)
         if kind == "import":
-            for spec in (n for n in _walk(node) if n.type == "import_spec"):
-                path = spec.child_by_field_name("path")
-                alias = spec.child_by_field_name("name")
-                if path is not None:
-                    name = _text(src, alias) if alias is not None else None
-                    item.imports.append((name, _text(src, path)[1:-1], spec.start_point.row))
-            if any(not p for _, p, _ in item.imports):
-                item.kind, item.imports = "stmt", []  # `import ""`: for the compiler to judge
+            _imports(node, src, item, start if start is not node else None)
         elif kind in ("func", "method"):
             name = node.child_by_field_name("name")
             if name is not None:
                 n = _text(src, name)
                 item.names = [f"{_receiver_type(node, src)}.{n}" if kind == "method" else n]
                 item.name_spans = [(name.start_byte, name.end_byte)]
+            body = node.child_by_field_name("body")
+            end = body.start_byte if body is not None else node.end_byte
+            item.signature = src[begin:end].decode("utf-8", errors="replace").rstrip()
         elif kind != "stmt":
             for name in _declared_names(node):
                 if _text(src, name) != "_":  # the blank identifier declares nothing
@@ -271,6 +336,8 @@ def parse_cell(code: str) -> Cell:
             if expr is not None and expr.type in ("call_expression", "type_conversion_expression"):
                 fn = expr.child_by_field_name("function") or expr.child_by_field_name("type")
                 item.call = _text(src, fn) if fn is not None else ""
+            elif expr is not None and expr.type == "unary_expression":
+                item.receive = _text(src, expr).startswith("<-")
         # Byte offsets in the cell -> character offsets in item.text.
         item.name_spans = [
             (

@@ -78,12 +78,33 @@ def _list(words: list[str], s: SessionSettings, engine: Engines, sink: OutputSin
 
 
 def _rm(words: list[str], s: SessionSettings, engine: Engines, sink: OutputSink) -> None:
-    if not words:
-        raise UsageError("usage: %rm NAME [NAME...]")
-    before = engine().declarations()
-    missing = engine().remove(*words)
-    if len(missing) < len(words):
-        sink.stdout(render.removed(before, engine().declarations()) + "\n")
+    remove(engine(), words, "%rm", lambda text: sink.stdout(text + "\n"))
+
+
+def remove(engine: Engine, words: list[str], command: str, say: Callable[[str], None]) -> None:
+    """`%rm [-r] NAME...` (the magic's %gorun_rm too): forget declarations, and
+    `say` what went.
+
+    A declaration other declarations use is kept, naming them, unless -r says
+    to remove them too: removing it alone would break every later cell.
+    """
+    recursive = "-r" in words
+    names = [w for w in words if w != "-r"]
+    if not names or any(n.startswith("-") for n in names):
+        raise UsageError(f"usage: {command} [-r] NAME [NAME...]")
+    users = [
+        f"{', '.join(n for n in d.names if n)} (cell {d.cell})"
+        for d in engine.session.dependents(names)
+    ]
+    if users and not recursive:
+        raise UsageError(
+            f"not removed: {', '.join(names)} {'is' if len(names) == 1 else 'are'} used by "
+            f"{'; '.join(users)}; {command} -r {' '.join(names)} removes those too"
+        )
+    before = engine.declarations()
+    missing = engine.remove(*names, dependents=recursive)
+    if len(missing) < len(names):
+        say(render.removed(before, engine.declarations()))
     if missing:
         raise UsageError(f"not declared in this session: {', '.join(missing)}")
 

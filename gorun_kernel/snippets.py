@@ -19,6 +19,7 @@ from typing import Literal
 
 from .diagnostics import LineTable, Origin
 from .errors import CellError
+from .linedirs import annotate, merge
 from .parse import Cell, Item
 from .scratch import DISPLAY_MODULE
 from .stdlib import StdIndex
@@ -59,12 +60,35 @@ func {SHOW}(values ...any) {{
 }}
 """
 
-# Calls that are statements even though they return values: printing and
-# writing (their byte counts and nil errors are noise), scanning.
-_STATEMENT_CALLS = re.compile(
-    r"^(fmt\.(Fprint|Print|Fscan|Scan|Sscan)\w*|log\.\w+"
-    r"|.*\.(Write\w*|Print\w*|Close|Flush|Encode))$"
+# A final call's value that nobody asked to see is not shown (README, "Snippet
+# rules"): a lone nil error (t.Execute(...)), and what printing and writing
+# calls return when they worked ((n, <nil>)). A non-nil error always is.
+SHOW_CALL = "gorunǂshowCall"
+SHOW_WRITE = "gorunǂshowWrite"
+NOISE_HELPER_SOURCE = f"""
+// A call's only result is a nil error (or another nil interface): nothing to see.
+func {SHOW_CALL}(values ...any) {{
+	if len(values) == 1 && values[0] == nil {{
+		return
+	}}
+	{SHOW}(values...)
+}}
+
+// A printing or writing call: its results are shown only when its error is not nil.
+func {SHOW_WRITE}(values ...any) {{
+	if len(values) == 0 || values[len(values)-1] == nil {{
+		return
+	}}
+	{SHOW}(values...)
+}}
+"""
+
+# Printing, writing and scanning calls: their byte counts are noise.
+_WRITING_CALLS = re.compile(
+    r"^(fmt\.(Fprint|Print|Fscan|Scan|Sscan)\w*|.*\.(Write\w*|Close|Flush|Encode))$"
 )
+# Calls that return nothing (log's): statements, without a build to find out.
+_NO_VALUE_CALLS = re.compile(r"^(log\.\w+|.*\.(Print|Fatal|Panic)\w*)$")
 
 
 @dataclass
@@ -83,6 +107,17 @@ class Decl:
     uses: dict[str, set[str]]
     declares: set[str]
     role: Role = "program"
+    idents: set[str] = field(default_factory=set)  # names it refers to
+    binds: dict[str, str] = field(default_factory=dict)  # `var p = fmt.Println`
+    signature: str = ""  # a func or method: its text up to the body
+    owner: str = ""  # the cell it belongs to (an init is replaced when that cell runs again)
+
+    def uses_name(self, name: str) -> bool:
+        """Whether this declaration refers to `name` (not a local of that name)."""
+        # A method (T.M) is called on values: who calls it cannot be told here.
+        if "." in name or name in self.names or name in self.declares:
+            return False
+        return name in self.idents
 
     def without(self, name: str) -> Decl | None:
         """This declaration with `name` replaced by `_`; None if nothing would be left."""
@@ -107,6 +142,8 @@ class Import:
     line: int
     source: str  # the cell line it was written on
     known_name: bool  # the name is certain (an alias, or a standard package)
+    preamble: str = ""  # import "C": cgo's preamble, the comment just above it
+    preamble_origins: list[Origin] = field(default_factory=list)  # its cell lines
 
 
 @dataclass
@@ -121,12 +158,15 @@ class Plan:
     label: str
     main: Decl | None = None  # the cell's own func main
     final: Item | None = None  # the final expression, when its value may be shown
+    # How the final value is shown (see final_value): SHOW, SHOW_CALL or SHOW_WRITE.
+    show_with: str = ""
 
 
 @dataclass
 class Program:
     files: dict[str, str]
     table: LineTable = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # which package an ambiguous name is
 
 
 def import_name(path: str) -> str:
@@ -204,6 +244,32 @@ class Session:
                     self.decls[key] = kept
         return found
 
+    def dependents(self, names: list[str]) -> list[Decl]:
+        """The declarations that use any of `names`, and in turn those that use
+        them: what would no longer build if `names` were removed."""
+        gone = set(names)
+        found: dict[str, Decl] = {}
+        changed = True
+        while changed:
+            changed = False
+            for key, d in self.decls.items():
+                if key in found or gone.intersection(d.names):
+                    continue
+                if any(d.uses_name(n) for n in gone):
+                    found[key] = d
+                    gone.update(n for n in d.names if n)
+                    changed = True
+        return list(found.values())
+
+    def remove_names(self, names: list[str], dependents: bool = False) -> list[str]:
+        """Forget names (and, with dependents, the declarations that use them);
+        returns the names that were not there."""
+        if dependents:
+            for d in self.dependents(names):
+                for n in (n for n in d.names if n):
+                    self.remove(n)
+        return [n for n in names if not self.remove(n)]
+
     def commit(self, plan: Plan) -> None:
         self.decls = plan.decls
         self.imports = plan.imports
@@ -217,71 +283,21 @@ class Session:
         first_line: int,
         label: str,
         std: StdIndex,
+        owner: str | None = None,
         test_cell: bool = False,
     ) -> Plan:
-        """The session with this cell's declarations; a test cell's are for tests only."""
-        lines = code.split("\n")
-        decls = dict(self.decls)
-        imports = dict(self.imports)
-        # name -> keys of the declarations that declare it, so a redefinition
-        # finds what it replaces without scanning the whole session.
-        owners: dict[str, set[str]] = {}
-        for key, d in decls.items():
-            for n in d.names:
-                owners.setdefault(n, set()).add(key)
-        body: list[Item] = []
-        main: Decl | None = None
+        """The session as it would be after this cell, and what its main runs.
+
+        owner: the cell's identity (the front-end's cell id, else its label):
+        running the same cell again replaces the inits it made before. A test
+        cell's declarations are for tests only.
+        """
+        planner = _Planner(
+            self, code.split("\n"), first_line, label, owner or label, std, test_cell
+        )
         for item in cell.items:
-            span = item.text.count("\n") + 1
-            source_lines = lines[item.row : item.row + span]
-            if item.kind == "import":
-                for alias, path, row in item.imports:
-                    known = alias is not None or std.name_of(path) is not None
-                    name = alias or std.name_of(path) or import_name(path)
-                    key = f"{name} {path}" if name in ("_", ".") else name
-                    source = lines[row] if row < len(lines) else ""
-                    imports[key] = Import(name, alias, path, label, first_line + row, source, known)
-                continue
-            if item.kind == "stmt":
-                body.append(item)
-                continue
-            decl = Decl(
-                key=item.key, kind=item.kind, names=list(item.names), text=item.text,
-                name_spans=list(item.name_spans), cell=label,
-                first_line=first_line + item.row, col=item.col, lines=source_lines,
-                uses=item.uses, declares=item.declares, role=role_of(item, test_cell),
-            )  # fmt: skip
-            if item.kind == "func" and item.names == ["main"]:
-                main = decl  # runs this cell; never kept
-                continue
-            if not (item.kind == "func" and item.names == ["init"]):
-                for name in item.names:
-                    for key in owners.pop(name, set()):
-                        old = decls.get(key)
-                        if old is None:
-                            continue
-                        kept = old.without(name)
-                        if kept is None:
-                            del decls[key]
-                        else:
-                            decls[key] = kept
-            if decl.key in decls:  # the same key, names already replaced above
-                del decls[decl.key]
-            decls[decl.key] = decl
-            for n in decl.names:
-                owners.setdefault(n, set()).add(decl.key)
-        if main is not None and body:
-            raise CellError(
-                f"line {first_line + body[0].row}: this cell has both func main and "
-                "statements outside it; put the statements inside main, or drop main"
-            )
-        final = body[-1] if body and body[-1].expression else None
-        if final is not None and final.call is not None and _STATEMENT_CALLS.match(final.call):
-            final = None
-        return Plan(
-            decls=decls, imports=imports, body=body, body_lines=lines, first_line=first_line,
-            label=label, main=main, final=final,
-        )  # fmt: skip
+            planner.add(item)
+        return planner.finish()
 
     # -- composing -----------------------------------------------------------
 
@@ -299,7 +315,6 @@ class Session:
         `tests`: compose the test file instead, with the test functions of
         these cells (and those of ordinary cells, and every test cell's helpers).
         """
-        out = _FileBuilder(plan.label)
         every = list(plan.decls.values())
         if tests is None:
             decls = [d for d in every if d.role == "program"]
@@ -310,14 +325,16 @@ class Session:
             decls.append(plan.main)
         package_names = {n for d in every for n in d.names if n}
         needed = _needed(decls, plan.body if tests is None else [], package_names)
-
         imports = [i for i in plan.imports.values() if i.path not in drop]
         named = {i.name for i in imports}
-        auto = {}
+        auto: dict[str, str] = {}
+        notes: list[str] = []
         for x in sorted(needed.keys() - named):
-            path = std.resolve(x, needed[x])
-            if path is not None:
-                auto[x] = path
+            fits = std.candidates(x, needed[x])
+            if fits:
+                auto[x] = fits[0]
+            if len(fits) > 1:
+                notes.append(_ambiguity_note(x, fits, needed[x]))
         unknown = needed.keys() - named - auto.keys()
         kept = [
             i
@@ -326,44 +343,27 @@ class Session:
             or i.name in needed
             or (not i.known_name and unknown)  # maybe the name we guessed is wrong
         ]
-
-        out.add("package main")
-        out.add("")
-        if kept or auto:
-            out.add("import (")
-            for path in sorted(auto.values()):
-                out.add(f'\t"{path}"')
-            for i in kept:
-                spec = f'\t{i.alias} "{i.path}"' if i.alias else f'\t"{i.path}"'
-                cell = None if i.cell == plan.label else i.cell
-                # Written differently from the cell's line: no caret under it.
-                out.add(spec, Origin(i.line, i.source, cell, caret=False))
-            out.add(")")
+        # //go:embed needs package embed imported, even where only a string is embedded.
+        embedding = any("//go:embed" in d.text for d in decls)
+        has_embed = "embed" in auto.values() or any(i.path == "embed" for i in kept)
+        blank = ["embed"] if embedding and not has_embed else []
+        out = _FileBuilder(plan.label)
+        head = _header(out, plan, kept, sorted(auto.values()), blank)
         for d in decls:
             out.add("")
             out.add_source(d.text, d.lines, d.first_line, d.col, d.cell)
         if tests is not None:
-            return Program(files={TEST_FILE: out.text()}, table={TEST_FILE: out.origins})
+            text, table = annotate(TEST_FILE, out.lines, out.origins, head)
+            return Program(files={TEST_FILE: text}, table=table, notes=notes)
         if plan.main is None:
-            out.add("")
-            out.add("func main() {")
-            for item in plan.body:
-                first = plan.first_line + item.row
-                span = plan.body_lines[item.row : item.row + item.text.count("\n") + 1]
-                if show and item is plan.final:
-                    out.add(f"{SHOW}(")
-                    out.add_source(item.text + ",", span, first, item.col, plan.label)
-                    out.add(")")
-                else:
-                    out.add_source(item.text, span, first, item.col, plan.label)
-            out.add("}")
-        files = {"main.go": out.text()}
-        table: LineTable = {"main.go": out.origins}
+            _main(out, plan, show)
+        text, table = annotate("main.go", out.lines, out.origins, head)
+        files = {"main.go": text}
         if show:
-            files[VALUE_HELPER] = VALUE_HELPER_SOURCE
+            files[VALUE_HELPER] = VALUE_HELPER_SOURCE + NOISE_HELPER_SOURCE
             # Ours entirely: an error there is never shown with its file name.
-            table[VALUE_HELPER] = [None] * VALUE_HELPER_SOURCE.count("\n")
-        return Program(files=files, table=table)
+            table[VALUE_HELPER] = [None] * files[VALUE_HELPER].count("\n")
+        return Program(files=files, table=table, notes=notes)
 
     def compose_tests(
         self, plan: Plan, std: StdIndex, drop: frozenset[str], tests: set[str]
@@ -373,7 +373,46 @@ class Session:
         plan = replace(plan, body=[], main=None, final=None)
         program = self.compose(plan, std, False, drop)
         suite = self.compose(plan, std, False, drop, tests=tests)
-        return Program({**program.files, **suite.files}, {**program.table, **suite.table})
+        table = dict(program.table)
+        merge(table, suite.table)  # a cell's lines may be in both files
+        notes = list(dict.fromkeys(program.notes + suite.notes))
+        return Program({**program.files, **suite.files}, table, notes)
+
+
+def _other(cell: str, plan: Plan) -> str | None:
+    """A cell label as an Origin takes it: None for the cell being run."""
+    return None if cell == plan.label else cell
+
+
+def _header(
+    out: _FileBuilder, plan: Plan, kept: list[Import], auto: list[str], blank: list[str]
+) -> int:
+    """package main and the imports; returns how many lines must get no //line
+    directive (cgo's preamble and its import "C", written first)."""
+    out.add("package main")
+    cgo = next((i for i in kept if i.path == "C"), None)
+    if cgo is not None:
+        # First, before any //line directive: a directive above cgo's
+        # preamble would be read as C. Its errors are mapped afterwards.
+        out.add("")
+        for line, origin in zip(cgo.preamble.split("\n"), cgo.preamble_origins, strict=False):
+            out.add(line, origin)
+        out.add('import "C"', Origin(cgo.line, cgo.source, _other(cgo.cell, plan), caret=False))
+        kept = [i for i in kept if i is not cgo]
+    head = len(out.lines)
+    out.add("")
+    if kept or auto or blank:
+        out.add("import (")
+        for path in auto:
+            out.add(f'\t"{path}"')
+        for path in blank:
+            out.add(f'\t_ "{path}"')
+        for i in kept:
+            spec = f'\t{i.alias} "{i.path}"' if i.alias else f'\t"{i.path}"'
+            # Written differently from the cell's line: no caret under it.
+            out.add(spec, Origin(i.line, i.source, _other(i.cell, plan), caret=False))
+        out.add(")")
+    return head
 
 
 def _needed(decls: list[Decl], body: list[Item], package_names: set[str]) -> dict[str, set[str]]:
@@ -392,6 +431,168 @@ def _needed(decls: list[Decl], body: list[Item], package_names: set[str]) -> dic
             if x not in local and x not in package_names:
                 needed.setdefault(x, set()).update(sels)
     return needed
+
+
+def _main(out: _FileBuilder, plan: Plan, show: bool) -> None:
+    """func main: the cell's statements, the final one's value shown when asked."""
+    out.add("")
+    out.add("func main() {")
+    for item in plan.body:
+        first = plan.first_line + item.row
+        span = plan.body_lines[item.row : item.row + item.text.count("\n") + 1]
+        if show and item is plan.final:
+            out.add(f"{plan.show_with}(")
+            out.add_source(item.text + ",", span, first, item.col, plan.label)
+            out.add(")")
+        else:
+            out.add_source(item.text, span, first, item.col, plan.label)
+    out.add("}")
+
+
+def _ambiguity_note(name: str, fits: list[str], sels: set[str]) -> str:
+    """Said once: which package a name several standard packages share was taken to be."""
+    used = ", ".join(f"{name}.{s}" for s in sorted(sels)) or name
+    others = " and ".join(fits[1:])
+    return (
+        f"[gorun: {name} is {fits[0]} here ({others} also fit {used}); "
+        f'import "{fits[1]}" in a cell to use that one]'
+    )
+
+
+class _Planner:
+    """One snippet cell applied to a copy of the session's declarations.
+
+    The rules (README, "Cells"): imports and declarations join the session, a
+    later declaration of a name replacing any earlier one (an import too),
+    except var and const after the cell's first statement: those are local to
+    this run, as in a function body, so they may use the cell's variables.
+    Types, funcs and methods always join (a method needs a package-level type);
+    an init belongs to its cell.
+    """
+
+    def __init__(
+        self, session: Session, lines: list[str], first_line: int, label: str, owner: str,
+        std: StdIndex, test_cell: bool,
+    ) -> None:  # fmt: skip
+        self.lines, self.first_line, self.label, self.owner = lines, first_line, label, owner
+        self.std, self.test_cell = std, test_cell
+        # The inits this cell made when it ran before are replaced by its new ones.
+        self.decls = {
+            k: d for k, d in session.decls.items() if not (_is_init(d) and d.owner == owner)
+        }
+        self.imports = dict(session.imports)
+        # name -> keys of the declarations that declare it, so a redefinition
+        # finds what it replaces without scanning the whole session.
+        self.owners: dict[str, set[str]] = {}
+        for key, d in self.decls.items():
+            for n in d.names:
+                self.owners.setdefault(n, set()).add(key)
+        self.body: list[Item] = []
+        self.main: Decl | None = None
+
+    def add(self, item: Item) -> None:
+        if item.kind == "import":
+            self._import(item)
+        elif item.kind == "stmt" or (self.body and item.kind in ("var", "const")):
+            self.body.append(item)  # after the first statement: local to this run
+        else:
+            self._declare(item)
+
+    def _import(self, item: Item) -> None:
+        for alias, path, row in item.imports:
+            known = alias is not None or self.std.name_of(path) is not None
+            name = alias or self.std.name_of(path) or import_name(path)
+            key = f"{name} {path}" if name in ("_", ".") else name
+            if key == name:
+                self._forget(name)  # `import s "strings"` replaces an earlier `var s`
+            source = self.lines[row] if row < len(self.lines) else ""
+            imp = Import(name, alias, path, self.label, self.first_line + row, source, known)
+            if path == "C" and item.preamble:
+                imp.preamble = item.preamble
+                imp.preamble_origins = [  # cgo moves its text: no caret
+                    Origin(self.first_line + item.preamble_row + i, text, caret=False)
+                    for i, text in enumerate(item.preamble.split("\n"))
+                ]
+            self.imports[key] = imp
+
+    def _declare(self, item: Item) -> None:
+        row = item.row
+        decl = Decl(
+            key=item.key, kind=item.kind, names=list(item.names), text=item.text,
+            name_spans=list(item.name_spans), cell=self.label,
+            first_line=self.first_line + row, col=item.col,
+            lines=self.lines[row : row + item.text.count("\n") + 1],
+            uses=item.uses, declares=item.declares, idents=item.idents, binds=item.binds,
+            signature=item.signature, owner=self.owner, role=role_of(item, self.test_cell),
+        )  # fmt: skip
+        if item.kind == "func" and item.names == ["main"]:
+            if self.main is not None:
+                raise CellError(
+                    f"line {decl.first_line}: main redeclared in this cell "
+                    f"(the first func main is at line {self.main.first_line})",
+                    [f"    {decl.lines[0]}"],
+                )
+            self.main = decl  # runs this cell; never kept
+            return
+        if not _is_init(decl):  # Go allows many inits: none replaces another by name
+            for name in item.names:
+                self._forget(name)
+        self.decls.pop(decl.key, None)  # the same key (an identical init): moved here
+        self.decls[decl.key] = decl
+        for n in decl.names:
+            self.owners.setdefault(n, set()).add(decl.key)
+
+    def _forget(self, name: str) -> None:
+        """An earlier declaration or import of `name` gives way to a new one."""
+        self.imports.pop(name, None)
+        for key in self.owners.pop(name, set()):
+            old = self.decls.get(key)
+            if old is None:
+                continue
+            kept = old.without(name)
+            if kept is None:
+                del self.decls[key]
+            else:
+                self.decls[key] = kept
+
+    def finish(self) -> Plan:
+        body, fl = self.body, self.first_line
+        if self.main is not None and body:
+            raise CellError(
+                f"line {fl + body[0].row}: this cell has both func main and "
+                "statements outside it; put the statements inside main, or drop main"
+            )
+        final, show_with = final_value(body, self.decls)
+        return Plan(
+            decls=self.decls, imports=self.imports, body=body, body_lines=self.lines,
+            first_line=fl, label=self.label, main=self.main, final=final, show_with=show_with,
+        )  # fmt: skip
+
+
+def _is_init(d: Decl) -> bool:
+    return d.kind == "func" and d.names == ["init"]
+
+
+def final_value(body: list[Item], decls: dict[str, Decl]) -> tuple[Item | None, str]:
+    """The final expression whose value the cell shows, and the helper that shows it.
+
+    A receive (`<-done`) only waits. A call shows its results unless they are
+    noise (SHOW_CALL: a lone nil error; SHOW_WRITE, for printing and writing
+    calls, also through a name bound to one such as `p := fmt.Println`: unless
+    the error is not nil).
+    """
+    final = body[-1] if body and body[-1].expression and not body[-1].receive else None
+    if final is None:
+        return None, ""
+    if final.call is None:
+        return final, SHOW
+    binds = {n: f for d in decls.values() for n, f in d.binds.items()}
+    for item in body:
+        binds.update(item.binds)
+    callee = binds.get(final.call, final.call)
+    if _WRITING_CALLS.match(callee):
+        return final, SHOW_WRITE
+    return (None, "") if _NO_VALUE_CALLS.match(callee) else (final, SHOW_CALL)
 
 
 class _FileBuilder:
@@ -414,6 +615,3 @@ class _FileBuilder:
         for i, line in enumerate(text.split("\n")):
             source = lines[i] if i < len(lines) else line
             self.add((pad + line) if i == 0 else line, Origin(first + i, source, label))
-
-    def text(self) -> str:
-        return "\n".join(self.lines) + "\n"

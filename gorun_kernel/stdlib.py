@@ -128,19 +128,33 @@ class StdIndex:
         pkg = self.by_path.get(path)
         return pkg.name if pkg else None
 
-    def resolve(self, name: str, selectors: set[str]) -> str | None:
-        """The import path for package `name` exporting all of `selectors`, or None.
+    def candidates(self, name: str, selectors: set[str]) -> list[str]:
+        """Import paths of the packages `name` that export all of `selectors`, best first.
 
-        Among several (rand: math/rand, math/rand/v2, crypto/rand) the newest
-        major version wins, then the shortest path, then the first by name.
+        The order is goimports': for rand, crypto/rand, then math/rand/v2, then
+        math/rand. For the other names several packages share, goimports picks
+        one at random; we pick the general-purpose one (PREFERRED), then, for a
+        name this table does not know, the shortest path, then the first by name.
         """
-        fits = [p for p in self.by_name.get(name, []) if selectors <= p.exports]
-        if not fits:
-            return None
+        fits = [p.path for p in self.by_name.get(name, []) if selectors <= p.exports]
+        order = PREFERRED.get(name, ())
+        return sorted(fits, key=lambda p: (_index(order, p), len(p), p))
 
-        def rank(p: Package) -> tuple[int, int, str]:
-            last = p.path.rsplit("/", 1)[-1]
-            major = int(last[1:]) if re.fullmatch(r"v\d+", last) else 1
-            return (-major, p.path.count("/"), p.path)
+    def resolve(self, name: str, selectors: set[str]) -> str | None:
+        """The import path for package `name` exporting all of `selectors`, or None."""
+        fits = self.candidates(name, selectors)
+        return fits[0] if fits else None
 
-        return min(fits, key=rank).path
+
+# Names several standard packages share, and which one a snippet means by it
+# (the first that has every name the snippet uses from it).
+PREFERRED = {
+    "rand": ("crypto/rand", "math/rand/v2", "math/rand"),  # goimports' own order
+    "template": ("text/template", "html/template"),
+    "scanner": ("text/scanner", "go/scanner"),
+    "pprof": ("runtime/pprof", "net/http/pprof"),
+}
+
+
+def _index(order: tuple[str, ...], path: str) -> int:
+    return order.index(path) if path in order else len(order)

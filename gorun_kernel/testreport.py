@@ -23,7 +23,10 @@ MAX_LINES = 200  # lines of output kept per test; the rest are counted
 Status = str  # "pass", "fail", "skip"; "run" while running (never finished: it failed)
 
 _FRAME = re.compile(r"^\s*(=== (RUN|PAUSE|CONT|NAME|ARTIFACTS)\b|--- (PASS|FAIL|SKIP|BENCH): )")
-_MESSAGE = re.compile(r"^(?P<indent>\s*)(?P<file>[\w.-]+\.go):(?P<line>\d+): (?P<msg>.*)$")
+# t.Error's position: a file, or a cell's lines as //line directives name them (cell:7).
+_MESSAGE = re.compile(
+    r"^(?P<indent>\s*)(?P<file>[\w.-]+\.go|cell(?:\[[^\]\s:]*\])?):(?P<line>\d+): (?P<msg>.*)$"
+)
 _BENCH = re.compile(
     r"^(?P<name>Benchmark\S*?)(?:-(?P<procs>\d+))?\s+(?P<n>\d+)(?P<rest>(?:\s+\S+ \S+)+)\s*$"
 )

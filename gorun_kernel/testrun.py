@@ -30,7 +30,11 @@ from .testreport import Benchmark, EventReader, Report, where
 from .testtable import Table
 
 COVER_FILE = ".gorun-cover"  # in the scratch module: the run's coverage profile
-_PROFILE_LINE = re.compile(r"^(?P<file>\S+\.go):(?P<line>\d+)\.\d+,\d+\.\d+ (?P<n>\d+) (?P<c>\d+)$")
+# A coverage profile's line; its file is a .go file or a cell's lines (cell[3], linedirs.py).
+_PROFILE_LINE = re.compile(
+    r"^(?P<file>\S+\.go|\S*cell(?:\[[^\]\s:]*\])?)"
+    r":(?P<line>\d+)\.\d+,\d+\.\d+ (?P<n>\d+) (?P<c>\d+)$"
+)
 
 
 class TestRunner:

@@ -20,7 +20,7 @@ import re
 from .diagnostics import LineTable, Origin
 from .errors import CellError
 
-_MARKER = re.compile(r"^-- (.*) --$")
+_MARKER = re.compile(r"^-- (.*) --\r?$")  # a cell typed on Windows ends lines in CRLF
 MAX_DEPTH = 32  # directories in a file's path: deeper is no module layout anyone writes
 
 
@@ -68,8 +68,8 @@ def split(code: str, first_line: int) -> tuple[dict[str, str], LineTable]:
     for i, line in enumerate(lines):
         m = _MARKER.match(line)
         if m is None:
-            current.append(line)
-            origins.append(Origin(first_line + i, line))
+            current.append(line)  # as written: a data file keeps its CRLF
+            origins.append(Origin(first_line + i, line.removesuffix("\r")))
             continue
         close()
         name = m.group(1)

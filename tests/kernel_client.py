@@ -35,11 +35,14 @@ class Result:
         return results[0]["data"]["text/plain"] if results else None
 
 
-def start(interrupt_mode: str | None = None) -> tuple[KernelManager, BlockingKernelClient]:
+def start(
+    interrupt_mode: str | None = None, cwd: str | None = None
+) -> tuple[KernelManager, BlockingKernelClient]:
+    """A gorun kernel process; cwd: its working directory (the notebook's directory)."""
     km = KernelManager(kernel_name="gorun")
     if interrupt_mode is not None:
         km.kernel_spec.interrupt_mode = interrupt_mode
-    km.start_kernel()
+    km.start_kernel(**({"cwd": cwd} if cwd is not None else {}))
     kc = km.client()
     kc.start_channels()
     kc.wait_for_ready(timeout=60)
@@ -53,9 +56,21 @@ def execute(
     answers: list[str] | None = None,
     allow_stdin: bool = False,
     on_message: Callable[[str, dict[str, Any]], object] | None = None,
+    cell_id: str | None = None,
 ) -> Result:
-    """Execute code and collect its IOPub output until the kernel is idle again."""
-    msg_id = kc.execute(code, allow_stdin=allow_stdin or answers is not None)
+    """Execute code and collect its IOPub output until the kernel is idle again.
+
+    cell_id: sent as JupyterLab does, in the request's metadata (cellId).
+    """
+    stdin = allow_stdin or answers is not None
+    if cell_id is None:
+        msg_id = kc.execute(code, allow_stdin=stdin)
+    else:
+        content = {"code": code, "silent": False, "store_history": True,
+                   "user_expressions": {}, "allow_stdin": stdin, "stop_on_error": True}  # fmt: skip
+        msg = kc.session.msg("execute_request", content, metadata={"cellId": cell_id})
+        kc.shell_channel.send(msg)
+        msg_id = msg["header"]["msg_id"]
     result = Result(reply={})
     pending = list(answers or [])
     deadline = time.monotonic() + timeout

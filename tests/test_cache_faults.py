@@ -204,7 +204,7 @@ def test_a_panic_in_a_txtar_file_with_a_space_names_the_cell_line(run):
     result, _, err = run(cell)
     assert isinstance(result.error_in_exec, gorun_kernel.ExitError)
     assert "panic: boom" in err
-    assert "line 9" in err  # panic("boom") is the cell's 9th line
+    assert "\tcell:9" in err  # panic("boom") is the cell's 9th line
     assert "session-" not in err
 
 

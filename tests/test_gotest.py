@@ -143,7 +143,7 @@ def test_a_panic_inside_a_test_fails_it_with_the_trace_at_cell_lines(kc):
     text = table(r)
     assert text.startswith("FAIL  TestIndex")
     assert "panic: runtime error: index out of range [3] with length 0" in text
-    assert "\tline 4 +0x" in text  # the trace names the cell's line
+    assert "\tcell:4 +0x" in text  # the trace names the cell's line (//line directives)
     assert "session-" not in text and "gorun_test.go" not in text
 
 
@@ -362,5 +362,10 @@ def test_magic_unchanged_test_cell_runs_no_go_command(run, tmp_path, monkeypatch
     result, out, _ = run(code)
     assert result.success and out.startswith("PASS  TestTwice (2 runs)")
     assert Path(log).read_text().splitlines() == calls
-    result, _, _ = run("%gotest -count 2")  # the line form: the same test binary
+    # The line form names the test cell's lines by its label (cell[N]:3, where the
+    # cell itself says cell:3, see linedirs.py): one build, then the same binary.
+    result, _, _ = run("%gotest -count 2")
+    assert result.success
+    calls = Path(log).read_text().splitlines()
+    result, _, _ = run("%gotest -count 2")
     assert result.success and Path(log).read_text().splitlines() == calls
