@@ -182,13 +182,8 @@ class Engine:
         env: Mapping[str, str],
         interactive: bool = False,
     ) -> Outcome:
-        """`!command` in the kernel: the user's own text, run by /bin/sh in cwd.
-
-        The one place a shell is used. No status line when it works. Like a
-        program, nothing it starts outlives it, unless the text itself asks for
-        that with `nohup` or `setsid`: then what it starts is left running. With
-        interactive, a command reading its stdin (`read x`) is asked for input
-        as programs are."""
+        """`!command` in the kernel: the user's own text, run by /bin/sh in cwd
+        (the one place a shell is used; see _shell)."""
         env = self.toolchain.command_env({**os.environ, **env})
         return self._guarded(lambda: _shell(command, cwd, env, self.control, sink, interactive))
 
@@ -318,7 +313,13 @@ def _shell(
     sink: OutputSink,
     interactive: bool,
 ) -> Outcome:
-    """One `!command`, run by /bin/sh; its Outcome shows no status line."""
+    """One `!command`, run by /bin/sh; its Outcome shows no status line.
+
+    Like a program, nothing it starts outlives it, unless the text itself asks
+    for that with `nohup` or `setsid`: then what it starts is left running.
+    With interactive, a command reading its stdin (`read x`) is asked for input
+    as programs are.
+    """
     leave = _LEAVE_RUNNING.search(command) is not None
     res = run_process(["/bin/sh", "-c", command], cwd=cwd, env=env, control=control,
                       sink=sink, supervise=not leave, leave_behind=leave,

@@ -107,7 +107,41 @@ class _Sink:
             return None  # Ctrl-D, or a frontend that cannot answer: end of input
 
 
-class GorunKernel(Kernel):
+class _Help:
+    """Help while typing: is_complete, completion, inspection, and `name?` cells."""
+
+    engine: Engine | None
+    _payload: list[dict[str, Any]]
+
+    async def do_is_complete(self, code: str) -> dict[str, Any]:  # type: ignore[override]
+        return assist.is_complete(code)
+
+    async def do_complete(self, code: str, cursor_pos: int) -> dict[str, Any]:  # type: ignore[override]
+        cursor_pos = _clamp(code, cursor_pos)
+        if self.engine is None:
+            return {"status": "ok", "matches": [], "cursor_start": cursor_pos,
+                    "cursor_end": cursor_pos, "metadata": {}}  # fmt: skip
+        return assist.complete(self.engine, code, cursor_pos)
+
+    async def do_inspect(  # type: ignore[override]
+        self, code: str, cursor_pos: int, detail_level: int = 0, omit_sections: Any = ()
+    ) -> dict[str, Any]:
+        if self.engine is None:
+            return {"status": "ok", "found": False, "data": {}, "metadata": {}}
+        return assist.inspect(self.engine, code, _clamp(code, cursor_pos))
+
+    def _help_page(self, engine: Engine, body: str) -> bool:
+        """A cell that is `name?` or `name??`: its documentation, as IPython shows
+        it: a page payload, shown in the cell's output (JupyterLab) or a pager
+        (jupyter console). False for any other cell."""
+        asked = assist.help_request(body)
+        if asked is not None:
+            text = assist.describe(engine, *asked)
+            self._payload = [{"source": "page", "data": {"text/plain": text}, "start": 0}]
+        return asked is not None
+
+
+class GorunKernel(_Help, Kernel):
     implementation = "gorun_kernel"
     implementation_version = __version__
     language = "go"
@@ -127,7 +161,6 @@ class GorunKernel(Kernel):
         self.shutting_down = False
         self.control_done = threading.Event()  # the shutdown request is fully handled
         atexit.register(_let_control_finish, self)
-        self._payload: list[dict[str, Any]] = []  # execute_reply's (a page for `name?`)
 
     @property
     def language_info(self) -> dict[str, Any]:  # type: ignore[override]
@@ -166,7 +199,7 @@ class GorunKernel(Kernel):
     ) -> dict[str, Any]:
         warm.WARMER.cancel()  # this cell gets the CPU
         self._allow_stdin = allow_stdin  # raw_input() checks it; the base class never sets it
-        self._payload: list[dict[str, Any]] = []
+        self._payload = []  # the execute_reply's (a page for `name?`)
         sink = _Sink(self, silent, allow_stdin)
         self._timing: dict[str, object] | None = None
         try:
@@ -285,12 +318,7 @@ class GorunKernel(Kernel):
             return self._tests(head.body, test_words, testflags.USAGE, sink, head.first_line)
         if not head.body.strip():
             return outcome
-        asked = assist.help_request(head.body)
-        if asked is not None:
-            # As IPython shows `name?`: a page payload, which front-ends show
-            # in the cell's output (JupyterLab) or a pager (jupyter console).
-            text = assist.describe(self._engine(), *asked)
-            self._payload = [{"source": "page", "data": {"text/plain": text}, "start": 0}]
+        if self._help_page(self._engine(), head.body):
             return None
         cmd = self._command(cell_words, cmdline.USAGE_CELL)
         return self._engine().run_cell(
@@ -336,25 +364,6 @@ class GorunKernel(Kernel):
         cmd = self.settings.command(words, usage)
         self._quiet = cmd.quiet
         return cmd
-
-    # -- help while typing -----------------------------------------------------
-
-    async def do_is_complete(self, code: str) -> dict[str, Any]:  # type: ignore[override]
-        return assist.is_complete(code)
-
-    async def do_complete(self, code: str, cursor_pos: int) -> dict[str, Any]:  # type: ignore[override]
-        cursor_pos = _clamp(code, cursor_pos)
-        if self.engine is None:
-            return {"status": "ok", "matches": [], "cursor_start": cursor_pos,
-                    "cursor_end": cursor_pos, "metadata": {}}  # fmt: skip
-        return assist.complete(self.engine, code, cursor_pos)
-
-    async def do_inspect(  # type: ignore[override]
-        self, code: str, cursor_pos: int, detail_level: int = 0, omit_sections: Any = ()
-    ) -> dict[str, Any]:
-        if self.engine is None:
-            return {"status": "ok", "found": False, "data": {}, "metadata": {}}
-        return assist.inspect(self.engine, code, _clamp(code, cursor_pos))
 
     # -- shutdown --------------------------------------------------------------
 
