@@ -121,4 +121,4 @@ def test_autograde_gives_0_to_a_wrong_answer_and_full_points_to_a_right_one(tmp_
         assert outputs[-1]["output_type"] == "error" and outputs[-1]["ename"] == "TestFailure"
     table = "".join(cells["visible_tests"]["outputs"][0]["data"]["text/plain"])
     assert "panic: runtime error: index out of range [7] with length 7" in table
-    assert "cell [2], line 3" in table  # the student's line: s[i] != s[len(s)-i]
+    assert "cell[2]:3" in table  # the student's line: s[i] != s[len(s)-i] (//line directives)
