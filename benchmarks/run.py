@@ -1,6 +1,6 @@
 """Benchmarks: the gorun kernel next to plain `go run`, measured in the same run.
 
-    python benchmarks/run.py [--reps N] [--out benchmarks/RESULTS.md] [--only tests]
+    python benchmarks/run.py [--reps N] [--out benchmarks/RESULTS.md] [--only tests|fresh|help]
 
 Every kernel figure is a real kernel process driven through jupyter_client:
 the time from sending execute_request to the kernel's status going idle. Every
@@ -24,9 +24,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import helpbench  # this directory's (python benchmarks/run.py puts it on sys.path)
 from jupyter_client.manager import KernelManager
 from stdin_bench import StdinBench, magic_runner
 
+from gorun_kernel import typeinfo
 from gorun_kernel.parse import parse_cell
 from gorun_kernel.snippets import Session
 from gorun_kernel.stdlib import StdIndex
@@ -324,13 +326,17 @@ def main() -> None:
     parser.add_argument("--out", help="also write the Markdown table to this file")
     parser.add_argument(
         "--only",
-        choices=["tests", "fresh", "stdin"],
-        help="only test cells and --vet; or only the empty-GOCACHE rows; or only stdin",
+        choices=["tests", "fresh", "stdin", "help"],
+        help="only test cells and --vet; or the empty-GOCACHE rows; or stdin; or help while typing",
     )
     parser.add_argument("--fresh-reps", type=int, default=3,
                         help="repetitions of the empty-GOCACHE rows (seconds each)")  # fmt: skip
     args = parser.parse_args()
     reps = args.reps
+    if args.only == "help":
+        helpbench.main(Kernel, args.out)
+        return
+    typeinfo.helper_binary(find_toolchain())  # built once per machine: measured on its own
     work = tempfile.mkdtemp(prefix="gorun-bench-cwd-")
     gorun = GoRun()
     rows: list[tuple[str, str, str, str]] = []
@@ -356,7 +362,11 @@ def main() -> None:
                                     lambda i: gorun.run(HELLO_PROGRAM.format(i=i)))  # fmt: skip
     row("edited cell: hello-world snippet", warm_cell, plain_hello)
     if not args.only:
-        cell_rows(kernel, gorun, reps, row)
+        cell_rows(kernel, gorun, reps, row)  # leaves a session of 100 declarations
+        kernel.run("type P struct{ X, Y int }\nfunc (p *P) Move(dx int) { p.X += dx }")
+        rows.extend(helpbench.completion_rows(kernel.kc, kernel.km.provisioner.process.pid,
+                                              salt=SALT))  # fmt: skip
+        rows.append(helpbench.build_row())
         row("kernel start to the first (new) cell's result", startup,
             [gorun.run(HELLO_PROGRAM.format(i=SALT + 1000 + i)) for i in range(reps)])  # fmt: skip
         row("100 MB to stdout (shown up to the 4 MB cap)",

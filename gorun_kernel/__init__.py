@@ -43,6 +43,8 @@ __all__ = [
 def load_ipython_extension(ipython: Any) -> None:
     from . import warm
     from .magic import GorunMagics  # IPython is imported only by this front-end
+    from .magichelp import register
 
     ipython.register_magics(GorunMagics)
     warm.WARMER.start()  # go's build cache warms while the user writes the first cell
+    register(ipython)  # Go completion inside %%gorun cells

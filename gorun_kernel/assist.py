@@ -85,6 +85,15 @@ def is_complete(code: str) -> dict[str, str]:
     return {"status": "complete"}
 
 
+def clamp(code: str, cursor: int | None) -> int:
+    """A cursor inside the code. Positions count Unicode code points (Python's str
+    indices), as the protocol says; a frontend counting UTF-16 units can point past
+    the end of a line with emoji, and must still get a reply."""
+    if cursor is None:
+        return len(code)
+    return max(0, min(int(cursor), len(code)))
+
+
 def _token_at(code: str, cursor: int) -> tuple[int, int]:
     """The span of the dotted identifier around the cursor (`fmt.Println`)."""
     start = cursor
@@ -105,6 +114,7 @@ def _package_path(engine: Engine, name: str, selectors: set[str]) -> str | None:
 
 
 def complete(engine: Engine, code: str, cursor: int) -> dict[str, Any]:
+    cursor = clamp(code, cursor)
     before = code[:cursor]
     matches: list[str] = []
     std = engine.stdlib()
@@ -141,7 +151,7 @@ def _reply(matches: list[str], start: int, end: int) -> dict[str, Any]:
 
 def inspect(engine: Engine, code: str, cursor: int) -> dict[str, Any]:
     """`go doc` for a library symbol, or the source of a session declaration."""
-    start, end = _token_at(code, cursor)
+    start, end = _token_at(code, clamp(code, cursor))
     token = code[start:end].strip(".")
     not_found = {"status": "ok", "found": False, "data": {}, "metadata": {}}
     if not token:

@@ -25,6 +25,7 @@ from . import __version__, assist, cellhead, cmdline, render, session_commands, 
 from .engine import Engine
 from .errors import GorunError, Interrupted
 from .events import ClearOutput, Display, Event, Progress
+from .kernelhelp import KernelHelp
 from .outcome import Outcome, RunOptions
 from .stdinwatch import stdin_detection_works
 
@@ -111,24 +112,26 @@ class _Help:
     """Help while typing: is_complete, completion, inspection, and `name?` cells."""
 
     engine: Engine | None
+    help: KernelHelp
     _payload: list[dict[str, Any]]
 
     async def do_is_complete(self, code: str) -> dict[str, Any]:  # type: ignore[override]
         return assist.is_complete(code)
 
+    async def complete_request(self, stream: Any, ident: Any, parent: Any) -> None:
+        # A task of its own: the shell channel is free at once (see kernelhelp.py).
+        self.help.detach(super().complete_request(stream, ident, parent))  # type: ignore[misc]
+
+    async def inspect_request(self, stream: Any, ident: Any, parent: Any) -> None:
+        self.help.detach(super().inspect_request(stream, ident, parent))  # type: ignore[misc]
+
     async def do_complete(self, code: str, cursor_pos: int) -> dict[str, Any]:  # type: ignore[override]
-        cursor_pos = _clamp(code, cursor_pos)
-        if self.engine is None:
-            return {"status": "ok", "matches": [], "cursor_start": cursor_pos,
-                    "cursor_end": cursor_pos, "metadata": {}}  # fmt: skip
-        return assist.complete(self.engine, code, cursor_pos)
+        return await self.help.complete(code, cursor_pos)
 
     async def do_inspect(  # type: ignore[override]
         self, code: str, cursor_pos: int, detail_level: int = 0, omit_sections: Any = ()
     ) -> dict[str, Any]:
-        if self.engine is None:
-            return {"status": "ok", "found": False, "data": {}, "metadata": {}}
-        return assist.inspect(self.engine, code, _clamp(code, cursor_pos))
+        return await self.help.inspect(code, cursor_pos, detail_level)
 
     def _help_page(self, engine: Engine, body: str) -> bool:
         """A cell that is `name?` or `name??`: its documentation, as IPython shows
@@ -161,6 +164,7 @@ class GorunKernel(_Help, Kernel):
         self.shutting_down = False
         self.control_done = threading.Event()  # the shutdown request is fully handled
         atexit.register(_let_control_finish, self)
+        self.help = KernelHelp(self.engine)
 
     @property
     def language_info(self) -> dict[str, Any]:  # type: ignore[override]
@@ -395,15 +399,6 @@ def _let_control_finish(kernel: GorunKernel) -> None:
     """
     if kernel.shutting_down:
         kernel.control_done.wait(timeout=2)
-
-
-def _clamp(code: str, cursor_pos: int | None) -> int:
-    """A cursor inside the code. Positions count Unicode code points (Python's str
-    indices), as the protocol says; a frontend counting UTF-16 units can point past
-    the end of a line with emoji, and must still get a reply."""
-    if cursor_pos is None:
-        return len(code)
-    return max(0, min(int(cursor_pos), len(code)))
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
@@ -36,13 +37,20 @@ class Result:
 
 
 def start(
-    interrupt_mode: str | None = None, cwd: str | None = None
+    interrupt_mode: str | None = None,
+    env: dict[str, str] | None = None,
+    cwd: str | None = None,
 ) -> tuple[KernelManager, BlockingKernelClient]:
-    """A gorun kernel process; cwd: its working directory (the notebook's directory)."""
+    """A gorun kernel; env: variables added to this process's environment for it."""
     km = KernelManager(kernel_name="gorun")
     if interrupt_mode is not None:
         km.kernel_spec.interrupt_mode = interrupt_mode
-    km.start_kernel(**({"cwd": cwd} if cwd is not None else {}))
+    extra: dict[str, object] = {}
+    if env is not None:
+        extra["env"] = {**os.environ, **env}
+    if cwd is not None:
+        extra["cwd"] = cwd
+    km.start_kernel(**extra)
     kc = km.client()
     kc.start_channels()
     kc.wait_for_ready(timeout=60)
@@ -134,3 +142,25 @@ def execute_and_interrupt(
     result = execute(kc, code, timeout=timeout, on_message=on_message)
     assert sent, f"the program never printed {marker!r}"
     return result, numbers, time.monotonic() - sent[0]
+
+
+def _reply_to(kc: BlockingKernelClient, msg_id: str, timeout: float) -> dict[str, Any]:
+    """The shell reply to msg_id (help replies may come after other replies)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        reply = kc.get_shell_msg(timeout=max(0.01, deadline - time.monotonic()))
+        if reply["parent_header"].get("msg_id") == msg_id:
+            return reply["content"]
+
+
+def complete(
+    kc: BlockingKernelClient, code: str, cursor: int | None = None, timeout: float = 120
+) -> dict[str, Any]:
+    """A complete_request's reply content (cursor: the end of code by default)."""
+    return _reply_to(kc, kc.complete(code, len(code) if cursor is None else cursor), timeout)
+
+
+def inspect(
+    kc: BlockingKernelClient, code: str, cursor: int, timeout: float = 120
+) -> dict[str, Any]:
+    return _reply_to(kc, kc.inspect(code, cursor), timeout)

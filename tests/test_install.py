@@ -162,3 +162,47 @@ def test_install_prefix_writes_a_working_kernelspec(tmp_path, monkeypatch):
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=False)
+
+
+# Run by the freshly installed package: the helper is built from the wheel's
+# copy of its source, into the user's cache, and answers.
+_HELPER_FROM_WHEEL = """
+from gorun_kernel import typeinfo
+from gorun_kernel.toolchain import find_toolchain
+
+tc = find_toolchain()
+exe = typeinfo.helper_binary(tc)
+helper = typeinfo.Helper(exe, tc)
+print(helper.ask({"op": "ping"}, timeout=60)["ok"], typeinfo.SOURCE_DIR, exe)
+helper.close()
+"""
+
+
+def test_the_wheel_builds_the_typeinfo_helper_from_its_own_source(wheel, tmp_path):
+    source = ROOT / "gorun_kernel" / "gohelpers" / "typeinfo"
+    go_files = [p for p in source.iterdir() if p.suffix in (".go", ".mod")]
+    files = sorted(str(p.relative_to(ROOT)) for p in go_files)
+    assert "gorun_kernel/gohelpers/typeinfo/go.mod" in files
+    with zipfile.ZipFile(wheel) as z:
+        assert [f for f in files if f not in z.namelist()] == []
+    venv = tmp_path / "fresh"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    py = venv / "bin" / "python"
+    subprocess.run(
+        [str(py), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)],
+        check=True,
+    )
+    purelib = subprocess.run(
+        [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    Path(purelib, "deps.pth").write_text("\n".join(site.getsitepackages()) + "\n")
+    env = {**os.environ, "GORUN_CACHE": str(tmp_path / "cache")}
+    res = subprocess.run(
+        [str(py), "-c", _HELPER_FROM_WHEEL], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+    assert res.returncode == 0, res.stderr
+    ok, source_dir, exe = res.stdout.split()
+    assert ok == "True"
+    assert Path(source_dir).is_relative_to(venv)  # the wheel's source, not this checkout's
+    assert Path(exe).is_relative_to(tmp_path / "cache" / "helpers")

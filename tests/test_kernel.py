@@ -184,10 +184,11 @@ def test_completion_and_inspection(kc):
 
     kc.inspect("fmt.Println(1)", 5)
     reply = kc.get_shell_msg(timeout=30)["content"]
-    assert reply["found"] and "func Println" in reply["data"]["text/plain"]
+    assert reply["found"] and "Println(a ...any) (n int, err error)" in reply["data"]["text/plain"]
     kc.inspect("strings.Builder", 10)
-    assert "type Builder struct" in kc.get_shell_msg(timeout=30)["content"]["data"]["text/plain"]
-    kc.inspect("mySessionFunc()", 3)
+    text = kc.get_shell_msg(timeout=30)["content"]["data"]["text/plain"]
+    assert "A Builder is used to efficiently build a string" in text
+    kc.inspect("mySessionFunc()", 3, detail_level=1)  # with the declaration's source
     assert (
         "func mySessionFunc() {}" in kc.get_shell_msg(timeout=10)["content"]["data"]["text/plain"]
     )

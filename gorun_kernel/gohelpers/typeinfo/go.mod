@@ -1,0 +1,3 @@
+module gorun.dev/typeinfo
+
+go 1.21

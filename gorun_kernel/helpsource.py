@@ -1,0 +1,191 @@
+"""The program a cell being typed would become, for type-aware completion and inspection.
+
+The cell is composed with the session's declarations and imports exactly as
+for a build (`_compose` is the one place this module calls the compose stage),
+without changing the session. The cursor is mapped into the composed file
+through the line table, and positions found there are mapped back to cells.
+
+Two edits make a half-typed cell useful to the type checker: after `x.` a
+placeholder name is typed for the user (`x._`), so the parser sees a selector
+and not `x.nextLine`; and when `x` is a standard package the cell has not
+imported (snippets import them by themselves, once the name after the dot is
+known), the import is added, so its members can be listed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from . import compose, localmods
+from .compose import Composed
+from .diagnostics import LineTable, Origin
+from .errors import GorunError
+from .snippets import Import
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+HELP_LABEL = "[typing]"  # the label the cell being typed gets; its lines map to "this cell"
+PLACEHOLDER = "_"
+FINGERPRINT_EVERY = 2.0  # seconds between walks of the library next to the notebook
+_OPERAND = re.compile(r"(?<![\w.])([^\W\d]\w*)\.(\w*)$")
+
+
+@dataclass
+class Source:
+    """What the helper is asked about: files, the one with the cursor, the cursor in bytes."""
+
+    files: dict[str, str]
+    file: str
+    offset: int
+    table: LineTable
+    imports: list[str] = field(default_factory=list)  # import paths the cell names
+
+    def where(self, file: str, line: int) -> Origin | None:
+        """The cell line a line of a composed file came from."""
+        origins = self.table.get(file, [])
+        return origins[line - 1] if 0 < line <= len(origins) else None
+
+
+def _compose(engine: Engine, body: str, first_line: int) -> Composed:
+    """The cell composed as for a build (snippets: without showing a value)."""
+    composed = compose.compose_cell(body, first_line, HELP_LABEL, engine.session, engine.stdlib)
+    if composed.form == "snippet":
+        composed = compose.compose_snippet(composed, engine.session, engine.stdlib(), show=False)
+    return composed
+
+
+def source_for(engine: Engine, body: str, cursor: int, first_line: int) -> Source | None:
+    """The program for the cell `body` with the cursor at `cursor` (code points into body);
+    None for a cell the helper cannot help with (txtar, empty, a composing error)."""
+    before = body[:cursor]
+    if before.endswith("."):
+        body = before + PLACEHOLDER + body[cursor:]
+    try:
+        composed = _compose(engine, body, first_line)
+        m = _OPERAND.search(before)
+        if composed.form == "snippet" and m and _import_std(engine, composed, m.group(1)):
+            composed = compose.compose_snippet(composed, engine.session, engine.stdlib(), False)
+    except GorunError:
+        return None
+    if composed.form not in ("snippet", "program") or "main.go" not in composed.files:
+        return None
+    text = composed.files["main.go"]
+    lines = text.split("\n")
+    row = before.count("\n")
+    col = len(before) - (before.rfind("\n") + 1)
+    index = _composed_line(composed.table["main.go"], lines, first_line + row,
+                           body.split("\n")[row], col)  # fmt: skip
+    if index is None:
+        return None
+    offset = sum(len(line.encode()) + 1 for line in lines[:index])
+    offset += len(lines[index][:col].encode())
+    return Source(composed.files, "main.go", offset, composed.table, composed.imports)
+
+
+def _import_std(engine: Engine, composed: Composed, name: str) -> bool:
+    """Import the standard package `name` into the plan, unless the name means
+    something else there. True if it was added."""
+    plan = composed.plan
+    assert plan is not None
+    if any(i.name == name for i in plan.imports.values()):
+        return False
+    if any(name in d.names for d in plan.decls.values()):
+        return False
+    path = engine.stdlib().resolve(name, set())
+    if path is None:
+        return False
+    plan.imports[name] = Import(name, None, path, HELP_LABEL, 0, "", True)
+    return True
+
+
+def _composed_line(
+    origins: list[Origin | None], lines: list[str], line: int, cell_text: str, col: int
+) -> int | None:
+    """The composed line holding column `col` of cell line `line`.
+
+    Two statements on one cell line become two composed lines, each padded to
+    its column: the one whose text before the cursor agrees longest with the
+    cell's is the one with the cursor.
+    """
+    best, best_len = None, -1
+    want = cell_text[:col]
+    for i, origin in enumerate(origins):
+        if origin is None or origin.cell is not None or origin.line != line or not origin.caret:
+            continue
+        if i >= len(lines) or len(lines[i]) < col:
+            continue
+        have = lines[i][:col]
+        same = next((k for k in range(col) if have[col - 1 - k] != want[col - 1 - k]), col)
+        if same > best_len:
+            best, best_len = i, same
+    return best
+
+
+def _target(spec: str) -> str:
+    """A `go mod edit -replace` side (path@version, or a directory) in go.mod's syntax."""
+    if spec.startswith("/"):
+        return f'"{spec}"'
+    return spec.replace("@", " ", 1)
+
+
+class ModuleView:
+    """The go.mod the helper's `go list` reads: the session's, plus the module around
+    the notebook for a cell that imports it before it ever ran (a build adds it to
+    the session's go.mod later). Written in the session's directory, never the user's."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dir = engine.scratch.path / ".gorun-typeinfo"
+        self._written: tuple[str, str] | None = None
+        self._fingerprint: tuple[float, tuple[str, ...], str] = (0.0, (), "")
+
+    def prepare(self, imports: list[str], cwd: str) -> tuple[str, str]:
+        """(go.mod path, generation): the generation changes whenever what go list
+        would answer may have changed (go.mod, go.sum, the local module's files)."""
+        scratch = self.engine.scratch
+        gomod, gosum = scratch.go_mod.read_text(), scratch.go_sum.read_text()
+        cells = self.engine.cells
+        local = dict(cells.local)
+        with contextlib.suppress(OSError, ValueError):
+            for module in localmods.around(cwd, os.environ.get("GOWORK")):
+                if module.path not in local and any(module.provides(p) for p in imports):
+                    local[module.path] = module
+                    gomod += (
+                        f"\nrequire {module.path} {module.require_version()}\n"
+                        f'replace {module.path} => "{module.dir}"\n'
+                        + "".join(
+                            f"replace {_target(old)} => {_target(new)}\n"
+                            for old, new in module.replaces
+                        )
+                    )
+                    sums = module.dir / "go.sum"
+                    if sums.is_file():  # a regular file: never block on a FIFO
+                        gosum += sums.read_text()
+        if self._written != (gomod, gosum):
+            self.dir.mkdir(exist_ok=True)
+            (self.dir / "go.mod").write_text(gomod)
+            (self.dir / "go.sum").write_text(gosum)
+            self._written = (gomod, gosum)
+        stamp = self._local_stamp(sorted(str(m.dir) for m in local.values()))
+        gen = hashlib.sha256(f"{gomod}\0{gosum}\0{stamp}".encode()).hexdigest()[:16]
+        return str(self.dir / "go.mod"), gen
+
+    def _local_stamp(self, dirs: list[str]) -> str:
+        """A digest of the local modules' files, walked at most every FINGERPRINT_EVERY s."""
+        if not dirs:
+            return ""
+        when, seen, stamp = self._fingerprint
+        if tuple(dirs) == seen and time.monotonic() - when < FINGERPRINT_EVERY:
+            return stamp
+        prints = localmods.fingerprint([Path(d) for d in dirs])
+        stamp = hashlib.sha256(repr(prints).encode()).hexdigest()[:16]
+        self._fingerprint = (time.monotonic(), tuple(dirs), stamp)
+        return stamp
