@@ -54,40 +54,44 @@ class Source:
         return origins[line - 1] if 0 < line <= len(origins) else None
 
 
-def _compose(engine: Engine, body: str, first_line: int) -> Composed:
-    """The cell composed as for a build (snippets: without showing a value)."""
+def _compose(engine: Engine, body: str, first_line: int, test: bool) -> Composed:
+    """The cell composed as for a build (snippets: without showing a value); a
+    test cell (%%gotest) as for `go test`: main.go and its _test.go file."""
+    if test:
+        return compose.compose_tests(body, first_line, HELP_LABEL, engine.session, engine.stdlib)
     composed = compose.compose_cell(body, first_line, HELP_LABEL, engine.session, engine.stdlib)
     if composed.form == "snippet":
         composed = compose.compose_snippet(composed, engine.session, engine.stdlib(), show=False)
     return composed
 
 
-def source_for(engine: Engine, body: str, cursor: int, first_line: int) -> Source | None:
+def source_for(
+    engine: Engine, body: str, cursor: int, first_line: int, test: bool = False
+) -> Source | None:
     """The program for the cell `body` with the cursor at `cursor` (code points into body);
     None for a cell the helper cannot help with (txtar, empty, a composing error)."""
     before = body[:cursor]
     if before.endswith("."):
         body = before + PLACEHOLDER + body[cursor:]
     try:
-        composed = _compose(engine, body, first_line)
+        composed = _compose(engine, body, first_line, test)
         m = _OPERAND.search(before)
-        if composed.form == "snippet" and m and _import_std(engine, composed, m.group(1)):
+        if composed.plan is not None and m and _import_std(engine, composed, m.group(1)):
             composed = compose.compose_snippet(composed, engine.session, engine.stdlib(), False)
     except GorunError:
         return None
-    if composed.form not in ("snippet", "program") or "main.go" not in composed.files:
+    if composed.form not in ("snippet", "program", "test"):
         return None
-    text = composed.files["main.go"]
-    lines = text.split("\n")
     row = before.count("\n")
     col = len(before) - (before.rfind("\n") + 1)
-    index = _composed_line(composed.table["main.go"], lines, first_line + row,
-                           body.split("\n")[row], col)  # fmt: skip
-    if index is None:
+    found = _composed_line(composed, first_line + row, body.split("\n")[row], col)
+    if found is None:
         return None
+    name, index = found
+    lines = composed.files[name].split("\n")
     offset = sum(len(line.encode()) + 1 for line in lines[:index])
     offset += len(lines[index][:col].encode())
-    return Source(composed.files, "main.go", offset, composed.table, composed.imports)
+    return Source(composed.files, name, offset, composed.table, composed.imports)
 
 
 def _import_std(engine: Engine, composed: Composed, name: str) -> bool:
@@ -107,9 +111,9 @@ def _import_std(engine: Engine, composed: Composed, name: str) -> bool:
 
 
 def _composed_line(
-    origins: list[Origin | None], lines: list[str], line: int, cell_text: str, col: int
-) -> int | None:
-    """The composed line holding column `col` of cell line `line`.
+    composed: Composed, line: int, cell_text: str, col: int
+) -> tuple[str, int] | None:
+    """The composed file and line holding column `col` of cell line `line`.
 
     Two statements on one cell line become two composed lines, each padded to
     its column: the one whose text before the cursor agrees longest with the
@@ -117,15 +121,17 @@ def _composed_line(
     """
     best, best_len = None, -1
     want = cell_text[:col]
-    for i, origin in enumerate(origins):
-        if origin is None or origin.cell is not None or origin.line != line or not origin.caret:
-            continue
-        if i >= len(lines) or len(lines[i]) < col:
-            continue
-        have = lines[i][:col]
-        same = next((k for k in range(col) if have[col - 1 - k] != want[col - 1 - k]), col)
-        if same > best_len:
-            best, best_len = i, same
+    for name, origins in composed.table.items():
+        lines = composed.files.get(name, "").split("\n")
+        for i, origin in enumerate(origins):
+            if origin is None or origin.cell is not None or origin.line != line:
+                continue
+            if not origin.caret or i >= len(lines) or len(lines[i]) < col:
+                continue
+            have = lines[i][:col]
+            same = next((k for k in range(col) if have[col - 1 - k] != want[col - 1 - k]), col)
+            if same > best_len:
+                best, best_len = (name, i), same
     return best
 
 

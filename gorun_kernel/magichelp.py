@@ -1,9 +1,9 @@
-"""Type-aware completion inside `%%gorun` cells of a Python notebook.
+"""Type-aware completion inside `%%gorun` (and `%%gotest`) cells of a Python notebook.
 
 IPython's completer takes extra matchers (`IPCompleter.custom_matchers`); one
 of matcher API v2 receives the whole cell (`CompletionContext.full_text`) and
 the cursor's line and column, which is all the kernel's typed help needs. In a
-cell whose first line is `%%gorun`, the matcher answers for Go and suppresses
+cell whose first line is `%%gorun` or `%%gotest`, the matcher answers for Go and suppresses
 IPython's Python matchers. IPython's completer is synchronous, so the matcher
 waits for the helper at most `MAGIC_TIME_BOX` (the Python kernel is busy that
 long); it carries each match's kind, but IPython drops the signatures of
@@ -47,7 +47,7 @@ def _help() -> TypedHelp | None:
 @context_matcher(identifier="gorun_kernel.go")
 def go_matcher(context: CompletionContext) -> dict[str, Any]:
     lines = context.full_text.split("\n")
-    if not lines[0].startswith("%%gorun") or context.cursor_line == 0:
+    if not lines[0].startswith(("%%gorun", "%%gotest")) or context.cursor_line == 0:
         return {"completions": [], "suppress": False}
     try:
         return _go_completions(context, lines)

@@ -97,8 +97,10 @@ class TypedHelp:
     def _source(self, code: str, cursor: int, body_start: int, first_line: int) -> Source | None:
         if self.unavailable is not None or self._closed or cursor < body_start:
             return None
+        # A test cell's header (%%gotest, first in the kernel, the magic's line) says so.
+        test = any(line.lstrip().startswith("%%gotest") for line in code[:body_start].split("\n"))
         return helpsource.source_for(self.engine, code[body_start:], cursor - body_start,
-                                     first_line)  # fmt: skip
+                                     first_line, test)  # fmt: skip
 
     def _ask(self, op: str, source: Source, cwd: str) -> Future[Reply | None] | None:
         try:

@@ -187,6 +187,15 @@ def test_a_module_fetched_from_the_proxy(kc):
     assert text.startswith("func greet.Hello(name string) string") and "Hello greets name." in text
 
 
+def test_a_test_cell_completes_as_go_test_would_see_it(kc):
+    code = "%%gotest\nfunc TestScale(t *testing.T) {\n\tp := Point{}\n\tp.Sc\n\tt.Err\n}"
+    reply = complete(kc, code, code.index("p.Sc") + 4)
+    assert kinds(reply) == {"Scale": ("method", "func(f int)")}
+    assert reply["cursor_start"] == code.index("p.Sc") + 2
+    found = kinds(complete(kc, code, code.index("t.Err") + 5))
+    assert set(found) == {"Error", "Errorf"}
+
+
 def test_an_import_that_cannot_be_had_answers_without_types(kc):
     # Not in the module cache, and help never fetches: the helper knows nothing
     # of it, the fallback neither (not a standard package); locals still complete.
