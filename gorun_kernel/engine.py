@@ -85,19 +85,14 @@ class Engine:
         self._busy = threading.Lock()  # held while a cell builds or runs
         self._stdlib: StdIndex | None = None
         self._noted: set[str] = set()  # notes already shown in this session
-        self._on_close: list[Callable[[], None]] = []  # helpers that end with the session
+        self.closers: list[Callable[[], None]] = []  # called at close: helpers that serve it
 
     # -- session -----------------------------------------------------------
 
-    def on_close(self, fn: Callable[[], None]) -> None:
-        """Call fn when the session ends (to stop a helper process that serves it)."""
-        self._on_close.append(fn)
-
     def close(self) -> None:
         """End the session: stop what runs (from another thread, say), remove the scratch module."""
-        for fn in self._on_close:
+        for fn in self.closers:
             fn()
-        self._on_close.clear()
         self.control.kill()
         self.jobs.close()
         # A run in another thread ends as soon as its process is gone; wait for

@@ -62,7 +62,7 @@ class KernelHelp:
         if self.typed is None:
             assert self.engine is not None
             self.typed = TypedHelp(self.engine)
-            self.engine.on_close(self.typed.close)
+            self.engine.closers.append(self.typed.close)
         return self.typed
 
 

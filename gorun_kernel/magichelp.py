@@ -40,7 +40,7 @@ def _help() -> TypedHelp | None:
         return None  # no Go: no Go completion
     if _typed is None or _typed.engine is not engine:
         _typed = TypedHelp(engine)
-        engine.on_close(_typed.close)
+        engine.closers.append(_typed.close)
     return _typed
 
 
