@@ -26,7 +26,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def wait_for(condition: Callable[[], object], what: str, timeout: float = 60) -> object:
+def wait_for(condition: Callable[[], object], what: str, timeout: float = 180) -> object:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
@@ -53,7 +53,8 @@ def group(pgid: int) -> list[int]:
 
 
 def warm_up_of(parent: int) -> tuple[int, str] | None:
-    """The background warm-up started by `parent`: (pid, its work directory), once go runs."""
+    """The background warm-up started by `parent`: (pid, its work directory), once go runs
+    (niced, it may take a while on a busy machine)."""
     for p in (int(p) for p in os.listdir("/proc") if p.isdigit()):
         s = stat(p)
         if s is None or int(s[1]) != parent:
