@@ -409,8 +409,10 @@ def _header(
             out.add(f'\t_ "{path}"')
         for i in kept:
             spec = f'\t{i.alias} "{i.path}"' if i.alias else f'\t"{i.path}"'
-            # Written differently from the cell's line: no caret under it.
-            out.add(spec, Origin(i.line, i.source, _other(i.cell, plan), caret=False))
+            # Written differently from the cell's line: no caret under it. Line 0:
+            # an import no cell wrote (help while typing adds one): ours.
+            where = Origin(i.line, i.source, _other(i.cell, plan), caret=False)
+            out.add(spec, where if i.line > 0 else None)
         out.add(")")
     return head
 
