@@ -245,7 +245,11 @@ class Engine:
             return Outcome.failed(e)  # go's own errors (a flag it does not know) included
         show = composed.show and not cmd.background  # a background program has no value
         program = Program(built, cmd.positional, env, composed.table, show)
-        return self.jobs.run(self.runner, program, cmd, sink, opts, f"cell {label}")
+        outcome = self.jobs.run(self.runner, program, cmd, sink, opts, f"cell {label}")
+        declared = composed.plan.declared() if composed.plan is not None else None
+        if declared is not None and outcome.ok and not cmd.background:
+            outcome.status = declared  # not "exit status 0": no statement of the cell ran
+        return outcome
 
     def _run_tests(
         self,

@@ -161,6 +161,19 @@ class Plan:
     # How the final value is shown (see final_value): SHOW, SHOW_CALL or SHOW_WRITE.
     show_with: str = ""
 
+    def declared(self) -> str | None:
+        """`declared: sq, Point; imported: strings` for a cell with no statements
+        (what its status line says instead of `exit status 0`: nothing the user
+        wrote ran, except initializers); None for a cell that has statements."""
+        if self.body or self.main is not None:
+            return None
+        names = [n for d in self.decls.values() if d.cell == self.label for n in d.names]
+        names = [n for n in names if n not in ("", "_")]
+        imported = [i.path for i in self.imports.values() if i.cell == self.label]
+        parts = [f"declared: {', '.join(names)}"] if names else []
+        parts += [f"imported: {', '.join(imported)}"] if imported else []
+        return "; ".join(parts) or None
+
 
 @dataclass
 class Program:

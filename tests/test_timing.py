@@ -62,6 +62,24 @@ def test_timing_off_and_quiet_hide_the_figures(kc):
     assert r.of_type("display_data") == []
 
 
+def test_a_declaration_only_cell_says_what_it_declared(kc):
+    # Item 10: nothing the user wrote ran, so not "exit status 0".
+    r = execute(kc, "type Pt struct{ X, Y int }\nfunc (p Pt) Sum() int { return p.X + p.Y }")
+    assert re.fullmatch(
+        r"declared: Pt, Pt\.Sum · build \d+\.\d\d s · run \d+\.\d\d s", status_of(r)
+    )
+    assert status_of(execute(kc, 'import "unicode"')).startswith("imported: unicode · ")
+    r = execute(kc, "fmt.Println(Pt{1, 2}.Sum())")  # statements: go's words again
+    assert r.stream() == "3\n" and TIMED.fullmatch(status_of(r))
+    failed = execute(kc, "func broken() int { return nope }")
+    assert failed.status == "error" and failed.of_type("display_data") == []
+
+
+def test_the_magic_says_what_a_declaration_only_cell_declared(run):
+    _, out, _ = run('%%gorun\nvar greeting = "hi"')
+    assert re.search(r"declared: greeting · build \d", out), out
+
+
 def test_a_fast_cell_shows_no_progress_line(kc):
     cell = 'fmt.Println("fast")'
     execute(kc, cell)
