@@ -245,11 +245,8 @@ class Engine:
             return Outcome.failed(e)  # go's own errors (a flag it does not know) included
         show = composed.show and not cmd.background  # a background program has no value
         program = Program(built, cmd.positional, env, composed.table, show)
-        outcome = self.jobs.run(self.runner, program, cmd, sink, opts, f"cell {label}")
-        declared = composed.plan.declared() if composed.plan is not None else None
-        if declared is not None and outcome.ok and not cmd.background:
-            outcome.status = declared  # not "exit status 0": no statement of the cell ran
-        return outcome
+        return _declared(self.jobs.run(self.runner, program, cmd, sink, opts, f"cell {label}"),
+                         composed, cmd)  # fmt: skip
 
     def _run_tests(
         self,
@@ -310,6 +307,15 @@ class Engine:
                 shutil.rmtree(ref.job.install_dir.parent, ignore_errors=True)
         what = " ".join(ref.job.packages)
         return self.jobs.run(self.runner, Program(built, ref.args, env), cmd, sink, opts, what)
+
+
+def _declared(outcome: Outcome, composed: Composed, cmd: Command) -> Outcome:
+    """A cell of declarations only that ran: its status says what it declared
+    (`declared: sq, Point`), not `exit status 0`: no statement of the cell ran."""
+    declared = composed.plan.declared() if composed.plan is not None else None
+    if declared is not None and outcome.ok and not cmd.background:
+        outcome.status = declared
+    return outcome
 
 
 def _shell(
