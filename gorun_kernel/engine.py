@@ -76,10 +76,8 @@ class Engine:
             self.scratch.path / VALUE_CACHE,
         )  # fmt: skip
         # Test events must all arrive: the table caps each test's output instead.
-        test_runner = Runner(
-            self.toolchain, self.control, cache, None, display_limit(),
-            self.scratch.path / VALUE_CACHE,
-        )  # fmt: skip
+        test_runner = Runner(self.toolchain, self.control, cache, None, display_limit(),
+                             self.scratch.path / VALUE_CACHE)  # fmt: skip
         self.tests = TestRunner(self.builder, test_runner, self.scratch.path)
         self.jobs = Jobs(self.scratch.path)  # background programs (--bg)
         self._busy = threading.Lock()  # held while a cell builds or runs
@@ -245,8 +243,8 @@ class Engine:
             return Outcome.failed(e)  # go's own errors (a flag it does not know) included
         show = composed.show and not cmd.background  # a background program has no value
         program = Program(built, cmd.positional, env, composed.table, show)
-        return _declared(self.jobs.run(self.runner, program, cmd, sink, opts, f"cell {label}"),
-                         composed, cmd)  # fmt: skip
+        outcome = self.jobs.run(self.runner, program, cmd, sink, opts, f"cell {label}")
+        return _declared(outcome, composed, cmd)
 
     def _run_tests(
         self,
