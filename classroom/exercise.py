@@ -103,12 +103,13 @@ EXERCISE = [
     Cell("fmt.Scan", SCAN, expect_text='"kayak" is a palindrome: true', input_reply="kayak"),
 ]
 
-# The bad student's extra cell: it touches 1 MiB after another. A 256 MiB limit
-# stops it; without one it stops by itself at 4 GiB and prints NOT STOPPED (a failure).
+# The bad student's extra cell: it touches 1 MiB after another. The class's limit
+# (settings.KERNEL_ENV's GORUN_MEMORY_LIMIT, set once for every kernel; the cell
+# asks for nothing) stops it; without one it stops by itself at 4 GiB and prints
+# NOT STOPPED (a failure).
 BAD_STUDENT_CELL = Cell(
     "unbounded allocation",
     """\
-%%gorun --memory 256MiB
 var hoard [][]byte
 for i := 0; i < 4096; i++ {
 	b := make([]byte, 1<<20)
@@ -119,8 +120,8 @@ for i := 0; i < 4096; i++ {
 }
 fmt.Println("NOT STOPPED after", len(hoard), "MiB")
 """,
-    expect_ename="*",  # whichever error the memory limit reports...
-    expect_text="memory",  # ...as long as it says memory
+    expect_ename="OverMemoryLimit",
+    expect_text="memory limit",  # "...: over the 512 MiB memory limit"
     needs="memory",
 )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 
-from .exercise import FEATURE_ISSUES
+from .exercise import BAD_STUDENT_CELL, FEATURE_ISSUES
 from .student import CellRun
 
 MB = 1024 * 1024
@@ -93,6 +93,16 @@ class Report:
             missing.append("the bad student (--no-bad-student)")
         return missing
 
+    def _bad_student(self) -> list[str]:
+        """What the bad student's program was told, and whether the others carried on."""
+        bad = [r for r in self.runs if r.cell.name == BAD_STUDENT_CELL.name]
+        others = [r for r in self.runs if r.cell.name != BAD_STUDENT_CELL.name]
+        return [
+            f"bad student: {r.ename}: {r.evalue} (after {r.seconds:.2f} s); the others' "
+            f"{len(others)} cells: {sum(1 for o in others if o.problem)} unexpected failures"
+            for r in bad
+        ]
+
     def _by_cell(self) -> list[str]:
         names = list(dict.fromkeys(r.cell.name for r in self.runs))
         lines = []
@@ -125,6 +135,7 @@ class Report:
             f"{s['memory_per_student_max_mb']} MB (median peaks: "
             + ", ".join(f"{k} {v} MB" for k, v in s["memory_median_by_kind_mb"].items())
             + f"); Hub + proxy {s['hub_and_proxy_mb']} MB",
+            *self._bad_student(),
             *[f"skipped: {x}" for x in s["skipped"]],
             f"after the Hub stopped: {s['processes_left']} processes left, "
             f"{s['scratch_dirs_left']} scratch directories left",

@@ -22,8 +22,8 @@ CPU_LIMIT = 1.0
 KERNEL_ENV = {
     # bytes of a program's output shown per cell (gorun_kernel, exists today)
     "GORUN_OUTPUT_LIMIT": "1048576",
-    # per-program memory limit: issue 10; inert until the installed gorun_kernel
-    # knows it (the load test says whether it does)
+    # every program's memory limit, and the most a cell may ask for (issue 10);
+    # the load test's bad student is stopped by it
     "GORUN_MEMORY_LIMIT": "512MiB",
     # never download another Go toolchain because of a go.mod line
     "GOTOOLCHAIN": "local",

@@ -54,6 +54,14 @@ def test_load_test_three_students(tmp_path: Path) -> None:
     assert figures["cells_run"] == planned
     for line in ("cell latency: p50", "cells per minute held", "memory per student"):
         assert line in proc.stdout
+    # The bad student (student 0) is stopped by the class's limit, set once in every
+    # kernel's environment; the other students' cells all ran as expected (above).
+    assert "memory" in features
+    limit = settings.KERNEL_ENV["GORUN_MEMORY_LIMIT"].replace("MiB", " MiB")
+    assert (
+        f"bad student: OverMemoryLimit: out of memory (exit status 2): over the {limit} "
+        "memory limit" in proc.stdout
+    ), proc.stdout
     for feature in exercise.FEATURE_ISSUES.keys() - features:  # said, never faked
         assert f"skipped: {exercise.FEATURE_ISSUES[feature]}" in proc.stdout
 
