@@ -91,7 +91,8 @@ def helper_binary(tc: Toolchain, fallback_dir: Path | None = None) -> Path:
     except OSError:
         if fallback_dir is None:
             raise HelperUnavailable(f"cannot write {target.parent.parent}") from None
-        target = fallback_dir / "typeinfo"
+        # A directory that does not exist yet: the build's directory is renamed to it.
+        target = fallback_dir / "helper" / "typeinfo"
         if os.access(target, os.X_OK):
             return target
         fallback_dir.mkdir(parents=True, exist_ok=True)

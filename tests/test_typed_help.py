@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from jupyter_client.manager import KernelManager
 from kernel_client import complete, execute, inspect, start
+from test_cache_faults import read_only
 from test_sessions import running, wait_gone
 
 from gorun_kernel import typeinfo
@@ -292,6 +293,20 @@ def test_without_the_helper_help_is_as_before(tmp_path, monkeypatch):
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=False)
+
+
+def test_a_read_only_cache_still_gets_typed_help(tmp_path):
+    """The helper cannot be kept in a read-only GORUN_CACHE: it is built into the
+    session's own directory, and completion still knows types."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    with read_only(cache):
+        km, kc = start(env={**PATIENT, "GORUN_CACHE": str(cache)}, cwd=str(tmp_path))
+        try:
+            assert kinds(complete(kc, "count := 3\nco"))["count"] == ("var", "int")
+        finally:
+            kc.stop_channels()
+            km.shutdown_kernel(now=False)
 
 
 def test_go_completion_in_gorun_cells_of_a_python_kernel(tmp_path):
