@@ -113,14 +113,22 @@ def _package_path(engine: Engine, name: str, selectors: set[str]) -> str | None:
     return engine.stdlib().resolve(name, selectors)
 
 
+_IMPORT_PATH = re.compile(r'import\s*(?:\(\s*(?:[^)]*\n\s*)?)?(?:\w+\s+)?"([^"\n]*)$')
+
+
+def import_path_prefix(before: str) -> str | None:
+    """The part of an import path typed before the cursor; None outside an import path."""
+    m = _IMPORT_PATH.search(before)
+    return m.group(1) if m else None
+
+
 def complete(engine: Engine, code: str, cursor: int) -> dict[str, Any]:
     cursor = clamp(code, cursor)
     before = code[:cursor]
     matches: list[str] = []
     std = engine.stdlib()
-    m = re.search(r'import\s*(?:\(\s*(?:[^)]*\n\s*)?)?(?:\w+\s+)?"([^"\n]*)$', before)
-    if m:  # inside an import path
-        prefix = m.group(1)
+    prefix = import_path_prefix(before)
+    if prefix is not None:
         matches = sorted(p for p in std.by_path if p.startswith(prefix))
         return _reply(matches, cursor - len(prefix), cursor)
     start, _ = _token_at(code, cursor)

@@ -72,6 +72,8 @@ class TypedHelp:
         def fallback() -> Reply:
             return assist.complete(self.engine, code, cursor)
 
+        if assist.import_path_prefix(code[:cursor]) is not None:
+            return Asked(None, lambda _: fallback())  # paths, not names: the index knows them
         source = self._source(code, cursor, body_start, first_line)
         if source is None:
             return Asked(None, lambda _: fallback())

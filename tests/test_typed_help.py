@@ -129,6 +129,17 @@ def test_members_of_a_package_the_snippet_imports_by_itself(kc):
     assert "ToUpperSpecial" in found
 
 
+def test_import_paths_complete_inside_the_quotes(kc):
+    # Paths, as without types: never the names in scope (`string`, `struct`).
+    reply = complete(kc, 'import "enc')
+    assert "encoding/json" in reply["matches"]
+    assert all(m.startswith("enc") for m in reply["matches"])
+    assert (reply["cursor_start"], reply["cursor_end"]) == (8, 11)
+    reply = complete(kc, 'import (\n\t"fmt"\n\t"net/ht')
+    assert "net/http" in reply["matches"]
+    assert all(m.startswith("net/ht") for m in reply["matches"])
+
+
 def test_inspect_a_method_of_a_value(kc):
     code = "p := Point{}\np.Len()"
     text = inspect(kc, code, code.index("Len") + 1)["data"]["text/plain"]
@@ -327,6 +338,7 @@ def test_go_completion_in_gorun_cells_of_a_python_kernel(tmp_path):
         assert typed["type"] == "method"
         code = "%%gorun --timeout 5s\nvar b strings.Builder\nb.Wri"
         assert complete(kc, code)["matches"] == ["Write", "WriteByte", "WriteRune", "WriteString"]
+        assert complete(kc, '%%gorun\nimport "encoding/j')["matches"] == ["encoding/json"]
         assert "real" in complete(kc, "number = 1\nnumber.rea")["matches"]  # Python stays Python
     finally:
         kc.stop_channels()
