@@ -126,10 +126,15 @@ def _composed_line(
         for i, origin in enumerate(origins):
             if origin is None or origin.cell is not None or origin.line != line:
                 continue
-            if not origin.caret or i >= len(lines) or len(lines[i]) < col:
+            if not origin.caret or i >= len(lines):
                 continue
-            have = lines[i][:col]
-            same = next((k for k in range(col) if have[col - 1 - k] != want[col - 1 - k]), col)
+            # A statement's line ends at its last token: blanks typed after it
+            # (`x := a + |`) are not in the composed line, the cursor is at its end.
+            n = min(col, len(lines[i]))
+            if want[n:].strip():
+                continue
+            have = lines[i][:n]
+            same = next((k for k in range(n) if have[n - 1 - k] != want[n - 1 - k]), n)
             if same > best_len:
                 best, best_len = (name, i), same
     return best

@@ -118,6 +118,13 @@ def test_generics(kc):
     )
 
 
+def test_the_cursor_after_blanks_at_the_end_of_a_line(kc):
+    # The composed statement ends at `+`; the blank the user typed after it is not there.
+    reply = complete(kc, "count := 3\ntotal := count + ")
+    assert kinds(reply)["count"] == ("var", "int")
+    assert reply["cursor_start"] == reply["cursor_end"] == len("count := 3\ntotal := count + ")
+
+
 def test_a_cell_that_does_not_type_check_still_completes(kc):
     code = "count := 3\nvar s string = 5\nundefinedCall(s)\nco"
     assert kinds(complete(kc, code))["count"] == ("var", "int")
