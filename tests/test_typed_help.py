@@ -104,6 +104,18 @@ def test_embedded_fields_are_promoted(kc):
     assert {"X", "Y", "Len", "Scale"} <= set(found)
 
 
+def test_struct_literal_fields(kc):
+    found = kinds(complete(kc, "p := Point{X"))
+    assert found["X"] == ("field", "int")
+    reply = complete(kc, "p := Point{X: 1, ")
+    assert reply["matches"][0] == "Y" and kinds(reply)["Y"] == ("field", "int")
+    assert "X" not in reply["matches"]  # given already
+    assert kinds(complete(kc, "ps := []Point{{Y"))["Y"] == ("field", "int")  # an elided type
+    assert kinds(complete(kc, "n := &Named{Na"))["Name"] == ("field", "string")
+    found = kinds(complete(kc, "count := 1\np := Point{X: co"))  # a value: names in scope
+    assert found["count"] == ("var", "int") and "X" not in found
+
+
 def test_fields_of_a_standard_library_struct(kc):
     found = kinds(complete(kc, 'u, _ := url.Parse("https://go.dev/x")\nu.Ho'))
     assert found == {"Host": ("field", "string"), "Hostname": ("method", "func() string")}

@@ -33,6 +33,14 @@ func (s *server) complete(req *Request) *Reply {
 	if start > 0 && c.src[start-1] == '.' {
 		items, ok := c.selectorMembers(c.tf.Pos(start - 1))
 		reply.Items, reply.Unresolved = items, !ok
+	} else if fields, keyed, ok := c.literalFields(pos); ok {
+		reply.Items = fields
+		if !keyed { // positional elements are values: the names in scope too
+			for _, it := range c.scopeNames(pos) {
+				it.Level++
+				reply.Items = append(reply.Items, it)
+			}
+		}
 	} else {
 		reply.Items = c.scopeNames(pos)
 	}
@@ -84,6 +92,63 @@ func inCommentOrString(f *ast.File, pos token.Pos) bool {
 		return true
 	})
 	return found
+}
+
+// literalFields are the fields of a struct literal not given yet, where the
+// cursor at pos may be writing a field's name (`Point{X|`, `Point{X: 1, |`);
+// keyed when the literal already has a key. ok is false anywhere else.
+func (c *checked) literalFields(pos token.Pos) (items []Candidate, keyed, ok bool) {
+	var lit *ast.CompositeLit
+	ast.Inspect(c.file, func(n ast.Node) bool {
+		if n == nil || n.Pos() > pos || n.End() < pos {
+			return false
+		}
+		if e, isLit := n.(*ast.CompositeLit); isLit && e.Lbrace < pos {
+			lit = e // the innermost literal around pos
+		}
+		return true
+	})
+	if lit == nil {
+		return nil, false, false
+	}
+	given := map[string]bool{}
+	for _, elt := range lit.Elts {
+		kv, isKV := elt.(*ast.KeyValueExpr)
+		if elt.Pos() <= pos && pos <= elt.End() {
+			_, isIdent := elt.(*ast.Ident)
+			if !isIdent && !(isKV && pos <= kv.Key.End()) {
+				return nil, false, false // in an element's value
+			}
+			continue
+		}
+		if isKV {
+			keyed = true
+			if id, isIdent := kv.Key.(*ast.Ident); isIdent {
+				given[id.Name] = true
+			}
+		}
+	}
+	t := c.info.Types[lit].Type
+	if t == nil && lit.Type != nil {
+		t = c.info.Types[lit.Type].Type
+	}
+	if t == nil {
+		return nil, false, false
+	}
+	if p, isPtr := t.Underlying().(*types.Pointer); isPtr { // an elided &T
+		t = p.Elem()
+	}
+	st, isStruct := t.Underlying().(*types.Struct)
+	if !isStruct {
+		return nil, false, false
+	}
+	for i := 0; i < st.NumFields(); i++ {
+		f := st.Field(i)
+		if !given[f.Name()] && (f.Exported() || f.Pkg() == c.pkg) {
+			items = append(items, c.candidate(f, 0))
+		}
+	}
+	return items, keyed, true
 }
 
 // selectorMembers are the names that may follow X. where the dot is at dot:
