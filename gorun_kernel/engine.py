@@ -79,7 +79,7 @@ class Engine:
         test_runner = Runner(self.toolchain, self.control, cache, None, display_limit(),
                              self.scratch.path / VALUE_CACHE)  # fmt: skip
         self.tests = TestRunner(self.builder, test_runner, self.scratch.path)
-        self.jobs = Jobs(self.scratch.path)  # background programs (--bg)
+        self.jobs = Jobs(self.scratch.path, self.control)  # background programs (--bg)
         self._busy = threading.Lock()  # held while a cell builds or runs
         self._stdlib: StdIndex | None = None
         self._noted: set[str] = set()  # notes already shown in this session

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from .cmdline import Command
 from .control import Control
-from .errors import GorunError, UsageError
+from .errors import GorunError, Interrupted, UsageError
 from .events import Event, OutputSink
 from .outcome import Outcome, RunOptions, format_duration
 from .run import Program, Runner
@@ -111,8 +111,11 @@ Launch = Callable[[OutputSink, Control], Outcome]  # runs the program to its end
 class Jobs:
     """The session's background programs."""
 
-    def __init__(self, scratch: Path) -> None:
+    def __init__(self, scratch: Path, foreground: Control) -> None:
         self.scratch = scratch
+        # The session's own Control: an interrupt of the cell that starts a job
+        # (a SIGINT, a frontend's interrupt) ends the wait for --wait-port/--wait-url.
+        self.foreground = foreground
         self.jobs: dict[int, Job] = {}
         self._next = 1
 
@@ -167,8 +170,11 @@ class Jobs:
         if job.outcome is not None and job.pid is None:
             return job.outcome  # it never started (a bad -exec, say)
         if wait_port is not None or wait_url is not None:
-            error = _wait_until_ready(job, wait_port, wait_url)
+            error = _wait_until_ready(job, wait_port, wait_url, self.foreground)
             if error is not None:
+                if job.outcome is None:  # still running: stopped here (%jobs: killed)
+                    job.killed = True
+                    job.control.kill()
                 return Outcome.failed(error)
         outcome = Outcome(status=f"[bg {job.id}] started {what} (pid {job.pid})", error=None)
         outcome.job_output = job.output
@@ -209,18 +215,23 @@ class Jobs:
             job.control.close()
 
 
-def _wait_until_ready(job: Job, port: int | None, url: str | None) -> GorunError | None:
-    """Wait until the job accepts connections; an error if it ends first or never does."""
+def _wait_until_ready(
+    job: Job, port: int | None, url: str | None, foreground: Control
+) -> GorunError | None:
+    """Wait until the job accepts connections; an error if it ends first, never does,
+    or the cell is interrupted (the caller then stops the job)."""
     deadline = time.monotonic() + WAIT_LIMIT
     where = url or f"127.0.0.1:{port}"
     while time.monotonic() < deadline:
+        if foreground.interrupted:
+            return Interrupted(f"[bg {job.id}] {job.what}: stopped by an interrupt "
+                               f"before {where} answered")  # fmt: skip
         if job.outcome is not None:
             return GorunError(f"[bg {job.id}] {job.what} ended before {where} answered: "
                               f"{job.outcome.status}")  # fmt: skip
         if _answers(port, url):
             return None
         job.thread.join(POLL_EVERY)  # type: ignore[union-attr]  # wakes early if it ends
-    job.control.kill()
     return GorunError(
         f"[bg {job.id}] {job.what}: nothing answered at {where} within "
         f"{format_duration(WAIT_LIMIT)}; the program was stopped"

@@ -11,13 +11,16 @@ from __future__ import annotations
 import os
 import queue
 import re
+import signal
 import socket
 import time
 from typing import Any
 
 import pytest
 from kernel_client import execute, execute_and_interrupt
-from test_sessions import wait_gone
+from test_sessions import read_until, start_session, wait_gone
+
+from gorun_kernel.jobs import WAIT_LIMIT
 
 
 def free_port() -> int:
@@ -47,6 +50,10 @@ func main() {{
 	}}
 }}
 """
+
+
+# A background program that never listens: --wait-port would wait WAIT_LIMIT for it.
+NEVER_LISTENS = 'fmt.Println("up", os.Getpid())\ntime.Sleep(time.Hour)'
 
 
 def client(port: int, path: str) -> str:
@@ -162,6 +169,30 @@ def test_two_jobs_and_a_foreground_interrupt_that_leaves_them_running(fresh_kern
     assert all(alive(pid) for pid in pids)
     for port, word in zip(ports, ["one", "two"], strict=True):
         assert execute(kc, client(port, "/x")).stream() == f"{word} /x\n"
+
+
+def test_an_interrupt_while_waiting_for_the_port_stops_the_wait_and_the_job(fresh_kernel):
+    # The program never listens: the wait would last WAIT_LIMIT (60 s); an
+    # interrupt must end it at once, the job with it, as for any cell.
+    km, kc = fresh_kernel
+    cell = f"%%gorun --bg --wait-port {free_port()}\n{NEVER_LISTENS}"
+    r, pids, took = execute_and_interrupt(km, kc, cell, "up")
+    assert r.reply["content"]["ename"] == "Interrupted", r.reply["content"]
+    assert took < WAIT_LIMIT / 2
+    assert wait_gone(pids[0])
+    assert re.search(r"\[bg 1\].*killed", execute(kc, "%jobs").stream())
+    assert execute(kc, 'fmt.Println("next")').stream() == "next\n"
+
+
+def test_ctrl_c_while_the_magic_waits_for_the_port(tmp_path):
+    cell = f"%%gorun --bg --wait-port {free_port()}\n{NEVER_LISTENS}"
+    proc = start_session(tmp_path, [cell, "%gorun_jobs"])
+    pid = int(read_until(proc, "up ").split()[1])
+    os.kill(proc.pid, signal.SIGINT)  # Ctrl-C
+    assert "error=Interrupted" in read_until(proc, "--- cell 0 done")
+    assert "killed" in read_until(proc, "[bg 1]")
+    proc.communicate(timeout=60)
+    assert wait_gone(pid)
 
 
 def test_restart_ends_every_job(fresh_kernel):
