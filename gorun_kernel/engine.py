@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from . import build, compose, packages
+from . import build, compose, memlimit, packages
 from .build import Builder, Built
 from .cellbuild import CellBuilder
 from .cmdline import Command
@@ -129,6 +129,7 @@ class Engine:
 
     def environment(self, cmd: Command) -> dict[str, str]:
         """The environment for go and for the program: the user's, ours, then --env."""
+        memlimit.choose(cmd.memory, cmd.memory_set, self.runner.memory_ceiling)  # (before builds)
         env = self.toolchain.command_env(os.environ)
         env.update(cmd.env)
         return env

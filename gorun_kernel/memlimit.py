@@ -103,7 +103,8 @@ def choose(
     if not given:
         return ceiling
     if ceiling is not None and (asked is None or asked.limit > ceiling.limit):
-        raise UsageError(
-            f"the memory limit of this session is {ceiling} ({ENV}): --memory can only lower it"
-        )
+        # Said for --memory and %memory alike: name neither.
+        why = "it cannot be turned off" if asked is None else f"{asked} is more"
+        raise UsageError(f"the memory limit of this session is {ceiling} ({ENV}): {why}: "
+                         "only a lower limit can be asked for")  # fmt: skip
     return asked

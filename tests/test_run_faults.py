@@ -248,7 +248,20 @@ def test_gorun_memory_limit_is_the_default_and_the_ceiling(run, monkeypatch):
     assert isinstance(result.error_in_exec, gorun_kernel.OverMemoryLimit)
     assert result.error_in_exec.message == OVER_256
     result, _, _ = run("%%gorun --memory 1GiB\n" + program)
-    assert "--memory can only lower it" in str(result.error_in_exec)
+    assert "1 GiB is more: only a lower limit can be asked for" in str(result.error_in_exec)
+
+
+def test_a_memory_limit_over_the_ceiling_is_refused_before_anything_changes(run, monkeypatch):
+    # Refused before the build: the cell's declarations do not join the session.
+    monkeypatch.setenv("GORUN_MEMORY_LIMIT", "256MiB")
+    result, _, _ = run("%%gorun --memory 1GiB\nfunc refusedCell() int { return 1 }")
+    assert "(GORUN_MEMORY_LIMIT)" in str(result.error_in_exec)
+    _, out, _ = run("%gorun_list")
+    assert "refusedCell" not in out
+    result, _, _ = run("%%gotest --memory off\nfunc TestRefused(t *testing.T) {}")
+    assert "it cannot be turned off" in str(result.error_in_exec)
+    _, out, _ = run("%gorun_list")
+    assert "TestRefused" not in out
 
 
 # -- nothing a cell starts outlives it (item 7) ----------------------------------------
