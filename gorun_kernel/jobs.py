@@ -208,6 +208,15 @@ class Jobs:
                 job.thread.join(timeout=10)
         return ids
 
+    def kill_report(self, which: str) -> str:
+        """%kill N | all, and what it prints: a line per job, or that none was running."""
+        ended = {j.id: j.status() for j in self.jobs.values() if j.outcome is not None}
+        lines = [
+            f"[bg {i}] had already ended: {ended[i]}\n" if i in ended else f"[bg {i}] killed\n"
+            for i in self.kill(which)
+        ]
+        return "".join(lines) or "no background program is running\n"
+
     def close(self) -> None:
         """End every job (restart, shutdown)."""
         self.kill("all")

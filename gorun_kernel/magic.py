@@ -206,10 +206,10 @@ class GorunMagics(Magics):
         if len(words) != 1:
             raise IPythonUsageError("usage: %gorun_kill N | all")
         try:
-            killed = session_engine().jobs.kill(words[0])
+            report = session_engine().jobs.kill_report(words[0])
         except UsageError as e:
             raise IPythonUsageError(e.message) from None
-        print("".join(f"[bg {i}] killed\n" for i in killed) or "no background programs", end="")
+        print(report, end="")
 
     @line_magic
     def gorun_reset(self, line: str) -> None:

@@ -173,8 +173,7 @@ def _jobs(words: list[str], s: SessionSettings, engine: Engines, sink: OutputSin
 def _kill(words: list[str], s: SessionSettings, engine: Engines, sink: OutputSink) -> None:
     if len(words) != 1:
         raise UsageError("usage: %kill N | all")
-    killed = engine().jobs.kill(words[0])
-    sink.stdout("".join(f"[bg {i}] killed\n" for i in killed) or "no background programs\n")
+    sink.stdout(engine().jobs.kill_report(words[0]))
 
 
 def _memory(words: list[str], s: SessionSettings, engine: Engines, sink: OutputSink) -> None:

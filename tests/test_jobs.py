@@ -154,6 +154,9 @@ def test_a_job_that_crashes_says_so_in_its_cell_and_wait_port_fails(fresh_kernel
     assert r.status == "ok"
     said = output_of(kc, seen, r.reply["parent_header"]["msg_id"], "exit status 3")
     assert "[bg 2] cell [2]: exit status 3" in said
+    # %kill does not claim to have killed what had ended, nor go quiet when nothing runs.
+    assert execute(kc, "%kill 2").stream() == "[bg 2] had already ended: exit status 3\n"
+    assert execute(kc, "%kill all").stream() == "no background program is running\n"
 
 
 def test_two_jobs_and_a_foreground_interrupt_that_leaves_them_running(fresh_kernel):
@@ -237,6 +240,7 @@ def test_the_magic_starts_lists_and_kills_jobs_with_live_output(run, ip):
     result, out, _ = run("%gorun_kill all")
     assert "[bg 1] killed" in out
     assert wait_gone(pid)
+    assert run("%gorun_kill all")[1] == "no background program is running\n"
 
 
 @pytest.fixture(autouse=True)
