@@ -74,6 +74,7 @@ Lines at the top of a cell
                        starts ends with it, unless the line says nohup or setsid)
   name?  name??        (the whole cell) go doc of a package, symbol or declaration;
                        ?? shows its source
+  exit, quit           (the whole cell) leave jupyter console
 
 Programs run in the notebook's directory; a program reading standard input is
 asked for it.

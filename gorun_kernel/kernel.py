@@ -324,6 +324,9 @@ class GorunKernel(_Help, Kernel):
             return outcome
         if self._help_page(self._engine(), head.body):
             return None
+        if _asks_exit(self._engine(), head.body):
+            self._payload = [{"source": "ask_exit", "keepkernel": False}]
+            return None
         cmd = self._command(cell_words, cmdline.USAGE_CELL)
         return self._engine().run_cell(
             head.body,
@@ -382,6 +385,14 @@ class GorunKernel(_Help, Kernel):
         await super().process_control(msg)
         if self.shutting_down:
             self.control_done.set()
+
+
+def _asks_exit(engine: Engine, body: str) -> bool:
+    """`exit` or `quit` as the whole cell, when the session declares no such name:
+    the way out of jupyter console (which asks the kernel), as in IPython's kernel;
+    a notebook ignores the request."""
+    word = body.strip()
+    return word in ("exit", "quit") and all(n != word for n, _, _ in engine.declarations())
 
 
 def _let_control_finish(kernel: GorunKernel) -> None:

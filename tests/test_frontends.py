@@ -73,6 +73,38 @@ def test_jupyter_console_runs_go_and_continues_lines(tmp_path):
         console.close(force=True)
 
 
+def test_exit_and_quit_leave_jupyter_console(tmp_path):
+    # jupyter console says `exit` and `quit` always leave; it asks the kernel, which
+    # answers with IPython's ask_exit payload (a Go BuildError before).
+    for word in ("exit", "quit"):
+        console = pexpect.spawn(
+            sys.executable,
+            ["-m", "jupyter", "console", "--kernel", "gorun"],
+            cwd=str(tmp_path),
+            encoding="utf-8",
+            timeout=120,
+            dimensions=(40, 200),
+        )
+        try:
+            console.expect(r"In \[.*1.*\]")
+            console.send(word + "\r")
+            console.expect(pexpect.EOF)
+            assert "BuildError" not in console.before, console.before
+        finally:
+            console.close(force=True)
+
+
+def test_exit_is_a_go_name_once_the_session_declares_it(kc):
+    r = execute(kc, "exit")
+    assert r.status == "ok" and r.reply["content"]["payload"] == [
+        {"source": "ask_exit", "keepkernel": False}
+    ]
+    execute(kc, "var quit = 3")
+    r = execute(kc, "quit")
+    assert r.value == "3" and r.reply["content"]["payload"] == []
+    execute(kc, "%rm quit")
+
+
 def test_magic_in_a_python_kernel_asks_the_frontend_for_stdin(python_kernel):
     _, kc = python_kernel
     code = (
