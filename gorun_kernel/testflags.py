@@ -134,6 +134,8 @@ def parse(words: list[str], usage: str = USAGE, help_hint: str = "%gotest?") -> 
         if getattr(cmd, name):
             option = "--" + name.removesuffix("_var").replace("_", "-")
             raise UsageError(f"{option} is for %%gorun: tests read no input and keep no output")
+    if cmd.background:  # (--wait-port and --wait-url need --bg: refused with it)
+        raise UsageError("--bg is for %%gorun: a test cell runs its tests to their end")
     return TestCommand(cmd, test, args, given, verbose)
 
 

@@ -214,6 +214,7 @@ def test_bad_background_options_are_refused(kc):
         ("%%gorun --wait-port 8080", "add --bg"),
         ("%%gorun --bg --wait-port http", "wants a port number"),
         ("%%gorun --bg --wait-url localhost:1", "http:// or https://"),
+        ("%%gotest --bg", "--bg is for %%gorun"),  # it ran in the foreground
         ("%kill 7", "no background program 7"),
         ("%kill", "usage: %kill N | all"),
     ]:

@@ -35,6 +35,7 @@ def test_test_flags_go_to_the_binary_build_flags_and_options_to_the_build():
         (["--nope"], "flag provided but not defined: --nope"),
         (["--stdin-file", "in.txt"], "--stdin-file is for %%gorun: tests read no input"),
         (["--out", "x"], "--out is for %%gorun"),
+        (["--bg"], "--bg is for %%gorun: a test cell runs its tests to their end"),
     ],
 )
 def test_what_a_test_cell_cannot_take_is_said_in_the_users_terms(words, message):
