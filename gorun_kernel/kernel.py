@@ -118,6 +118,19 @@ class _Help:
     async def do_is_complete(self, code: str) -> dict[str, Any]:  # type: ignore[override]
         return assist.is_complete(code)
 
+    async def execute_request(self, stream: Any, ident: Any, parent: Any) -> None:
+        self.help.cell_running = True
+        try:
+            await super().execute_request(stream, ident, parent)  # type: ignore[misc]
+        finally:
+            self.help.cell_running = False
+
+    async def shell_channel_thread_main(self, msg: Any) -> None:
+        # While a cell runs, the main thread is in it and help requests would wait
+        # for its end: the shell channel's own thread answers them (kernelhelp.py).
+        if not (self.help.cell_running and self.help.answer_now(self, msg)):  # type: ignore[arg-type]
+            await super().shell_channel_thread_main(msg)  # type: ignore[misc]
+
     async def complete_request(self, stream: Any, ident: Any, parent: Any) -> None:
         # A task of its own: the shell channel is free at once (see kernelhelp.py).
         self.help.detach(super().complete_request(stream, ident, parent))  # type: ignore[misc]

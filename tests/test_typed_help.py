@@ -8,6 +8,7 @@ each match's kind in `_jupyter_types_experimental`; the fallback's does not.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from pathlib import Path
@@ -225,6 +226,32 @@ def test_a_test_cell_completes_as_go_test_would_see_it(kc):
     assert reply["cursor_start"] == code.index("p.Sc") + 2
     found = kinds(complete(kc, code, code.index("t.Err") + 5))
     assert set(found) == {"Error", "Errorf"}
+
+
+def test_help_while_a_cell_runs_does_not_wait_for_it(kc, tmp_path):
+    # The cell blocks reading a FIFO until the test writes to it, after help came.
+    fifo = tmp_path / "go-on"
+    os.mkfifo(fifo)
+    run_id = kc.execute(f'fmt.Println("waiting")\ndata, _ := os.ReadFile({json.dumps(str(fifo))})\n'
+                        "fmt.Print(string(data))")  # fmt: skip
+    try:
+        while True:  # the cell runs once it printed
+            msg = kc.get_iopub_msg(timeout=120)
+            if msg["parent_header"].get("msg_id") == run_id and msg["msg_type"] == "stream":
+                break
+        assert kinds(complete(kc, "count := 3\nco", timeout=60))["count"] == ("var", "int")
+        text = inspect(kc, "count := 3\ncount", 16, timeout=60)["data"]["text/plain"]
+        assert text.startswith("var count int")
+    finally:
+        next_id = kc.execute('fmt.Println("next")')  # a cell sent meanwhile waits its turn
+        with open(fifo, "w") as f:  # the cell goes on (also when help did not come)
+            f.write("done\n")
+    replies = {}
+    while len(replies) < 2:
+        reply = kc.get_shell_msg(timeout=120)
+        if reply["parent_header"].get("msg_id") in (run_id, next_id):
+            replies[reply["parent_header"]["msg_id"]] = reply["content"]["status"]
+    assert replies == {run_id: "ok", next_id: "ok"}
 
 
 def test_an_import_that_cannot_be_had_answers_without_types(kc):
