@@ -278,9 +278,10 @@ class Session:
         """Forget names (and, with dependents, the declarations that use them);
         returns the names that were not there."""
         if dependents:
+            # By key, not by name: removing the name `init` would take every
+            # cell's init, and a blank `var _ = f(x)` has no name at all.
             for d in self.dependents(names):
-                for n in (n for n in d.names if n):
-                    self.remove(n)
+                self.decls.pop(d.key, None)
         return [n for n in names if not self.remove(n)]
 
     def commit(self, plan: Plan) -> None:

@@ -226,6 +226,17 @@ def test_9_magic_rm_refuses_too(run, ip):
     assert magic.session_engine().declarations() == []
 
 
+def test_9_rm_r_removes_the_users_it_names_and_no_other_init(kc):
+    ok(kc, "var kept9 int\nfunc init() { kept9 = 7 }")
+    ok(kc, 'var cfg9 = map[string]int{}\nfunc init() { cfg9["a"] = 1 }\nvar _ = len(cfg9)')
+    gone = ok(kc, "%rm -r cfg9").stream().splitlines()
+    assert len(gone) == 2 and gone[0].startswith("removed cfg9 (var, cell [")  # and its init
+    assert "removed init" in gone[1]
+    # The other cell's init is still there, and the blank var that used cfg9 is gone.
+    assert ok(kc, "fmt.Println(kept9)").stream() == "7\n"
+    ok(kc, "%rm -r kept9")
+
+
 # -- 10. values nobody asked to see ----------------------------------------------
 
 
