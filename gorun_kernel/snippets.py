@@ -41,46 +41,23 @@ _TEST_PREFIXES = {"Test": "T", "Benchmark": "B", "Fuzz": "F", "Example": ""}
 # pipe the run reads, run.py: the program cannot make it a device or a FIFO),
 # from a file of its own (its imports cannot clash with the user's): its text
 # in Go's own formatting, and a richer form when it has one, as JSON (see
-# golib/value: light, so showing a value costs little link time).
-VALUE_HELPER_SOURCE = f"""package main
-
-import (
-	gorunǂos "os"
-	gorunǂstrconv "strconv"
-
-	gorunǂvalue "{DISPLAY_MODULE}/value"
-)
-
-func {SHOW}(values ...any) {{
-	if fd, err := gorunǂstrconv.Atoi(gorunǂos.Getenv("GORUN_VALUE_FD")); err == nil {{
-		f := gorunǂos.NewFile(uintptr(fd), "gorun-value")
-		_, _ = f.Write(gorunǂvalue.Encode(values...))
-		_ = f.Close()
-	}}
-}}
-"""
-
+# golib/value: light, so showing a value costs little link time). The code is
+# in golib/value, reached through variables: package main has none of ours for
+# -gcflags=-m or -S to talk about.
 # A final call's value that nobody asked to see is not shown (README, "Snippet
 # rules"): a lone nil error (t.Execute(...)), and what printing and writing
 # calls return when they worked ((n, <nil>)). A non-nil error always is.
 SHOW_CALL = "gorunǂshowCall"
 SHOW_WRITE = "gorunǂshowWrite"
-NOISE_HELPER_SOURCE = f"""
-// A call's only result is a nil error (or another nil interface): nothing to see.
-func {SHOW_CALL}(values ...any) {{
-	if len(values) == 1 && values[0] == nil {{
-		return
-	}}
-	{SHOW}(values...)
-}}
+VALUE_HELPER_SOURCE = f"""package main
 
-// A printing or writing call: its results are shown only when its error is not nil.
-func {SHOW_WRITE}(values ...any) {{
-	if len(values) == 0 || values[len(values)-1] == nil {{
-		return
-	}}
-	{SHOW}(values...)
-}}
+import gorunǂvalue "{DISPLAY_MODULE}/value"
+
+var (
+	{SHOW} = gorunǂvalue.Show
+	{SHOW_CALL} = gorunǂvalue.ShowCall
+	{SHOW_WRITE} = gorunǂvalue.ShowWrite
+)
 """
 
 # Printing, writing and scanning calls: their byte counts are noise.
@@ -374,7 +351,7 @@ class Session:
         text, table = annotate("main.go", out.lines, out.origins, head)
         files = {"main.go": text}
         if show:
-            files[VALUE_HELPER] = VALUE_HELPER_SOURCE + NOISE_HELPER_SOURCE
+            files[VALUE_HELPER] = VALUE_HELPER_SOURCE
             # Ours entirely: an error there is never shown with its file name.
             table[VALUE_HELPER] = [None] * files[VALUE_HELPER].count("\n")
         return Program(files=files, table=table, notes=notes)

@@ -47,6 +47,20 @@ def test_1_gcflags_m_output_is_shown_at_cell_lines_every_run(kc):
     assert "HEADER" in r.stream("stderr") and r.stream() == "2\n"
 
 
+def test_1_go_says_nothing_about_the_code_that_shows_a_value(kc):
+    # go run -gcflags=-m of `x := 2; fmt.Println(x)` talks about its own lines
+    # only; the code that sends a final value is gorun's (no sync/atomic
+    # instantiations from os.NewFile, no assembly of our functions for -S).
+    r = ok(kc, "%%gorun -gcflags=-m\nx1 := 2\nx1")
+    lines = r.stream("stderr").splitlines()
+    assert lines[0] == "# gorun" and lines[1:], lines
+    assert all(line.startswith(("cell:", "cell[")) for line in lines[1:]), lines
+    assert r.value == "2"
+    r = ok(kc, "%%gorun -gcflags=-S\nx1 := 3\nx1")
+    assert "main.main STEXT" in r.stream("stderr") and "gorunǂshow STEXT" not in r.stream("stderr")
+    assert r.value == "3"
+
+
 def test_1_magic_shows_go_output_above_the_programs(run):
     result, out, err = run("%%gorun --quiet -gcflags=-m\n" + ESCAPES + "\n")
     assert result.success and out == "1\n"

@@ -1,0 +1,43 @@
+package value
+
+import (
+	"os"
+	"strconv"
+)
+
+// Show sends a snippet's final value (one value, or several as a tuple) to the
+// descriptor GORUN_VALUE_FD names, as Encode writes it. It lives here, not in
+// the program's package main, so that what go says about package main
+// (-gcflags=-m, -S) is about the user's code only: inlining os.NewFile there
+// would bring sync/atomic instantiations into its output.
+//
+//go:noinline
+func Show(values ...any) {
+	if fd, err := strconv.Atoi(os.Getenv("GORUN_VALUE_FD")); err == nil {
+		f := os.NewFile(uintptr(fd), "gorun-value")
+		_, _ = f.Write(Encode(values...))
+		_ = f.Close()
+	}
+}
+
+// ShowCall shows a call's results, unless its only result is a nil error (or
+// another nil interface): nothing to see.
+//
+//go:noinline
+func ShowCall(values ...any) {
+	if len(values) == 1 && values[0] == nil {
+		return
+	}
+	Show(values...)
+}
+
+// ShowWrite shows a printing or writing call's results only when its error
+// (the last result) is not nil: `(n, <nil>)` is noise.
+//
+//go:noinline
+func ShowWrite(values ...any) {
+	if len(values) == 0 || values[len(values)-1] == nil {
+		return
+	}
+	Show(values...)
+}
