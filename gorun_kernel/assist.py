@@ -178,7 +178,11 @@ def inspect(engine: Engine, code: str, cursor: int) -> dict[str, Any]:
     return {"status": "ok", "found": True, "data": {"text/plain": doc}, "metadata": {}}
 
 
-_HELP = re.compile(r"^\s*(?P<pre>\?{1,2})?(?P<name>[A-Za-z_][\w.]*)(?P<post>\?{1,2})?\s*$")
+# A name, or an import path with an optional symbol (`encoding/json?`,
+# `math/rand/v2.IntN?`), as `go doc` takes it.
+_HELP = re.compile(
+    r"^\s*(?P<pre>\?{1,2})?(?P<name>[A-Za-z_][\w.]*(?:/[\w.~-]+)*)(?P<post>\?{1,2})?\s*$"
+)
 
 
 def help_request(code: str) -> tuple[str, bool] | None:
@@ -195,6 +199,10 @@ def describe(engine: Engine, name: str, source: bool) -> str:
         if name in decl.names:
             text = decl.text if source or not decl.signature else decl.signature
             return f"{decl.kind} {name}, declared in cell {decl.cell}:\n\n{text}\n"
+    if "/" in name:  # an import path: go doc finds the package (and symbol) itself
+        doc = engine.go_doc([*(["-src"] if source else []), name])
+        if doc is not None:
+            return doc
     pkg, _, symbol = name.partition(".")
     path = _package_path(engine, pkg, {symbol.split(".")[0]} if symbol else set())
     if path is not None:

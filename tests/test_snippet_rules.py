@@ -336,6 +336,14 @@ def test_13_question_marks_show_doc_and_source(kc):
     assert "no documentation found" in page(execute(kc, "nosuchthing13?"))
 
 
+def test_13_an_import_path_question_mark_is_go_doc_of_that_path(kc):
+    # As `go doc encoding/json` and `go doc math/rand/v2.IntN` take them.
+    assert 'package json // import "encoding/json"' in page(execute(kc, "encoding/json?"))
+    assert "func IntN(n int) int" in page(execute(kc, "math/rand/v2.IntN?"))
+    assert "func IntN(n int) int {" in page(execute(kc, "math/rand/v2.IntN??"))
+    assert "no documentation found" in page(execute(kc, "no/such/pkg13?"))
+
+
 def test_13_magic_question_mark(run, monkeypatch):
     monkeypatch.setenv("TERM", "dumb")  # IPython's pager prints, without paging
     result, out, _ = run("%%gorun\nstrings.ToUpper?\n")
