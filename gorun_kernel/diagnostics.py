@@ -23,6 +23,9 @@ _POSITION = re.compile(rf"^(?P<path>{_FILE}):(?P<line>\d+)(?::(?P<col>\d+))?: ?(
 # gcc's excerpt of the line it complains about (`    3 | #include <x.h>`, `      |  ^~~`).
 _C_EXCERPT = re.compile(r"^ *\d* \|")
 
+# gcc's context line above its errors ("./main.go: In function 'f':").
+_C_CONTEXT = re.compile(rf"^(?P<path>{_FILE}): (?:In (?:member )?function .*|At top level):$")
+
 # "# gorun", or "# gorun [gorun.test]" for a test binary's build.
 _PACKAGE_HEADER = re.compile(r"^# \S+( \[\S+\])?$")
 
@@ -97,6 +100,9 @@ def map_output(output: str, table: LineTable, roots: list[str]) -> list[Diagnost
         line = strip_roots(line, roots)
         if _C_EXCERPT.match(line):
             continue  # the C compiler quoting the generated file: the cell line is quoted
+        context = _C_CONTEXT.match(line)
+        if context and _lookup(context.group("path"), 1, table)[0]:
+            continue  # about a file of ours: the next line names the cell line itself
         m = _POSITION.match(line)
         if not m:
             if line.startswith("\t") and result:

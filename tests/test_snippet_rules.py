@@ -291,6 +291,21 @@ def test_11_a_cgo_preamble_stays_with_import_c(kc):
     assert "no_such_header.h" in r.reply["content"]["evalue"]
 
 
+def test_11_a_c_error_in_a_preamble_is_at_its_cell_line(kc):
+    if not shutil.which("gcc") and not shutil.which("clang"):
+        pytest.skip("cgo needs a C compiler")
+    code = (
+        "/*\nstatic int ok11(void) { return 1; }\n"
+        "static int err11(void) { return undefined11; }\n*/\n"
+        'import "C"\nfmt.Println(C.ok11())'
+    )
+    r = execute(kc, code)
+    evalue = r.reply["content"]["evalue"]
+    # gcc's "main.go: In function 'err11':" names a file the user never saw.
+    assert evalue.startswith("line 3: error: ") and "undefined11" in evalue, evalue
+    assert "main.go" not in "\n".join(r.reply["content"]["traceback"])
+
+
 # -- 12. CRLF cells, durations -----------------------------------------------------
 
 
