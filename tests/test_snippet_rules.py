@@ -242,7 +242,14 @@ def test_9_magic_rm_refuses_too(run, ip):
 
 def test_9_rm_r_removes_the_users_it_names_and_no_other_init(kc):
     ok(kc, "var kept9 int\nfunc init() { kept9 = 7 }")
-    ok(kc, 'var cfg9 = map[string]int{}\nfunc init() { cfg9["a"] = 1 }\nvar _ = len(cfg9)')
+    n = count(
+        ok(kc, 'var cfg9 = map[string]int{}\nfunc init() { cfg9["a"] = 1 }\nvar _ = len(cfg9)')
+    )
+    r = execute(kc, "%rm cfg9")
+    assert r.reply["content"]["evalue"] == (
+        f"not removed: cfg9 is used by init (cell [{n}]); var _ (cell [{n}]); "
+        "%rm -r cfg9 removes those too"
+    )
     gone = ok(kc, "%rm -r cfg9").stream().splitlines()
     assert len(gone) == 2 and gone[0].startswith("removed cfg9 (var, cell [")  # and its init
     assert "removed init" in gone[1]
