@@ -9,6 +9,7 @@ documentation and `strings.ToUpper??` its source, as IPython users type it.
 
 from __future__ import annotations
 
+import os
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -209,6 +210,11 @@ def describe(engine: Engine, name: str, source: bool) -> str:
         doc = engine.go_doc([*(["-src"] if source else []), path, *([symbol] if symbol else [])])
         if doc is not None:
             return doc
+    # A package of the notebook's own module that no cell imported yet: go doc
+    # finds it from the notebook's directory, as it would in a terminal there.
+    doc = engine.go_doc([*(["-src"] if source else []), name], cwd=os.getcwd())
+    if doc is not None:
+        return doc
     return (
         f"{name}: no documentation found (not declared in this session, and no package "
         "it imports or could import has it)\n"

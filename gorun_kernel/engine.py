@@ -189,13 +189,15 @@ class Engine:
         env = self.toolchain.command_env({**os.environ, **env})
         return self._guarded(lambda: _shell(command, cwd, env, self.control, sink, interactive))
 
-    def go_doc(self, args: list[str]) -> str | None:
-        """What `go doc ARGS` prints (for inspection, when the user asks), or None."""
+    def go_doc(self, args: list[str], cwd: str | None = None) -> str | None:
+        """What `go doc ARGS` prints (for inspection, when the user asks), or None;
+        run in the session's module, or in `cwd` (the notebook's, with its go.work)."""
         with self._busy:
             self.control.reset()
-            env = {**self.toolchain.command_env(os.environ), "GOWORK": "off"}
+            env = self.toolchain.command_env(os.environ)
+            env = env if cwd is not None else {**env, "GOWORK": "off"}
             try:
-                code, output = self.builder.go(["doc", *args], str(self.scratch.path), env)
+                code, output = self.builder.go(["doc", *args], cwd or str(self.scratch.path), env)
             except GorunError:
                 return None
         return output if code == 0 and output.strip() else None

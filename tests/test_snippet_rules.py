@@ -366,6 +366,23 @@ def test_13_an_import_path_question_mark_is_go_doc_of_that_path(kc):
     assert "no documentation found" in page(execute(kc, "no/such/pkg13?"))
 
 
+def test_13_a_package_of_the_notebooks_module_before_any_import(tmp_path):
+    (tmp_path / "go.mod").write_text("module example.com/nb13\n\ngo 1.21\n")
+    (tmp_path / "greet").mkdir()
+    (tmp_path / "greet" / "greet.go").write_text(
+        "// Package greet says hello.\npackage greet\n\n"
+        '// Hello greets.\nfunc Hello() string { return "hi" }\n'
+    )
+    km, kc = start(cwd=str(tmp_path))
+    try:  # as `go doc greet.Hello` in the notebook's directory finds it
+        assert "func Hello() string\n    Hello greets." in page(execute(kc, "greet.Hello?"))
+        assert "Package greet says hello." in page(execute(kc, "example.com/nb13/greet?"))
+        assert 'return "hi"' in page(execute(kc, "greet.Hello??"))
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
 def test_13_magic_question_mark(run, monkeypatch):
     monkeypatch.setenv("TERM", "dumb")  # IPython's pager prints, without paging
     result, out, _ = run("%%gorun\nstrings.ToUpper?\n")
