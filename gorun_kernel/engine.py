@@ -190,8 +190,7 @@ class Engine:
         return self._guarded(lambda: _shell(command, cwd, env, self.control, sink, interactive))
 
     def go_doc(self, args: list[str], cwd: str | None = None) -> str | None:
-        """What `go doc ARGS` prints (for inspection, when the user asks), or None;
-        run in the session's module, or in `cwd` (the notebook's, with its go.work)."""
+        """`go doc ARGS`'s text, or None: in the session's module, or in `cwd` (its go.work too)."""
         with self._busy:
             self.control.reset()
             env = self.toolchain.command_env(os.environ)
