@@ -279,13 +279,13 @@ class Session:
     ) -> Plan:
         """The session as it would be after this cell, and what its main runs.
 
-        owner: the cell's identity (the front-end's cell id, else its label):
-        running the same cell again replaces the inits it made before. A test
-        cell's declarations are for tests only.
+        owner: the cell's identity (the front-end's cell id): running the same
+        cell again replaces the inits it made before. Without one, each run is
+        a cell of its own (a label may repeat: IPython's count stands still in
+        `%run notes.ipynb`). A test cell's declarations are for tests only.
         """
-        planner = _Planner(
-            self, code.split("\n"), first_line, label, owner or label, std, test_cell
-        )
+        owner = owner or f"{label} run {self.cells}"
+        planner = _Planner(self, code.split("\n"), first_line, label, owner, std, test_cell)
         for item in cell.items:
             planner.add(item)
         return planner.finish()

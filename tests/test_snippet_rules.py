@@ -203,6 +203,16 @@ def test_7_magic_init_per_cell(ip, capsys):
     assert capsys.readouterr().out == "init B\nbody\n"
 
 
+def test_7_magic_inits_without_cell_ids_stay(ip, capsys):
+    # No cell id and the same execution count for every cell (IPython's `%run
+    # notes.ipynb`, run_cell without history): a cell without init keeps the others'.
+    ip.run_cell('%%gorun --quiet\nfunc init() { fmt.Println("init 7a") }\n')
+    ip.run_cell('%%gorun --quiet\nfunc init() { fmt.Println("init 7b") }\n')
+    capsys.readouterr()
+    ip.run_cell('%%gorun --quiet\nfmt.Println("body")\n')
+    assert capsys.readouterr().out == "init 7a\ninit 7b\nbody\n"
+
+
 # -- 8. two func main ------------------------------------------------------------
 
 
