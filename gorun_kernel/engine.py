@@ -193,8 +193,7 @@ class Engine:
         """`go doc ARGS`'s text, or None: in the session's module, or in `cwd` (its go.work too)."""
         with self._busy:
             self.control.reset()
-            env = self.toolchain.command_env(os.environ)
-            env = env if cwd is not None else {**env, "GOWORK": "off"}
+            env = {**self.toolchain.command_env(os.environ), **({} if cwd else {"GOWORK": "off"})}
             try:
                 code, output = self.builder.go(["doc", *args], cwd or str(self.scratch.path), env)
             except GorunError:
