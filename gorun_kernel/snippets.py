@@ -147,9 +147,17 @@ class Plan:
         names = [n for d in self.decls.values() if d.cell == self.label for n in d.names]
         names = [n for n in names if n not in ("", "_")]
         imported = [i.path for i in self.imports.values() if i.cell == self.label]
-        parts = [f"declared: {', '.join(names)}"] if names else []
-        parts += [f"imported: {', '.join(imported)}"] if imported else []
+        parts = [f"declared: {_listed(names)}"] if names else []
+        parts += [f"imported: {_listed(imported)}"] if imported else []
         return "; ".join(parts) or None
+
+
+def _listed(names: list[str], most: int = 8) -> str:
+    """Names for a status line, the first `most` of a long list (a pasted library of
+    40 functions is not a 40-name line; %list shows them all)."""
+    if len(names) <= most + 1:
+        return ", ".join(names)
+    return f"{', '.join(names[:most])} and {len(names) - most} more"
 
 
 @dataclass

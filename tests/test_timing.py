@@ -75,6 +75,13 @@ def test_a_declaration_only_cell_says_what_it_declared(kc):
     assert failed.status == "error" and failed.of_type("display_data") == []
 
 
+def test_a_pasted_library_is_not_a_forty_name_status_line(kc):
+    cell = "\n".join(f"func lib{i}() int {{ return {i} }}" for i in range(40))
+    first_eight = ", ".join(f"lib{i}" for i in range(8))
+    assert status_of(execute(kc, cell)).startswith(f"declared: {first_eight} and 32 more · ")
+    assert "lib39" in execute(kc, "%list").stream()  # %list names them all
+
+
 def test_the_magic_says_what_a_declaration_only_cell_declared(run):
     _, out, _ = run('%%gorun\nvar greeting = "hi"')
     assert re.search(r"declared: greeting · build \d", out), out
