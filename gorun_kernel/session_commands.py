@@ -93,7 +93,7 @@ def remove(engine: Engine, words: list[str], command: str, say: Callable[[str], 
     if not names or any(n.startswith("-") for n in names):
         raise UsageError(f"usage: {command} [-r] NAME [NAME...]")
     users = [
-        f"{', '.join(n for n in d.names if n) or d.kind + ' _'} (cell {d.cell})"  # var _ = f(x)
+        f"{', '.join(n for n in d.names if n and n not in names) or d.kind + ' _'} (cell {d.cell})"
         for d in engine.session.dependents(names)
     ]
     if users and not recursive:

@@ -251,9 +251,13 @@ class Session:
         while changed:
             changed = False
             for key, d in self.decls.items():
-                if key in found or gone.intersection(d.names):
+                if key in found:
                     continue
-                if any(d.uses_name(n) for n in gone):
+                if gone.intersection(d.names):
+                    uses = _uses_own(d, gone)  # var (a = 1; b = a + 1) without a
+                else:
+                    uses = any(d.uses_name(n) for n in gone)
+                if uses:
                     found[key] = d
                     gone.update(n for n in d.names if n)
                     changed = True
@@ -262,12 +266,13 @@ class Session:
     def remove_names(self, names: list[str], dependents: bool = False) -> list[str]:
         """Forget names (and, with dependents, the declarations that use them);
         returns the names that were not there."""
-        if dependents:
-            # By key, not by name: removing the name `init` would take every
-            # cell's init, and a blank `var _ = f(x)` has no name at all.
-            for d in self.dependents(names):
-                self.decls.pop(d.key, None)
-        return [n for n in names if not self.remove(n)]
+        users = self.dependents(names) if dependents else []
+        missing = [n for n in names if not self.remove(n)]
+        # By key, not by name: removing the name `init` would take every
+        # cell's init, and a blank `var _ = f(x)` has no name at all.
+        for d in users:
+            self.decls.pop(d.key, None)
+        return missing
 
     def commit(self, plan: Plan) -> None:
         self.decls = plan.decls
@@ -568,6 +573,19 @@ class _Planner:
             decls=self.decls, imports=self.imports, body=body, body_lines=self.lines,
             first_line=fl, label=self.label, main=self.main, final=final, show_with=show_with,
         )  # fmt: skip
+
+
+def _uses_own(d: Decl, gone: set[str]) -> bool:
+    """Whether a declaration of several names still uses one of `gone` once those
+    are blanked: `var (a = 1; b = a + 1)` without `a` would not build. (A word
+    match: a mention in a string or comment counts too, which only errs on the
+    side of keeping.)"""
+    kept: Decl | None = d
+    for n in gone.intersection(d.names):
+        kept = kept.without(n) if kept is not None else None
+    if kept is None:
+        return False
+    return any(re.search(rf"(?<![\w.]){re.escape(n)}(?!\w)", kept.text) for n in gone)
 
 
 def _is_init(d: Decl) -> bool:

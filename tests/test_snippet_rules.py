@@ -242,6 +242,20 @@ def test_9_rm_of_a_used_name_is_refused_naming_its_users(kc):
     assert "total9" not in listing and "useTotal9" not in listing
 
 
+def test_9_rm_of_a_name_its_own_group_uses_is_refused_too(kc):
+    n = count(ok(kc, "var (\n\tga9 = 1\n\tgb9 = ga9 + 1\n)"))
+    ok(kc, "var other9 = 5")  # a group that only declares the name is not a user
+    r = execute(kc, "%rm ga9")
+    assert r.reply["content"]["evalue"] == (
+        f"not removed: ga9 is used by gb9 (cell [{n}]); %rm -r ga9 removes those too"
+    )
+    assert ok(kc, "fmt.Println(gb9)").stream() == "2\n"  # the session still builds
+    ok(kc, "%rm -r ga9")
+    listing = ok(kc, "%list").stream()
+    assert "ga9" not in listing and "gb9" not in listing and "other9" in listing
+    assert ok(kc, "fmt.Println(other9)").stream() == "5\n"
+
+
 def test_9_magic_rm_refuses_too(run, ip):
     run("%%gorun --quiet\nvar rate9 = 3\nfunc cost9() int { return rate9 }\n")
     with pytest.raises(Exception, match="rate9 is used by cost9"):
