@@ -147,6 +147,9 @@ def _supervise(launch: Launch, report: int, parent: int) -> int:
         code = _wait_for(program)
     except Stop:
         pass
+    # Stopping now: a second SIGTERM (our parent asked, then died: PDEATHSIG) must
+    # not cut the clean-up short and leave what the program started running.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(program, signal.SIGKILL)
     with contextlib.suppress(Stop):

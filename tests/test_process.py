@@ -233,3 +233,39 @@ def test_go_env_file_settings_are_part_of_the_cache_key(tmp_path, monkeypatch):
         finally:
             engine.close()
     assert seen == ["first\n", "second\n"]
+
+
+def test_a_second_stop_does_not_cut_the_supervisors_clean_up_short():
+    # Restart under load: the kernel asks its run's supervisor to stop (SIGTERM),
+    # then dies, and PDEATHSIG sends another SIGTERM while the supervisor is
+    # killing what the program started. Every stop request must still end all.
+    from gorun_kernel import supervisor
+    from gorun_kernel.supervisor import Launch, descendants
+
+    tag = f"10{os.getpid() % 1000}.5"  # a sleep duration no one else uses
+    script = f"for i in $(seq 60); do setsid sleep {tag} & done; echo ready; sleep {tag}"
+    out_r, out_w = os.pipe()
+    null = os.open(os.devnull, os.O_RDWR)
+    sup, report = supervisor.start(
+        Launch("/bin/sh", ["sh", "-c", script], "/", dict(os.environ), (null, out_w, out_w))
+    )
+    os.close(out_w)
+    os.close(null)
+    with os.fdopen(out_r) as out, os.fdopen(report) as rep:
+        assert rep.readline().startswith("pid ")
+        assert out.readline() == "ready\n"
+        below = descendants(sup)
+        assert len(below) >= 60
+        while os.waitpid(sup, os.WNOHANG) == (0, 0):  # stop, again and again, until it exits
+            os.kill(sup, 15)
+        assert rep.read().strip().startswith("exit ")
+    left = [p for p in below if running(p)]
+    assert left == [], f"{len(left)} processes outlived their supervisor"
+
+
+def running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
