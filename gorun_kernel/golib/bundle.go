@@ -7,6 +7,7 @@ import (
 	"image"
 	_ "image/jpeg" // image.DecodeConfig describes JPEGs in their text form
 	"image/png"
+	"reflect"
 	"sort"
 	"strings"
 )
@@ -164,6 +165,11 @@ func imageBundle(mime string, b []byte) map[string]any {
 }
 
 func pngImageBundle(img image.Image) map[string]any {
+	// A nil image (or a nil *image.RGBA) is the caller's slip: a note, as for
+	// any image that will not encode, not a nil-pointer panic inside png.Encode.
+	if v := reflect.ValueOf(img); !v.IsValid() || v.Kind() == reflect.Pointer && v.IsNil() {
+		return textBundle("[display.Image: the image is nil]")
+	}
 	var buf bytes.Buffer
 	if err := png.Encode(&buf, img); err != nil {
 		return textBundle(fmt.Sprintf("[display.Image: %v]", err))

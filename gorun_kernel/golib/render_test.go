@@ -146,3 +146,13 @@ func TestAChannelMustBeASocket(t *testing.T) {
 		t.Error("a plain file is taken as the channel")
 	}
 }
+
+func TestANilImageIsANoteNotAPanic(t *testing.T) {
+	var rgba *image.RGBA
+	for _, img := range []image.Image{nil, rgba} {
+		got := pngImageBundle(img)
+		if got["text/plain"] != "[display.Image: the image is nil]" || got["image/png"] != nil {
+			t.Errorf("pngImageBundle(%#v) = %v", img, got)
+		}
+	}
+}
