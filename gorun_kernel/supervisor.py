@@ -107,11 +107,16 @@ class _Stopper:
     def __call__(self, signum: int, frame: object) -> None:
         self.asked = True
         if self.armed:
+            # Raise once: a second SIGTERM (our parent asked, then died: PDEATHSIG)
+            # could otherwise land in the `except Stop` clause, before SIGTERM is
+            # ignored, and end the supervisor with its clean-up and report undone.
+            self.armed = False
             raise Stop
 
     def arm(self) -> None:
         self.armed = True
         if self.asked:
+            self.armed = False
             raise Stop
 
 

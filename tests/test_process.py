@@ -235,6 +235,24 @@ def test_go_env_file_settings_are_part_of_the_cache_key(tmp_path, monkeypatch):
     assert seen == ["first\n", "second\n"]
 
 
+def test_the_supervisors_stop_request_raises_once_however_many_signals_come():
+    # The window the stress test below hits rarely (CI saw it once): a second
+    # SIGTERM arriving while the first Stop is being handled must not raise again.
+    from gorun_kernel.supervisor import Stop, _Stopper
+
+    stopper = _Stopper()
+    stopper(15, None)  # before the program runs: remembered, not raised
+    with pytest.raises(Stop):
+        stopper.arm()
+    stopper(15, None)  # already stopping: nothing more to do
+    stopper = _Stopper()
+    stopper.arm()
+    with pytest.raises(Stop):
+        stopper(15, None)
+    stopper(15, None)
+    assert stopper.asked
+
+
 def test_a_second_stop_does_not_cut_the_supervisors_clean_up_short():
     # Restart under load: the kernel asks its run's supervisor to stop (SIGTERM),
     # then dies, and PDEATHSIG sends another SIGTERM while the supervisor is
