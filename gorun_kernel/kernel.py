@@ -425,5 +425,6 @@ def _let_control_finish(kernel: GorunKernel) -> None:
         kernel.control_done.wait(timeout=2)
 
 
-def main() -> None:
-    IPKernelApp.launch_instance(kernel_class=GorunKernel, argv=sys.argv[1:])
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    IPKernelApp.launch_instance(kernel_class=GorunKernel, argv=args)

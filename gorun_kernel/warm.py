@@ -52,6 +52,23 @@ def program(packages: list[str]) -> str:
     return f"package main\n\nimport (\n{imports})\n\nfunc main() {{}}\n"
 
 
+def unknown_packages(tc: Toolchain, packages: list[str]) -> list[str]:
+    """The packages named on the command line that the standard library does not have.
+
+    A standard package is a directory of GOROOT/src with Go files in it (a look,
+    not a go command); the display module's packages are ours, always there."""
+    src = Path(tc.goroot, "src")
+    missing = []
+    for p in packages:
+        if p == DISPLAY_MODULE or p.startswith(DISPLAY_MODULE + "/"):
+            continue
+        parts = p.split("/")
+        clean = p and ".." not in parts and "" not in parts and not p.startswith("cmd/")
+        if not (clean and (src / p).is_dir() and any((src / p).glob("*.go"))):
+            missing.append(p)
+    return missing
+
+
 def warm(tc: Toolchain, work: Path, tiers: list[list[str]], report: bool = False) -> bool:
     """Build one program per tier in work/ (a directory this owns). True if all built."""
     env = tc.command_env(os.environ)
@@ -176,6 +193,14 @@ def main(argv: list[str] | None = None) -> None:
     except GorunError as e:
         sys.exit(f"warm: {e}")
     print(f"warm: {tc.version} ({tc.go}), GOCACHE={tc.goenv.get('GOCACHE', '')}", flush=True)
+    missing = unknown_packages(tc, args.packages)
+    if missing:
+        # Said before any build, in our words: go's would name the program we generate.
+        names = ", ".join(missing)
+        sys.exit(
+            f"warm: package not found: {names} (not in the standard library of {tc.version}); "
+            "warm builds standard packages, such as fmt, strings, net/http"
+        )
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="gorun_kernel-warm-") as td:
         try:

@@ -171,3 +171,20 @@ def kc_factory():
     for km, kc in started:
         kc.stop_channels()
         km.shutdown_kernel(now=False)
+
+
+def test_warm_of_a_package_that_is_not_there_says_so_and_fails():
+    res = subprocess.run(
+        [sys.executable, "-m", "gorun_kernel", "warm", "fmt", "nosuch/pkg"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert res.returncode != 0
+    assert res.stderr.startswith("warm: package not found: nosuch/pkg (not in the standard library")
+    assert "main.go" not in res.stdout + res.stderr  # not go's words about our program
+    # Standard packages alone still warm (the user's GOCACHE: already warm, quick).
+    res = subprocess.run(
+        [sys.executable, "-m", "gorun_kernel", "warm", "fmt", "strings"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "warm: fmt, strings: " in res.stdout and "warm: done in" in res.stdout
