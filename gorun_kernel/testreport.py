@@ -27,6 +27,8 @@ _FRAME = re.compile(r"^\s*(=== (RUN|PAUSE|CONT|NAME|ARTIFACTS)\b|--- (PASS|FAIL|
 _MESSAGE = re.compile(
     r"^(?P<indent>\s*)(?P<file>[\w.-]+\.go|cell(?:\[[^\]\s:]*\])?):(?P<line>\d+): (?P<msg>.*)$"
 )
+# A test's end, as the testing package frames it: --- FAIL: TestX/sub (0.00s)
+_END = re.compile(r"^\s*--- (?P<status>PASS|FAIL|SKIP): (?P<name>\S+) \((?P<secs>[\d.]+)s\)")
 _BENCH = re.compile(
     r"^(?P<name>Benchmark\S*?)(?:-(?P<procs>\d+))?\s+(?P<n>\d+)(?P<rest>(?:\s+\S+ \S+)+)\s*$"
 )
@@ -46,6 +48,7 @@ class Row:
     output: list[str] = field(default_factory=list)  # its own lines, at cell lines
     dropped: int = 0  # lines over MAX_LINES
     runs: int = 1  # -count n: how many times it ran
+    ended: str = ""  # the status its end frame said ("fail"), before any event did
 
     @property
     def depth(self) -> int:
@@ -89,6 +92,8 @@ class Report:
     benchmarks: dict[str, Benchmark]
     package_output: list[str]  # what the binary printed outside any test
     passed: bool | None  # the package's verdict; None when the binary never said
+    cut: list[str] = field(default_factory=list)  # tests running when the binary ended
+    notes: list[str] = field(default_factory=list)  # how the binary ended, when it ended early
 
     def tests(self) -> list[Row]:
         """The rows that count as tests: leaves, and parents that failed on their own."""
@@ -113,6 +118,7 @@ class EventReader:
         self.passed: bool | None = None
         self.partial = ""
         self.partial_output: dict[str, str] = {}  # test -> an output line not yet ended
+        self.framed_time: dict[str, float] = {}  # test -> the time its end frame said
 
     def feed(self, text: str) -> None:
         lines = (self.partial + text).split("\n")
@@ -126,15 +132,21 @@ class EventReader:
             self.partial = ""
         for test, text in list(self.partial_output.items()):
             self._output(test, text + "\n", None)
+        cut = []
         for row in self.rows:
             if row.status == "run":
-                # A benchmark has no pass event of its own; anything else that
-                # never ended was cut short (a panic, a timeout, a kill).
-                ok = row.kind == "Benchmark" and exited_ok and self.passed is not False
+                # A benchmark has no pass event of its own; a test whose end was
+                # framed (a panic in it: --- FAIL, then the trace) ended there;
+                # anything else that never ended was cut short (os.Exit, a panic
+                # elsewhere, a timeout, a kill).
+                ok = row.kind == "Benchmark" and exited_ok and self.passed is True
                 row.status = "pass" if ok else "fail"
-                if not ok:
+                if row.ended and row.elapsed is None:
+                    row.elapsed = self.framed_time.get(row.name)
+                if not ok and not row.ended:
                     row.output.append("(did not finish)")
-        return Report(self.rows, self.benchmarks, self.package_output, self.passed)
+                    cut.append(row.name)
+        return Report(self.rows, self.benchmarks, self.package_output, self.passed, cut)
 
     def _line(self, line: str) -> None:
         try:
@@ -156,6 +168,7 @@ class EventReader:
             else:  # -count n runs it again: one row, the worst status, the total time
                 row.runs += 1
                 row.status = "fail" if row.status == "fail" else "run"
+                row.ended = ""
         elif action == "output":
             self._output(test, str(event.get("Output", "")), event.get("OutputType"))
         elif action in ("pass", "fail", "skip"):
@@ -175,6 +188,11 @@ class EventReader:
             return
         line = text.rstrip("\n")
         if kind == "frame" or _FRAME.match(line):
+            end = _END.match(line)
+            row = self.current.get(end.group("name")) if end else None
+            if end and row is not None:
+                row.ended = end.group("status").lower()
+                self.framed_time[row.name] = float(end.group("secs"))  # its event may not come
             return
         bench = _BENCH.match(line)
         if bench:

@@ -1,13 +1,16 @@
 """The run stage for test cells: a test binary -> its result table and an Outcome.
 
-The binary (built by `go test -c`, through the executable cache) runs under
-go's own test2json, as `go test -json` runs it: `test2json ./x.test
--test.v=test2json ...`. test2json is built once from the toolchain's
+The binary (built by `go test -c`, through the executable cache) runs with
+`-test.v=test2json`, as `go test -json` runs it, and its output goes through
+go's own test2json (testconvert.py: from a pipe of ours, so that the binary's
+exit status is ours to tell). test2json is built once from the toolchain's
 `cmd/test2json` into the executable cache (recent toolchains do not ship it
 prebuilt), so an unchanged test cell runs again with no go command at all.
 The JSON events become a Report (testreport.py), the report a table
 (testtable.py), shown through the sink as a rich display; a failing test
-makes the cell a TestFailure.
+makes the cell a TestFailure. A binary that ended before its verdict (a
+panic, os.Exit) gets a note saying how, and which tests did not run
+(testending.py).
 """
 
 from __future__ import annotations
@@ -25,6 +28,15 @@ from .errors import ExitError, TestFailure
 from .events import Display, Event, OutputSink
 from .outcome import Outcome, RunOptions
 from .run import Program, Runner
+from .testconvert import Converter
+from .testending import (
+    benchmarks_held_back,
+    ended_early,
+    held_back_notes,
+    list_tests,
+    not_run,
+    notes,
+)
 from .testflags import TestCommand
 from .testreport import Benchmark, EventReader, Report, where
 from .testtable import Table
@@ -61,19 +73,44 @@ class TestRunner:
         flags = ["-test.v=test2json", "-test.paniconexit0", *self._defaults(composed, tcmd)]
         if profile is not None and tcmd.value("coverprofile") is None:
             flags.append(f"-test.coverprofile={profile}")
-        cmd = replace(tcmd.cmd, exec_cmd=[str(t2j), *self.runner.exec_prefix(tcmd.cmd, env)])
         reader = EventReader(composed.table)
-        program = Program(built, [*flags, *tcmd.test_flags, *tcmd.args], env)
+        flags += tcmd.test_flags
+        program = Program(built, [*flags, *tcmd.args], env)
         quiet = RunOptions(opts.cwd)  # no input: tests read end of input
-        outcome = self.runner.run(program, cmd, _Events(sink, reader), quiet)
+        converter = Converter(t2j, reader)
+        try:
+            outcome = self.runner.run(program, tcmd.cmd, _Events(sink, converter), quiet)
+        finally:
+            converter.close()
         exited_ok = outcome.error is None or isinstance(outcome.error, ExitError)
         report = reader.finish(exited_ok)
+        report.notes = self._ending(report, outcome, flags, built, tcmd, env, opts.cwd)
         table = Table(report, tcmd.verbose, self._compare(report))
         if profile is not None:
             table.coverage = coverage_words(profile, composed.table)
         if report.rows or report.benchmarks or report.package_output or table.coverage:
             sink.event(Display(table.bundle()))
         return verdict(outcome, report)
+
+    def _ending(
+        self,
+        report: Report,
+        outcome: Outcome,
+        flags: list[str],
+        built: Built,
+        tcmd: TestCommand,
+        env: dict[str, str],
+        cwd: str,
+    ) -> list[str]:
+        """Notes on a binary that ended before its verdict, or whose failing tests kept
+        go from running the benchmarks asked for: they list the binary's tests (only then)."""
+        early = ended_early(report, outcome.returncode)
+        if built.exe is None or not (early or benchmarks_held_back(report, flags)):
+            return []
+        listed = list_tests([*self.runner.exec_prefix(tcmd.cmd, env), str(built.exe)], env, cwd)
+        if early:
+            return notes(report, outcome.returncode or 0, not_run(report, listed, flags))
+        return held_back_notes(report, listed, flags)
 
     def _test2json(self, env: Mapping[str, str], sink: OutputSink) -> Path:
         """go's test2json, for this machine (not the tests' GOOS/GOARCH), from the cache."""
@@ -128,17 +165,17 @@ class TestRunner:
 
 
 class _Events:
-    """The sink the test run writes to: test2json's stdout is events; the rest passes."""
+    """The sink the test binary writes to: its stdout and stderr go to test2json."""
 
-    def __init__(self, sink: OutputSink, reader: EventReader) -> None:
+    def __init__(self, sink: OutputSink, converter: Converter) -> None:
         self.sink = sink
-        self.reader = reader
+        self.converter = converter
 
     def stdout(self, text: str) -> None:
-        self.reader.feed(text)
+        self.converter.write(text)
 
     def stderr(self, text: str) -> None:
-        self.sink.stderr(text)
+        self.converter.write(text)
 
     def input_wanted(self, prompt: str) -> str | None:
         return None
@@ -159,10 +196,12 @@ def verdict(outcome: Outcome, report: Report) -> Outcome:
         return outcome  # a timeout, an interrupt, a signal: said in their own words
     if failed:
         names = ", ".join(r.name for r in failed[:10]) + (", ..." if len(failed) > 10 else "")
-        error = TestFailure(f"{len(failed)} of {_count(total, noun)} failed", [f"failed: {names}"])
+        details = [*report.notes, f"failed: {names}"]
+        error = TestFailure(f"{len(failed)} of {_count(total, noun)} failed", details)
     elif error is not None or report.passed is False:
         words = error.message if error is not None else "FAIL"
-        error = TestFailure(f"the test binary failed ({words})", report.package_output[-20:])
+        details = [*report.notes, *report.package_output[-20:]]
+        error = TestFailure(f"the test binary failed ({words})", details)
     if error is not None:
         return replace(outcome, status=error.message, error=error)
     return replace(outcome, status=summary(report))

@@ -61,6 +61,8 @@ class Table:
                 lines.append(f"{r.status.upper():<4}  {_label(r):<{width}}  {time}".rstrip())
                 lines.extend(f"      {line}" for line in self.shown_output(r))
             parts.append("\n".join(lines))
+        if self.report.notes:
+            parts.append("\n".join(self.report.notes))
         if self.report.benchmarks:
             parts.append(_grid(self._bench_grid()))
         if self.report.package_output:
@@ -107,6 +109,9 @@ class Table:
                         f'<tr><td></td><td colspan="2"><pre style="margin:0">{text}</pre></td></tr>'
                     )
             out.append("</table>")
+        if self.report.notes:
+            text = html.escape("\n".join(self.report.notes))
+            out.append(f'<pre style="margin:0.5em 0 0 0;color:{_COLORS["fail"]}">{text}</pre>')
         if self.report.benchmarks:
             grid = self._bench_grid()
             out.append(f'<table style="{style};margin-top:0.5em">')

@@ -147,6 +147,116 @@ def test_a_panic_inside_a_test_fails_it_with_the_trace_at_cell_lines(kc):
     assert "session-" not in text and "gorun_test.go" not in text
 
 
+def notes(r: Result) -> str:
+    """The table's note on how the test binary ended: the paragraph after the rows."""
+    return next(p for p in table(r).split("\n\n") if not p.startswith(("PASS", "FAIL", "SKIP")))
+
+
+def test_os_exit_in_a_test_says_the_exit_status_during_which_test_and_what_did_not_run(kc):
+    r = execute(
+        kc,
+        cell("""
+            %%gotest
+            func TestGtBefore(t *testing.T) {}
+
+            func TestGtExit(t *testing.T) {
+                t.Run("inner", func(t *testing.T) { os.Exit(3) })
+            }
+
+            func TestGtAfter(t *testing.T) {}
+        """),
+    )
+    assert error(r) == ("TestFailure", "1 of 2 tests failed")
+    assert notes(r).splitlines() == [
+        "the test binary exited with status 3 during TestGtExit/inner",
+        "did not run: TestGtAfter",
+    ]
+    (err,) = r.of_type("error")
+    assert err["traceback"][1:3] == notes(r).splitlines()  # what nbval and nbgrader see
+
+
+def test_a_panic_says_where_and_names_the_tests_that_did_not_run(kc):
+    r = execute(
+        kc,
+        cell("""
+            %%gotest
+            func TestGtFirst(t *testing.T) {}
+
+            func TestGtPanic(t *testing.T) {
+                var m map[string]int
+                m["a"] = 1
+            }
+
+            func TestGtThird(t *testing.T) {}
+
+            func Example_gtOut() {
+                fmt.Println(1)
+                // Output: 1
+            }
+        """),
+    )
+    assert error(r) == ("TestFailure", "1 of 2 tests failed")
+    assert notes(r).splitlines() == [
+        "TestGtPanic panicked at line 6: assignment to entry in nil map",
+        "did not run: TestGtThird, Example_gtOut",
+    ]
+    assert "PASS  TestGtFirst" in table(r) and "TestGtThird" not in table(r).split("\n\n")[0]
+    # Run again by the line form, -run choosing two: the panic names the cell it is in.
+    n = r.reply["content"]["execution_count"]
+    again = execute(kc, "%gotest -run TestGtPanic|TestGtThird")
+    assert notes(again).splitlines() == [
+        f"TestGtPanic panicked at cell [{n}], line 6: assignment to entry in nil map",
+        "did not run: TestGtThird",
+    ]
+
+
+def test_the_timeout_flag_and_benchmarks_that_did_not_run_say_so(kc):
+    r = execute(
+        kc,
+        cell("""
+            %%gotest -timeout 300ms
+            func TestGtSlow(t *testing.T) { time.Sleep(time.Minute) }
+
+            func TestGtNext(t *testing.T) {}
+        """),
+    )
+    assert error(r) == ("TestFailure", "1 of 1 test failed")
+    assert notes(r).splitlines() == [
+        "the test binary's -timeout ended it during TestGtSlow: test timed out after 300ms",
+        "did not run: TestGtNext",
+    ]
+    # A failing test: go runs no benchmark at all, and says nothing of it.
+    r = execute(
+        kc,
+        cell("""
+            %%gotest -benchtime 1x
+            func TestGtFails(t *testing.T) { t.Error("no") }
+
+            func BenchmarkGtHeld(b *testing.B) {}
+        """),
+    )
+    assert error(r) == ("TestFailure", "1 of 1 test failed")
+    assert notes(r) == (
+        "did not run: BenchmarkGtHeld (go runs the benchmarks only when the tests pass)"
+    )
+    # A benchmark that panics fails, with its panic; the next one never ran.
+    r = execute(
+        kc,
+        cell("""
+            %%gotest -benchtime 1x
+            func BenchmarkGtBoom(b *testing.B) { panic("boom") }
+
+            func BenchmarkGtLater(b *testing.B) {}
+        """),
+    )
+    assert error(r) == ("TestFailure", "1 of 1 benchmark failed")
+    assert table(r).startswith("FAIL  BenchmarkGtBoom\n      panic: boom\n")
+    assert notes(r).splitlines() == [
+        "BenchmarkGtBoom panicked at line 2: boom",
+        "did not run: BenchmarkGtLater",
+    ]
+
+
 def test_an_example_with_wrong_output_fails_and_fuzz_seeds_run_as_go_test_runs_them(kc):
     r = execute(
         kc,
