@@ -106,6 +106,23 @@ def _token_at(code: str, cursor: int) -> tuple[int, int]:
     return start, end
 
 
+def _open_call(code: str, cursor: int) -> int:
+    """Where the name of the call whose parenthesis is open at the cursor ends (the
+    cursor itself when there is none): a look back over its arguments, not a parse."""
+    depth = 0
+    for i in range(cursor - 1, max(cursor - 2000, 0) - 1, -1):
+        c = code[i]
+        if c in ")]}":
+            depth += 1
+        elif c in "([{":
+            if depth == 0:
+                return i if c == "(" else cursor  # a block or literal: no call open
+            depth -= 1
+        elif c == ";" and depth == 0:
+            break  # the statement began before any open call
+    return cursor
+
+
 def _package_path(engine: Engine, name: str, selectors: set[str]) -> str | None:
     """The import path a package name stands for here: an import made, or the std index."""
     for imp in engine.session.imports.values():
@@ -160,7 +177,10 @@ def _reply(matches: list[str], start: int, end: int) -> dict[str, Any]:
 
 def inspect(engine: Engine, code: str, cursor: int) -> dict[str, Any]:
     """`go doc` for a library symbol, or the source of a session declaration."""
-    start, end = _token_at(code, clamp(code, cursor))
+    cursor = clamp(code, cursor)
+    start, end = _token_at(code, cursor)
+    if start == end:  # f(|, f(a, |: the function of the call, as Shift-Tab asks there
+        start, end = _token_at(code, _open_call(code, cursor))
     token = code[start:end].strip(".")
     not_found = {"status": "ok", "found": False, "data": {}, "metadata": {}}
     if not token:

@@ -10,6 +10,15 @@ placeholder name is typed for the user (`x._`), so the parser sees a selector
 and not `x.nextLine`; and when `x` is a standard package the cell has not
 imported (snippets import them by themselves, once the name after the dot is
 known), the import is added, so its members can be listed.
+
+A cell being typed is rarely whole: `func f() {` not closed yet, a call
+whose parenthesis is still open, a half-typed line below the cursor. Go's
+parser gives up on such a file where it goes wrong, and a function that
+never ends is no declaration at all (the snippet rules make it a statement).
+So a cell whose brackets do not balance is cut after the cursor's line (what
+is below is being typed, or does not matter there) and closed (`repair`);
+nothing before the cursor moves. Should that not compose, the cell is
+composed as it is.
 """
 
 from __future__ import annotations
@@ -73,13 +82,20 @@ def source_for(
     before = body[:cursor]
     if before.endswith("."):
         body = before + PLACEHOLDER + body[cursor:]
-    try:
-        composed = _compose(engine, body, first_line, test)
-        m = _OPERAND.search(before)
-        if composed.plan is not None and m and _import_std(engine, composed, m.group(1)):
-            composed = compose.compose_snippet(composed, engine.session, engine.stdlib(), False)
-    except GorunError:
+    composed = None
+    for text in dict.fromkeys([repair(body, cursor), body]):
+        with contextlib.suppress(GorunError):
+            composed = _compose(engine, text, first_line, test)
+            body = text
+            break
+    if composed is None:
         return None
+    m = _OPERAND.search(before)
+    if composed.plan is not None and m and _import_std(engine, composed, m.group(1)):
+        try:
+            composed = compose.compose_snippet(composed, engine.session, engine.stdlib(), False)
+        except GorunError:
+            return None
     if composed.form not in ("snippet", "program", "test"):
         return None
     row = before.count("\n")
@@ -92,6 +108,64 @@ def source_for(
     offset = sum(len(line.encode()) + 1 for line in lines[:index])
     offset += len(lines[index][:col].encode())
     return Source(composed.files, name, offset, composed.table, composed.imports)
+
+
+_CLOSER = {"(": ")", "[": "]", "{": "}"}
+
+
+def open_brackets(text: str) -> list[str] | None:
+    """The brackets left open at the end of Go text, innermost last; None when a
+    bracket closes the wrong one or a string does not end (nothing to mend there)."""
+    stack: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if text.startswith("//", i):
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+            continue
+        if text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            if end < 0:
+                return None
+            i = end + 2
+            continue
+        if c in "`\"'":
+            stop = "`" if c == "`" else c + "\n"
+            j = i + 1
+            while j < n and text[j] not in stop:
+                j += 2 if text[j] == "\\" and c != "`" else 1
+            if j >= n or text[j] != c:
+                return None
+            i = j + 1
+            continue
+        if c in _CLOSER:
+            stack.append(c)
+        elif c in ")]}":
+            if not stack or _CLOSER[stack[-1]] != c:
+                return None
+            stack.pop()
+        i += 1
+    return stack
+
+
+def repair(body: str, cursor: int) -> str:
+    """The cell cut after the cursor's line, with its open brackets closed, when its
+    brackets do not balance (see the module's doc); else the cell as it is."""
+    if open_brackets(body) == []:
+        return body  # balanced: go's parser copes with a half-typed line by itself
+    end = body.find("\n", cursor)
+    kept = body if end < 0 else body[:end]
+    stack = open_brackets(kept)
+    return body if stack is None else _closed(kept, stack)
+
+
+def _closed(text: str, stack: list[str]) -> str:
+    """text and the closers of `stack`, on its last line: a line break after a name
+    would end the statement there (Go's semicolon rule); after a line comment, next line."""
+    closers = "".join(_CLOSER[b] for b in reversed(stack))
+    last = text[text.rfind("\n") + 1 :]
+    return text + ("\n" if "//" in last else "") + closers
 
 
 def _import_std(engine: Engine, composed: Composed, name: str) -> bool:

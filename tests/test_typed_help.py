@@ -181,6 +181,32 @@ def test_inspect_a_variable_shows_its_type(kc):
     assert text.startswith("var b strings.Builder") and "A Builder is used" in text
 
 
+def test_a_function_still_being_typed_completes_and_inspects(kc):
+    # `func ... {` not closed yet: go's parser would give up on it (the cell is closed first).
+    code = "func gtEach(ps []Point) {\n\tvar tt = len(ps)\n\tfmt.Println(t"
+    assert kinds(complete(kc, code))["tt"] == ("var", "int")
+    text = inspect(kc, code, code.index("tt =") + 1)["data"]["text/plain"]
+    assert text.startswith("var tt int\n(declared at line 2)")
+    code = "func gtUpper() {\n\tfmt.Println(strings.ToUpper("
+    text = inspect(kc, code, len(code))["data"]["text/plain"]
+    assert text.startswith("func strings.ToUpper(s string) string")
+    # A test cell as it is typed.
+    code = "%%gotest\nfunc TestGtTyping(t *testing.T) {\n\tp := Point{}\n\tt.Err"
+    assert set(kinds(complete(kc, code))) == {"Error", "Errorf"}
+
+
+def test_a_half_typed_line_below_the_cursor_does_not_hide_what_is_above(kc):
+    for code in [
+        "func gtShow() {\n\tp := Point{}\n\tp.Len()\n\tfmt.Println(strings.ToUpper(",
+        "func gtShow() {\n\tp := Point{}\n\tp.Len()\n\tswitch {\n\tcase",
+        "p := Point{}\np.Len()\nfunc gtLater() {\n\tx :=",  # composed as it is
+    ]:
+        text = inspect(kc, code, code.index("Len") + 1)["data"]["text/plain"]
+        assert text.startswith("func (Point).Len() int"), code
+        found = kinds(complete(kc, code, code.index("p.Len") + 2))
+        assert found["Len"] == ("method", "func() int"), code
+
+
 def test_cursor_positions_past_the_end_are_clamped(kc):
     reply = complete(kc, "fmt.", 10)
     assert reply["status"] == "ok" and "Println" in reply["matches"]
@@ -344,6 +370,10 @@ def test_without_the_helper_help_is_as_before(tmp_path, monkeypatch):
             assert reply["status"] == "ok" and reply["matches"] == ["ToUpper", "ToUpperSpecial"]
             assert "_jupyter_types_experimental" not in reply["metadata"]
         reply = inspect(kc, "strings.ToUpper", 10)
+        assert reply["found"] and "func ToUpper(s string) string" in reply["data"]["text/plain"]
+        # Shift-Tab in an open call, in a function not closed yet: the call's function.
+        code = "func f() {\n\tfmt.Println(strings.ToUpper("
+        reply = inspect(kc, code, len(code))
         assert reply["found"] and "func ToUpper(s string) string" in reply["data"]["text/plain"]
         assert execute(kc, 'fmt.Println("still fine")').stream() == "still fine\n"
         assert [p for p in helpers_of(pid) if running(p)] == []
