@@ -10,6 +10,10 @@ go test says `exit status 3` and shows the panic; the table says it in a note:
 
     the test binary exited with status 3 during TestExit/sub
 
+go also leaves tests out without a word when tests failed: -failfast stops at
+the first failure, and benchmarks run only when every test passed. Those are
+named too (`did not run (-failfast): ...`).
+
 The tests that did not run are the binary's own list (`-test.list`, no go
 command; asked only in this case) less those that started, filtered as the
 run's -run, -skip and -bench filter them at the top level. When those filters
@@ -39,18 +43,37 @@ def ended_early(report: Report, returncode: int | None) -> bool:
     return report.passed is None and bool(returncode) and returncode > 0
 
 
-def benchmarks_held_back(report: Report, flags: list[str]) -> bool:
-    """A test failed and no benchmark ran: go runs the benchmarks only when the tests pass."""
+def held_back(report: Report, flags: list[str]) -> bool:
+    """The tests failed and go left others out, saying nothing: -failfast stops at the
+    first failure; benchmarks run only when every test passed."""
+    if report.passed is not False:
+        return False
     benched = any(r.kind == "Benchmark" for r in report.rows)
-    return report.passed is False and flag_value(flags, "bench") is not None and not benched
+    bench = flag_value(flags, "bench") is not None and not benched
+    return bench or _on(flag_value(flags, "failfast"))
 
 
 def held_back_notes(report: Report, listed: list[str] | None, flags: list[str]) -> list[str]:
-    missing = [n for n in not_run(report, listed, flags) or [] if n.startswith("Benchmark")]
-    if not missing:
-        return []
-    names = ", ".join(missing[:20]) + (", ..." if len(missing) > 20 else "")
-    return [f"did not run: {names} (go runs the benchmarks only when the tests pass)"]
+    missing = not_run(report, listed, flags) or []
+    out = []
+    failfast = [n for n in missing if not n.startswith("Benchmark")]
+    if failfast and _on(flag_value(flags, "failfast")):
+        out.append(f"did not run (-failfast): {_names(failfast)}")
+    benches = [n for n in missing if n.startswith("Benchmark")]
+    if benches:
+        out.append(
+            f"did not run: {_names(benches)} (go runs the benchmarks only when the tests pass)"
+        )
+    return out
+
+
+def _on(value: str | None) -> bool:
+    """A bool flag's value, as go's flag package reads it."""
+    return value is not None and value.lower() not in ("false", "0", "f")
+
+
+def _names(names: list[str]) -> str:
+    return ", ".join(names[:20]) + (", ..." if len(names) > 20 else "")
 
 
 def list_tests(argv: Sequence[str], env: dict[str, str], cwd: str) -> list[str] | None:
@@ -74,6 +97,8 @@ def flag_value(flags: list[str], name: str) -> str | None:
     for f in flags:
         if f.startswith(f"-test.{name}="):
             found = f.split("=", 1)[1]
+        elif f == f"-test.{name}":  # a bool flag, on
+            found = "true"
     return found
 
 
@@ -121,18 +146,19 @@ def notes(report: Report, returncode: int, missing: list[str] | None) -> list[st
     """How the binary ended, and what did not run."""
     out = [_panic_words(report) or _exit_words(report, returncode)]
     if missing:
-        out.append(
-            "did not run: " + ", ".join(missing[:20]) + (", ..." if len(missing) > 20 else "")
-        )
-    elif missing is None:
+        out.append(f"did not run: {_names(missing)}")
+    elif missing is None and report.rows:
         out.append("the tests after it did not run")
     return out
 
 
 def _exit_words(report: Report, returncode: int) -> str:
     running = [n for n in report.cut if not any(c.startswith(n + "/") for c in report.cut)]
-    during = f" during {', '.join(running)}" if running else ""
-    return f"the test binary exited with status {returncode}{during}"
+    if running:
+        return f"the test binary exited with status {returncode} during {', '.join(running)}"
+    if not report.rows:  # TestMain, or an init function
+        return f"the test binary exited with status {returncode} before any test ran"
+    return f"the test binary exited with status {returncode}"
 
 
 def _panic_words(report: Report) -> str | None:

@@ -181,8 +181,14 @@ class EventReader:
                 row.elapsed = (row.elapsed or 0) + elapsed
 
     def _output(self, test: str, text: str, kind: str | None) -> None:
-        # test2json splits long lines: put them back together first.
-        text = self.partial_output.pop(test, "") + text
+        # test2json splits long lines: put them back together first. A frame
+        # is a line of its own, even after output that did not end its line
+        # (fmt.Print("x") and then the test's --- PASS).
+        pending = self.partial_output.pop(test, "")
+        if pending and _FRAME.match(text):
+            self._output(test, pending + "\n", None)
+            pending = ""
+        text = pending + text
         if not text.endswith("\n") and kind != "frame":
             self.partial_output[test] = text
             return

@@ -30,8 +30,8 @@ from .outcome import Outcome, RunOptions
 from .run import Program, Runner
 from .testconvert import Converter
 from .testending import (
-    benchmarks_held_back,
     ended_early,
+    held_back,
     held_back_notes,
     list_tests,
     not_run,
@@ -102,10 +102,10 @@ class TestRunner:
         env: dict[str, str],
         cwd: str,
     ) -> list[str]:
-        """Notes on a binary that ended before its verdict, or whose failing tests kept
-        go from running the benchmarks asked for: they list the binary's tests (only then)."""
+        """Notes on a binary that ended before its verdict, or whose failing tests kept go
+        from running others (-failfast, benchmarks): they list the binary's tests (only then)."""
         early = ended_early(report, outcome.returncode)
-        if built.exe is None or not (early or benchmarks_held_back(report, flags)):
+        if built.exe is None or not (early or held_back(report, flags)):
             return []
         listed = list_tests([*self.runner.exec_prefix(tcmd.cmd, env), str(built.exe)], env, cwd)
         if early:

@@ -479,3 +479,37 @@ def test_magic_unchanged_test_cell_runs_no_go_command(run, tmp_path, monkeypatch
     calls = Path(log).read_text().splitlines()
     result, _, _ = run("%gotest -count 2")
     assert result.success and Path(log).read_text().splitlines() == calls
+
+
+def test_magic_failfast_a_failing_test_main_and_output_without_a_newline(run):
+    result, out, _ = run(
+        cell("""
+            %%gotest -failfast
+            func TestFf1(t *testing.T) { t.Error("first") }
+
+            func TestFf2(t *testing.T) {}
+
+            func TestFf3(t *testing.T) {}
+        """)
+    )
+    assert str(result.error_in_exec) == "1 of 1 test failed"
+    assert "\n\ndid not run (-failfast): TestFf2, TestFf3\n" in out  # go says nothing of them
+    # Output that does not end its line, then the test's end: two lines, as go prints them.
+    code = '%%gotest -v -run TestNoNl\nfunc TestNoNl(t *testing.T) { fmt.Print("no newline") }'
+    result, out, _ = run(code)
+    assert result.success
+    assert out.startswith("PASS  TestNoNl  0.00s\n      no newline\n1 test passed"), out
+    # A TestMain that exits before m.Run: no test ran, and the table says why.
+    result, out, _ = run(
+        cell("""
+            %%gotest
+            func TestMain(m *testing.M) {
+                fmt.Println("setup failed")
+                os.Exit(5)
+            }
+        """)
+    )
+    assert str(result.error_in_exec) == "the test binary failed (exit status 5)"
+    assert out.startswith(
+        "the test binary exited with status 5 before any test ran\n\nsetup failed\n"
+    ), out
