@@ -24,12 +24,13 @@ take), the note says that the rest did not run, without names.
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Sequence
 
+from .control import Control
+from .process import run_process
 from .testreport import Report
 
-LIST_TIMEOUT = 10.0  # seconds: listing runs the session's init functions, nothing else
+LIST_TIMEOUT = 10.0  # seconds: listing runs the session's init functions (and a TestMain)
 _PANIC = re.compile(r"^(panic|fatal error): (?P<what>.*?)(?: \[recovered(?:, repanicked)?\])*$")
 # A trace's position in a cell: cell:5 (this cell) or cell[3]:2, as //line directives name it.
 _CELL_FRAME = re.compile(r"^\s+(?:\S*/)?cell(?:\[(?P<label>[^\]\s:]*)\])?:(?P<line>\d+)(?:\s|$)")
@@ -76,19 +77,26 @@ def _names(names: list[str]) -> str:
     return ", ".join(names[:20]) + (", ..." if len(names) > 20 else "")
 
 
-def list_tests(argv: Sequence[str], env: dict[str, str], cwd: str) -> list[str] | None:
-    """The binary's tests, examples, fuzz targets and benchmarks (argv: how it runs)."""
+def list_tests(
+    argv: Sequence[str], env: dict[str, str], cwd: str, control: Control
+) -> list[str] | None:
+    """The binary's tests, examples, fuzz targets and benchmarks (argv: how it runs).
+
+    Listing runs the session's init functions and a TestMain's code before
+    m.Run, which may start processes: it runs supervised as every program does,
+    stopped by the cell's interrupt."""
     try:
-        res = subprocess.run(
-            [*argv, "-test.list", ".*"], env=env, cwd=cwd, stdin=subprocess.DEVNULL,
-            capture_output=True, text=True, timeout=LIST_TIMEOUT, errors="replace",
+        res = run_process(
+            [*argv, "-test.list", ".*"], cwd=cwd, env=env, control=control,
+            capture=True, timeout=LIST_TIMEOUT,
         )  # fmt: skip
-    except (OSError, subprocess.SubprocessError):
+    except OSError:
         return None
-    if res.returncode != 0:
+    if res.returncode != 0 or res.timed_out or res.interrupted:
         return None
+    out = res.stdout.decode(errors="replace")
     # An init function of the session may print too: only names of the kinds listed.
-    return [n for n in res.stdout.split() if n.startswith(_KINDS) and n.isidentifier()]
+    return [n for n in out.split() if n.startswith(_KINDS) and n.isidentifier()]
 
 
 def flag_value(flags: list[str], name: str) -> str | None:

@@ -107,7 +107,8 @@ class TestRunner:
         early = ended_early(report, outcome.returncode)
         if built.exe is None or not (early or held_back(report, flags)):
             return []
-        listed = list_tests([*self.runner.exec_prefix(tcmd.cmd, env), str(built.exe)], env, cwd)
+        argv = [*self.runner.exec_prefix(tcmd.cmd, env), str(built.exe)]
+        listed = list_tests(argv, env, cwd, self.runner.control)
         if early:
             return notes(report, outcome.returncode or 0, not_run(report, listed, flags))
         return held_back_notes(report, listed, flags)

@@ -513,3 +513,42 @@ def test_magic_failfast_a_failing_test_main_and_output_without_a_newline(run):
     assert out.startswith(
         "the test binary exited with status 5 before any test ran\n\nsetup failed\n"
     ), out
+
+
+def test_listing_the_tests_that_did_not_run_leaves_nothing_running(tmp_path):
+    # Naming the tests a panic kept from running runs the binary again (-test.list),
+    # and with it a TestMain's code before m.Run: what that starts ends with the cell.
+    from test_sessions import running, wait_gone
+
+    pids = tmp_path / "pids"
+    km, kc = start()
+    try:
+        r = execute(
+            kc,
+            cell(f"""
+                %%gotest
+                func TestMain(m *testing.M) {{
+                    c := exec.Command("sleep", "1033")
+                    c.SysProcAttr = &syscall.SysProcAttr{{Setsid: true}}
+                    if err := c.Start(); err != nil {{
+                        panic(err)
+                    }}
+                    f, _ := os.OpenFile({str(pids)!r}, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+                    fmt.Fprintln(f, c.Process.Pid)
+                    f.Close()
+                    os.Exit(m.Run())
+                }}
+
+                func TestLsPanic(t *testing.T) {{ panic("boom") }}
+
+                func TestLsAfter(t *testing.T) {{}}
+            """).replace("'", '"'),
+        )
+        assert error(r)[0] == "TestFailure"
+        assert "did not run: TestLsAfter" in notes(r).splitlines()
+        started = [int(p) for p in pids.read_text().split()]
+        assert len(started) == 2  # the run, and the listing
+        assert all(wait_gone(p) for p in started), [p for p in started if running(p)]
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=False)
