@@ -117,8 +117,13 @@ class Engine:
         that use them: Session.dependents); returns the names that were not there."""
         return self.session.remove_names(list(names), dependents)
 
-    def reset(self, go_mod: bool = False) -> None:
-        """Forget all declarations and kept values; with go_mod, also the modules fetched."""
+    def reset(self, go_mod: bool = False) -> Forgotten:
+        """Forget all declarations and kept values; with go_mod, also the modules fetched.
+        Returns what was forgotten, for the confirmation the user sees."""
+        rows = self.session.listing()
+        imports = sum(1 for _, kind, _ in rows if kind == "import")
+        values = len(list((self.scratch.path / VALUE_CACHE).glob("*.gob")))
+        forgotten = Forgotten(len(rows) - imports, imports, values, go_mod)
         self.session.reset()
         self.cells.retries.clear()
         shutil.rmtree(self.scratch.path / VALUE_CACHE, ignore_errors=True)
@@ -126,6 +131,7 @@ class Engine:
             self.scratch.go_mod.write_text(go_mod_text(self.toolchain))
             self.scratch.go_sum.write_text("")
             self.cells.forget_modules()
+        return forgotten
 
     def environment(self, cmd: Command) -> dict[str, str]:
         """The environment for go and for the program: the user's, ours, then --env."""
@@ -243,8 +249,11 @@ class Engine:
         except GorunError as e:
             return Outcome.failed(e)  # go's own errors (a flag it does not know) included
         show = composed.show and not cmd.background  # a background program has no value
-        program = Program(built, cmd.positional, env, composed.table, show)
+        snippet = composed.plan is not None
+        program = Program(built, cmd.positional, env, composed.table, show, report_start=snippet)
         outcome = self.jobs.run(self.runner, program, cmd, sink, opts, f"cell {label}")
+        if composed.plan is not None and _past_init(outcome, cmd):
+            self.session.commit(composed.plan)  # its declarations join the session
         return _declared(outcome, composed, cmd)
 
     def _run_tests(
@@ -275,7 +284,8 @@ class Engine:
         sink: OutputSink,
         test: bool = False,
     ) -> tuple[Built, Composed]:
-        """The cell's program (or test binary); its declarations join the session once it built."""
+        """The cell's program (or test binary), built; a test cell's declarations join the
+        session (a snippet's join after its run: _past_init)."""
         # The scratch module is never part of the user's workspace. -mod=mod
         # lets go add a missing module to the session's go.mod when a cell
         # first imports it, and only then; the user's own -mod wins.
@@ -288,8 +298,9 @@ class Engine:
         )
         built.seconds = time.monotonic() - started
         if composed.plan is not None:
-            self.session.commit(composed.plan)  # it built: its declarations join the session
             self.session.cells += 1
+            if test:  # a test cell's declarations join once it built (a cell's: _past_init)
+                self.session.commit(composed.plan)
         return built, composed
 
     def _run_package(self, cmd: Command, sink: OutputSink, opts: RunOptions) -> Outcome:
@@ -306,6 +317,17 @@ class Engine:
                 shutil.rmtree(ref.job.install_dir.parent, ignore_errors=True)
         what = " ".join(ref.job.packages)
         return self.jobs.run(self.runner, Program(built, ref.args, env), cmd, sink, opts, what)
+
+
+def _past_init(outcome: Outcome, cmd: Command) -> bool:
+    """Whether a snippet's declarations join the session after its run: once its
+    program got past initialization (main began, as it said: golib/started),
+    however its statements then ended; never when an initializer or an init
+    panicked, exited or was stopped, so a failed cell leaves the session as it
+    was, as a failed build does. A run that succeeded, built nothing to run
+    (-n), or went to the background (it may still be initializing) counts too.
+    """
+    return bool(outcome.started) or outcome.ok or cmd.background
 
 
 def _declared(outcome: Outcome, composed: Composed, cmd: Command) -> Outcome:
@@ -339,6 +361,16 @@ def _shell(
     outcome = Outcome.of(res)
     outcome.ran = False
     return outcome
+
+
+@dataclass(frozen=True)
+class Forgotten:
+    """What a %reset forgot: names as %list shows them, values kept by golib/cache."""
+
+    declarations: int
+    imports: int
+    values: int
+    go_mod: bool  # the session's go.mod and go.sum went back to their start
 
 
 @dataclass(frozen=True)

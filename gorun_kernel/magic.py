@@ -23,7 +23,7 @@ from .engine import Engine
 from .errors import UsageError
 from .events import ClearOutput, Display, Event, Progress
 from .outcome import Outcome, RunOptions
-from .session_commands import remove
+from .session_commands import LIST_USAGE, remove
 from .stdinfeed import StdinSource
 from .stdinwatch import stdin_detection_works
 
@@ -172,6 +172,8 @@ class GorunMagics(Magics):
     @line_magic
     def gorun_list(self, line: str) -> None:
         """List the session's declarations: name, kind, and the cell that made each."""
+        if line.strip():
+            raise IPythonUsageError(LIST_USAGE.format("%gorun_list"))
         print(render.listing(session_engine().declarations()))
 
     @line_magic
@@ -217,7 +219,7 @@ class GorunMagics(Magics):
         words = line.split()
         if any(w != "--go-mod" for w in words):
             raise IPythonUsageError("usage: %gorun_reset [--go-mod]")
-        session_engine().reset(go_mod="--go-mod" in words)
+        print(render.forgotten(session_engine().reset(go_mod="--go-mod" in words)))
 
     def _finish(self, cmd: cmdline.Command, outcome: Outcome) -> GoValue | None:
         ns = self.shell.user_ns if self.shell is not None else {}

@@ -39,6 +39,9 @@ class Outcome:
     job_output: object = None  # a background job's jobs.JobOutput, growing as it prints
     build_seconds: float | None = None  # getting the program (cache lookup or go build)
     run_seconds: float | None = None  # the program's run
+    # A snippet's program got past its initialization (main began), as it said
+    # (run.py); None when it was not asked to say.
+    started: bool | None = None
 
     def timing(self) -> dict[str, object]:
         """The figures, for a reply's metadata."""

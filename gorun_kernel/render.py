@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import html
+from typing import TYPE_CHECKING
 
 from .errors import GorunError
+
+if TYPE_CHECKING:
+    from .engine import Forgotten
 
 # The status line as HTML, quiet and in line with the program's output above it.
 # JupyterLab indents stream text by 1ch of the code font (13px) and renders an HTML
@@ -52,6 +56,22 @@ def listing(rows: list[tuple[str, str, str]]) -> str:
         return "no declarations in this session"
     width = max(len(name) for name, _, _ in rows)
     return "\n".join(f"{name:<{width}}  {kind:<6}  cell {cell}" for name, kind, cell in rows)
+
+
+def forgotten(what: Forgotten) -> str:
+    """What a %reset forgot, in the user's terms: `forgot 5 declarations and 2 imports`."""
+    counts = [(what.declarations, "declaration"), (what.imports, "import"),
+              (what.values, "kept value")]  # fmt: skip
+    parts = [f"{n} {word}{'' if n == 1 else 's'}" for n, word in counts if n]
+    text = "forgot " + _joined(parts) if parts else "nothing to forget"
+    if what.go_mod:
+        text += "; the modules fetched are forgotten too (go.mod is back to its start)"
+    return text
+
+
+def _joined(parts: list[str]) -> str:
+    """`a`, `a and b`, `a, b and c`."""
+    return ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
 
 
 def removed(before: list[tuple[str, str, str]], after: list[tuple[str, str, str]]) -> str:

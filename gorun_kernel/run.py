@@ -36,6 +36,9 @@ from .values import Value, read_value, truncated_text
 VALUE_CACHE_ENV = "GORUN_VALUE_CACHE"  # where golib/cache keeps values between cells
 
 VALUE_FD_ENV = "GORUN_VALUE_FD"  # the descriptor a snippet writes its final value to
+# The descriptor a snippet's main writes a byte to, first thing (golib/started):
+# the program got past its initialization.
+STARTED_FD_ENV = "GORUN_STARTED_FD"
 
 
 @dataclass
@@ -47,6 +50,7 @@ class Program:
     env: dict[str, str]  # the program's environment
     table: LineTable | None = None  # cell lines, for traces; None for a package
     show_value: bool = False  # a snippet's final value comes back (GORUN_VALUE_FD)
+    report_start: bool = False  # a snippet's main says it began (GORUN_STARTED_FD)
 
 
 class ValueChannel:
@@ -145,14 +149,20 @@ class Runner:
         memory = memlimit.choose(cmd.memory, cmd.memory_set, self.memory_ceiling)
         traces = TraceMapper(sink, program.table) if program.table is not None else None
         value = ValueChannel(self.output_limit, self.display_limit) if program.show_value else None
+        channels = {"value": value.channel} if value is not None else {}
+        if program.report_start:
+            channels["started"] = Channel(STARTED_FD_ENV, lambda _: None, limit=1)
         try:
             quiet = traces.idle if traces is not None else None
+            control = control or self.control
             outcome = self._run(
-                program, cmd, traces or sink, opts, control or self.control, memory, value, quiet
+                program, cmd, traces or sink, opts, control, memory, channels, quiet
             )
         finally:
             if traces is not None:
                 traces.finish()
+        if program.report_start:
+            outcome.started = channels["started"].received > 0
         shown = value.value() if value is not None else None
         if shown is not None:
             outcome.value, outcome.value_data = shown.text, shown.data
@@ -168,7 +178,7 @@ class Runner:
         opts: RunOptions,
         control: Control,
         memory: MemoryLimit | None,
-        value: ValueChannel | None,
+        channels: dict[str, Channel],
         on_quiet: Callable[[], None] | None,
     ) -> Outcome:
         built, env = program.built, program.env
@@ -198,7 +208,7 @@ class Runner:
                 output_limit=self.output_limit,
                 display=display,
                 memory=memory,
-                channels={"value": value.channel} if value is not None else {},
+                channels=channels,
                 on_quiet=on_quiet,
             )
         except GorunError as e:

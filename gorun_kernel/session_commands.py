@@ -73,7 +73,12 @@ def _help(words: list[str], s: SessionSettings, engine: Engines, sink: OutputSin
     sink.stdout(cellhead.HELP + "\n" + cmdline.OPTIONS_HELP + "\n" + testflags.HELP)
 
 
+LIST_USAGE = "usage: {} (no arguments; a cell of just NAME?? shows a declaration's source)"
+
+
 def _list(words: list[str], s: SessionSettings, engine: Engines, sink: OutputSink) -> None:
+    if words:  # what it would mean is name?? already: the source of one declaration
+        raise UsageError(LIST_USAGE.format("%list"))
     sink.stdout(render.listing(engine().declarations()) + "\n")
 
 
@@ -112,7 +117,7 @@ def remove(engine: Engine, words: list[str], command: str, say: Callable[[str], 
 def _reset(words: list[str], s: SessionSettings, engine: Engines, sink: OutputSink) -> None:
     if any(w != "--go-mod" for w in words):
         raise UsageError("usage: %reset [--go-mod]")
-    engine().reset(go_mod="--go-mod" in words)
+    sink.stdout(render.forgotten(engine().reset(go_mod="--go-mod" in words)) + "\n")
 
 
 def _goflags(words: list[str], s: SessionSettings, engine: Engines, sink: OutputSink) -> None:

@@ -25,6 +25,7 @@ from .scratch import DISPLAY_MODULE
 from .stdlib import StdIndex
 
 VALUE_HELPER = "gorun_value.go"
+STARTED_HELPER = "gorun_started.go"  # main's first call: the program got past init
 TEST_FILE = "gorun_test.go"  # a test run's test functions and their helpers
 # Names in generated code: with a letter (U+01C2, a Latin letter to Go) that no
 # one types, so a user's declaration can never collide with ours.
@@ -58,6 +59,18 @@ var (
 	{SHOW_CALL} = gorunǂvalue.ShowCall
 	{SHOW_WRITE} = gorunǂvalue.ShowWrite
 )
+"""
+
+# A snippet's main calls this first: the run then knows the program got past its
+# initialization (its variables' initializers and its inits ran), the point
+# after which the cell's declarations join the session (engine.py). A variable,
+# as for the value: nothing of ours in package main for -gcflags=-m or -S.
+STARTED = "gorunǂstarted"
+STARTED_HELPER_SOURCE = f"""package main
+
+import gorunǂstart "{DISPLAY_MODULE}/started"
+
+var {STARTED} = gorunǂstart.Report
 """
 
 # Printing, writing and scanning calls: their byte counts are noise.
@@ -137,6 +150,11 @@ class Plan:
     final: Item | None = None  # the final expression, when its value may be shown
     # How the final value is shown (see final_value): SHOW, SHOW_CALL or SHOW_WRITE.
     show_with: str = ""
+    # What this cell declared and imported (keys of decls and imports): by
+    # identity, not by label, since a label may repeat (the magic's cells run
+    # without history keep one execution count; a cell run again).
+    made: list[str] = field(default_factory=list)
+    imported: list[str] = field(default_factory=list)
 
     def declared(self) -> str | None:
         """`declared: sq, Point; imported: strings` for a cell with no statements
@@ -144,9 +162,9 @@ class Plan:
         wrote ran, except initializers); None for a cell that has statements."""
         if self.body or self.main is not None:
             return None
-        names = [n for d in self.decls.values() if d.cell == self.label for n in d.names]
+        names = [n for k in self.made if k in self.decls for n in self.decls[k].names]
         names = [n for n in names if n not in ("", "_")]
-        imported = [i.path for i in self.imports.values() if i.cell == self.label]
+        imported = [self.imports[k].path for k in self.imported if k in self.imports]
         parts = [f"declared: {_listed(names)}"] if names else []
         parts += [f"imported: {_listed(imported)}"] if imported else []
         return "; ".join(parts) or None
@@ -355,14 +373,18 @@ class Session:
         head = _header(out, plan, kept, sorted(auto.values()), blank)
         for d in decls:
             out.add("")
-            out.add_source(d.text, d.lines, d.first_line, d.col, d.cell)
+            if d is plan.main:
+                _own_main(out, d)
+            else:
+                out.add_source(d.text, d.lines, d.first_line, d.col, d.cell)
         if tests is not None:
             text, table = annotate(TEST_FILE, out.lines, out.origins, head)
             return Program(files={TEST_FILE: text}, table=table, notes=notes)
         if plan.main is None:
             _main(out, plan, show)
         text, table = annotate("main.go", out.lines, out.origins, head)
-        files = {"main.go": text}
+        files = {"main.go": text, STARTED_HELPER: STARTED_HELPER_SOURCE}
+        table[STARTED_HELPER] = [None] * STARTED_HELPER_SOURCE.count("\n")
         if show:
             files[VALUE_HELPER] = VALUE_HELPER_SOURCE
             # Ours entirely: an error there is never shown with its file name.
@@ -443,6 +465,7 @@ def _main(out: _FileBuilder, plan: Plan, show: bool) -> None:
     """func main: the cell's statements, the final one's value shown when asked."""
     out.add("")
     out.add("func main() {")
+    out.add(f"\t{STARTED}()")
     for item in plan.body:
         first = plan.first_line + item.row
         span = plan.body_lines[item.row : item.row + item.text.count("\n") + 1]
@@ -453,6 +476,20 @@ def _main(out: _FileBuilder, plan: Plan, show: bool) -> None:
         else:
             out.add_source(item.text, span, first, item.col, plan.label)
     out.add("}")
+
+
+def _own_main(out: _FileBuilder, main: Decl) -> None:
+    """A cell's own func main, its first statement the call that says the program got
+    past init, on a line of its own after `func main() {`. A main whose body starts
+    on its first line (`func main() { f() }`) is left as it is: its cell's
+    declarations then join the session only when the run succeeds (engine.py)."""
+    first, _, rest = main.text.partition("\n")
+    if not rest or first[len(main.signature) :].strip() != "{":
+        out.add_source(main.text, main.lines, main.first_line, main.col, main.cell)
+        return
+    out.add_source(first, main.lines[:1], main.first_line, main.col, main.cell)
+    out.add(f"\t{STARTED}()")
+    out.add_source(rest, main.lines[1:], main.first_line + 1, 0, main.cell)
 
 
 def _ambiguity_note(name: str, fits: list[str], sels: set[str]) -> str:
@@ -495,6 +532,8 @@ class _Planner:
                 self.owners.setdefault(n, set()).add(key)
         self.body: list[Item] = []
         self.main: Decl | None = None
+        self.made: dict[str, None] = {}  # keys of what this cell declared, in order
+        self.imported: dict[str, None] = {}
 
     def add(self, item: Item) -> None:
         if item.kind == "import":
@@ -520,6 +559,7 @@ class _Planner:
                     for i, text in enumerate(item.preamble.split("\n"))
                 ]
             self.imports[key] = imp
+            self.imported[key] = None
 
     def _declare(self, item: Item) -> None:
         row = item.row
@@ -545,6 +585,7 @@ class _Planner:
                 self._forget(name)
         self.decls.pop(decl.key, None)  # the same key (an identical init): moved here
         self.decls[decl.key] = decl
+        self.made[decl.key] = None
         for n in decl.names:
             self.owners.setdefault(n, set()).add(decl.key)
 
@@ -569,9 +610,13 @@ class _Planner:
                 "statements outside it; put the statements inside main, or drop main"
             )
         final, show_with = final_value(body, self.decls)
+        # What the cell made and still stands (a later line of it may have replaced it).
+        made = [k for k in self.made if k in self.decls]
+        imported = [k for k in self.imported if k in self.imports]
         return Plan(
             decls=self.decls, imports=self.imports, body=body, body_lines=self.lines,
             first_line=fl, label=self.label, main=self.main, final=final, show_with=show_with,
+            made=made, imported=imported,
         )  # fmt: skip
 
 
