@@ -534,6 +534,7 @@ class _Planner:
         self.main: Decl | None = None
         self.made: dict[str, None] = {}  # keys of what this cell declared, in order
         self.imported: dict[str, None] = {}
+        self.lines_of: dict[str, int] = {}  # name -> the cell line this cell declared it at
 
     def add(self, item: Item) -> None:
         if item.kind == "import":
@@ -549,6 +550,7 @@ class _Planner:
             name = alias or self.std.name_of(path) or import_name(path)
             key = f"{name} {path}" if name in ("_", ".") else name
             if key == name:
+                self._once(name, self.first_line + row, self.lines[row : row + 1])
                 self._forget(name)  # `import s "strings"` replaces an earlier `var s`
             source = self.lines[row] if row < len(self.lines) else ""
             imp = Import(name, alias, path, self.label, self.first_line + row, source, known)
@@ -582,12 +584,26 @@ class _Planner:
             return
         if not _is_init(decl):  # Go allows many inits: none replaces another by name
             for name in item.names:
+                self._once(name, decl.first_line, decl.lines)
                 self._forget(name)
         self.decls.pop(decl.key, None)  # the same key (an identical init): moved here
         self.decls[decl.key] = decl
         self.made[decl.key] = None
         for n in decl.names:
             self.owners.setdefault(n, set()).add(decl.key)
+
+    def _once(self, name: str, line: int, lines: list[str]) -> None:
+        """A name is declared once in a cell, as in a Go file: a second declaration
+        is a mistake to show (`func a` pasted twice), not an earlier one to replace."""
+        if name in ("", "_"):
+            return
+        if name in self.lines_of:
+            raise CellError(
+                f"line {line}: {name} redeclared in this cell "
+                f"(the first declaration is at line {self.lines_of[name]})",
+                [f"    {lines[0]}"] if lines else [],
+            )
+        self.lines_of[name] = line
 
     def _forget(self, name: str) -> None:
         """An earlier declaration or import of `name` gives way to a new one."""

@@ -1,0 +1,141 @@
+"""When a snippet's declarations join the session, and what the session commands say
+about it, through a real kernel and the %%gorun magic in real IPython.
+
+A cell's declarations join once its program got past initialization (main began);
+a cell whose initializer or init failed leaves the session as it was, as a cell
+that fails to build does. The kernel is shared by the module: each test uses names
+of its own.
+"""
+
+from __future__ import annotations
+
+import pytest
+from kernel_client import execute
+
+
+def ok(kc, code: str, **kw):
+    r = execute(kc, code, **kw)
+    assert r.status == "ok", r.messages
+    return r
+
+
+def failed(kc, code: str, ename: str = "ExitError"):
+    r = execute(kc, code)
+    assert r.status == "error" and r.reply["content"]["ename"] == ename, r.messages
+    return r
+
+
+def listed(kc) -> list[str]:
+    return [line.split()[0] for line in ok(kc, "%list").stream().splitlines()]
+
+
+# -- a cell whose program did not get past init changes nothing ----------------------
+
+NO_INIT = [
+    ('var pz = func() int { panic("boom pz") }()', "panic: boom pz"),
+    ('var pz = 1\nfunc init() { panic("boom init") }', "panic: boom init"),
+    ('var pz = func() int { fmt.Println("leaving"); os.Exit(3); return 0 }()', "leaving"),
+]
+
+
+@pytest.mark.parametrize(("cell", "shown"), NO_INIT, ids=["initializer", "init", "exit"])
+def test_a_cell_that_fails_in_its_initialization_leaves_the_session_as_it_was(kc, cell, shown):
+    r = failed(kc, cell)
+    assert shown in r.stream("stderr") + r.stream()  # the failure is shown, as before
+    # Later cells run: they do not fail the same way until `%rm pz`.
+    assert ok(kc, 'fmt.Println("after")').stream() == "after\n"
+    assert "pz" not in listed(kc)
+    r = failed(kc, "fmt.Println(pz)", "BuildError")
+    assert r.reply["content"]["evalue"] == "line 1: undefined: pz"
+
+
+def test_an_earlier_declaration_stays_when_its_replacement_fails_in_init(kc):
+    ok(kc, "var kept = 1")
+    failed(kc, 'var kept = func() int { panic("no") }()')
+    assert ok(kc, "kept").value == "1"
+
+
+def test_the_cells_own_statements_failing_keep_its_declarations(kc):
+    # Its declarations initialized; the call that failed is this run's, not theirs.
+    r = failed(kc, "func div10(d int) int { return 10 / d }\nvar ten = 10\ndiv10(0)")
+    assert "integer divide by zero" in r.stream("stderr")
+    assert ok(kc, "div10(ten / 2)").value == "2"
+
+
+def test_a_cells_own_func_main_failing_keeps_its_declarations(kc):
+    r = failed(kc, 'var viaMain = 8\nfunc main() {\n\tpanic("in main")\n}')
+    assert "cell:3" in r.stream("stderr")  # its lines are still the cell's own
+    assert ok(kc, "viaMain").value == "8"
+
+
+def test_magic_a_failed_initializer_does_not_join(run):
+    result, _, err = run('%%gorun --quiet\nvar mz = func() int { panic("boom mz") }()\n')
+    assert result.error_in_exec is not None and "panic: boom mz" in err
+    result, out, _ = run('%%gorun --quiet\nfmt.Println("after")\n')
+    assert result.success and out == "after\n"
+
+
+# -- what %reset and %list say --------------------------------------------------------
+
+
+def test_reset_says_what_it_forgot(kc):
+    ok(kc, "%reset")
+    ok(kc, 'import "strings"\nfunc up(s string) string { return strings.ToUpper(s) }\ntype R int')
+    ok(kc, 'fmt.Println(cache.Value("reset-key", func() int { return 3 }))')
+    r = ok(kc, "%reset")
+    assert r.stream() == "forgot 2 declarations, 1 import and 1 kept value\n"
+    assert ok(kc, "%reset").stream() == "nothing to forget\n"
+
+
+def test_magic_reset_says_what_it_forgot(run):
+    run("%%gorun --quiet\nvar one = 1\n")
+    assert run("%gorun_reset")[1] == "forgot 1 declaration\n"
+    assert run("%gorun_reset")[1] == "nothing to forget\n"
+
+
+def test_list_takes_no_arguments(kc, run):
+    r = execute(kc, "%list extra")
+    assert r.reply["content"]["ename"] == "UsageError"
+    assert r.reply["content"]["evalue"] == (
+        "usage: %list (no arguments; a cell of just NAME?? shows a declaration's source)"
+    )
+    result, _, _ = run("%gorun_list extra")
+    assert "usage: %gorun_list (no arguments" in str(result.error_in_exec)
+
+
+# -- the declaration-only status names this cell's own declarations ---------------------
+
+
+def test_magic_status_names_only_this_cells_declarations(run):
+    # run_cell without history: every cell has the same execution count, so the
+    # same label; the status must still be about this cell alone.
+    def status(cell: str) -> str:
+        result, out, _ = run("%%gorun\n" + cell + "\n")
+        assert result.success, out
+        return out.split(" · ")[0]
+
+    assert status("func a4() int { return 1 }") == "declared: a4"
+    assert status("func a4() int { return 1 }") == "declared: a4"  # run again
+    assert status("func b4() int { return 2 }\ntype P4 struct{}") == "declared: b4, P4"
+    assert status("func a4() int { return 3 }") == "declared: a4"  # edited
+    assert status('import "strings"\nvar s4 = strings.ToUpper("x")') == (
+        "declared: s4; imported: strings"
+    )
+
+
+# -- a name declared twice in one cell ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cell", "line"),
+    [("func twice() {}\nfunc twice() {}", 2), ('var t2 = 1\nimport t2 "strings"', 2)],
+)
+def test_a_name_declared_twice_in_one_cell_is_an_error_at_the_second(kc, cell, line):
+    # As in a Go file; the session keeps neither (a later cell replaces, not this one).
+    name = "twice" if "twice" in cell else "t2"
+    r = execute(kc, cell)
+    assert r.reply["content"]["ename"] == "CellError"
+    assert r.reply["content"]["evalue"] == (
+        f"line {line}: {name} redeclared in this cell (the first declaration is at line 1)"
+    )
+    assert name not in listed(kc)
