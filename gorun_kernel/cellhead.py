@@ -63,10 +63,12 @@ Lines at the top of a cell
   %vet on | off        go vet every later cell alongside its build (--vet: one cell)
   %memory SIZE | off   memory limit for every later program (512MiB, 2GiB); at most
                        GORUN_MEMORY_LIMIT when that is set
-  %list                the session's declarations, and the cell of each
+  %list                the session's declarations, and the cell of each (a cell of
+                       just NAME?? shows one's source)
   %rm [-r] NAME...     forget declarations (Type.Method for a method) or imports;
                        -r: and the declarations that use them
-  %reset [--go-mod]    forget all declarations (--go-mod: and the fetched modules)
+  %reset [--go-mod]    forget all declarations and kept values, and say how many
+                       (--go-mod: and the fetched modules)
   %jobs                background programs (%%gorun --bg): id, pid, time, status
   %kill N | all        stop a background program, or all of them
   %help                this text

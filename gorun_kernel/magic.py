@@ -215,7 +215,8 @@ class GorunMagics(Magics):
 
     @line_magic
     def gorun_reset(self, line: str) -> None:
-        """%gorun_reset [--go-mod]: forget all declarations (--go-mod: and fetched modules)."""
+        """%gorun_reset [--go-mod]: forget all declarations and kept values, and say how many
+        (--go-mod: and fetched modules)."""
         words = line.split()
         if any(w != "--go-mod" for w in words):
             raise IPythonUsageError("usage: %gorun_reset [--go-mod]")

@@ -7,7 +7,9 @@ with iota) only that name is replaced by `_`, so the rest keeps its meaning
 and nothing is declared twice. A cell's statements become `main` for that run.
 
 A plan is made from a cell without touching the session; the engine commits it
-only after the build succeeded, so a cell that fails to build changes nothing.
+only once the program built and got past its initialization (its main calls
+STARTED first), so a cell that fails to build, or whose initializer panics,
+changes nothing.
 Composing is string work over stored declarations: no go command.
 """
 
