@@ -120,10 +120,8 @@ class GorunMagics(Magics):
             if cell is None:
                 outcome = engine.run_package(cmd, sink, opts)
             else:
-                count = getattr(self.shell, "execution_count", None)
-                label = f"[{count}]" if count is not None else None
                 outcome = engine.run_cell(
-                    cell, cmd, sink, opts, first_line=2, label=label, cell_id=self.cell_id
+                    cell, cmd, sink, opts, first_line=2, label=self._label(), cell_id=self.cell_id
                 )
         except UsageError as e:
             raise IPythonUsageError(e.message) from None
@@ -137,15 +135,23 @@ class GorunMagics(Magics):
             tcmd = testflags.parse(cmdline.split_line(line), usage)
         except UsageError as e:
             raise IPythonUsageError(e.message) from None
-        count = getattr(self.shell, "execution_count", None)
-        label = f"[{count}]" if count is not None else None
         try:
             outcome = session_engine().run_tests(
-                cell or "", tcmd, self._sink(), RunOptions(os.getcwd()), first_line=2, label=label
-            )
+                cell or "", tcmd, self._sink(), RunOptions(os.getcwd()), first_line=2,
+                label=self._label(),
+            )  # fmt: skip
         except UsageError as e:
             raise IPythonUsageError(e.message) from None
         self._finish(tcmd.cmd, outcome)
+
+    def _label(self) -> str | None:
+        """How messages name the cell being run: `[3]` for In [3], the number its Out
+        shows. IPython 9 counts the cell before running it (execution_count is then
+        one more, 8 counted after); its displayhook's prompt_count is right in both."""
+        count = getattr(getattr(self.shell, "displayhook", None), "prompt_count", None)
+        if not isinstance(count, int):  # a shell of another kind
+            count = getattr(self.shell, "execution_count", None)
+        return f"[{count}]" if count is not None else None
 
     def _sink(self) -> _Sink:
         # Progress only for people watching a notebook (the frontend takes

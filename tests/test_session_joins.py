@@ -139,3 +139,16 @@ def test_a_name_declared_twice_in_one_cell_is_an_error_at_the_second(kc, cell, l
         f"line {line}: {name} redeclared in this cell (the first declaration is at line 1)"
     )
     assert name not in listed(kc)
+
+
+# -- how the magic names its cells ---------------------------------------------------
+
+
+def test_magic_names_a_cell_by_its_in_number(ip, capsys):
+    # IPython 9 counts a cell before running it (execution_count is then In's
+    # number + 1): the declaration is still listed as made in In's cell.
+    result = ip.run_cell("%%gorun --quiet\nfunc named5() int { return 1 }\n", store_history=True)
+    assert result.success
+    capsys.readouterr()
+    ip.run_cell("%gorun_list")
+    assert capsys.readouterr().out == f"named5  func    cell [{result.execution_count}]\n"
