@@ -145,11 +145,12 @@ class GorunMagics(Magics):
         self._finish(tcmd.cmd, outcome)
 
     def _label(self) -> str | None:
-        """How messages name the cell being run: `[3]` for In [3], the number its Out
-        shows. IPython 9 counts the cell before running it (execution_count is then
-        one more, 8 counted after); its displayhook's prompt_count is right in both."""
-        count = getattr(getattr(self.shell, "displayhook", None), "prompt_count", None)
-        if not isinstance(count, int):  # a shell of another kind
+        """How messages name the cell being run: `[3]` for In [3]. IPython 9 counts a
+        cell before running it (execution_count is then one more); the result of the
+        cell being run, which the displayhook holds, has its number in 8 and 9."""
+        running = getattr(getattr(self.shell, "displayhook", None), "exec_result", None)
+        count = getattr(running, "execution_count", None)
+        if not isinstance(count, int):  # IPython 8, a cell without history: not counted
             count = getattr(self.shell, "execution_count", None)
         return f"[{count}]" if count is not None else None
 
