@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from . import build, compose, memlimit, packages
 from .build import Builder, Built
@@ -118,12 +119,8 @@ class Engine:
         return self.session.remove_names(list(names), dependents)
 
     def reset(self, go_mod: bool = False) -> Forgotten:
-        """Forget all declarations and kept values; with go_mod, also the modules fetched.
-        Returns what was forgotten, for the confirmation the user sees."""
-        rows = self.session.listing()
-        imports = sum(1 for _, kind, _ in rows if kind == "import")
-        values = len(list((self.scratch.path / VALUE_CACHE).glob("*.gob")))
-        forgotten = Forgotten(len(rows) - imports, imports, values, go_mod)
+        """Forget all declarations and kept values; with go_mod, also the modules fetched."""
+        forgotten = Forgotten.of(self.session.listing(), self.scratch.path / VALUE_CACHE, go_mod)
         self.session.reset()
         self.cells.retries.clear()
         shutil.rmtree(self.scratch.path / VALUE_CACHE, ignore_errors=True)
@@ -224,12 +221,7 @@ class Engine:
     # -- the two paths through the stages ---------------------------------------
 
     def _run_cell(
-        self,
-        code: str,
-        cmd: Command,
-        sink: OutputSink,
-        opts: RunOptions,
-        where: _Where,
+        self, code: str, cmd: Command, sink: OutputSink, opts: RunOptions, where: _Where
     ) -> Outcome:
         if cmd.chdir is not None:
             raise UsageError("-C dir is for %gorun package runs; a cell is built in the session")
@@ -249,12 +241,10 @@ class Engine:
         except GorunError as e:
             return Outcome.failed(e)  # go's own errors (a flag it does not know) included
         show = composed.show and not cmd.background  # a background program has no value
-        snippet = composed.plan is not None
-        program = Program(built, cmd.positional, env, composed.table, show, report_start=snippet)
+        snippet = composed.plan is not None  # its main says when it began: _joined
+        program = Program(built, cmd.positional, env, composed.table, show, snippet)
         outcome = self.jobs.run(self.runner, program, cmd, sink, opts, f"cell {label}")
-        if composed.plan is not None and _past_init(outcome, cmd):
-            self.session.commit(composed.plan)  # its declarations join the session
-        return _declared(outcome, composed, cmd)
+        return _joined(self.session, outcome, composed, cmd)
 
     def _run_tests(
         self,
@@ -284,8 +274,7 @@ class Engine:
         sink: OutputSink,
         test: bool = False,
     ) -> tuple[Built, Composed]:
-        """The cell's program (or test binary), built; a test cell's declarations join the
-        session (a snippet's join after its run: _past_init)."""
+        """The cell's program (or test binary); a test cell's declarations join the session."""
         # The scratch module is never part of the user's workspace. -mod=mod
         # lets go add a missing module to the session's go.mod when a cell
         # first imports it, and only then; the user's own -mod wins.
@@ -299,7 +288,7 @@ class Engine:
         built.seconds = time.monotonic() - started
         if composed.plan is not None:
             self.session.cells += 1
-            if test:  # a test cell's declarations join once it built (a cell's: _past_init)
+            if test:  # (a snippet's join after its run: _joined)
                 self.session.commit(composed.plan)
         return built, composed
 
@@ -319,21 +308,22 @@ class Engine:
         return self.jobs.run(self.runner, Program(built, ref.args, env), cmd, sink, opts, what)
 
 
-def _past_init(outcome: Outcome, cmd: Command) -> bool:
-    """Whether a snippet's declarations join the session after its run: once its
-    program got past initialization (main began, as it said: golib/started),
-    however its statements then ended; never when an initializer or an init
-    panicked, exited or was stopped, so a failed cell leaves the session as it
-    was, as a failed build does. A run that succeeded, built nothing to run
-    (-n), or went to the background (it may still be initializing) counts too.
-    """
-    return bool(outcome.started) or outcome.ok or cmd.background
+def _joined(session: Session, outcome: Outcome, composed: Composed, cmd: Command) -> Outcome:
+    """A snippet's declarations join the session after its run, once its program
+    got past initialization (main began, as it said: golib/started), however its
+    statements then ended; never when an initializer or an init panicked, exited
+    or was stopped: a failed cell leaves the session as it was, as a failed build
+    does. A run that succeeded (or built nothing to run, -n) counts too, and a
+    background one (it may still be initializing).
 
-
-def _declared(outcome: Outcome, composed: Composed, cmd: Command) -> Outcome:
-    """A cell of declarations only that ran: its status says what it declared
+    A cell of declarations only that ran: its status says what it declared
     (`declared: sq, Point`), not `exit status 0`: no statement of the cell ran."""
-    declared = composed.plan.declared() if composed.plan is not None else None
+    plan = composed.plan
+    if plan is None:
+        return outcome
+    if outcome.started or outcome.ok or cmd.background:
+        session.commit(plan)
+    declared = plan.declared()
     if declared is not None and outcome.ok and not cmd.background:
         outcome.status = declared
     return outcome
@@ -371,6 +361,12 @@ class Forgotten:
     imports: int
     values: int
     go_mod: bool  # the session's go.mod and go.sum went back to their start
+
+    @classmethod
+    def of(cls, rows: list[tuple[str, str, str]], values: Path, go_mod: bool) -> Forgotten:
+        """From the session's listing (%list's rows) and golib/cache's directory."""
+        imports = sum(1 for _, kind, _ in rows if kind == "import")
+        return cls(len(rows) - imports, imports, len(list(values.glob("*.gob"))), go_mod)
 
 
 @dataclass(frozen=True)
