@@ -144,23 +144,38 @@ def execute_and_interrupt(
     return result, numbers, time.monotonic() - sent[0]
 
 
-def _reply_to(kc: BlockingKernelClient, msg_id: str, timeout: float) -> dict[str, Any]:
-    """The shell reply to msg_id (help replies may come after other replies)."""
+def reply_to(kc: BlockingKernelClient, msg_id: str, timeout: float = 120) -> dict[str, Any]:
+    """The shell reply (the whole message) to msg_id, passing over any other reply.
+
+    Never take "the next shell message" instead: jupyter_client's wait_for_ready
+    sends kernel_info again each second until one is answered, so a kernel slow to
+    start (a loaded machine) leaves kernel_info replies nobody has read yet. Help
+    replies may also come after other replies.
+    """
     deadline = time.monotonic() + timeout
     while True:
         reply = kc.get_shell_msg(timeout=max(0.01, deadline - time.monotonic()))
         if reply["parent_header"].get("msg_id") == msg_id:
-            return reply["content"]
+            return reply
 
 
 def complete(
     kc: BlockingKernelClient, code: str, cursor: int | None = None, timeout: float = 120
 ) -> dict[str, Any]:
     """A complete_request's reply content (cursor: the end of code by default)."""
-    return _reply_to(kc, kc.complete(code, len(code) if cursor is None else cursor), timeout)
+    msg_id = kc.complete(code, len(code) if cursor is None else cursor)
+    return reply_to(kc, msg_id, timeout)["content"]
 
 
 def inspect(
-    kc: BlockingKernelClient, code: str, cursor: int, timeout: float = 120
+    kc: BlockingKernelClient, code: str, cursor: int, detail_level: int = 0, timeout: float = 120
 ) -> dict[str, Any]:
-    return _reply_to(kc, kc.inspect(code, cursor), timeout)
+    return reply_to(kc, kc.inspect(code, cursor, detail_level), timeout)["content"]
+
+
+def is_complete(kc: BlockingKernelClient, code: str, timeout: float = 120) -> dict[str, Any]:
+    return reply_to(kc, kc.is_complete(code), timeout)["content"]
+
+
+def kernel_info(kc: BlockingKernelClient, timeout: float = 120) -> dict[str, Any]:
+    return reply_to(kc, kc.kernel_info(), timeout)["content"]

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 from jupyter_client.manager import KernelManager
-from kernel_client import execute
-from test_kernel import reply_to
+from kernel_client import complete, execute, inspect, reply_to
 from test_sessions import go_builds_started_by, wait_gone
 
 import gorun_kernel
@@ -269,9 +268,7 @@ def test_goflags_refuses_options_that_would_break_every_later_cell(kc, words):
 
 @pytest.mark.parametrize(("code", "cursor"), [("fmt.", 10), ("😀 fmt.Pri", 10), ("fmt.", -3)])
 def test_completion_and_inspection_always_reply(kc, code, cursor):
-    kc.complete(code, cursor)
-    reply = kc.get_shell_msg(timeout=30)
-    assert reply["content"]["status"] == "ok"
-    assert 0 <= reply["content"]["cursor_start"] <= reply["content"]["cursor_end"] <= len(code)
-    kc.inspect(code, cursor)
-    assert kc.get_shell_msg(timeout=30)["content"]["status"] == "ok"
+    reply = complete(kc, code, cursor)
+    assert reply["status"] == "ok"
+    assert 0 <= reply["cursor_start"] <= reply["cursor_end"] <= len(code)
+    assert inspect(kc, code, cursor)["status"] == "ok"

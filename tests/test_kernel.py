@@ -11,7 +11,16 @@ from typing import Any, ClassVar
 
 import jupyter_kernel_test
 import pytest
-from kernel_client import execute, execute_and_interrupt, start
+from kernel_client import (
+    complete,
+    execute,
+    execute_and_interrupt,
+    inspect,
+    is_complete,
+    kernel_info,
+    reply_to,
+    start,
+)
 from test_sessions import go_builds_started_by, running, wait_gone
 
 
@@ -70,10 +79,7 @@ def test_error_reply_and_exactly_one_error_message(kc):
 def test_a_failed_cell_aborts_the_queued_cells(kc):
     first = kc.execute("os.Exit(1)")
     second = kc.execute('fmt.Println("must not run")')
-    replies = {}
-    while len(replies) < 2:
-        msg = kc.get_shell_msg(timeout=60)
-        replies[msg["parent_header"]["msg_id"]] = msg["content"]["status"]
+    replies = {msg_id: reply_to(kc, msg_id)["content"]["status"] for msg_id in (first, second)}
     assert replies == {first: "error", second: "aborted"}
 
 
@@ -153,51 +159,37 @@ def test_per_cell_command_line_and_package_runs(kc):
 
 def test_is_complete(kc):
     def check(code: str) -> str:
-        kc.is_complete(code)
-        return kc.get_shell_msg(timeout=10)["content"]["status"]
+        return is_complete(kc, code)["status"]
 
     assert check("fmt.Println(1)") == "complete"
     assert check("func f() {") == "incomplete"
     assert check("x := `raw") == "incomplete"
     assert check("x := 1 +") == "incomplete"
     assert check("}") == "invalid"
-    kc.is_complete("func f() {\n\tif true {")
-    assert kc.get_shell_msg(timeout=10)["content"]["indent"] == " " * 8  # no tab: no ^I
+    assert is_complete(kc, "func f() {\n\tif true {")["indent"] == " " * 8  # no tab: no ^I
     r = execute(kc, "%%gorun --no-raise-error\nfmt.Println(1)")
     assert "for the %%gorun magic" in r.reply["content"]["evalue"]
 
 
 def test_completion_and_inspection(kc):
     execute(kc, "func mySessionFunc() {}")
-    code = 'import "str'
-    kc.complete(code, len(code))
-    assert "strings" in kc.get_shell_msg(timeout=10)["content"]["matches"]
-    code = "strings.ToU"
-    kc.complete(code, len(code))
-    reply = kc.get_shell_msg(timeout=10)["content"]
+    assert "strings" in complete(kc, 'import "str')["matches"]
+    reply = complete(kc, "strings.ToU")
     assert reply["matches"] == ["ToUpper", "ToUpperSpecial"]
     assert reply["cursor_start"] == len("strings.")
-    code = "mySess"
-    kc.complete(code, len(code))
-    assert "mySessionFunc" in kc.get_shell_msg(timeout=10)["content"]["matches"]
-    kc.complete("fo", 2)
-    assert "for" in kc.get_shell_msg(timeout=10)["content"]["matches"]
+    assert "mySessionFunc" in complete(kc, "mySess")["matches"]
+    assert "for" in complete(kc, "fo")["matches"]
 
-    kc.inspect("fmt.Println(1)", 5)
-    reply = kc.get_shell_msg(timeout=30)["content"]
+    reply = inspect(kc, "fmt.Println(1)", 5)
     assert reply["found"] and "Println(a ...any) (n int, err error)" in reply["data"]["text/plain"]
-    kc.inspect("strings.Builder", 10)
-    text = kc.get_shell_msg(timeout=30)["content"]["data"]["text/plain"]
+    text = inspect(kc, "strings.Builder", 10)["data"]["text/plain"]
     assert "A Builder is used to efficiently build a string" in text
-    kc.inspect("mySessionFunc()", 3, detail_level=1)  # with the declaration's source
-    assert (
-        "func mySessionFunc() {}" in kc.get_shell_msg(timeout=10)["content"]["data"]["text/plain"]
-    )
+    reply = inspect(kc, "mySessionFunc()", 3, detail_level=1)  # with the declaration's source
+    assert "func mySessionFunc() {}" in reply["data"]["text/plain"]
 
 
 def test_language_info_and_banner(kc):
-    kc.kernel_info()
-    content = kc.get_shell_msg(timeout=10)["content"]
+    content = kernel_info(kc)
     info = content["language_info"]
     assert info["name"] == "go" and info["file_extension"] == ".go"
     assert info["mimetype"] == "text/x-go" and info["pygments_lexer"] == "go"
@@ -227,13 +219,6 @@ def test_interrupt_an_infinite_loop_then_run_a_cell(mode):
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=False)
-
-
-def reply_to(kc, msg_id: str) -> dict:
-    while True:
-        reply = kc.get_shell_msg(timeout=30)
-        if reply["parent_header"]["msg_id"] == msg_id:
-            return reply
 
 
 def test_interrupt_during_a_build(fresh_kernel):
