@@ -120,13 +120,13 @@ def fresh_kernel():
 def python_kernel():
     """A real IPython kernel with the extension loaded: (KernelManager, client)."""
     from jupyter_client.manager import KernelManager
-    from kernel_client import execute
+    from kernel_client import START_TIMEOUT, execute
 
     km = KernelManager(kernel_name="python3")
     km.start_kernel()
     kc = km.client()
     kc.start_channels()
-    kc.wait_for_ready(timeout=60)
+    kc.wait_for_ready(timeout=START_TIMEOUT)
     execute(kc, "%load_ext gorun_kernel")
     yield km, kc
     kc.stop_channels()

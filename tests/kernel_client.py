@@ -13,6 +13,10 @@ from typing import Any
 from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.manager import KernelManager
 
+# Seconds a kernel may take to start and answer (a bound on a hang, never a speed
+# figure): jupyter_client's 60 have been too few on a loaded 2-core CI machine.
+START_TIMEOUT = 180.0
+
 
 @dataclass
 class Result:
@@ -53,7 +57,7 @@ def start(
     km.start_kernel(**extra)
     kc = km.client()
     kc.start_channels()
-    kc.wait_for_ready(timeout=60)
+    kc.wait_for_ready(timeout=START_TIMEOUT)
     return km, kc
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from jupyter_client.manager import KernelManager
-from kernel_client import complete, execute, inspect, reply_to
+from kernel_client import START_TIMEOUT, complete, execute, inspect, reply_to
 from test_sessions import go_builds_started_by, wait_gone
 
 import gorun_kernel
@@ -147,7 +147,7 @@ def test_an_interrupted_build_leaves_nothing_in_tmpdir(tmp_path):
     kc = km.client()
     kc.start_channels()
     try:
-        kc.wait_for_ready(timeout=60)
+        kc.wait_for_ready(timeout=START_TIMEOUT)
         msg_id = kc.execute('%%gorun -a\nfmt.Println("never")')  # -a: seconds of go build
         builds = go_builds_started_by(km.provisioner.process.pid)
         wait_for_compilers(builds)  # go's work directory exists and is filling up

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import nbformat
 import pexpect
-from kernel_client import execute, execute_and_interrupt
+from kernel_client import START_TIMEOUT, execute, execute_and_interrupt
 from test_sessions import wait_gone
 
 
@@ -41,10 +41,19 @@ def test_nbconvert_executes_a_go_notebook(tmp_path):
     assert outputs[3][0]["text"] == "stdin: EOF\n"  # nbconvert has no stdin: end of input
 
 
+# jupyter console gives up on the kernel after 60 s at start, and on is_complete after
+# 1 s: from then on it decides continuation lines itself, and a loaded machine would
+# fail the test, not the kernel. The kernel's answers still decide, only later.
+PATIENT_CONSOLE = [
+    f"--ZMQTerminalInteractiveShell.kernel_timeout={START_TIMEOUT}",
+    f"--ZMQTerminalInteractiveShell.kernel_is_complete_timeout={START_TIMEOUT}",
+]
+
+
 def test_jupyter_console_runs_go_and_continues_lines(tmp_path):
     console = pexpect.spawn(
         sys.executable,
-        ["-m", "jupyter", "console", "--kernel", "gorun"],
+        ["-m", "jupyter", "console", "--kernel", "gorun", *PATIENT_CONSOLE],
         cwd=str(tmp_path),
         encoding="utf-8",
         timeout=120,
@@ -79,7 +88,7 @@ def test_exit_and_quit_leave_jupyter_console(tmp_path):
     for word in ("exit", "quit"):
         console = pexpect.spawn(
             sys.executable,
-            ["-m", "jupyter", "console", "--kernel", "gorun"],
+            ["-m", "jupyter", "console", "--kernel", "gorun", *PATIENT_CONSOLE],
             cwd=str(tmp_path),
             encoding="utf-8",
             timeout=120,

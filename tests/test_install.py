@@ -12,7 +12,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from kernel_client import execute
+from kernel_client import START_TIMEOUT, execute
 
 from gorun_kernel.install import LOGOS, RESOURCES, kernel_json
 
@@ -155,7 +155,7 @@ def test_install_prefix_writes_a_working_kernelspec(tmp_path, monkeypatch):
     kc = km.client()
     kc.start_channels()
     try:
-        kc.wait_for_ready(timeout=60)
+        kc.wait_for_ready(timeout=START_TIMEOUT)
         assert execute(kc, 'fmt.Println("from the installed spec")').stream() == (
             "from the installed spec\n"
         )

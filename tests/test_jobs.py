@@ -17,7 +17,7 @@ import time
 from typing import Any
 
 import pytest
-from kernel_client import execute, execute_and_interrupt
+from kernel_client import START_TIMEOUT, execute, execute_and_interrupt
 from test_sessions import read_until, start_session, wait_gone
 
 from gorun_kernel.jobs import WAIT_LIMIT
@@ -204,7 +204,7 @@ def test_restart_ends_every_job(fresh_kernel):
     r = execute(kc, f"%%gorun --bg --wait-port {port}\n" + server(port))
     _, pid = started(r)
     km.restart_kernel(now=False)
-    kc.wait_for_ready(timeout=60)
+    kc.wait_for_ready(timeout=START_TIMEOUT)
     assert wait_gone(pid)
     assert execute(kc, "%jobs").stream() == "no background programs\n"
 

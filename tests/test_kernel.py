@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 import jupyter_kernel_test
 import pytest
 from kernel_client import (
+    START_TIMEOUT,
     complete,
     execute,
     execute_and_interrupt,
@@ -264,7 +265,7 @@ def test_restart_during_a_running_cell_leaves_nothing_behind():
         km.restart_kernel(now=False)
         assert wait_gone(child[0]), "the cell's child process survived the restart"
         assert not any(d.exists() for d in mine)
-        kc.wait_for_ready(timeout=60)
+        kc.wait_for_ready(timeout=START_TIMEOUT)
         assert execute(kc, 'fmt.Println("after restart")').stream() == "after restart\n"
     finally:
         kc.stop_channels()

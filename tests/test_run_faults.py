@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kernel_client import execute, execute_and_interrupt, start
+from kernel_client import START_TIMEOUT, execute, execute_and_interrupt, start
 from test_sessions import running, wait_gone
 
 import gorun_kernel
@@ -104,7 +104,7 @@ def test_stdin_from_a_fifo_waits_for_its_writer_and_can_be_interrupted(kernel, t
         f"%%gorun --stdin-file {fifo}\n"
         'fmt.Println("ready")\nvar s string\nfmt.Scanln(&s)\nfmt.Println("got", s)'
     )
-    r, _, took = execute_and_interrupt(km, kc, code, "ready", timeout=30)
+    r, _, took = execute_and_interrupt(km, kc, code, "ready")
     assert r.reply["content"]["ename"] == "Interrupted" and took < 2.0
 
     def write() -> None:
@@ -113,7 +113,7 @@ def test_stdin_from_a_fifo_waits_for_its_writer_and_can_be_interrupted(kernel, t
 
     writer = threading.Thread(target=write, daemon=True)
     writer.start()
-    r = execute(kc, code, timeout=30)
+    r = execute(kc, code)
     assert r.status == "ok" and r.stream() == "ready\ngot hello\n"
     writer.join(timeout=10)
 
@@ -128,7 +128,7 @@ def test_magic_stdin_from_a_fifo_is_interrupted_cleanly(python_kernel, tmp_path)
         'import ("fmt"; "io"; "os")\nfunc main() { fmt.Println("ready")\n'
         "b, _ := io.ReadAll(os.Stdin); fmt.Println(len(b)) }\n"
     )
-    r, _, took = execute_and_interrupt(km, kc, code, "ready", timeout=30)
+    r, _, took = execute_and_interrupt(km, kc, code, "ready")
     assert r.status == "error" and r.reply["content"]["ename"] == "Interrupted"
     assert took < 2.0
     assert "KeyboardInterrupt" not in "\n".join(r.reply["content"]["traceback"])
@@ -197,7 +197,7 @@ def test_a_program_cannot_make_the_value_a_device_or_a_fifo(fresh_kernel, attack
     km, kc = fresh_kernel
     code = f'if p := os.Getenv("GORUN_VALUE_FILE"); p != "" {{ {attack} }}\n"done"'
     with data_limit(kernel_pid(km)):
-        r = execute(kc, code, timeout=30)
+        r = execute(kc, code)
     assert r.status == "ok", r.reply["content"]
     assert r.value == '"done"'
 
@@ -299,7 +299,7 @@ def test_a_child_in_a_new_session_ends_on_restart_and_shutdown():
                     child = int(msg["content"]["text"].split()[1])
             if how == "restart":
                 km.restart_kernel(now=False)
-                kc.wait_for_ready(timeout=60)
+                kc.wait_for_ready(timeout=START_TIMEOUT)
             else:
                 kc.stop_channels()
                 km.shutdown_kernel(now=False)
@@ -394,7 +394,7 @@ def test_interrupts_at_any_moment_never_lose_a_reply(fresh_kernel):
     threading.Thread(target=storm, daemon=True).start()
     try:
         for code in ['fmt.Println("warm")', "%env A=1", "1 + 1"] * 10:
-            r = execute(kc, code, timeout=30)
+            r = execute(kc, code)
             assert r.status == "ok" or r.reply["content"]["ename"] == "Interrupted"
     finally:
         stop.set()

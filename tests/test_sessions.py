@@ -69,7 +69,8 @@ def running(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
-def wait_gone(pid: int, within: float = 5.0) -> bool:
+def wait_gone(pid: int, within: float = 60.0) -> bool:
+    """True once pid has ended (within: a bound on a hang; a loaded machine is slow to reap)."""
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         if not running(pid):

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.manager import KernelManager
-from kernel_client import Result, execute, execute_and_interrupt
+from kernel_client import START_TIMEOUT, Result, execute, execute_and_interrupt
 
 TIMED = re.compile(r"exit status 0 · build \d+\.\d\d s · run \d+\.\d\d s")
 CACHED = re.compile(r"exit status 0 · cached · run \d+\.\d\d s")
@@ -142,7 +142,7 @@ def kernel_behind(
     kc = km.client()
     kc.start_channels()
     try:
-        kc.wait_for_ready(timeout=60)
+        kc.wait_for_ready(timeout=START_TIMEOUT)
         yield kc
     finally:
         kc.stop_channels()

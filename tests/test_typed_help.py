@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from jupyter_client.manager import KernelManager
-from kernel_client import complete, execute, inspect, start
+from kernel_client import START_TIMEOUT, complete, execute, inspect, start
 from test_cache_faults import read_only
 from test_sessions import running, wait_gone
 
@@ -403,7 +403,7 @@ def test_go_completion_in_gorun_cells_of_a_python_kernel(tmp_path):
     kc = km.client()
     kc.start_channels()
     try:
-        kc.wait_for_ready(timeout=60)
+        kc.wait_for_ready(timeout=START_TIMEOUT)
         assert execute(kc, "%load_ext gorun_kernel").status == "ok"
         assert execute(kc, "%%gorun --quiet\n" + SESSION).status == "ok"
         code = "%%gorun\np := Point{}\np.Sc"
