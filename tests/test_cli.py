@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from jupyter_client.manager import KernelManager
+from kernel_client import START_TIMEOUT
 
 KERNEL_JSON = Path(__file__).parent.parent / "kernel.json"
 
@@ -48,7 +49,7 @@ def test_no_command_starts_the_kernel_with_the_argv_of_kernel_json():
     try:
         kc = km.client()
         kc.start_channels()
-        kc.wait_for_ready(timeout=60)
+        kc.wait_for_ready(timeout=START_TIMEOUT)
         reply = kc.kernel_info(reply=True, timeout=30)
         assert reply["content"]["language_info"]["name"] == "go"
         kc.stop_channels()
