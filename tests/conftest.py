@@ -120,9 +120,9 @@ def fresh_kernel():
 def python_kernel():
     """A real IPython kernel with the extension loaded: (KernelManager, client)."""
     from jupyter_client.manager import KernelManager
-    from kernel_client import START_TIMEOUT, execute
+    from kernel_client import START_TIMEOUT, execute, ipc
 
-    km = KernelManager(kernel_name="python3")
+    km = KernelManager(kernel_name="python3", **ipc())
     km.start_kernel()
     kc = km.client()
     kc.start_channels()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import queue
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -16,6 +19,19 @@ from jupyter_client.manager import KernelManager
 # Seconds a kernel may take to start and answer (a bound on a hang, never a speed
 # figure): jupyter_client's 60 have been too few on a loaded 2-core CI machine.
 START_TIMEOUT = 180.0
+
+
+def ipc() -> dict[str, str]:
+    """KernelManager arguments for Unix sockets in a directory of the kernel's own.
+
+    Not TCP: jupyter_client picks five free ports and the kernel binds them a moment
+    later; on a busy machine another process may take one in between ("Address
+    already in use": the kernel dies before it is ready). An absolute path, as the
+    kernel may start in another directory; removed when the tests end.
+    """
+    where = tempfile.mkdtemp(prefix="gorun-test-kernel-")
+    atexit.register(shutil.rmtree, where, True)
+    return {"transport": "ipc", "ip": os.path.join(where, "kernel")}
 
 
 @dataclass
@@ -46,7 +62,7 @@ def start(
     cwd: str | None = None,
 ) -> tuple[KernelManager, BlockingKernelClient]:
     """A gorun kernel; env: variables added to this process's environment for it."""
-    km = KernelManager(kernel_name="gorun")
+    km = KernelManager(kernel_name="gorun", **ipc())
     if interrupt_mode is not None:
         km.kernel_spec.interrupt_mode = interrupt_mode
     extra: dict[str, object] = {}
@@ -163,8 +179,13 @@ def reply_to(kc: BlockingKernelClient, msg_id: str, timeout: float = 120) -> dic
             return reply
 
 
+# Help replies: more than the patient tests' time box (GORUN_HELP_TIMEOUT=300), which a
+# first build of the typeinfo helper (a new source, a cold cache, a busy machine) may use.
+HELP_TIMEOUT = 600.0
+
+
 def complete(
-    kc: BlockingKernelClient, code: str, cursor: int | None = None, timeout: float = 120
+    kc: BlockingKernelClient, code: str, cursor: int | None = None, timeout: float = HELP_TIMEOUT
 ) -> dict[str, Any]:
     """A complete_request's reply content (cursor: the end of code by default)."""
     msg_id = kc.complete(code, len(code) if cursor is None else cursor)
@@ -172,7 +193,11 @@ def complete(
 
 
 def inspect(
-    kc: BlockingKernelClient, code: str, cursor: int, detail_level: int = 0, timeout: float = 120
+    kc: BlockingKernelClient,
+    code: str,
+    cursor: int,
+    detail_level: int = 0,
+    timeout: float = HELP_TIMEOUT,
 ) -> dict[str, Any]:
     return reply_to(kc, kc.inspect(code, cursor, detail_level), timeout)["content"]
 

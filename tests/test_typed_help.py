@@ -265,8 +265,8 @@ def test_help_while_a_cell_runs_does_not_wait_for_it(kc, tmp_path):
             msg = kc.get_iopub_msg(timeout=120)
             if msg["parent_header"].get("msg_id") == run_id and msg["msg_type"] == "stream":
                 break
-        assert kinds(complete(kc, "count := 3\nco", timeout=60))["count"] == ("var", "int")
-        text = inspect(kc, "count := 3\ncount", 16, timeout=60)["data"]["text/plain"]
+        assert kinds(complete(kc, "count := 3\nco"))["count"] == ("var", "int")
+        text = inspect(kc, "count := 3\ncount", 16)["data"]["text/plain"]
         assert text.startswith("var count int")
     finally:
         next_id = kc.execute('fmt.Println("next")')  # a cell sent meanwhile waits its turn
