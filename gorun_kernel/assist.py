@@ -13,6 +13,8 @@ import os
 import re
 from typing import TYPE_CHECKING, Any
 
+from . import brackets
+
 if TYPE_CHECKING:
     from .engine import Engine
 
@@ -31,54 +33,21 @@ BUILTINS = (
 # literal `^I`. Go's compiler does not mind; gofmt would turn them into tabs.
 INDENT = "    "
 
-_OPEN = {"(": ")", "[": "]", "{": "}"}
-_CLOSE = {v: k for k, v in _OPEN.items()}
 # A line ending in one of these continues on the next (but x++ and x-- end statements).
 _TRAILING_OPERATOR = re.compile(r"(?:[-+*/%&|^<>=!,.:]|&&|\|\||<-|&\^)$")
 
 
 def is_complete(code: str) -> dict[str, str]:
     """complete / incomplete / invalid, as jupyter console needs to continue lines."""
-    stack: list[str] = []
-    stripped: list[str] = []  # the code without comments, strings shortened to ""
-    i, n = 0, len(code)
-    while i < n:
-        c = code[i]
-        if code.startswith("//", i):
-            end = code.find("\n", i)
-            i = n if end < 0 else end
-        elif code.startswith("/*", i):
-            end = code.find("*/", i + 2)
-            if end < 0:
-                return {"status": "incomplete", "indent": ""}
-            stripped.append(" ")
-            i = end + 2
-        elif c == "`":
-            end = code.find("`", i + 1)
-            if end < 0:
-                return {"status": "incomplete", "indent": ""}
-            stripped.append('""')
-            i = end + 1
-        elif c in "\"'":
-            j = i + 1
-            while j < n and code[j] not in (c, "\n"):
-                j += 2 if code[j] == "\\" else 1
-            if j >= n or code[j] != c:
-                return {"status": "invalid"}  # strings and runes end on their own line
-            stripped.append('""')
-            i = j + 1
-        else:
-            if c in _OPEN:
-                stack.append(c)
-            elif c in _CLOSE:
-                if not stack or stack[-1] != _CLOSE[c]:
-                    return {"status": "invalid"}
-                stack.pop()
-            stripped.append(c)
-            i += 1
+    found = brackets.scan(code)
+    if found.problem in ("comment", "raw string"):
+        return {"status": "incomplete", "indent": ""}  # the next lines may end it
+    if found.problem is not None:
+        return {"status": "invalid"}  # strings and runes end on their own line
+    stack, stripped = found.stack, found.stripped
     if stack:
         return {"status": "incomplete", "indent": INDENT * len(stack)}
-    lines = [ln.strip() for ln in "".join(stripped).split("\n")]
+    lines = [ln.strip() for ln in stripped.split("\n")]
     lines = [ln for ln in lines if ln and not ln.startswith(("%", "!"))]
     last = lines[-1] if lines else ""
     if _TRAILING_OPERATOR.search(last) and not last.endswith(("++", "--")):

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import compose, localmods
+from . import brackets, compose, localmods
 from .compose import Composed
 from .diagnostics import LineTable, Origin
 from .errors import GorunError
@@ -110,43 +110,11 @@ def source_for(
     return Source(composed.files, name, offset, composed.table, composed.imports)
 
 
-_CLOSER = {"(": ")", "[": "]", "{": "}"}
-
-
 def open_brackets(text: str) -> list[str] | None:
     """The brackets left open at the end of Go text, innermost last; None when a
     bracket closes the wrong one or a string does not end (nothing to mend there)."""
-    stack: list[str] = []
-    i, n = 0, len(text)
-    while i < n:
-        c = text[i]
-        if text.startswith("//", i):
-            end = text.find("\n", i)
-            i = n if end < 0 else end
-            continue
-        if text.startswith("/*", i):
-            end = text.find("*/", i + 2)
-            if end < 0:
-                return None
-            i = end + 2
-            continue
-        if c in "`\"'":
-            stop = "`" if c == "`" else c + "\n"
-            j = i + 1
-            while j < n and text[j] not in stop:
-                j += 2 if text[j] == "\\" and c != "`" else 1
-            if j >= n or text[j] != c:
-                return None
-            i = j + 1
-            continue
-        if c in _CLOSER:
-            stack.append(c)
-        elif c in ")]}":
-            if not stack or _CLOSER[stack[-1]] != c:
-                return None
-            stack.pop()
-        i += 1
-    return stack
+    found = brackets.scan(text)
+    return found.stack if found.problem is None else None
 
 
 def repair(body: str, cursor: int) -> str:
@@ -163,7 +131,7 @@ def repair(body: str, cursor: int) -> str:
 def _closed(text: str, stack: list[str]) -> str:
     """text and the closers of `stack`, on its last line: a line break after a name
     would end the statement there (Go's semicolon rule); after a line comment, next line."""
-    closers = "".join(_CLOSER[b] for b in reversed(stack))
+    closers = "".join(brackets.CLOSER[b] for b in reversed(stack))
     last = text[text.rfind("\n") + 1 :]
     return text + ("\n" if "//" in last else "") + closers
 

@@ -50,8 +50,9 @@ PATIENT_CONSOLE = [
 ]
 
 
-def test_jupyter_console_runs_go_and_continues_lines(tmp_path):
-    console = pexpect.spawn(
+def _console(tmp_path: Path) -> pexpect.spawn:
+    """jupyter console on a gorun kernel, as a user starts it (plus patience)."""
+    return pexpect.spawn(
         sys.executable,
         ["-m", "jupyter", "console", "--kernel", "gorun", *PATIENT_CONSOLE],
         cwd=str(tmp_path),
@@ -59,6 +60,10 @@ def test_jupyter_console_runs_go_and_continues_lines(tmp_path):
         timeout=120,
         dimensions=(40, 200),
     )
+
+
+def test_jupyter_console_runs_go_and_continues_lines(tmp_path):
+    console = _console(tmp_path)
     try:
         console.expect(r"In \[.*1.*\]")
         console.send('fmt.Println("from" + " console")\r')
@@ -86,14 +91,7 @@ def test_exit_and_quit_leave_jupyter_console(tmp_path):
     # jupyter console says `exit` and `quit` always leave; it asks the kernel, which
     # answers with IPython's ask_exit payload (a Go BuildError before).
     for word in ("exit", "quit"):
-        console = pexpect.spawn(
-            sys.executable,
-            ["-m", "jupyter", "console", "--kernel", "gorun", *PATIENT_CONSOLE],
-            cwd=str(tmp_path),
-            encoding="utf-8",
-            timeout=120,
-            dimensions=(40, 200),
-        )
+        console = _console(tmp_path)
         try:
             console.expect(r"In \[.*1.*\]")
             console.send(word + "\r")
