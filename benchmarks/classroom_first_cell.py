@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from classroom import caches, exercise, loadtest
 from classroom.hub import ClassOptions, Classroom, default_class_dir
-from gorun_kernel.toolchain import find_toolchain
+from gorun_kernel.build.toolchain import find_toolchain
 
 FIRST_CELL = exercise.Cell("first cell", exercise.SOLUTION + exercise.CHECK, expect_text="pass")
 PROGRAM = (

@@ -26,8 +26,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from run import GoRun, Kernel, fmt_ms
 
-from gorun_kernel.scratch import DISPLAY_MODULE, GOLIB_DIR
-from gorun_kernel.toolchain import find_toolchain
+from gorun_kernel.build.toolchain import find_toolchain
+from gorun_kernel.paths import DISPLAY_MODULE, GOLIB_DIR
 
 # The same programs run as kernel cells and under plain `go run` (where a
 # display prints its text line).

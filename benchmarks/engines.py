@@ -27,8 +27,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gorun_kernel import typeinfo
-from gorun_kernel.toolchain import find_toolchain
+from gorun_kernel.build.toolchain import find_toolchain
+from gorun_kernel.help import typeinfo
 
 DECLS = "".join(
     f"// F{i} adds {i}.\nfunc F{i}(x int) int {{ return x + {i} }}\n\n"

@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from gorun_kernel import typeinfo
-from gorun_kernel.toolchain import find_toolchain
+from gorun_kernel.build.toolchain import find_toolchain
+from gorun_kernel.help import typeinfo
 
 Row = tuple[str, str, str, str]
 

@@ -28,11 +28,11 @@ import helpbench  # this directory's (python benchmarks/run.py puts it on sys.pa
 from jupyter_client.manager import KernelManager
 from stdin_bench import StdinBench, magic_runner
 
-from gorun_kernel import typeinfo
-from gorun_kernel.parse import parse_cell
-from gorun_kernel.snippets import Session
-from gorun_kernel.stdlib import StdIndex
-from gorun_kernel.toolchain import find_toolchain
+from gorun_kernel.build.toolchain import find_toolchain
+from gorun_kernel.compose.parse import parse_cell
+from gorun_kernel.compose.snippets import Session
+from gorun_kernel.compose.stdlib import StdIndex
+from gorun_kernel.help import typeinfo
 
 HELLO_SNIPPET = 'fmt.Println("hello {i}")'
 HELLO_PROGRAM = 'package main\n\nimport "fmt"\n\nfunc main() {{ fmt.Println("hello {i}") }}\n'

@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from gorun_kernel.toolchain import find_toolchain
+from gorun_kernel.build.toolchain import find_toolchain
 
 from .settings import WARM_PACKAGES
 
@@ -45,7 +45,7 @@ def gorun_warm_available() -> bool:
     Checked by feature: its command-line entry must know the word. Before that
     lands, `python -m gorun_kernel warm` would start a kernel, so we must not try it.
     """
-    if importlib.util.find_spec("gorun_kernel.warm") is not None:
+    if importlib.util.find_spec("gorun_kernel.build.warm") is not None:
         return True
     spec = importlib.util.find_spec("gorun_kernel.__main__")
     if spec is None or spec.origin is None:
@@ -122,8 +122,8 @@ def warm_gorun_index(gorun_cache: Path) -> None:
     0.8 s of a new student's first cell on this machine.
     """
     code = (
-        "from gorun_kernel.stdlib import StdIndex\n"
-        "from gorun_kernel.toolchain import find_toolchain\n"
+        "from gorun_kernel.compose.stdlib import StdIndex\n"
+        "from gorun_kernel.build.toolchain import find_toolchain\n"
         "t = find_toolchain()\n"
         "StdIndex.for_goroot(t.goroot, t.version)\n"
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import (
+from gorun_kernel.errors import (
     BuildError,
     CellError,
     ExitError,
@@ -41,9 +41,11 @@ __all__ = [
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    from . import warm
-    from .magic import GorunMagics  # IPython is imported only by this front-end
-    from .magichelp import register
+    from gorun_kernel.build import warm
+    from gorun_kernel.frontends.magic import (
+        GorunMagics,  # IPython is imported only by this front-end
+    )
+    from gorun_kernel.frontends.magic_help import register
 
     ipython.register_magics(GorunMagics)
     warm.WARMER.start()  # go's build cache warms while the user writes the first cell

@@ -3,6 +3,6 @@
 
 import sys
 
-from gorun_kernel.cli import main
+from gorun_kernel.frontends.cli import main
 
 main(sys.argv[1:])

@@ -17,10 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import memlimit
-from .errors import UsageError
-from .memlimit import MemoryLimit
-from .stdinfeed import StdinFile
+from gorun_kernel.errors import UsageError
+from gorun_kernel.proc import memlimit
+from gorun_kernel.proc.memlimit import MemoryLimit
+from gorun_kernel.proc.stdinfeed import StdinFile
 
 # `go help build`: the build flags that `go run` accepts, and whether each one
 # takes a value. Boolean flags also accept `-flag=true|false`.

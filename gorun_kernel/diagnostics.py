@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .events import Event, OutputSink
+from gorun_kernel.events import Event, OutputSink
 
 # A file go names: a source file, or a cell's lines as //line directives name
 # them ("cell[3]", see linedirs.py), with a directory when go/parser made it absolute.

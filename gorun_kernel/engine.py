@@ -22,26 +22,29 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import build, compose, memlimit, packages
-from .build import Builder, Built
-from .cellbuild import CellBuilder
-from .cmdline import Command
-from .compose import Composed
-from .control import Control, abortable, sigint_interrupts
-from .errors import GorunError, Interrupted, UsageError
-from .events import OutputSink
-from .execache import ExeCache
-from .jobs import Jobs
-from .outcome import Outcome, RunOptions
-from .process import run_process
-from .richout import display_limit
-from .run import Program, Runner
-from .scratch import RUNNING_NAME, ScratchModule, go_mod_text
-from .snippets import Session
-from .stdlib import StdIndex
-from .testflags import TestCommand
-from .testrun import TestRunner
-from .toolchain import Toolchain, find_toolchain
+from gorun_kernel.build import gobuild as build
+from gorun_kernel.build import packages
+from gorun_kernel.build.cellbuild import CellBuilder
+from gorun_kernel.build.execache import ExeCache
+from gorun_kernel.build.gobuild import Builder, Built
+from gorun_kernel.build.scratch import RUNNING_NAME, ScratchModule, go_mod_text
+from gorun_kernel.build.toolchain import Toolchain, find_toolchain
+from gorun_kernel.cmdline import Command
+from gorun_kernel.compose import compose
+from gorun_kernel.compose.compose import Composed
+from gorun_kernel.compose.snippets import Session
+from gorun_kernel.compose.stdlib import StdIndex
+from gorun_kernel.display.frames import display_limit
+from gorun_kernel.errors import GorunError, Interrupted, UsageError
+from gorun_kernel.events import OutputSink
+from gorun_kernel.gotest.flags import TestCommand
+from gorun_kernel.gotest.run import TestRunner
+from gorun_kernel.outcome import Outcome, RunOptions
+from gorun_kernel.proc import memlimit
+from gorun_kernel.proc.control import Control, abortable, sigint_interrupts
+from gorun_kernel.proc.process import run_process
+from gorun_kernel.run.jobs import Jobs
+from gorun_kernel.run.runner import Program, Runner
 
 DEFAULT_OUTPUT_LIMIT = 4 << 20  # bytes of output shown per cell; the rest is counted
 VALUE_CACHE = ".gorun-values"  # in the scratch module: values cells keep (golib/cache)

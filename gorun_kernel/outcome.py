@@ -6,10 +6,17 @@ import signal
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import ExitError, GorunError, Interrupted, OverMemoryLimit, RunTimeout, SignalError
-from .memlimit import MemoryLimit
-from .process import ProcessResult
-from .stdinfeed import StdinSource
+from gorun_kernel.errors import (
+    ExitError,
+    GorunError,
+    Interrupted,
+    OverMemoryLimit,
+    RunTimeout,
+    SignalError,
+)
+from gorun_kernel.proc.memlimit import MemoryLimit
+from gorun_kernel.proc.process import ProcessResult
+from gorun_kernel.proc.stdinfeed import StdinSource
 
 
 @dataclass

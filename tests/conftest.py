@@ -68,7 +68,7 @@ def ip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
     """A real IPython shell with the extension loaded, a fresh session, cwd = tmp_path."""
     from IPython.core.interactiveshell import InteractiveShell
 
-    import gorun_kernel.magic as magic
+    import gorun_kernel.frontends.magic as magic
 
     shell = InteractiveShell.instance()
     shell.run_line_magic("load_ext", "gorun_kernel")

@@ -14,10 +14,10 @@ import subprocess
 import time
 from pathlib import Path
 
-from gorun_kernel.display_channel import DisplayChannel
-from gorun_kernel.richout import DEFAULT_LIMIT, DisplayEvent
-from gorun_kernel.scratch import DISPLAY_MODULE, GOLIB_DIR
-from gorun_kernel.toolchain import find_toolchain
+from gorun_kernel.build.toolchain import find_toolchain
+from gorun_kernel.display.channel import DisplayChannel
+from gorun_kernel.display.frames import DEFAULT_LIMIT, DisplayEvent
+from gorun_kernel.paths import DISPLAY_MODULE, GOLIB_DIR
 
 Record = tuple[str, object]  # ("stdout", text), ("stderr", text), ("event", DisplayEvent)
 

@@ -10,7 +10,7 @@ import sys
 
 from IPython.core.interactiveshell import InteractiveShell
 
-import gorun_kernel.magic as magic
+import gorun_kernel.frontends.magic as magic
 
 ip = InteractiveShell.instance()
 ip.run_line_magic("load_ext", "gorun_kernel")

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from gorun_kernel.benchstat import compare, mann_whitney_p, min_p
+from gorun_kernel.gotest.benchstat import compare, mann_whitney_p, min_p
 
 
 def enumerated_p(x: list[float], y: list[float]) -> float:

@@ -15,7 +15,7 @@ from browser import KERNELSPECS, Lab
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
 
-from gorun_kernel.render import status_bundle
+from gorun_kernel.frontends.render import status_bundle
 
 LIGHT, DARK = "JupyterLab Light", "JupyterLab Dark"
 

@@ -74,7 +74,7 @@ def read_only(directory: Path) -> Iterator[None]:
 def test_a_read_only_cache_serves_hits_and_builds_misses_in_the_session(
     run, ip, tmp_path, monkeypatch
 ):
-    import gorun_kernel.magic as magic
+    import gorun_kernel.frontends.magic as magic
 
     cache = tmp_path / "cache"
     monkeypatch.setenv("GORUN_CACHE", str(cache))
@@ -242,7 +242,7 @@ def test_a_full_scratch_file_system_names_the_file_and_the_cause(ip, run, tmp_pa
         assert "No space left on device" in message
         assert "None" not in message
     finally:
-        import gorun_kernel.magic as magic
+        import gorun_kernel.frontends.magic as magic
 
         if magic._engine is not None:
             magic._engine.close()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gorun_kernel import build, cmdline
+from gorun_kernel import cmdline
+from gorun_kernel.build import gobuild as build
 from gorun_kernel.errors import UsageError
 
 

@@ -290,7 +290,7 @@ def test_a_changed_display_package_is_built_again(tmp_path):
     from gorun_kernel.engine import Engine
     from gorun_kernel.events import BaseSink
     from gorun_kernel.outcome import RunOptions
-    from gorun_kernel.scratch import GOLIB_DIR
+    from gorun_kernel.paths import GOLIB_DIR
 
     engine = Engine()
     source = GOLIB_DIR / "display.go"

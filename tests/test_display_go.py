@@ -9,10 +9,10 @@ import subprocess
 import pytest
 from display_harness import build, events, run
 
+from gorun_kernel.build.toolchain import find_toolchain
+from gorun_kernel.display.frames import Note
 from gorun_kernel.events import ClearOutput, Display
-from gorun_kernel.richout import Note
-from gorun_kernel.scratch import GOLIB_DIR
-from gorun_kernel.toolchain import find_toolchain
+from gorun_kernel.paths import GOLIB_DIR
 
 PROGRAM = r"""
 package main

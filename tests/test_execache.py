@@ -6,8 +6,8 @@ import os
 
 import pytest
 
+from gorun_kernel.build.execache import ExeCache, key
 from gorun_kernel.errors import GorunError
-from gorun_kernel.execache import ExeCache, key
 
 
 def store(cache: ExeCache, key: str, size: int) -> None:

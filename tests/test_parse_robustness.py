@@ -11,15 +11,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gorun_kernel import cmdline, txtar
+from gorun_kernel import cmdline
+from gorun_kernel.build.toolchain import find_toolchain
+from gorun_kernel.compose import txtar
+from gorun_kernel.compose.parse import parse_cell
+from gorun_kernel.compose.snippets import Session
+from gorun_kernel.compose.stdlib import StdIndex
 from gorun_kernel.engine import Engine
 from gorun_kernel.errors import GorunError
 from gorun_kernel.events import BaseSink
 from gorun_kernel.outcome import RunOptions
-from gorun_kernel.parse import parse_cell
-from gorun_kernel.snippets import Session
-from gorun_kernel.stdlib import StdIndex
-from gorun_kernel.toolchain import find_toolchain
 
 SAMPLES = [
     'package main\nimport "fmt"\nfunc main() { fmt.Println("hi") }\n',

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from gorun_kernel import cmdline
-from gorun_kernel.control import Control
+from gorun_kernel.build.toolchain import find_toolchain
 from gorun_kernel.engine import Engine
 from gorun_kernel.events import BaseSink
 from gorun_kernel.outcome import RunOptions
-from gorun_kernel.process import run_process
-from gorun_kernel.toolchain import find_toolchain
+from gorun_kernel.proc.control import Control
+from gorun_kernel.proc.process import run_process
 
 
 class Recorder(BaseSink):
@@ -238,7 +238,7 @@ def test_go_env_file_settings_are_part_of_the_cache_key(tmp_path, monkeypatch):
 def test_the_supervisors_stop_request_raises_once_however_many_signals_come():
     # The window the stress test below hits rarely (CI saw it once): a second
     # SIGTERM arriving while the first Stop is being handled must not raise again.
-    from gorun_kernel.supervisor import Stop, _Stopper
+    from gorun_kernel.proc.supervisor import Stop, _Stopper
 
     stopper = _Stopper()
     stopper(15, None)  # before the program runs: remembered, not raised
@@ -257,8 +257,8 @@ def test_a_second_stop_does_not_cut_the_supervisors_clean_up_short():
     # Restart under load: the kernel asks its run's supervisor to stop (SIGTERM),
     # then dies, and PDEATHSIG sends another SIGTERM while the supervisor is
     # killing what the program started. Every stop request must still end all.
-    from gorun_kernel import supervisor
-    from gorun_kernel.supervisor import Launch, descendants
+    from gorun_kernel.proc import supervisor
+    from gorun_kernel.proc.supervisor import Launch, descendants
 
     tag = f"10{os.getpid() % 1000}.5"  # a sleep duration no one else uses
     script = f"for i in $(seq 60); do setsid sleep {tag} & done; echo ready; sleep {tag}"

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gorun_kernel.display_channel import DisplayGate
+from gorun_kernel.display.channel import DisplayGate
+from gorun_kernel.display.frames import FrameDecoder, Note, RawUpdate, display_limit, parse_frame
 from gorun_kernel.errors import GorunError
 from gorun_kernel.events import ClearOutput, Display
-from gorun_kernel.richout import FrameDecoder, Note, RawUpdate, display_limit, parse_frame
 
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n fake").decode()
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from gorun_kernel.build.toolchain import find_toolchain
 from gorun_kernel.engine import Engine
-from gorun_kernel.toolchain import find_toolchain
 
 HERE = Path(__file__).parent
 

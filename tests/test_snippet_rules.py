@@ -13,11 +13,11 @@ import pytest
 from kernel_client import execute, start
 
 import gorun_kernel
-import gorun_kernel.magic as magic
+import gorun_kernel.frontends.magic as magic
 from gorun_kernel import cmdline
+from gorun_kernel.build.toolchain import find_toolchain
+from gorun_kernel.compose.stdlib import StdIndex
 from gorun_kernel.errors import UsageError
-from gorun_kernel.stdlib import StdIndex
-from gorun_kernel.toolchain import find_toolchain
 
 
 def ok(kc, code: str, **kw):

@@ -7,12 +7,12 @@ import textwrap
 import pytest
 
 import gorun_kernel
-import gorun_kernel.magic as magic
+import gorun_kernel.frontends.magic as magic
 from gorun_kernel import cmdline
+from gorun_kernel.build.toolchain import find_toolchain
 from gorun_kernel.engine import Engine
 from gorun_kernel.events import BaseSink
 from gorun_kernel.outcome import RunOptions
-from gorun_kernel.toolchain import find_toolchain
 
 
 def out_of(run, src: str) -> str:

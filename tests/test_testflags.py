@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gorun_kernel import testflags
 from gorun_kernel.errors import UsageError
+from gorun_kernel.gotest import flags as testflags
 
 
 def test_test_flags_go_to_the_binary_build_flags_and_options_to_the_build():

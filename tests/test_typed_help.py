@@ -20,8 +20,8 @@ from kernel_client import START_TIMEOUT, complete, execute, inspect, start
 from test_cache_faults import read_only
 from test_sessions import running, wait_gone
 
-from gorun_kernel import typeinfo
-from gorun_kernel.toolchain import find_toolchain
+from gorun_kernel.build.toolchain import find_toolchain
+from gorun_kernel.help import typeinfo
 
 PATIENT = {"GORUN_HELP_TIMEOUT": "300"}
 

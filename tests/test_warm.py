@@ -19,7 +19,7 @@ import pytest
 from jupyter_client.manager import KernelManager
 from kernel_client import START_TIMEOUT, execute
 
-from gorun_kernel import warm
+from gorun_kernel.build import warm
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="reads processes from /proc (Linux)"

@@ -1,0 +1,2 @@
+"""Build: the scratch module, the toolchain, go build through the executable cache, vet,
+the warm-up."""

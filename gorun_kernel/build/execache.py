@@ -1,0 +1,130 @@
+"""The executable cache: a re-run of an unchanged cell runs the binary built last time.
+
+Binaries are stored under a key that covers everything that changes them (see
+`key`); the cache lives in the user's cache directory, so it survives kernel
+restarts, and is pruned oldest-first to a size bound. Pruning touches only
+what the cache wrote (entries named by a key, build directories of its own),
+never the binary about to run. A cache directory we cannot write still serves
+what it has; new builds then go to a directory of the session's, and are not
+kept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from gorun_kernel.errors import GorunError
+from gorun_kernel.paths import cache_root
+
+DEFAULT_MAX_BYTES = 1 << 30
+BUILD_PREFIX = ".build-"
+PRUNE_INTERVAL = 30.0  # seconds: the size bound is kept, without a directory scan per build
+_KEY_NAME = re.compile(r"^[0-9a-f]{40}$")  # the names `key` makes: only these are pruned
+
+
+def key(parts: dict[str, object]) -> str:
+    """A stable digest of everything that determines the binary."""
+    blob = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:40]
+
+
+class ExeCache:
+    def __init__(self, root: Path | None = None, max_bytes: int | None = None) -> None:
+        self.dir = (root or cache_root()) / "exe"
+        # Read-only: lookups find what is there, builds go to the fallback.
+        with contextlib.suppress(OSError):
+            self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            st = self.dir.stat()
+        except FileNotFoundError:
+            st = None
+        except OSError as e:
+            raise GorunError(f"cannot use the executable cache {self.dir}: {e}") from None
+        # Binaries from here are run: the directory must be ours and private.
+        if st is not None and (st.st_uid != os.getuid() or st.st_mode & 0o022):
+            raise GorunError(
+                f"the executable cache {self.dir} is not private to you; set GORUN_CACHE"
+            )
+        self.writable = st is not None and os.access(self.dir, os.W_OK | os.X_OK)
+        env_max = os.environ.get("GORUN_CACHE_MAX_MB", "")
+        if env_max and not env_max.isdigit():
+            raise GorunError(f"GORUN_CACHE_MAX_MB={env_max} is not a number of megabytes")
+        if max_bytes is None:
+            max_bytes = int(env_max) << 20 if env_max else DEFAULT_MAX_BYTES
+        self.max_bytes = max_bytes
+        # Where builds go when the cache cannot keep them (read-only, or a
+        # size bound of 0): the session sets it to a directory of its own.
+        self.fallback: Path | None = None
+        self.note: str | None = None
+        if not self.writable:
+            self.note = (
+                f"[gorun: the executable cache {self.dir} is read-only: builds are not kept]"
+            )
+        self._pruned = -PRUNE_INTERVAL
+
+    @property
+    def keeps(self) -> bool:
+        """Whether new builds are stored (else they run once and are removed)."""
+        return self.writable and self.max_bytes > 0
+
+    def lookup(self, k: str) -> Path | None:
+        path = self.dir / k
+        try:
+            os.utime(path)  # recently used: kept longest by prune()
+        except FileNotFoundError:
+            return None
+        except OSError:
+            # A read-only cache still serves what it has.
+            return path if os.access(path, os.X_OK) and path.is_file() else None
+        return path
+
+    def new_dir(self) -> Path:
+        """A fresh private directory to build into, in the cache directory so that
+        `store` is a rename."""
+        where = self.dir if self.writable else self.fallback
+        if where is None:
+            raise GorunError(f"the executable cache {self.dir} is read-only; set GORUN_CACHE")
+        where.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=BUILD_PREFIX, dir=where))
+
+    def store(self, k: str, built: Path) -> Path:
+        path = self.dir / k
+        os.replace(built, path)  # atomic: a parallel session sees all of it or none
+        if time.monotonic() - self._pruned > PRUNE_INTERVAL:
+            self.prune(keep=path)
+        return path
+
+    def discard(self, directory: Path) -> None:
+        shutil.rmtree(directory, ignore_errors=True)
+
+    def prune(self, keep: Path | None = None) -> None:
+        """Remove the oldest binaries down to the bound; never `keep` (about to run)."""
+        self._pruned = time.monotonic()
+        entries = []
+        for p in self.dir.iterdir():
+            with contextlib.suppress(OSError):
+                if p.name.startswith(BUILD_PREFIX) and p.is_dir():
+                    if time.time() - p.stat().st_mtime > 3600:
+                        shutil.rmtree(p, ignore_errors=True)  # left by a dead session
+                    continue
+                if not _KEY_NAME.match(p.name) or p == keep:
+                    continue  # not ours to remove, or the binary about to run
+                st = p.stat()
+                entries.append((st.st_mtime, st.st_size, p))
+        total = sum(size for _, size, _ in entries)
+        if total <= self.max_bytes:
+            return
+        for _, size, p in sorted(entries):
+            if total <= self.max_bytes * 0.8:
+                break
+            with contextlib.suppress(OSError):
+                p.unlink()
+                total -= size

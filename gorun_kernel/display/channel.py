@@ -1,0 +1,187 @@
+"""The display channel of one run: a socket the program inherits, its frames passed on in order.
+
+The run loop reads the channel in the same select as the program's stdout and
+stderr. For a frame that shows something (a display or a clear), it first
+passes on the text the program wrote before it (`before`), then the display,
+then acknowledges the frame; the program waits for that acknowledgement, so
+what it prints after the call comes after the display. Updates are not
+acknowledged: a fast series to one output is coalesced (`DisplayGate`), and its
+latest state is always shown at the end of the run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+from collections.abc import Callable
+
+from gorun_kernel.display.frames import (
+    FD_ENV,
+    UPDATE_INTERVAL,
+    DisplayEvent,
+    FrameDecoder,
+    Note,
+    RawUpdate,
+    bundle_size,
+    parse_frame,
+)
+from gorun_kernel.events import ClearOutput, Display
+
+READ_SIZE = 1 << 20
+Emit = Callable[[DisplayEvent], None]
+
+
+class DisplayGate:
+    """The cell's display budget, and the coalescing of updates, in arrival order."""
+
+    def __init__(self, limit: int, interval: float = UPDATE_INTERVAL) -> None:
+        self.limit = limit
+        self.interval = interval
+        self.spent = 0
+        self.over = False  # the budget ran out: displays are dropped from now on
+        self.pending: dict[str, Display | RawUpdate] = {}  # display id -> its latest update
+        self.last_updates: float | None = None  # when pending updates were last sent
+        self.notes: set[str] = set()  # each note is given once per run
+        self.updates_in = 0
+        self.updates_out = 0
+
+    def push(self, event: DisplayEvent, now: float) -> list[DisplayEvent]:
+        """What to pass on now, in order, for one event from the program."""
+        if isinstance(event, Note):
+            return self._note(event)
+        if isinstance(event, RawUpdate) or (
+            isinstance(event, Display) and event.update and event.display_id is not None
+        ):
+            assert event.display_id is not None
+            self.updates_in += 1
+            self.pending.pop(event.display_id, None)  # the newest goes to the end
+            self.pending[event.display_id] = event
+            return self.due(now)
+        out = self.flush()  # updates made before a display or a clear come before it
+        if isinstance(event, ClearOutput):
+            return [*out, event]
+        return [*out, *self._spend(event)]
+
+    def due(self, now: float) -> list[DisplayEvent]:
+        """Pending updates, when an interval has passed since the last ones were sent."""
+        if not self.pending or (
+            self.last_updates is not None and now - self.last_updates < self.interval
+        ):
+            return []
+        self.last_updates = now
+        return self.flush()
+
+    def flush(self) -> list[DisplayEvent]:
+        """All pending updates now (before a display, and at the end of the run)."""
+        out: list[DisplayEvent] = []
+        for update in self.pending.values():
+            events = parse_frame(update.body) if isinstance(update, RawUpdate) else [update]
+            for event in events:
+                if isinstance(event, Note):
+                    out.extend(self._note(event))
+                elif isinstance(event, Display):
+                    out.extend(self._spend(event))
+        self.pending.clear()
+        return out
+
+    def _spend(self, event: Display) -> list[DisplayEvent]:
+        if event.update:
+            self.updates_out += 1
+        size = bundle_size(event.data)
+        if not self.over and self.spent + size <= self.limit:
+            self.spent += size
+            return [event]
+        self.over = True
+        return self._note(Note(
+            f"displays not shown: over the limit of {self.limit:,} bytes of displays "
+            "per cell (GORUN_DISPLAY_LIMIT)"
+        ))  # fmt: skip
+
+    def _note(self, note: Note) -> list[DisplayEvent]:
+        if note.text in self.notes:
+            return []
+        self.notes.add(note.text)
+        return [note]
+
+
+class DisplayChannel:
+    """One run's socket pair: `child_fd` for the program, frames and acks on our side."""
+
+    def __init__(self, limit: int) -> None:
+        self._ours, self._theirs = socket.socketpair()
+        # Room for many small frames in flight: fewer switches between a program
+        # updating an output in a loop and the run loop reading them.
+        for end, option in ((self._theirs, socket.SO_SNDBUF), (self._ours, socket.SO_RCVBUF)):
+            with contextlib.suppress(OSError):
+                end.setsockopt(socket.SOL_SOCKET, option, 1 << 20)
+        self._ours.setblocking(False)
+        self._buffer = bytearray(READ_SIZE)
+        self._view = memoryview(self._buffer)
+        self.decoder = FrameDecoder(max_frame=limit)
+        self.gate = DisplayGate(limit)
+
+    @property
+    def child_fd(self) -> int:
+        """The descriptor to pass to the program (pass_fds keeps its number)."""
+        return self._theirs.fileno()
+
+    def env(self) -> dict[str, str]:
+        return {FD_ENV: str(self.child_fd)}
+
+    def started(self) -> None:
+        """The program has its copy: ours closes, so the channel ends when the program's does."""
+        self._theirs.close()
+
+    def fileno(self) -> int:
+        return self._ours.fileno()
+
+    def read(self, before: Callable[[], None], emit: Emit, now: float) -> bool:
+        """Read what is there and pass it on; `before` passes on the program's text so far.
+
+        False when the channel has ended (the program closed it, or sent data
+        that is not frames): the caller stops reading and closes it, and the
+        program's display calls print text from then on.
+        """
+        try:
+            # Into a buffer kept for the run: recv(n) would allocate n bytes every time.
+            n = self._ours.recv_into(self._buffer)
+        except (BlockingIOError, InterruptedError):
+            return True
+        except OSError:
+            n = 0
+        data = self._view[:n]
+        frames = self.decoder.feed(data) if data else self.decoder.finish()
+        for frame in frames:
+            if any(isinstance(e, ClearOutput) or (isinstance(e, Display) and not e.update)
+                   for e in frame.events):  # fmt: skip
+                before()  # updates replace an output already placed: no text need go first
+            for event in frame.events:
+                for out in self.gate.push(event, now):
+                    emit(out)
+            if frame.sync:
+                self._ack()
+        return bool(data) and not self.decoder.broken
+
+    def tick(self, emit: Emit, now: float) -> None:
+        """Called by the run loop every so often: coalesced updates whose time has come."""
+        for out in self.gate.due(now):
+            emit(out)
+
+    def finish(self, emit: Emit) -> None:
+        """The run is over: the latest state of every updated output, then close."""
+        for frame in self.decoder.finish():
+            for event in frame.events:
+                for out in self.gate.push(event, 0.0):
+                    emit(out)
+        for out in self.gate.flush():
+            emit(out)
+        self.close()
+
+    def _ack(self) -> None:
+        with contextlib.suppress(OSError):  # the program is gone; nobody waits for this
+            self._ours.send(b"\x01")
+
+    def close(self) -> None:
+        for s in (self._ours, self._theirs):
+            with contextlib.suppress(OSError):
+                s.close()

@@ -1,0 +1,135 @@
+"""The kernel's `%` and `!` lines at the top of a cell.
+
+    %%gorun -race --timeout 5 -- arg    options for this cell (the magic's words)
+    %%gotest -run TestX -v              the cell holds tests: run them with go test
+    %gotest -cover                      run all of the session's tests again
+    %gorun ./cmd/tool arg               run a package, as the line magic does
+    %goflags -race --timeout 10s        words added to every later cell's command line
+    %env NAME=VALUE                     environment for every later build and run
+    %timeout 10s | %timeout off         the session's default timeout
+    %timing on | off                    build and run times on the status line
+    %vet on | %vet off                  go vet every later cell, alongside its build
+    %memory 2GiB | %memory off          the session's memory limit per program
+    %list  %rm [-r] NAME...  %reset [--go-mod]  %help
+    !ls -l                              a shell command in the notebook's directory
+
+The rest of the cell, if any, is Go. Its line numbers count the header lines,
+as the notebook shows the cell.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gorun_kernel.errors import UsageError
+
+SESSION_COMMANDS = (
+    "goflags", "env", "timeout", "timing", "vet", "memory", "list", "rm", "reset", "help", "jobs",
+    "kill",
+)  # fmt: skip
+
+HELP = """\
+Go (gorun) kernel: every cell is Go.
+
+Cell forms
+  A program (package main with func main) is built as it is.
+  A snippet (no package clause): its declarations (import, const, var, type,
+  func, method) stay in the session for later cells, and a later declaration
+  of the same name replaces the earlier one; its statements run as this cell's
+  main. var and const after the first statement are local to that run.
+  A func init belongs to its cell: running that cell again replaces it. The
+  value of a final expression (sq(3), x, len(s)) is the cell's result (not a
+  nil error, nor what printing calls return). Standard-library imports are
+  added as needed.
+  A multi-file cell: `-- name --` lines start files (txtar); text before the
+  first marker is main.go; a go.mod and sub-packages may be included.
+
+Lines at the top of a cell
+  %%gorun [go build flags] [-exec xprog] [--timeout D] [--env K=V] [--quiet] [--] [args]
+                       this cell's command line, as in the %%gorun magic
+  %gorun [flags] package [args]
+                       run a package: .go files, ./dir, an import path, pkg@version
+  %%gotest [go test flags] [--vet] [options]
+                       the cell holds Test, Benchmark, Fuzz and Example functions
+                       (and their helpers): run them with go test against the
+                       session's declarations, and show a table of the results
+  %gotest [go test flags]
+                       run all of the session's tests again
+  %goflags WORDS       add WORDS (go build flags, --timeout, --quiet...) to every
+                       later cell; %goflags alone shows them; %goflags --clear
+  %env K=V [K=V...]    environment for every later build and run; %env alone shows it
+  %timeout D | off     default timeout for every later cell
+  %timing on | off     build and run times on the status line (on by default)
+  %vet on | off        go vet every later cell alongside its build (--vet: one cell)
+  %memory SIZE | off   memory limit for every later program (512MiB, 2GiB); at most
+                       GORUN_MEMORY_LIMIT when that is set
+  %list                the session's declarations, and the cell of each (a cell of
+                       just NAME?? shows one's source)
+  %rm [-r] NAME...     forget declarations (Type.Method for a method) or imports;
+                       -r: and the declarations that use them
+  %reset [--go-mod]    forget all declarations and kept values, and say how many
+                       (--go-mod: and the fetched modules)
+  %jobs                background programs (%%gorun --bg): id, pid, time, status
+  %kill N | all        stop a background program, or all of them
+  %help                this text
+  !command             run a shell command in the notebook's directory (what it
+                       starts ends with it, unless the line says nohup or setsid)
+  name?  name??        (the whole cell) go doc of a package, symbol or declaration;
+                       ?? shows its source
+  exit, quit           (the whole cell) leave jupyter console
+
+Programs run in the notebook's directory; a program reading standard input is
+asked for it.
+"""
+
+
+@dataclass
+class Directive:
+    line: int  # 1-based line of the cell
+    kind: str  # "cell", "testcell", "package", "tests", "shell", or a session command name
+    words: str  # the rest of the line
+
+
+@dataclass
+class Head:
+    directives: list[Directive]
+    body: str  # the Go code after the header lines
+    first_line: int  # the cell line where body starts
+
+
+def split(code: str) -> Head:
+    lines = code.split("\n")
+    directives: list[Directive] = []
+    i = 0
+    while i < len(lines):
+        text = lines[i].strip()
+        if text.startswith("!"):
+            directives.append(Directive(i + 1, "shell", text[1:].strip()))
+        elif text.startswith("%%gorun"):
+            directives.append(Directive(i + 1, "cell", text[len("%%gorun") :]))
+        elif text.startswith("%%gotest"):
+            directives.append(Directive(i + 1, "testcell", text[len("%%gotest") :]))
+        elif text.startswith("%"):
+            name, _, rest = text[1:].partition(" ")
+            if name in ("gorun", "gotest"):
+                directives.append(Directive(i + 1, "package" if name == "gorun" else "tests", rest))
+            elif name in SESSION_COMMANDS:
+                directives.append(Directive(i + 1, name, rest.strip()))
+            else:
+                raise UsageError(f"line {i + 1}: unknown command %{name}; see %help")
+        elif text:
+            break  # Go starts here (a comment too: it may document what follows)
+        i += 1
+    if not directives:
+        return Head([], code, 1)
+    rest = "\n".join(lines[i:]).strip()
+    if any(d.kind == "package" for d in directives) and rest:
+        raise UsageError("a cell with %gorun runs a package; put Go code in a cell of its own")
+    if any(d.kind == "tests" for d in directives) and rest:
+        raise UsageError(
+            "%gotest runs the session's tests; to run tests written in this cell, "
+            "start it with %%gotest"
+        )
+    if {"cell", "testcell"} <= {d.kind for d in directives}:
+        raise UsageError("a cell is a program (%%gorun) or tests (%%gotest), not both")
+    return Head(directives, "\n".join(lines[i:]), i + 1)

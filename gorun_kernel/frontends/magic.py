@@ -1,0 +1,306 @@
+"""The IPython front-end: `%%gorun` (the cell is Go), `%gorun` (run a package),
+`%%gotest` (the cell is Go tests) and `%gotest` (run the session's tests again).
+
+A thin layer: parse the line, hand the work to the session's Engine, write
+output as it streams, and turn the Outcome into IPython's terms (an exception
+that renders as a clean message, variables for --out/--err).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from IPython.core import page
+from IPython.core.error import StdinNotImplementedError
+from IPython.core.error import UsageError as IPythonUsageError
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
+from IPython.display import DisplayHandle, clear_output, display, update_display
+
+from gorun_kernel import cmdline
+from gorun_kernel.build import warm
+from gorun_kernel.engine import Engine
+from gorun_kernel.errors import UsageError
+from gorun_kernel.events import ClearOutput, Display, Event, Progress
+from gorun_kernel.frontends import render
+from gorun_kernel.frontends.session_commands import LIST_USAGE, remove
+from gorun_kernel.gotest import flags as testflags
+from gorun_kernel.help import untyped as assist
+from gorun_kernel.outcome import Outcome, RunOptions
+from gorun_kernel.proc.stdinfeed import StdinSource
+from gorun_kernel.proc.stdinwatch import stdin_detection_works
+
+_engine: Engine | None = None  # one session per IPython process
+_settings = {"timing": True}  # %gorun_timing
+
+
+def session_engine() -> Engine:
+    """The process's engine, created on first use (finding Go, making the scratch module)."""
+    global _engine
+    if _engine is None:
+        _engine = Engine()
+    return _engine
+
+
+class _Sink:
+    """Program output to IPython's streams; input requests through input()."""
+
+    def __init__(self, in_kernel: bool) -> None:
+        self.in_kernel = in_kernel  # progress lines are shown
+        self.progress: DisplayHandle | None = None
+
+    def stdout(self, text: str) -> None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+    def stderr(self, text: str) -> None:
+        sys.stderr.write(text)
+        sys.stderr.flush()
+
+    def event(self, event: Event) -> None:
+        if isinstance(event, Display):
+            sys.stdout.flush()
+            if event.update:
+                update_display(event.data, raw=True, metadata=event.metadata,
+                               display_id=event.display_id)  # fmt: skip
+            else:
+                display(event.data, raw=True, metadata=event.metadata,
+                        display_id=event.display_id)  # fmt: skip
+        elif isinstance(event, ClearOutput):
+            clear_output(wait=event.wait)
+        elif isinstance(event, Progress) and self.in_kernel:
+            if self.progress is None:
+                self.progress = display(render.progress_bundle(event.text), raw=True,
+                                        display_id=True)  # fmt: skip
+            else:
+                self.progress.update(render.progress_bundle(event.text), raw=True)
+
+    def input_wanted(self, prompt: str) -> str | None:
+        # In a Jupyter kernel, input() becomes an input_request to the
+        # frontend; a frontend without stdin raises StdinNotImplementedError.
+        try:
+            return input(prompt)
+        except (EOFError, StdinNotImplementedError, OSError, RuntimeError):
+            return None
+
+
+@magics_class
+class GorunMagics(Magics):
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell, **kwargs)
+        # The front-end's id of the cell being run (JupyterLab, nbclient send
+        # one): the same cell run again replaces the inits it made.
+        self.cell_id: str | None = None
+        if shell is not None:
+            shell.events.register("pre_run_cell", self._remember_cell)
+
+    def _remember_cell(self, info: Any) -> None:
+        self.cell_id = getattr(info, "cell_id", None)
+
+    @line_cell_magic
+    def gorun(self, line: str, cell: str | None = None) -> Any:
+        warm.WARMER.cancel()  # this cell gets the CPU (the warm-up started at %load_ext)
+        usage = cmdline.USAGE_LINE if cell is None else cmdline.USAGE_CELL
+        try:
+            cmd = cmdline.parse(cmdline.split_line(line), usage)
+            stdin = self._stdin(cmd)
+        except UsageError as e:
+            raise IPythonUsageError(e.message) from None
+        engine = session_engine()
+        asked = assist.help_request(cell) if cell is not None else None
+        if asked is not None:
+            page.page(assist.describe(engine, *asked))  # as IPython shows `name?`
+            return None
+        sink = self._sink()
+        capture = bool(cmd.out_var or cmd.err_var)
+        opts = RunOptions(
+            cwd=os.getcwd(),
+            stdin=stdin,
+            interactive=stdin is None and stdin_detection_works(),
+            capture=capture,
+        )
+        try:
+            if cell is None:
+                outcome = engine.run_package(cmd, sink, opts)
+            else:
+                outcome = engine.run_cell(
+                    cell, cmd, sink, opts, first_line=2, label=self._label(), cell_id=self.cell_id
+                )
+        except UsageError as e:
+            raise IPythonUsageError(e.message) from None
+        return self._finish(cmd, outcome)
+
+    @line_cell_magic
+    def gotest(self, line: str, cell: str | None = None) -> None:
+        warm.WARMER.cancel()  # this cell gets the CPU
+        usage = testflags.USAGE_LINE if cell is None else testflags.USAGE
+        try:
+            tcmd = testflags.parse(cmdline.split_line(line), usage)
+        except UsageError as e:
+            raise IPythonUsageError(e.message) from None
+        try:
+            outcome = session_engine().run_tests(
+                cell or "", tcmd, self._sink(), RunOptions(os.getcwd()), first_line=2,
+                label=self._label(),
+            )  # fmt: skip
+        except UsageError as e:
+            raise IPythonUsageError(e.message) from None
+        self._finish(tcmd.cmd, outcome)
+
+    def _label(self) -> str | None:
+        """How messages name the cell being run: `[3]` for In [3]. IPython 9 counts a
+        cell before running it (execution_count is then one more); the result of the
+        cell being run, which the displayhook holds, has its number in 8 and 9."""
+        running = getattr(getattr(self.shell, "displayhook", None), "exec_result", None)
+        count = getattr(running, "execution_count", None)
+        if not isinstance(count, int):  # IPython 8, a cell without history: not counted
+            count = getattr(self.shell, "execution_count", None)
+        return f"[{count}]" if count is not None else None
+
+    def _sink(self) -> _Sink:
+        # Progress only for people watching a notebook (the frontend takes
+        # input): not in a terminal, not in a batch run (nbconvert, nbval).
+        kernel = getattr(self.shell, "kernel", None)
+        return _Sink(in_kernel=bool(getattr(kernel, "_allow_stdin", False)))
+
+    def _stdin(self, cmd: cmdline.Command) -> StdinSource:
+        from_file = cmdline.stdin_file(cmd, os.getcwd())
+        if cmd.stdin_var is None:
+            return from_file
+        ns = self.shell.user_ns if self.shell is not None else {}
+        if cmd.stdin_var not in ns:
+            raise UsageError(f"--stdin {cmd.stdin_var}: no variable named {cmd.stdin_var}")
+        value = ns[cmd.stdin_var]
+        if isinstance(value, str):
+            return value.encode()
+        if isinstance(value, bytes | bytearray | memoryview):
+            return value  # fed from a memoryview of it, never copied
+        raise UsageError(
+            f"--stdin {cmd.stdin_var}: it is a {type(value).__name__}; give a str or bytes"
+        )
+
+    @line_magic
+    def gorun_list(self, line: str) -> None:
+        """List the session's declarations: name, kind, and the cell that made each."""
+        if line.strip():
+            raise IPythonUsageError(LIST_USAGE.format("%gorun_list"))
+        print(render.listing(session_engine().declarations()))
+
+    @line_magic
+    def gorun_rm(self, line: str) -> None:
+        """%gorun_rm [-r] NAME [NAME...]: forget declarations (Type.Method for a method) or
+        imports; -r: also the declarations that use them (without it, those are named and
+        nothing is removed)."""
+        try:
+            remove(session_engine(), line.split(), "%gorun_rm", print)
+        except UsageError as e:
+            raise IPythonUsageError(e.message) from None
+
+    @line_magic
+    def gorun_timing(self, line: str) -> None:
+        """%gorun_timing on | off: build and run times on the status line (on by default)."""
+        words = line.split()
+        if words not in ([], ["on"], ["off"]):
+            raise IPythonUsageError("usage: %gorun_timing on | off")
+        if words:
+            _settings["timing"] = words == ["on"]
+        print(f"timing: {'on' if _settings['timing'] else 'off'}")
+
+    @line_magic
+    def gorun_jobs(self, line: str) -> None:
+        """List background programs (%%gorun --bg): id, pid, running time, status."""
+        print(session_engine().jobs.listing())
+
+    @line_magic
+    def gorun_kill(self, line: str) -> None:
+        """%gorun_kill N | all: stop a background program, or all of them."""
+        words = line.split()
+        if len(words) != 1:
+            raise IPythonUsageError("usage: %gorun_kill N | all")
+        try:
+            report = session_engine().jobs.kill_report(words[0])
+        except UsageError as e:
+            raise IPythonUsageError(e.message) from None
+        print(report, end="")
+
+    @line_magic
+    def gorun_reset(self, line: str) -> None:
+        """%gorun_reset [--go-mod]: forget all declarations and kept values, and say how many
+        (--go-mod: and fetched modules)."""
+        words = line.split()
+        if any(w != "--go-mod" for w in words):
+            raise IPythonUsageError("usage: %gorun_reset [--go-mod]")
+        print(render.forgotten(session_engine().reset(go_mod="--go-mod" in words)))
+
+    def _finish(self, cmd: cmdline.Command, outcome: Outcome) -> GoValue | None:
+        ns = self.shell.user_ns if self.shell is not None else {}
+        if outcome.job_output is not None:
+            # A background job: a live object whose .stdout/.stderr grow as it prints.
+            for var in (cmd.out_var, cmd.err_var):
+                if var:
+                    ns[var] = outcome.job_output
+        if cmd.out_var and outcome.stdout is not None:
+            ns[cmd.out_var] = outcome.stdout
+        if cmd.err_var and outcome.stderr is not None:
+            ns[cmd.err_var] = outcome.stderr
+        if outcome.error is not None:
+            if cmd.raise_error:
+                raise outcome.error
+            sys.stderr.write("\n".join(outcome.error.render()) + "\n")
+            sys.stderr.flush()
+        elif not cmd.quiet and outcome.ran:
+            status = outcome.status + (outcome.timing_words() if _settings["timing"] else "")
+            display(render.status_bundle(status), raw=True)
+        if outcome.value is None:
+            return None
+        return GoValue(outcome.value, outcome.value_data)
+
+
+class GoValue:
+    """The value of a snippet's final expression, formatted by Go, for Out[].
+
+    Its repr is Go's text; a notebook shows its richest form (an image, a table).
+    """
+
+    def __init__(self, text: str, data: dict[str, Any] | None = None) -> None:
+        self.text = text
+        self.data = data or {"text/plain": text}
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(self.text)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        return dict(self.data)
+
+
+GorunMagics.gorun.__doc__ = f"""Build and run Go, as `go run` does.
+
+Cell form, the cell is a Go program:
+    {cmdline.USAGE_CELL}
+Line form, run a package: .go files, a directory (./cmd/tool), an import path,
+or pkg@version (module-aware, ignoring the go.mod around the notebook):
+    {cmdline.USAGE_LINE}
+
+{cmdline.OPTIONS_HELP}
+The program runs in the notebook's directory; its output streams live. The exit
+status is shown in Go's words ("exit status 0"); a failure (build error,
+non-zero exit, signal, timeout, interrupt) raises a gorun_kernel error.
+"""
+
+
+GorunMagics.gotest.__doc__ = f"""Run Go tests with `go test`, against the session's declarations.
+
+Cell form, the cell holds Test, Benchmark, Fuzz and Example functions:
+    {testflags.USAGE}
+Line form, run all of the session's tests again:
+    {testflags.USAGE_LINE}
+
+{testflags.HELP}
+The results are a table: a row per test and subtest, failures at cell lines,
+benchmarks with ns/op, B/op, allocs/op, compared with their previous run. A
+failing test raises gorun_kernel.TestFailure ("2 of 5 tests failed").
+"""

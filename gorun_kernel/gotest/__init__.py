@@ -1,0 +1,1 @@
+"""Test cells: go test flags, the test binary run through test2json, the result table."""

@@ -1,0 +1,1 @@
+"""Processes: spawning under a supervisor, streams, stdin, limits, interrupts."""

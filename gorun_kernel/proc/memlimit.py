@@ -1,0 +1,110 @@
+"""A per-program memory limit: `--memory 2GiB`, `%memory 2GiB`, `GORUN_MEMORY_LIMIT`.
+
+How it is enforced, by platform (README "Memory limit"):
+
+- Linux: RLIMIT_DATA, soft and hard, set in the program's process between
+  fork and exec, so the program cannot raise it. Since Linux 4.7 it bounds a
+  process's private writable memory: for a Go program its heap, stacks and
+  runtime structures. Over it, Go's allocator fails and the program ends
+  with "fatal error: runtime: out of memory" (exit status 2), which we
+  report as over the limit. A child the program starts inherits the limit
+  (each process has its own). Below about 64 MiB a Go program cannot start.
+  (RLIMIT_AS is no use for Go: the runtime reserves far more address space
+  than it ever uses, and fails to start under a few hundred MiB.)
+- elsewhere: not enforced; a note says so.
+
+Sizes are written as Go and Docker users write them: 2GiB, 512MiB, 2G, 1.5g
+(binary: 2G is 2 GiB), 500MB (decimal), or a number of bytes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import resource
+import sys
+from dataclasses import dataclass
+
+from gorun_kernel.errors import UsageError
+
+ENV = "GORUN_MEMORY_LIMIT"
+ENFORCED = sys.platform.startswith("linux") and hasattr(resource, "RLIMIT_DATA")
+OOM_WORDS = b"out of memory"  # Go's "fatal error: runtime: out of memory", and others'
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([kmgt]?)(i?)(b?)\s*$", re.IGNORECASE)
+_POWERS = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4}
+_UNITS = ((1 << 40, "TiB"), (1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB"))
+
+
+@dataclass(frozen=True)
+class MemoryLimit:
+    limit: int  # bytes
+
+    def __str__(self) -> str:
+        return format_size(self.limit)
+
+    def apply_in_child(self) -> None:
+        """In the program's process, before exec."""
+        if ENFORCED:
+            resource.setrlimit(resource.RLIMIT_DATA, (self.limit, self.limit))
+
+
+def parse_size(text: str) -> int:
+    """Bytes from "2GiB", "512MiB", "2G", "500MB", "1048576"."""
+    m = _SIZE.match(text)
+    if not m:
+        raise UsageError(
+            f"invalid memory size {text!r}: give bytes or a size such as 512MiB, 2GiB, 2G"
+        )
+    number, prefix, binary, byte = m.groups()
+    power = _POWERS[prefix.lower()]
+    if binary and not prefix:
+        raise UsageError(f"invalid memory size {text!r}")
+    # 2G and 2GiB are binary, as Docker and Kubernetes users mean them; 2GB is decimal.
+    base = 1000 if byte and not binary else 1024
+    size = int(float(number) * base**power)
+    if size < 1 << 20:
+        raise UsageError(f"memory limit {text!r} is too small: give at least 1MiB")
+    return size
+
+
+def format_size(n: int) -> str:
+    for unit, name in _UNITS:
+        if n >= unit:
+            value = n / unit
+            text = f"{value:.1f}".removesuffix(".0")
+            return f"{text} {name}"
+    return f"{n} bytes"
+
+
+def parse(text: str) -> MemoryLimit | None:
+    """A limit, or None for "off"/"none"."""
+    if text.strip().lower() in ("off", "none", ""):
+        return None
+    return MemoryLimit(parse_size(text))
+
+
+def from_environment() -> MemoryLimit | None:
+    """GORUN_MEMORY_LIMIT: the default for every program (a classroom sets it once)."""
+    text = os.environ.get(ENV, "")
+    try:
+        return parse(text)
+    except UsageError as e:
+        raise UsageError(f"{ENV}: {e.message}") from None
+
+
+def choose(
+    asked: MemoryLimit | None, given: bool, ceiling: MemoryLimit | None
+) -> MemoryLimit | None:
+    """A run's limit: what the cell (or %memory) asked for, within GORUN_MEMORY_LIMIT.
+
+    The variable is the default and the ceiling: a classroom sets it once, and
+    a cell can ask for less, never for more."""
+    if not given:
+        return ceiling
+    if ceiling is not None and (asked is None or asked.limit > ceiling.limit):
+        # Said for --memory and %memory alike: name neither.
+        why = "it cannot be turned off" if asked is None else f"{asked} is more"
+        raise UsageError(f"the memory limit of this session is {ceiling} ({ENV}): {why}: "
+                         "only a lower limit can be asked for")  # fmt: skip
+    return asked

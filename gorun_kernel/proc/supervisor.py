@@ -1,0 +1,292 @@
+"""The per-run supervisor: nothing a program starts outlives its run.
+
+A program can start children that leave its process group and session
+(`setsid`, a daemon's double fork); killing the group misses them, and once
+their parent exits they are re-parented to init, out of our reach. So each
+program runs under a supervisor: a process forked from ours (no exec, no
+interpreter start-up) that makes itself a child subreaper
+(PR_SET_CHILD_SUBREAPER), so that every orphan of the program's tree is
+re-parented to it whatever its session. The supervisor starts the program,
+reaps orphans as they end, and when the program exits (or on SIGTERM: we ask
+it to stop, or our process died, PR_SET_PDEATHSIG) kills the program's
+group and then every descendant, reaps them all, reports the program's own
+exit status on a pipe, and exits.
+
+The user's process (IPython, the kernel) is never made a subreaper: its own
+orphans would pile up as zombies. The forked supervisor touches nothing of
+the parent's: no garbage collection (a finalizer could talk to a zmq
+context), no output, and it leaves with os._exit.
+
+The report pipe carries text lines: `pid N` once the program runs, `error
+ERRNO` if it could not start, `exit CODE` (negative: killed by that signal)
+once it and everything it started are gone. The supervisor keeps none of the
+program's descriptors and closes the report pipe before it exits: tearing
+down a copy of a large process takes milliseconds, which no run waits for.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import fcntl
+import gc
+import os
+import signal
+import sys
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from gorun_kernel.proc.memlimit import MemoryLimit
+
+_PR_SET_PDEATHSIG = 1
+_PR_SET_CHILD_SUBREAPER = 36
+_REAP_BOUND = 5.0  # seconds to wait for killed processes (one stuck in the kernel: give up)
+_DEFAULT_SIGNALS = sorted(signal.valid_signals() - {signal.SIGKILL, signal.SIGSTOP})
+
+
+def _prctl() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _prctl()
+AVAILABLE = _PRCTL is not None and hasattr(os, "waitid")
+
+
+@dataclass
+class Launch:
+    """What the supervisor starts, and with which descriptors (numbers in our process)."""
+
+    path: str  # the executable, already looked up in PATH
+    argv: Sequence[str]
+    cwd: str
+    env: dict[str, str]
+    stdio: tuple[int, int, int]  # become the program's 0, 1, 2
+    keep: list[int] = field(default_factory=list)  # inherited at the same numbers (channels)
+    memory: MemoryLimit | None = None
+
+
+class Stop(Exception):
+    """SIGTERM in the supervisor: end the program and everything it started now."""
+
+
+def start(launch: Launch) -> tuple[int, int]:
+    """Fork the supervisor; (its pid, the read end of its report pipe)."""
+    r, w = os.pipe()
+    parent = os.getpid()
+    with warnings.catch_warnings():
+        # Python 3.12+ warns about fork in a threaded process; the child runs
+        # only the code below and never returns to the parent's code.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:  # the supervisor
+        code = 70
+        try:
+            os.close(r)
+            code = _supervise(launch, w, parent)
+        finally:
+            os._exit(code)
+    os.close(w)
+    return pid, r
+
+
+class _Stopper:
+    """SIGTERM (from us, or PDEATHSIG) ends the run; only once the program is
+    started and reported is it safe to raise in the middle of things."""
+
+    def __init__(self) -> None:
+        self.asked = False
+        self.armed = False
+
+    def __call__(self, signum: int, frame: object) -> None:
+        self.asked = True
+        if self.armed:
+            # Raise once: a second SIGTERM (our parent asked, then died: PDEATHSIG)
+            # could otherwise land in the `except Stop` clause, before SIGTERM is
+            # ignored, and end the supervisor with its clean-up and report undone.
+            self.armed = False
+            raise Stop
+
+    def arm(self) -> None:
+        self.armed = True
+        if self.asked:
+            self.armed = False
+            raise Stop
+
+
+def _ignore(signum: int, frame: object) -> None:
+    """A handler, not SIG_IGN: exec resets it, so the program gets the signal's default."""
+
+
+def _supervise(launch: Launch, report: int, parent: int) -> int:
+    gc.disable()
+    for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGHUP):
+        signal.signal(sig, _ignore)
+    stopper = _Stopper()
+    signal.signal(signal.SIGTERM, stopper)
+    os.setsid()  # a Ctrl-C or a kernel interrupt meant for our parent never reaches us
+    assert _PRCTL is not None
+    _PRCTL(_PR_SET_CHILD_SUBREAPER, 1)
+    _PRCTL(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:
+        return 0  # our parent died before PDEATHSIG was armed
+    report = _descriptors(launch, report)
+    try:
+        program = _spawn(launch)
+    except OSError as e:
+        _say(report, f"error {e.errno or errno.EIO}")
+        return 0
+    _say(report, f"pid {program}")
+    for fd in (0, 1, 2, *launch.keep):  # the program's now: their ends come with its end
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    code = -signal.SIGKILL
+    try:
+        stopper.arm()
+        code = _wait_for(program)
+    except Stop:
+        pass
+    # Stopping now: a second SIGTERM (our parent asked, then died: PDEATHSIG) must
+    # not cut the clean-up short and leave what the program started running.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(program, signal.SIGKILL)
+    with contextlib.suppress(Stop):
+        _end_descendants()
+    _say(report, f"exit {code}")
+    os.close(report)  # the run is over now, not after our own exit (a large process's)
+    return 0
+
+
+def _descriptors(launch: Launch, report: int) -> int:
+    """Install the program's 0, 1, 2; close every other descriptor of our parent's.
+
+    Returns the report pipe's (possibly moved) number."""
+    moved = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3) for fd in launch.stdio]
+    report = fcntl.fcntl(report, fcntl.F_DUPFD_CLOEXEC, 3) if report < 3 else report
+    for target, fd in enumerate(moved):
+        os.dup2(fd, target, inheritable=True)
+    keep = {0, 1, 2, report, *launch.keep}
+    try:
+        open_fds = [int(fd) for fd in os.listdir("/proc/self/fd")]
+    except OSError:
+        open_fds = list(range(os.sysconf("SC_OPEN_MAX")))
+    for fd in open_fds:
+        if fd not in keep:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+    for fd in launch.keep:
+        os.set_inheritable(fd, True)
+    return report
+
+
+def _spawn(launch: Launch) -> int:
+    """Start the program in a session of its own, every signal at its default.
+
+    Without a memory limit this is posix_spawn (a vfork: cheap, whatever our
+    size); a limit is set between a fork and the exec. (Not subprocess.Popen:
+    its object reaps the child when it is dropped, and we reap it ourselves.)
+    """
+    os.chdir(launch.cwd)
+    if launch.memory is None:
+        return os.posix_spawn(
+            launch.path,
+            list(launch.argv),
+            launch.env,
+            setsid=True,
+            setsigdef=_DEFAULT_SIGNALS,
+            setsigmask=(),
+        )
+    return _fork_exec(launch, launch.memory)
+
+
+def _fork_exec(launch: Launch, memory: MemoryLimit) -> int:
+    errr, errw = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(errr)
+            os.setsid()
+            _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL)  # type: ignore[misc]
+            memory.apply_in_child()
+            for sig in _DEFAULT_SIGNALS:
+                signal.signal(sig, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_SETMASK, ())
+            os.execve(launch.path, list(launch.argv), launch.env)  # noqa: S606 (argv, no shell)
+        except OSError as e:
+            os.write(errw, str(e.errno or errno.EIO).encode())
+        finally:
+            os._exit(127)
+    os.close(errw)
+    with os.fdopen(errr, "rb") as f:
+        failed = f.read()
+    if failed:
+        os.waitpid(pid, 0)
+        raise OSError(int(failed), os.strerror(int(failed)))
+    return pid
+
+
+def _wait_for(program: int) -> int:
+    """Reap orphans as they end until the program exits; its status (not reaped yet,
+    so that its pid and group id stay ours while we kill what it left)."""
+    while True:
+        info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOWAIT)
+        if info is None:
+            continue
+        if info.si_pid == program:
+            if info.si_code == os.CLD_EXITED:
+                return info.si_status
+            return -info.si_status
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(info.si_pid, 0)
+
+
+def _end_descendants() -> None:
+    """Kill and reap every process below us, however deep and whatever its session."""
+
+    def give_up(signum: int, frame: object) -> None:
+        raise Stop
+
+    signal.signal(signal.SIGALRM, give_up)
+    signal.setitimer(signal.ITIMER_REAL, _REAP_BOUND)
+    me = os.getpid()
+    while True:
+        for pid in descendants(me):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        try:
+            os.waitpid(-1, 0)  # everything listed was killed: one of them ends soon
+        except ChildProcessError:
+            return
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below pid (Linux: /proc/<pid>/task/<tid>/children)."""
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            tids = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                with open(f"/proc/{p}/task/{tid}/children") as f:
+                    kids = [int(c) for c in f.read().split()]
+            except (OSError, ValueError):
+                continue
+            found.extend(kids)
+            todo.extend(kids)
+    return found
+
+
+def _say(fd: int, line: str) -> None:
+    with contextlib.suppress(OSError):
+        os.write(fd, (line + "\n").encode())

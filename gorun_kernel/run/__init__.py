@@ -1,0 +1,1 @@
+"""Run: a built program (foreground or background), its value channel and limits."""

@@ -1,0 +1,238 @@
+"""The run stage: a built program -> a finished run (an Outcome).
+
+It decides how the program is started (directly, under `-exec xprog`, or under
+go_$GOOS_$GOARCH_exec when cross-compiling, as go run does), runs it with the
+cell's input, timeout and output limit, rewrites panic and race traces to
+cell lines, reads a snippet's final value, and says how the run ended in
+Go's words. Every program gets a display channel (display_channel.py) for rich
+output, and the directory where golib/cache keeps values between cells.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from gorun_kernel.build.execache import ExeCache
+from gorun_kernel.build.gobuild import Built
+from gorun_kernel.build.toolchain import Toolchain
+from gorun_kernel.cmdline import Command
+from gorun_kernel.diagnostics import LineTable, TraceMapper
+from gorun_kernel.display.channel import DisplayChannel
+from gorun_kernel.errors import GorunError
+from gorun_kernel.events import OutputSink
+from gorun_kernel.outcome import Outcome, RunOptions
+from gorun_kernel.proc import memlimit
+from gorun_kernel.proc.channels import Channel
+from gorun_kernel.proc.control import Control
+from gorun_kernel.proc.memlimit import MemoryLimit
+from gorun_kernel.proc.process import run_process
+from gorun_kernel.run.values import Value, read_value, truncated_text
+
+VALUE_CACHE_ENV = "GORUN_VALUE_CACHE"  # where golib/cache keeps values between cells
+
+VALUE_FD_ENV = "GORUN_VALUE_FD"  # the descriptor a snippet writes its final value to
+# The descriptor a snippet's main writes a byte to, first thing (golib/started):
+# the program got past its initialization.
+STARTED_FD_ENV = "GORUN_STARTED_FD"
+
+
+@dataclass
+class Program:
+    """A built program and what the run needs to know about where it came from."""
+
+    built: Built
+    args: list[str]
+    env: dict[str, str]  # the program's environment
+    table: LineTable | None = None  # cell lines, for traces; None for a package
+    show_value: bool = False  # a snippet's final value comes back (GORUN_VALUE_FD)
+    report_start: bool = False  # a snippet's main says it began (GORUN_STARTED_FD)
+
+
+class ValueChannel:
+    """A snippet's final value (the helper's JSON, values.py), from a pipe the program
+    inherits (channels.py): read as it comes, and never more than its text's limit
+    (the output limit) and its rich form's (the display limit) together."""
+
+    def __init__(self, text_limit: int | None, display_limit: int) -> None:
+        self.text_limit = text_limit
+        self.display_limit = display_limit
+        self.parts: list[bytes] = []
+        bound = (text_limit or 0) + display_limit
+        self.channel = Channel(VALUE_FD_ENV, self.parts.append, limit=bound)
+
+    def value(self) -> Value | None:
+        if not self.channel.received:
+            return None
+        raw = b"".join(self.parts).decode("utf-8", errors="replace")
+        if self.channel.dropped:  # cut: its JSON is not whole, but its text's start is there
+            text = truncated_text(raw)
+            value = Value(text, {"text/plain": text})
+        else:
+            value = read_value(raw, self.display_limit)
+        limit = self.text_limit
+        if limit is not None and len(value.text) > limit:
+            text = value.text[:limit]
+            note = (
+                f"the value's text is cut at {limit:,} characters: over the limit of "
+                f"{limit:,} bytes per cell (GORUN_OUTPUT_LIMIT)"
+            )
+            value = Value(text, {"text/plain": text}, [*value.notes, note])
+        elif self.channel.dropped:
+            note = f"the value is over {self.channel.limit:,} bytes: only its text is shown"
+            value = Value(value.text, {"text/plain": value.text}, [*value.notes, note])
+        return value
+
+
+class Runner:
+    """Runs the session's programs, one at a time."""
+
+    def __init__(
+        self,
+        toolchain: Toolchain,
+        control: Control,
+        cache: ExeCache,
+        output_limit: int | None,  # None: every byte reaches the sink (test events)
+        display_limit: int,
+        value_cache: Path,
+    ) -> None:
+        self.toolchain = toolchain
+        self.control = control
+        self.cache = cache
+        self.output_limit = output_limit
+        self.display_limit = display_limit
+        self.value_cache = value_cache
+        self.memory_ceiling = memlimit.from_environment()  # GORUN_MEMORY_LIMIT
+
+    def cross_target(self, env: Mapping[str, str]) -> tuple[str, str] | None:
+        """(GOOS, GOARCH) when they differ from the host's, else None."""
+        ge = self.toolchain.goenv
+        goos = env.get("GOOS") or ge.get("GOOS", "")
+        goarch = env.get("GOARCH") or ge.get("GOARCH", "")
+        if (goos, goarch) == (ge.get("GOHOSTOS"), ge.get("GOHOSTARCH")):
+            return None
+        return goos, goarch
+
+    def exec_prefix(self, cmd: Command, env: Mapping[str, str]) -> list[str]:
+        """-exec xprog, or go_$GOOS_$GOARCH_exec when cross-compiling, as go run does.
+
+        Without either, the binary runs directly (amd64 runs 386, as with go run).
+        """
+        if cmd.exec_cmd:
+            return list(cmd.exec_cmd)
+        target = self.cross_target(env)
+        if target is None:
+            return []
+        name = f"go_{target[0]}_{target[1]}_exec"
+        found = shutil.which(name, path=env.get("PATH"))
+        for sub in ("lib/wasm", "misc/wasm"):
+            candidate = Path(self.toolchain.goroot, sub, name)
+            if not found and candidate.is_file() and os.access(candidate, os.X_OK):
+                found = str(candidate)
+        return [found] if found else []
+
+    def run(
+        self,
+        program: Program,
+        cmd: Command,
+        sink: OutputSink,
+        opts: RunOptions,
+        control: Control | None = None,
+    ) -> Outcome:
+        """Run a built program to its end; its output streams to sink.
+
+        control: how it is stopped (a background job has its own); else the session's."""
+        memory = memlimit.choose(cmd.memory, cmd.memory_set, self.memory_ceiling)
+        traces = TraceMapper(sink, program.table) if program.table is not None else None
+        value = ValueChannel(self.output_limit, self.display_limit) if program.show_value else None
+        channels = {"value": value.channel} if value is not None else {}
+        if program.report_start:
+            channels["started"] = Channel(STARTED_FD_ENV, lambda _: None, limit=1)
+        try:
+            quiet = traces.idle if traces is not None else None
+            control = control or self.control
+            outcome = self._run(
+                program, cmd, traces or sink, opts, control, memory, channels, quiet
+            )
+        finally:
+            if traces is not None:
+                traces.finish()
+        if program.report_start:
+            outcome.started = channels["started"].received > 0
+        shown = value.value() if value is not None else None
+        if shown is not None:
+            outcome.value, outcome.value_data = shown.text, shown.data
+            for note in shown.notes:
+                sink.stderr(f"[gorun: {note}]\n")
+        return outcome
+
+    def _run(
+        self,
+        program: Program,
+        cmd: Command,
+        sink: OutputSink,
+        opts: RunOptions,
+        control: Control,
+        memory: MemoryLimit | None,
+        channels: dict[str, Channel],
+        on_quiet: Callable[[], None] | None,
+    ) -> Outcome:
+        built, env = program.built, program.env
+        if built.note:
+            sink.stderr(built.note + "\n")
+        if built.log:
+            sink.stderr(built.log + "\n")
+        if built.exe is None:
+            return Outcome(status="built nothing to run (-n)", error=None, ran=False)
+        if memory is not None and not memlimit.ENFORCED:
+            sink.stderr(f"[gorun: the {memory} memory limit is not enforced on this system]\n")
+        prefix = self.exec_prefix(cmd, env)
+        display = DisplayChannel(self.display_limit)
+        extra = {**display.env(), VALUE_CACHE_ENV: str(self.value_cache)}
+        started = time.monotonic()
+        try:
+            res = run_process(
+                [*prefix, str(built.exe), *program.args],
+                cwd=opts.cwd,
+                env={**env, **extra},
+                control=control,
+                sink=sink,
+                stdin=opts.stdin,
+                interactive=opts.interactive and opts.stdin is None,
+                timeout=cmd.timeout,
+                capture=opts.capture,
+                output_limit=self.output_limit,
+                display=display,
+                memory=memory,
+                channels=channels,
+                on_quiet=on_quiet,
+            )
+        except GorunError as e:
+            target = self.cross_target(env)
+            if target is not None and not prefix:
+                e = GorunError(
+                    f"{e.message}: a GOOS={target[0]} GOARCH={target[1]} program does not run "
+                    f"on this machine; put go_{target[0]}_{target[1]}_exec on PATH or give -exec"
+                )
+            return Outcome.failed(e)
+        finally:
+            display.close()
+            if built.temporary:
+                self.cache.discard(built.exe.parent)
+        if res.dropped:
+            sink.stderr(
+                f"\n[gorun: {res.dropped:,} bytes of output not shown: over the limit of "
+                f"{self.output_limit:,} bytes per cell]\n"
+            )
+        outcome = Outcome.of(res, cmd.timeout, memory)
+        outcome.cached = built.cached
+        outcome.build_seconds = built.seconds
+        outcome.run_seconds = time.monotonic() - started
+        if opts.capture:
+            outcome.stdout = res.stdout.decode("utf-8", errors="replace")
+            outcome.stderr = res.stderr.decode("utf-8", errors="replace")
+        return outcome
