@@ -102,7 +102,13 @@ def test_strings_reach_go_byte_for_byte(kc):
 
 @pytest.mark.parametrize(
     ("name", "why"),
-    [("type", "is a Go keyword"), ("my-param", "not a Go identifier"), ("2x", "not a Go")],
+    [
+        ("type", "is a Go keyword"),
+        ("my-param", "not a Go identifier"),
+        ("2x", "not a Go"),
+        ("init", "names a func in Go's package main"),
+        ("main", "names a func in Go's package main"),
+    ],
 )
 def test_names_go_cannot_take_are_refused_clearly(name, why):
     from papermill.exceptions import PapermillException
@@ -120,3 +126,40 @@ def test_an_integer_beyond_uint64_is_refused_clearly():
 
     with pytest.raises(PapermillException, match="does not fit in a Go integer"):
         GoTranslator.codify({"n": 2**64})
+
+
+def _nested(depth: int) -> list:
+    value: list = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        (1 + 2j, "a Python complex has no Go literal"),
+        (b"\xff\x00", "a Python bytes has no Go literal"),
+        ([1, {"k": bytearray(b"x")}], "a Python bytearray has no Go literal"),
+        ({1, 2}, "a Python set has no Go literal"),
+        (_nested(900), "nested deeper than 100 levels"),
+    ],
+)
+def test_values_go_cannot_take_are_refused_clearly(value, why):
+    from papermill.exceptions import PapermillException
+
+    from gorun_kernel.frontends.papermill_go import GoTranslator
+
+    with pytest.raises(PapermillException, match=why):
+        GoTranslator.codify({"v": value})
+    with pytest.raises(PapermillException, match=why):
+        GoTranslator.translate(value)
+
+
+def test_dates_and_nesting_within_the_bound_still_translate():
+    import datetime
+
+    from gorun_kernel.frontends.papermill_go import GoTranslator
+
+    assert GoTranslator.translate(datetime.date(2026, 12, 7)) == '"2026-12-07"'
+    assert GoTranslator.translate(_nested(100)) == "[]" * 101 + "any" + "{" * 101 + "}" * 101

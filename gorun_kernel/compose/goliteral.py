@@ -10,6 +10,7 @@ float64); otherwise its elements are `any`.
 
 from __future__ import annotations
 
+import datetime
 import math
 import unicodedata
 from dataclasses import dataclass
@@ -18,6 +19,10 @@ GO_KEYWORDS = frozenset(
     "break case chan const continue default defer else fallthrough for func go goto if "
     "import interface map package range return select struct switch type var".split()
 )
+# Names Go's package main keeps for funcs: `var init = 1` is "cannot declare init - must be func".
+FUNC_ONLY_NAMES = frozenset({"init", "main"})
+# Deeper lists and dicts are refused rather than recursed into (Python's stack ends near 1000).
+MAX_DEPTH = 100
 _INT64 = range(-(2**63), 2**63)
 _UINT64 = range(2**63, 2**64)
 _ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
@@ -93,7 +98,16 @@ def _float(value: float) -> str:
 
 
 def literal(value: object) -> GoValue:
-    """The Go expression for a JSON/YAML value, with its type."""
+    """The Go expression for a JSON/YAML value, with its type.
+
+    Anything else (complex, bytes, sets, objects) is refused naming its type, not
+    turned into its text: a Go string holding Python's repr would run wrongly."""
+    return _literal(value, 0)
+
+
+def _literal(value: object, depth: int) -> GoValue:
+    if depth > MAX_DEPTH:
+        raise GoLiteralError(f"lists and dicts nested deeper than {MAX_DEPTH} levels are refused")
     if value is None:
         return GoValue("any", "nil")
     if isinstance(value, bool):
@@ -107,7 +121,7 @@ def literal(value: object) -> GoValue:
     if isinstance(value, float):
         return GoValue("float64", _float(value))
     if isinstance(value, list | tuple):
-        elems = [literal(v) for v in value]
+        elems = [_literal(v, depth + 1) for v in value]
         if not elems:
             return GoValue("[]any", "[]any{}", empty=True)
         t = _unify(elems)
@@ -115,14 +129,21 @@ def literal(value: object) -> GoValue:
     if isinstance(value, dict):
         if not value:
             return GoValue("map[string]any", "map[string]any{}", empty=True)
-        keys = [literal(k) for k in value]
-        vals = [literal(v) for v in value.values()]
+        keys = [_literal(k, depth + 1) for k in value]
+        vals = [_literal(v, depth + 1) for v in value.values()]
         kt, vt = _unify(keys), _unify(vals)
         if _kind(kt):
             raise GoLiteralError("a Go map key cannot be a list or a map")
         pairs = ", ".join(f"{k.text}: {_element(v, vt)}" for k, v in zip(keys, vals, strict=True))
         return GoValue(f"map[{kt}]{vt}", f"map[{kt}]{vt}{{{pairs}}}")
-    return GoValue("string", quote(str(value)))  # dates and the like, as their text
+    if isinstance(value, str):
+        return GoValue("string", quote(value))
+    if isinstance(value, datetime.date | datetime.time):  # YAML's dates: their ISO text
+        return GoValue("string", quote(str(value)))
+    raise GoLiteralError(
+        f"a Python {type(value).__name__} has no Go literal here "
+        "(give None, a bool, an int, a float, a str, a list or a dict)"
+    )
 
 
 def check_name(name: str) -> None:
@@ -136,6 +157,10 @@ def check_name(name: str) -> None:
         raise GoLiteralError(f"{name!r} is not a Go identifier (letters, digits and _)")
     if name in GO_KEYWORDS:
         raise GoLiteralError(f"{name!r} is a Go keyword: it cannot name a variable")
+    if name in FUNC_ONLY_NAMES:
+        raise GoLiteralError(
+            f"{name!r} names a func in Go's package main: it cannot name a variable"
+        )
 
 
 def declaration(name: str, value: object) -> str:

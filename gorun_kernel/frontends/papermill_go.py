@@ -40,7 +40,10 @@ class GoTranslator(Translator):
 
     @classmethod
     def translate(cls, val: Any) -> str:
-        return goliteral.literal(val).text
+        try:
+            return goliteral.literal(val).text
+        except goliteral.GoLiteralError as e:
+            raise PapermillException(f"cannot pass this value to Go: {e}") from None
 
     @classmethod
     def comment(cls, cmt_str: str) -> str:
