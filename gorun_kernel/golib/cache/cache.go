@@ -21,7 +21,8 @@
 // type holds something else (functions, channels, unexported struct fields,
 // which gob would silently drop), with a message that names it. A value that
 // fails only when it is written (an interface holding an unregistered type) is
-// returned, not stored, with a note on stderr.
+// returned, not stored, with a note on stderr. A value reads back as it was
+// computed: a nil slice or map nil, an empty one empty (gob alone swaps them).
 package cache
 
 import (
@@ -46,6 +47,10 @@ type header struct {
 	Key  string
 	Type string
 	Raw  int64 // for a slice of numbers: its length, its memory following the header
+	// Nil: the value is a nil slice, map, pointer or interface, and nothing follows.
+	// gob itself reads a nil slice back as an empty one (and an empty []string
+	// as nil): `x == nil` would change between the computing cell and the next.
+	Nil bool
 }
 
 // Value returns the value stored under key, or computes, stores and returns it.
@@ -95,7 +100,16 @@ func load[T any](path string, want header) (T, bool) {
 	if dec.Decode(&got) != nil || got.Key != want.Key || got.Type != want.Type {
 		return zero, false
 	}
-	if t := reflect.TypeOf(&v).Elem(); isRaw(t) {
+	if got.Nil {
+		return zero, true
+	}
+	t := reflect.TypeOf(&v).Elem()
+	if isRaw(t) {
+		// A length the file cannot hold is a damaged file: computed again.
+		info, err := f.Stat()
+		if err != nil || got.Raw < 0 || got.Raw > info.Size()/int64(t.Elem().Size()) {
+			return zero, false
+		}
 		s := reflect.MakeSlice(t, int(got.Raw), int(got.Raw))
 		if _, err := io.ReadFull(r, rawBytes(s)); err != nil {
 			return zero, false
@@ -105,7 +119,23 @@ func load[T any](path string, want header) (T, bool) {
 	if dec.Decode(&v) != nil {
 		return zero, false
 	}
+	// What was stored was not nil (see header.Nil): an empty slice or map stays one.
+	switch s := reflect.ValueOf(&v).Elem(); {
+	case t.Kind() == reflect.Slice && s.IsNil():
+		s.Set(reflect.MakeSlice(t, 0, 0))
+	case t.Kind() == reflect.Map && s.IsNil():
+		s.Set(reflect.MakeMap(t))
+	}
 	return v, true
+}
+
+// isNil: v is a nil slice, map, pointer or interface.
+func isNil(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Slice, reflect.Map, reflect.Pointer, reflect.Interface:
+		return v.IsNil()
+	}
+	return false
 }
 
 // isRaw: a slice of numbers (or bools) is stored as its memory, read back by
@@ -139,14 +169,16 @@ func store[T any](path string, h header, v T) error {
 	enc := gob.NewEncoder(&buf)
 	s := reflect.ValueOf(&v).Elem()
 	var raw []byte
-	if isRaw(s.Type()) {
+	h.Nil = isNil(s)
+	isRawSlice := isRaw(s.Type())
+	if isRawSlice {
 		h.Raw = int64(s.Len())
 		raw = rawBytes(s)
 	}
 	if err := enc.Encode(h); err != nil {
 		return err
 	}
-	if h.Raw == 0 {
+	if !h.Nil && !isRawSlice {
 		if err := enc.Encode(&v); err != nil {
 			return err
 		}

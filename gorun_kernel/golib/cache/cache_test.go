@@ -2,7 +2,9 @@ package cache
 
 import (
 	"bytes"
+	"encoding/gob"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -121,5 +123,55 @@ func TestSlicesOfNumbersRoundTripAsMemory(t *testing.T) {
 	// The same key as another element type is not read into the wrong shape.
 	if got := Value("floats", func() []float32 { return []float32{1} }); len(got) != 1 {
 		t.Errorf("a []float32 read from a []float64's memory: %d values", len(got))
+	}
+}
+
+// A nil slice is nil when read back, and an empty one empty, as compute gave
+// them: `x == nil` must not change between the computing cell and a later one.
+func TestNilAndEmptyValuesReadBackAsComputed(t *testing.T) {
+	t.Setenv(dirEnv, t.TempDir())
+	calls := 0
+	for run := 0; run < 2; run++ {
+		check := func(what string, isNil, wantNil bool) {
+			if isNil != wantNil {
+				t.Errorf("run %d: %s: nil is %v, computed %v", run, what, isNil, wantNil)
+			}
+		}
+		got1 := Value("nil ints", func() []int { calls++; return nil })
+		check("nil []int", got1 == nil, true)
+		got2 := Value("empty ints", func() []int { calls++; return []int{} })
+		check("empty []int", got2 == nil, false)
+		got3 := Value("nil strings", func() []string { calls++; return nil })
+		check("nil []string", got3 == nil, true)
+		got4 := Value("empty strings", func() []string { calls++; return []string{} })
+		check("empty []string", got4 == nil, false)
+		got5 := Value("nil map", func() map[string]int { calls++; return nil })
+		check("nil map", got5 == nil, true)
+		got6 := Value("empty map", func() map[string]int { calls++; return map[string]int{} })
+		check("empty map", got6 == nil, false)
+		got7 := Value("nil pointer", func() *Row { calls++; return nil })
+		check("nil *Row", got7 == nil, true)
+		got8 := Value("nil any", func() any { calls++; return nil })
+		check("nil any", got8 == nil, true)
+	}
+	if calls != 8 {
+		t.Errorf("computed %d times for 8 keys: some were not read from the cache", calls)
+	}
+}
+
+// A stored slice whose header claims more numbers than the file holds (a
+// damaged or tampered file) is computed again, not allocated.
+func TestARawLengthTheFileCannotHoldIsComputedAgain(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv(dirEnv, dir)
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(header{Key: "k", Type: describe(reflect.TypeOf([]int(nil)), map[reflect.Type]bool{}), Raw: 1 << 50}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filePath(dir, "k"), buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := Value("k", func() []int { return []int{7} }); len(got) != 1 || got[0] != 7 {
+		t.Errorf("got %v", got)
 	}
 }
