@@ -29,8 +29,9 @@ from jupyter_client.manager import KernelManager
 from stdin_bench import StdinBench, magic_runner
 
 from gorun_kernel.build.toolchain import find_toolchain
+from gorun_kernel.compose.emit import emit
 from gorun_kernel.compose.parse import parse_cell
-from gorun_kernel.compose.snippets import Session
+from gorun_kernel.compose.session import Session
 from gorun_kernel.compose.stdlib import StdIndex
 from gorun_kernel.help import typeinfo
 
@@ -204,7 +205,7 @@ def compose_ms(decls: int, reps: int) -> list[float]:
         code = f"fmt.Println(f{i % decls}({i}))"
         start = time.perf_counter()
         plan = session.plan(parse_cell(code), code, 1, "[x]", std)
-        session.compose(plan, std, show=False)
+        emit(plan, std, show=False)
         times.append(time.perf_counter() - start)
     return times
 

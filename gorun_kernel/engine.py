@@ -32,7 +32,7 @@ from gorun_kernel.build.toolchain import Toolchain, find_toolchain
 from gorun_kernel.cmdline import Command
 from gorun_kernel.compose import compose
 from gorun_kernel.compose.compose import Composed
-from gorun_kernel.compose.snippets import Session
+from gorun_kernel.compose.session import Session
 from gorun_kernel.compose.stdlib import StdIndex
 from gorun_kernel.display.frames import display_limit
 from gorun_kernel.errors import GorunError, Interrupted, UsageError
@@ -74,7 +74,7 @@ class Engine:
             self.toolchain, cache, self.control, tmpdir=self.scratch.path / ".gorun-gotmp"
         )
         self.session = Session()
-        self.cells = CellBuilder(self.scratch, self.builder, self.session, self.stdlib)
+        self.cells = CellBuilder(self.scratch, self.builder, self.stdlib)
         self.runner = Runner(
             self.toolchain, self.control, cache, output_limit, display_limit(),
             self.scratch.path / VALUE_CACHE,

@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 from gorun_kernel import cmdline
 from gorun_kernel.build.toolchain import find_toolchain
 from gorun_kernel.compose import txtar
+from gorun_kernel.compose.emit import emit
 from gorun_kernel.compose.parse import parse_cell
-from gorun_kernel.compose.snippets import Session
+from gorun_kernel.compose.session import Session
 from gorun_kernel.compose.stdlib import StdIndex
 from gorun_kernel.engine import Engine
 from gorun_kernel.errors import GorunError
@@ -65,10 +66,10 @@ def test_reading_and_composing_raises_only_our_errors(std, code, first_line):
             return
         cell = parse_cell(code)
         plan = session.plan(cell, code, first_line, "[1]", std)
-        program = session.compose(plan, std, show=plan.final is not None)
+        program = emit(plan, std, show=plan.final is not None)
         assert program.files["main.go"].startswith("package main\n")
         session.commit(plan)
-        session.compose(session.plan(parse_cell(code), code, 1, "[2]", std), std, show=False)
+        emit(session.plan(parse_cell(code), code, 1, "[2]", std), std, show=False)
     except GorunError:
         pass
 

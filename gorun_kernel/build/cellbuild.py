@@ -22,7 +22,6 @@ from gorun_kernel.build import gobuild as build
 from gorun_kernel.build.gobuild import Builder, BuildJob, Built
 from gorun_kernel.build.scratch import ScratchModule
 from gorun_kernel.compose.compose import Composed, compose_snippet
-from gorun_kernel.compose.snippets import Session
 from gorun_kernel.compose.stdlib import StdIndex
 from gorun_kernel.errors import BuildError, CellError
 from gorun_kernel.events import OutputSink
@@ -38,12 +37,10 @@ class CellBuilder:
         self,
         scratch: ScratchModule,
         builder: Builder,
-        session: Session,
         std: Callable[[], StdIndex],
     ) -> None:
         self.scratch = scratch
         self.builder = builder
-        self.session = session
         self.std = std
         # Composed program digest -> (show value, imports to drop) that built,
         # so a re-run skips the retries and finds its binary in the cache.
@@ -189,7 +186,7 @@ class CellBuilder:
         first = (composed.show, composed.drop)
         if digest in self.retries:
             show, drop = self.retries[digest]
-            composed = compose_snippet(composed, self.session, std, show, drop)
+            composed = compose_snippet(composed, std, show, drop)
         while True:
             try:
                 built = self._go_build(self.job(composed, flags, env, cwd), sink, run_vet)
@@ -205,7 +202,7 @@ class CellBuilder:
                     if not unused or not unused <= paths:
                         raise
                     drop = drop | unused
-                composed = compose_snippet(composed, self.session, std, show, drop)
+                composed = compose_snippet(composed, std, show, drop)
         if (composed.show, composed.drop) != first:
             self.retries[digest] = (composed.show, composed.drop)
         return built, composed

@@ -17,9 +17,11 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from gorun_kernel.compose import txtar
+from gorun_kernel.compose.decls import Plan, test_function
+from gorun_kernel.compose.emit import emit, emit_tests
 from gorun_kernel.compose.linedirs import annotate, merge
 from gorun_kernel.compose.parse import Cell, parse_cell
-from gorun_kernel.compose.snippets import Plan, Session, test_function
+from gorun_kernel.compose.session import Session
 from gorun_kernel.compose.stdlib import StdIndex
 from gorun_kernel.diagnostics import LineTable, Origin
 from gorun_kernel.errors import CellError
@@ -94,12 +96,11 @@ def compose_cell(
         return Composed("program", {"main.go": text}, table, imports=imports)
     plan = session.plan(cell, code, first_line, label, std(), owner)
     base = Composed("snippet", {}, {}, imports=imports, plan=plan)
-    return compose_snippet(base, session, std(), show=plan.final is not None)
+    return compose_snippet(base, std(), show=plan.final is not None)
 
 
 def compose_snippet(
     composed: Composed,
-    session: Session,
     std: StdIndex,
     show: bool,
     drop: frozenset[str] = frozenset(),
@@ -107,9 +108,9 @@ def compose_snippet(
     """A snippet's program, showing its final value or not, leaving out `drop`."""
     assert composed.plan is not None
     if composed.form == "test":
-        program = session.compose_tests(composed.plan, std, drop, set(composed.test_cells))
+        program = emit_tests(composed.plan, std, drop, set(composed.test_cells))
     else:
-        program = session.compose(composed.plan, std, show, drop)
+        program = emit(composed.plan, std, show, drop)
     return replace(
         composed,
         files=program.files,
@@ -152,7 +153,12 @@ def compose_tests(
     cells = {d.cell for d in plan.decls.values() if d.role == "test"}
     imports = [p for item in cell.items if item.kind == "import" for _, p, _ in item.imports]
     base = Composed(
-        "test", {}, {}, imports=imports, plan=plan,
-        test_cells=frozenset({label} if own else cells), own_tests=own,
-    )  # fmt: skip
-    return compose_snippet(base, session, std(), show=False)
+        "test",
+        {},
+        {},
+        imports=imports,
+        plan=plan,
+        test_cells=frozenset({label} if own else cells),
+        own_tests=own,
+    )
+    return compose_snippet(base, std(), show=False)

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 from gorun_kernel.build import localmods
 from gorun_kernel.compose import compose
 from gorun_kernel.compose.compose import Composed
-from gorun_kernel.compose.snippets import Import
+from gorun_kernel.compose.decls import Import
 from gorun_kernel.diagnostics import LineTable, Origin
 from gorun_kernel.errors import GorunError
 from gorun_kernel.help import brackets
@@ -72,7 +72,7 @@ def _compose(engine: Engine, body: str, first_line: int, test: bool) -> Composed
         return compose.compose_tests(body, first_line, HELP_LABEL, engine.session, engine.stdlib)
     composed = compose.compose_cell(body, first_line, HELP_LABEL, engine.session, engine.stdlib)
     if composed.form == "snippet":
-        composed = compose.compose_snippet(composed, engine.session, engine.stdlib(), show=False)
+        composed = compose.compose_snippet(composed, engine.stdlib(), show=False)
     return composed
 
 
@@ -95,7 +95,7 @@ def source_for(
     m = _OPERAND.search(before)
     if composed.plan is not None and m and _import_std(engine, composed, m.group(1)):
         try:
-            composed = compose.compose_snippet(composed, engine.session, engine.stdlib(), False)
+            composed = compose.compose_snippet(composed, engine.stdlib(), False)
         except GorunError:
             return None
     if composed.form not in ("snippet", "program", "test"):

@@ -21,7 +21,7 @@ from concurrent.futures import InvalidStateError as FutureStateError
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from gorun_kernel.compose.snippets import SHOW
+from gorun_kernel.compose.final import SHOW
 from gorun_kernel.errors import GorunError
 from gorun_kernel.help import source as helpsource
 from gorun_kernel.help import typeinfo

@@ -1,6 +1,6 @@
 """A snippet's final value, as the value helper wrote it: its text, and a richer form.
 
-The helper (snippets.VALUE_HELPER_SOURCE, through golib/value) writes JSON:
+The helper (compose/emit.py's VALUE_HELPER_SOURCE, through golib/value) writes JSON:
 {"data": {"text/plain": ..., other MIME types}, "image": {"width", "height",
 "nrgba"}}. An image comes as pixels and is encoded as PNG here, so that a
 program showing a value does not have to link Go's PNG encoder. What the
