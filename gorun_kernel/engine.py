@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from gorun_kernel import config
 from gorun_kernel.build import gobuild as build
 from gorun_kernel.build import packages
 from gorun_kernel.build.cellbuild import CellBuilder
@@ -54,10 +55,7 @@ _FILE_FLAGS = ("-overlay=", "-modfile=", "-pgo=")
 
 
 def _output_limit() -> int:
-    text = os.environ.get("GORUN_OUTPUT_LIMIT", "")
-    if text and not text.isdigit():
-        raise GorunError(f"GORUN_OUTPUT_LIMIT={text} is not a number of bytes")
-    return int(text) if text else DEFAULT_OUTPUT_LIMIT
+    return config.whole_number(config.OUTPUT_LIMIT, DEFAULT_OUTPUT_LIMIT, "bytes")
 
 
 class Engine:

@@ -10,6 +10,8 @@ import os
 import sys
 from pathlib import Path
 
+from gorun_kernel import config
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 # The Go package for the notebook (display, display/cache), shipped inside this
 # Python package: every session's module requires it from there, offline.
@@ -21,9 +23,9 @@ RESOURCES_DIR = PACKAGE_DIR / "resources"
 
 def cache_root() -> Path:
     """$GORUN_CACHE, else the platform's user cache directory + gorun_kernel."""
-    explicit = os.environ.get("GORUN_CACHE")
-    if explicit:
-        return Path(explicit).absolute()  # a relative path means the directory at start
+    explicit = config.directory(config.CACHE)  # relative: the directory at start
+    if explicit is not None:
+        return explicit
     if sys.platform == "darwin":
         return Path.home() / "Library" / "Caches" / "gorun_kernel"
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "gorun_kernel"

@@ -21,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from gorun_kernel import config
 from gorun_kernel.errors import GorunError
 from gorun_kernel.paths import cache_root
 
@@ -54,11 +55,9 @@ class ExeCache:
                 f"the executable cache {self.dir} is not private to you; set GORUN_CACHE"
             )
         self.writable = st is not None and os.access(self.dir, os.W_OK | os.X_OK)
-        env_max = os.environ.get("GORUN_CACHE_MAX_MB", "")
-        if env_max and not env_max.isdigit():
-            raise GorunError(f"GORUN_CACHE_MAX_MB={env_max} is not a number of megabytes")
+        env_max = config.whole_number(config.CACHE_MAX_MB, DEFAULT_MAX_BYTES >> 20, "megabytes")
         if max_bytes is None:
-            max_bytes = int(env_max) << 20 if env_max else DEFAULT_MAX_BYTES
+            max_bytes = env_max << 20
         self.max_bytes = max_bytes
         # Where builds go when the cache cannot keep them (read-only, or a
         # size bound of 0): the session sets it to a directory of its own.

@@ -20,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from gorun_kernel import config
 from gorun_kernel.build.toolchain import Toolchain
 from gorun_kernel.errors import GorunError
 from gorun_kernel.paths import DISPLAY_MODULE, GOLIB_DIR
@@ -34,7 +35,7 @@ NEW_PREFIX = ".new-"  # a directory being set up, not yet locked
 def base_dir() -> tuple[Path, bool]:
     """Where session directories live, private to this user under the temp dir;
     and whether it is a one-off directory (to remove with the session)."""
-    root = Path(os.environ.get("GORUN_SCRATCH_DIR") or tempfile.gettempdir())
+    root = config.directory(config.SCRATCH_DIR) or Path(tempfile.gettempdir())
     base = root / f"gorun_kernel-{os.getuid()}"
     try:
         with contextlib.suppress(FileExistsError):

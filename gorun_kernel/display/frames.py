@@ -24,18 +24,17 @@ from __future__ import annotations
 
 import binascii
 import json
-import os
 import re
 import struct
 from base64 import b64decode
 from dataclasses import dataclass
 from typing import Any
 
-from gorun_kernel.errors import GorunError
+from gorun_kernel import config
 from gorun_kernel.events import ClearOutput, Display
 
-FD_ENV = "GORUN_DISPLAY_FD"
-LIMIT_ENV = "GORUN_DISPLAY_LIMIT"
+FD_ENV = config.DISPLAY_FD.name
+LIMIT_ENV = config.DISPLAY_LIMIT.name
 DEFAULT_LIMIT = 32 << 20  # display bytes per cell
 UPDATE_INTERVAL = 0.05  # seconds: at most this often is an output updated
 MAGIC = b"GRD"
@@ -76,10 +75,7 @@ class Frame:
 
 def display_limit() -> int:
     """GORUN_DISPLAY_LIMIT: display bytes per cell."""
-    text = os.environ.get(LIMIT_ENV, "")
-    if text and not text.isdigit():
-        raise GorunError(f"{LIMIT_ENV}={text} is not a number of bytes")
-    return int(text) if text else DEFAULT_LIMIT
+    return config.whole_number(config.DISPLAY_LIMIT, DEFAULT_LIMIT, "bytes")
 
 
 def is_text_type(mime: str) -> bool:

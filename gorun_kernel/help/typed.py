@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import InvalidStateError as FutureStateError
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from gorun_kernel import config
 from gorun_kernel.compose.final import SHOW
 from gorun_kernel.errors import GorunError
 from gorun_kernel.help import source as helpsource
@@ -40,9 +40,7 @@ log = logging.getLogger(__name__)
 
 def time_box(default: float = TIME_BOX) -> float:
     """How long to wait for the helper: GORUN_HELP_TIMEOUT (seconds), else the default."""
-    with contextlib.suppress(ValueError):
-        return max(0.0, float(os.environ.get("GORUN_HELP_TIMEOUT", "")))
-    return default
+    return config.seconds(config.HELP_TIMEOUT, default)
 
 
 @dataclass

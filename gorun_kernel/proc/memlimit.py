@@ -19,15 +19,15 @@ Sizes are written as Go and Docker users write them: 2GiB, 512MiB, 2G, 1.5g
 
 from __future__ import annotations
 
-import os
 import re
 import resource
 import sys
 from dataclasses import dataclass
 
+from gorun_kernel import config
 from gorun_kernel.errors import UsageError
 
-ENV = "GORUN_MEMORY_LIMIT"
+ENV = config.MEMORY_LIMIT.name
 ENFORCED = sys.platform.startswith("linux") and hasattr(resource, "RLIMIT_DATA")
 OOM_WORDS = b"out of memory"  # Go's "fatal error: runtime: out of memory", and others'
 
@@ -86,7 +86,7 @@ def parse(text: str) -> MemoryLimit | None:
 
 def from_environment() -> MemoryLimit | None:
     """GORUN_MEMORY_LIMIT: the default for every program (a classroom sets it once)."""
-    text = os.environ.get(ENV, "")
+    text = config.MEMORY_LIMIT.text()
     try:
         return parse(text)
     except UsageError as e:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from gorun_kernel import config
 from gorun_kernel.build.execache import ExeCache
 from gorun_kernel.build.gobuild import Built
 from gorun_kernel.build.toolchain import Toolchain
@@ -33,12 +34,12 @@ from gorun_kernel.proc.memlimit import MemoryLimit
 from gorun_kernel.proc.process import run_process
 from gorun_kernel.run.values import Value, read_value, truncated_text
 
-VALUE_CACHE_ENV = "GORUN_VALUE_CACHE"  # where golib/cache keeps values between cells
+VALUE_CACHE_ENV = config.VALUE_CACHE.name  # where golib/cache keeps values between cells
 
-VALUE_FD_ENV = "GORUN_VALUE_FD"  # the descriptor a snippet writes its final value to
+VALUE_FD_ENV = config.VALUE_FD.name  # the descriptor a snippet writes its final value to
 # The descriptor a snippet's main writes a byte to, first thing (golib/started):
 # the program got past its initialization.
-STARTED_FD_ENV = "GORUN_STARTED_FD"
+STARTED_FD_ENV = config.STARTED_FD.name
 
 
 @dataclass
