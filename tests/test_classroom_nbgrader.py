@@ -11,7 +11,9 @@ the scores.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -76,8 +78,12 @@ def source(cell: dict) -> str:
     return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
 
 
-def test_autograde_gives_0_to_a_wrong_answer_and_full_points_to_a_right_one(tmp_path):
+def test_autograde_gives_0_to_a_wrong_answer_and_full_points_to_a_right_one(tmp_path, monkeypatch):
     pytest.importorskip("nbgrader", reason='nbgrader is in the test extra: pip install ".[test]"')
+    # nbgrader runs `alembic` (its gradebook's migrations) from PATH: the one installed
+    # beside this interpreter, also when the venv's python runs without its bin/ on PATH.
+    bindir = os.path.dirname(sys.executable)
+    monkeypatch.setenv("PATH", bindir + os.pathsep + os.environ.get("PATH", ""))
     from nbgrader.api import Gradebook
 
     course = tmp_path / "course"
