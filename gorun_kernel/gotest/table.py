@@ -23,6 +23,11 @@ from dataclasses import dataclass, field
 from gorun_kernel.gotest.benchstat import Comparison
 from gorun_kernel.gotest.report import Benchmark, Report, Row
 
+# Every cell says its own alignment: a notebook's stylesheet may set one on td and th
+# (JupyterLab's `.jp-RenderedHTMLCommon td {text-align: right}`), which beats what
+# the table inherits to its cells; test names, messages and traces read from the left.
+_LEFT = "text-align:left;vertical-align:top"
+_RIGHT = "text-align:right;vertical-align:top"  # a benchmark's numbers line up
 _COLORS = {"pass": "#1a7f37", "fail": "#cf222e", "skip": "#9a6700", "run": "#cf222e"}
 _UNITS = ("ns/op", "B/op", "allocs/op")
 _VS = "vs previous run"
@@ -97,16 +102,18 @@ class Table:
                 color = _COLORS.get(r.status, "#000")
                 pad = 1.2 * r.depth
                 out.append(
-                    f'<tr><td style="color:{color};font-weight:bold;padding-right:1em">'
+                    f'<tr><td style="{_LEFT};color:{color};font-weight:bold;padding-right:1em">'
                     f"{r.status.upper()}</td>"
-                    f'<td style="padding-left:{pad:.1f}em">{html.escape(_label(r).strip())}</td>'
-                    f'<td style="color:#888;padding-left:1em">{_time(r.elapsed)}</td></tr>'
+                    f'<td style="{_LEFT};padding-left:{pad:.1f}em">'
+                    f"{html.escape(_label(r).strip())}</td>"
+                    f'<td style="{_LEFT};color:#888;padding-left:1em">{_time(r.elapsed)}</td></tr>'
                 )
                 shown = self.shown_output(r)
                 if shown:
                     text = html.escape("\n".join(shown))
                     out.append(
-                        f'<tr><td></td><td colspan="2"><pre style="margin:0">{text}</pre></td></tr>'
+                        f'<tr><td style="{_LEFT}"></td><td colspan="2" style="{_LEFT}">'
+                        f'<pre style="margin:0;text-align:left">{text}</pre></td></tr>'
                     )
             out.append("</table>")
         if self.report.notes:
@@ -115,9 +122,17 @@ class Table:
         if self.report.benchmarks:
             grid = self._bench_grid()
             out.append(f'<table style="{style};margin-top:0.5em">')
-            out.append("<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in grid[0]) + "</tr>")
+            aligns = [_LEFT if i < 2 or h == _VS else _RIGHT for i, h in enumerate(grid[0])]
+            heads = "".join(
+                f'<th style="{a};padding-right:1em">{html.escape(h)}</th>'
+                for a, h in zip(aligns, grid[0], strict=True)
+            )
+            out.append(f"<tr>{heads}</tr>")
             for row in grid[1:]:
-                cells = "".join(f'<td style="padding-right:1em">{html.escape(c)}</td>' for c in row)
+                cells = "".join(
+                    f'<td style="{a};padding-right:1em">{html.escape(c)}</td>'
+                    for a, c in zip(aligns, row, strict=True)
+                )
                 out.append(f"<tr>{cells}</tr>")
             out.append("</table>")
         for block in (self.report.package_output, [self.coverage] if self.coverage else []):
