@@ -147,6 +147,8 @@ def kernel_help() -> str:
             msg = kc.get_iopub_msg(timeout=60)
             if msg["msg_type"] == "stream":
                 text.append(msg["content"]["text"])
+            elif msg["msg_type"] == "display_data":  # the reference, as a notebook shows it
+                text.append(msg["content"]["data"].get("text/plain", ""))
             if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
                 return "".join(text)
     finally:

@@ -38,37 +38,6 @@ NOT_RUN_FLAGS = frozenset({"o"})
 USAGE_CELL = "%%gorun [go build flags] [-exec xprog] [options] [--] [program arguments]"
 USAGE_LINE = "%gorun [go build flags] [-exec xprog] [options] package [program arguments]"
 
-OPTIONS_HELP = """\
-Go build flags (passed to `go build` with go's meaning; see `go help build`):
-  -race -tags list -ldflags 'flags' -gcflags 'flags' -trimpath -cover -mod mode
-  -modfile file -overlay file -pgo file -a -v -x -n -p n ...
-  -exec xprog        run the program as `xprog a.out arguments...`
-  -C dir             (%gorun only) build and run from dir, as `go run -C dir`
-
-Options of gorun (two dashes):
-  --timeout D        kill the program's process group after D (seconds, or a Go
-                     duration such as 1m30s)
-  --memory SIZE      limit the program's memory (512MiB, 2GiB; off); over it, the
-                     run fails saying so
-  --env K=V          set an environment variable for the build and the run
-                     (repeatable; GOOS/GOARCH cross-compile)
-  --stdin-file PATH  the program's standard input is this file (relative to the
-                     notebook's directory)
-  --quiet            no status line when the program succeeds
-  --vet              also run go vet on the cell (alongside the build); its
-                     findings are shown at cell lines above the output
-  --bg               start the program in the background and return (a server);
-                     its output keeps arriving in this cell; %jobs, %kill N
-  --wait-port N      with --bg: return once the program accepts connections on
-                     127.0.0.1:N (--wait-url URL: once URL answers)
-  --                 end of options: the words after it are program arguments
-
-Magic-only options (the %%gorun magic in a Python notebook; not in the Go kernel):
-  --stdin VAR        the program's standard input is the text of Python variable VAR
-  --out VAR          also store the program's stdout in Python variable VAR
-  --err VAR          also store the program's stderr in Python variable VAR
-  --no-raise-error   report a failure without raising an exception
-"""
 
 _GO_FLAGS = GO_BOOL_FLAGS | GO_VALUE_FLAGS | NOT_RUN_FLAGS | {"exec", "C"}
 

@@ -7,6 +7,7 @@ import pytest
 from gorun_kernel import cmdline
 from gorun_kernel.build import gobuild as build
 from gorun_kernel.errors import UsageError
+from gorun_kernel.frontends import reference
 
 
 def parse(line: str) -> cmdline.Command:
@@ -50,7 +51,7 @@ def test_go_flags_may_take_two_dashes_as_in_go():
 
 
 def test_help_has_one_go_flags_heading_and_marks_magic_only_options():
-    text = cmdline.OPTIONS_HELP
+    text = reference.part("options")
     assert text.count("Go build flags") == 1
     _, magic_only = text.split("Magic-only options")
     for option in ("--stdin VAR", "--out VAR", "--err VAR", "--no-raise-error"):

@@ -24,6 +24,8 @@ from kernel_client import (
 )
 from test_sessions import go_builds_started_by, running, wait_gone
 
+from gorun_kernel.frontends import reference
+
 
 def test_snippets_across_cells(kc):
     assert execute(kc, "func sq(x int) int { return x*x }").status == "ok"
@@ -117,9 +119,12 @@ def test_ctrl_d_reply_is_end_of_input(kc):
 
 
 def test_session_commands(kc, tmp_path):
-    r = execute(kc, "%help")
-    assert "%goflags" in r.stream() and "--timeout" in r.stream()
-    assert r.stream().count("Go build flags") == 1 and "Magic-only options" in r.stream()
+    r = execute(kc, "%help")  # the reference: Markdown for notebooks, plain text for consoles
+    [shown] = r.of_type("display_data")
+    assert shown["data"]["text/markdown"] == reference.page("kernel")
+    text = shown["data"]["text/plain"]
+    assert "%goflags" in text and "--timeout" in text and "`" not in text
+    assert text.count("Go build flags") == 1 and "Magic-only options" in text
     r = execute(kc, '%goflags -ldflags "-X main.version=9.9"')
     assert r.status == "ok"
     assert execute(kc, 'var version = "dev"\nfmt.Println(version)').stream() == "9.9\n"

@@ -28,60 +28,6 @@ SESSION_COMMANDS = (
     "kill",
 )  # fmt: skip
 
-HELP = """\
-Go (gorun) kernel: every cell is Go.
-
-Cell forms
-  A program (package main with func main) is built as it is.
-  A snippet (no package clause): its declarations (import, const, var, type,
-  func, method) stay in the session for later cells, and a later declaration
-  of the same name replaces the earlier one; its statements run as this cell's
-  main. var and const after the first statement are local to that run.
-  A func init belongs to its cell: running that cell again replaces it. The
-  value of a final expression (sq(3), x, len(s)) is the cell's result (not a
-  nil error, nor what printing calls return). Standard-library imports are
-  added as needed.
-  A multi-file cell: `-- name --` lines start files (txtar); text before the
-  first marker is main.go; a go.mod and sub-packages may be included.
-
-Lines at the top of a cell
-  %%gorun [go build flags] [-exec xprog] [--timeout D] [--env K=V] [--quiet] [--] [args]
-                       this cell's command line, as in the %%gorun magic
-  %gorun [flags] package [args]
-                       run a package: .go files, ./dir, an import path, pkg@version
-  %%gotest [go test flags] [--vet] [options]
-                       the cell holds Test, Benchmark, Fuzz and Example functions
-                       (and their helpers): run them with go test against the
-                       session's declarations, and show a table of the results
-  %gotest [go test flags]
-                       run all of the session's tests again
-  %goflags WORDS       add WORDS (go build flags, --timeout, --quiet...) to every
-                       later cell; %goflags alone shows them; %goflags --clear
-  %env K=V [K=V...]    environment for every later build and run; %env alone shows it
-  %timeout D | off     default timeout for every later cell
-  %timing on | off     build and run times on the status line (on by default)
-  %vet on | off        go vet every later cell alongside its build (--vet: one cell)
-  %memory SIZE | off   memory limit for every later program (512MiB, 2GiB); at most
-                       GORUN_MEMORY_LIMIT when that is set
-  %list                the session's declarations, and the cell of each (a cell of
-                       just NAME?? shows one's source)
-  %rm [-r] NAME...     forget declarations (Type.Method for a method) or imports;
-                       -r: and the declarations that use them
-  %reset [--go-mod]    forget all declarations and kept values, and say how many
-                       (--go-mod: and the fetched modules)
-  %jobs                background programs (%%gorun --bg): id, pid, time, status
-  %kill N | all        stop a background program, or all of them
-  %help                this text
-  !command             run a shell command in the notebook's directory (what it
-                       starts ends with it, unless the line says nohup or setsid)
-  name?  name??        (the whole cell) go doc of a package, symbol or declaration;
-                       ?? shows its source
-  exit, quit           (the whole cell) leave jupyter console
-
-Programs run in the notebook's directory; a program reading standard input is
-asked for it.
-"""
-
 
 @dataclass
 class Directive:

@@ -23,7 +23,7 @@ from gorun_kernel.build import warm
 from gorun_kernel.engine import Engine
 from gorun_kernel.errors import UsageError
 from gorun_kernel.events import ClearOutput, Display, Event, Progress
-from gorun_kernel.frontends import render
+from gorun_kernel.frontends import reference, render
 from gorun_kernel.frontends.session_commands import LIST_USAGE, remove
 from gorun_kernel.gotest import flags as testflags
 from gorun_kernel.help import untyped as assist
@@ -277,30 +277,6 @@ class GoValue:
         return dict(self.data)
 
 
-GorunMagics.gorun.__doc__ = f"""Build and run Go, as `go run` does.
-
-Cell form, the cell is a Go program:
-    {cmdline.USAGE_CELL}
-Line form, run a package: .go files, a directory (./cmd/tool), an import path,
-or pkg@version (module-aware, ignoring the go.mod around the notebook):
-    {cmdline.USAGE_LINE}
-
-{cmdline.OPTIONS_HELP}
-The program runs in the notebook's directory; its output streams live. The exit
-status is shown in Go's words ("exit status 0"); a failure (build error,
-non-zero exit, signal, timeout, interrupt) raises a gorun_kernel error.
-"""
-
-
-GorunMagics.gotest.__doc__ = f"""Run Go tests with `go test`, against the session's declarations.
-
-Cell form, the cell holds Test, Benchmark, Fuzz and Example functions:
-    {testflags.USAGE}
-Line form, run all of the session's tests again:
-    {testflags.USAGE_LINE}
-
-{testflags.HELP}
-The results are a table: a row per test and subtest, failures at cell lines,
-benchmarks with ns/op, B/op, allocs/op, compared with their previous run. A
-failing test raises gorun_kernel.TestFailure ("2 of 5 tests failed").
-"""
+# `%%gorun?` and `%%gotest?` show the magic's reference, as the documentation does.
+GorunMagics.gorun.__doc__ = reference.plain(reference.page("magic"))
+GorunMagics.gotest.__doc__ = GorunMagics.gorun.__doc__

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from gorun_kernel import cmdline
 from gorun_kernel.engine import Engine
 from gorun_kernel.errors import UsageError
-from gorun_kernel.events import OutputSink
-from gorun_kernel.frontends import cellhead, render
+from gorun_kernel.events import Display, OutputSink
+from gorun_kernel.frontends import cellhead, reference, render
 from gorun_kernel.gotest import flags as testflags
 from gorun_kernel.outcome import format_duration
 from gorun_kernel.proc import memlimit
@@ -73,7 +73,7 @@ Command = Callable[[list[str], SessionSettings, Engines, OutputSink], None]
 
 
 def _help(words: list[str], s: SessionSettings, engine: Engines, sink: OutputSink) -> None:
-    sink.stdout(cellhead.HELP + "\n" + cmdline.OPTIONS_HELP + "\n" + testflags.HELP)
+    sink.event(Display(reference.bundle("kernel")))  # Markdown, and plain text for consoles
 
 
 LIST_USAGE = "usage: {} (no arguments; a cell of just NAME?? shows a declaration's source)"

@@ -40,20 +40,6 @@ REFUSED = {
 # Flags that go test hands to the build: value flags of `go test` itself.
 _BUILD_VALUE_FLAGS = frozenset({"vet"})
 
-HELP = """\
-go test flags (with go's meaning; see `go help testflag`):
-  -run regexp -skip regexp -bench regexp -benchtime t -benchmem -count n
-  -cpu list -short -timeout d -v -failfast -parallel n -shuffle on|off|N
-  -cover -covermode m -coverpkg p -coverprofile file -cpuprofile file ...
-  -race -tags list ... (build flags, as for %%gorun)
-  -args words        the words after it go to the test binary
-Options of gorun: --vet (run go vet too), --timeout D (kill the run after D),
-  --env K=V, --quiet (no summary line when all pass)
-A test cell runs its own Test, Benchmark (as with -bench . when no -bench is
-given), Fuzz (seed corpus) and Example functions, and those written in
-ordinary cells; `%gotest` (or a test cell with none) runs all of the session's.
-"""
-
 
 @dataclass
 class TestCommand:
