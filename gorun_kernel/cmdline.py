@@ -104,6 +104,13 @@ class Command:
 
 def split_line(line: str) -> list[str]:
     """Split a magic line into words with shell quoting rules (no shell is run)."""
+    if "\0" in line:
+        # No argument, variable or path can hold one (exec and the kernel take
+        # NUL-terminated strings): refused here, before any of it is kept.
+        raise UsageError(
+            "a NUL byte (\\0) cannot be part of a command line: no program argument, "
+            "environment variable or file name can hold one"
+        )
     try:
         return shlex.split(line, comments=False, posix=True)
     except ValueError as e:
@@ -137,6 +144,8 @@ def parse_env(text: str) -> tuple[str, str]:
     name, sep, value = text.partition("=")
     if not sep or not name or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
         raise UsageError(f"--env wants NAME=VALUE, got {text!r}")
+    if "\0" in value:
+        raise UsageError(f"--env {name}: an environment variable cannot hold a NUL byte")
     return name, value
 
 

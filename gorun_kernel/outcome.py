@@ -79,7 +79,7 @@ class Outcome:
             error = RunTimeout(f"timed out after {format_duration(timeout or 0)}")
         elif res.interrupted:
             error = Interrupted("the program was stopped by an interrupt")
-        elif memory is not None and res.out_of_memory and res.returncode != 0:
+        elif memory is not None and res.out_of_memory:
             how = (
                 "killed" if res.returncode < 0 else f"out of memory (exit status {res.returncode})"
             )

@@ -23,13 +23,29 @@ import re
 import resource
 import sys
 from dataclasses import dataclass
+from decimal import Decimal
 
 from gorun_kernel import config
 from gorun_kernel.errors import UsageError
 
 ENV = config.MEMORY_LIMIT.name
 ENFORCED = sys.platform.startswith("linux") and hasattr(resource, "RLIMIT_DATA")
-OOM_WORDS = b"out of memory"  # Go's "fatal error: runtime: out of memory", and others'
+# How Go's runtime says an allocation failed, then exits with status 2: a line
+# "fatal error: runtime: out of memory", "fatal error: out of memory allocating
+# heap arena metadata", "fatal error: runtime: cannot allocate memory", ...
+FATAL = b"fatal error: "
+OOM_WORDS = (b"out of memory", b"cannot allocate memory")
+OOM_STATUS = 2
+
+
+def says_out_of_memory(line: bytes) -> bool:
+    """Whether a line of a program's stderr is Go's runtime failing to allocate."""
+    return line.startswith(FATAL) and any(w in line for w in OOM_WORDS)
+
+
+# The largest limit the system takes (setrlimit's and a cgroup's: a signed 64-bit
+# count of bytes, whole pages).
+MAX_LIMIT = (1 << 63) - (1 << 12)
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([kmgt]?)(i?)(b?)\s*$", re.IGNORECASE)
 _POWERS = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4}
@@ -62,9 +78,11 @@ def parse_size(text: str) -> int:
         raise UsageError(f"invalid memory size {text!r}")
     # 2G and 2GiB are binary, as Docker and Kubernetes users mean them; 2GB is decimal.
     base = 1000 if byte and not binary else 1024
-    size = int(float(number) * base**power)
+    size = int(Decimal(number) * base**power)  # exact: a float overflows on 400 digits
     if size < 1 << 20:
         raise UsageError(f"memory limit {text!r} is too small: give at least 1MiB")
+    if size > MAX_LIMIT:
+        raise UsageError(f"memory limit {text!r} is more than the system can limit (8 EiB)")
     return size
 
 

@@ -28,11 +28,12 @@ from gorun_kernel.proc import supervisor
 from gorun_kernel.proc.asking import InputAsker
 from gorun_kernel.proc.channels import Channel
 from gorun_kernel.proc.control import ESCALATION, Control, signal_group
-from gorun_kernel.proc.memlimit import OOM_WORDS, MemoryLimit
+from gorun_kernel.proc.memlimit import OOM_STATUS, MemoryLimit, says_out_of_memory
 from gorun_kernel.proc.outputs import FLUSH_INTERVAL, TEXT, ProgramOutput
 from gorun_kernel.proc.spawn import PlainChild, SupervisedChild
 from gorun_kernel.proc.stdinfeed import StdinFeeder, StdinFile, StdinSource, widen
 
+OOM_LINE = 200  # bytes of a stderr line enough to tell Go's out-of-memory failure
 DRAIN_AFTER_EXIT = 2.0  # how long to wait for pipes held open by escaped processes
 
 
@@ -44,7 +45,7 @@ class ProcessResult:
     stdout: bytes = b""  # only when captured
     stderr: bytes = b""
     dropped: int = 0  # bytes of output not shown because of the output limit
-    out_of_memory: bool = False  # under a memory limit, the program said it ran out
+    out_of_memory: bool = False  # under a memory limit, the program ran out (Go's runtime said)
 
 
 @dataclass
@@ -134,7 +135,7 @@ class ProcessRun:
         self.escalation: list[tuple[int, float | None]] = []
         self.next_signal_at: float | None = None
         self.deadline: float | None = None
-        self.oom_tail = b""  # the last bytes of stderr, to find OOM_WORDS across reads
+        self.oom_tail = b""  # the start of stderr's unfinished line (Go's OOM words across reads)
         self.out_of_memory = False
 
     def run(self) -> ProcessResult:
@@ -153,7 +154,9 @@ class ProcessRun:
             stdout=b"".join(self.output.captured["stdout"]),
             stderr=b"".join(self.output.captured["stderr"]),
             dropped=self.output.buffer.dropped,
-            out_of_memory=self.out_of_memory,
+            # Go's runtime said so and exited as it does then (a program's own
+            # "out of memory" on stderr with another status is its own failure)
+            out_of_memory=self.out_of_memory and self.child.returncode == OOM_STATUS,
         )
 
     # -- start and end -----------------------------------------------------------
@@ -306,10 +309,10 @@ class ProcessRun:
             self.channels_open -= 1
 
     def _watch_memory(self, data: bytes) -> None:
-        """stderr, under a memory limit: did the program say it ran out?"""
-        seen = self.oom_tail + data
-        self.out_of_memory = self.out_of_memory or OOM_WORDS in seen
-        self.oom_tail = seen[-len(OOM_WORDS) :]
+        """stderr, under a memory limit: did Go's runtime say it ran out?"""
+        *lines, rest = (self.oom_tail + data).split(b"\n")
+        self.out_of_memory = self.out_of_memory or any(map(says_out_of_memory, lines))
+        self.oom_tail = rest[:OOM_LINE]  # the start of a line is all that is looked at
 
     # -- interrupts and input ------------------------------------------------------
 

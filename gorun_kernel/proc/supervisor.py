@@ -221,6 +221,8 @@ def _fork_exec(launch: Launch, memory: MemoryLimit) -> int:
             os.execve(launch.path, list(launch.argv), launch.env)  # noqa: S606 (argv, no shell)
         except OSError as e:
             os.write(errw, str(e.errno or errno.EIO).encode())
+        except BaseException:  # (ValueError, OverflowError: said as "invalid argument")
+            os.write(errw, str(errno.EINVAL).encode())
         finally:
             os._exit(127)
     os.close(errw)
