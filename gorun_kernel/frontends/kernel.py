@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import atexit
 import os
-import signal
 import sys
 import threading
 import traceback
@@ -19,7 +18,6 @@ import uuid
 from typing import Any
 
 from ipykernel.kernelapp import IPKernelApp
-from ipykernel.kernelbase import Kernel
 
 from gorun_kernel import __version__, cmdline
 from gorun_kernel.build import warm
@@ -27,6 +25,7 @@ from gorun_kernel.engine import Engine
 from gorun_kernel.errors import GorunError, Interrupted
 from gorun_kernel.events import ClearOutput, Display, Event, Progress
 from gorun_kernel.frontends import cellhead, render, session_commands
+from gorun_kernel.frontends.ipykernel_adapter import AdaptedKernel
 from gorun_kernel.frontends.kernel_help import KernelHelp
 from gorun_kernel.gotest import flags as testflags
 from gorun_kernel.help import untyped as assist
@@ -63,9 +62,7 @@ class _Sink:
         self.parent = kernel.get_parent()
 
     def _send(self, msg_type: str, content: dict[str, Any]) -> None:
-        kernel = self.kernel
-        kernel.session.send(kernel.iopub_socket, msg_type, content, parent=self.parent,
-                            ident=kernel._topic(msg_type))  # fmt: skip
+        self.kernel.publish(self.parent, msg_type, content)
 
     def _stream(self, name: str, text: str) -> None:
         if not self.silent:
@@ -112,56 +109,7 @@ class _Sink:
             return None  # Ctrl-D, or a frontend that cannot answer: end of input
 
 
-class _Help:
-    """Help while typing: is_complete, completion, inspection, and `name?` cells."""
-
-    engine: Engine | None
-    help: KernelHelp
-    _payload: list[dict[str, Any]]
-
-    async def do_is_complete(self, code: str) -> dict[str, Any]:  # type: ignore[override]
-        return assist.is_complete(code)
-
-    async def execute_request(self, stream: Any, ident: Any, parent: Any) -> None:
-        self.help.cell_running = True
-        try:
-            await super().execute_request(stream, ident, parent)  # type: ignore[misc]
-        finally:
-            self.help.cell_running = False
-
-    async def shell_channel_thread_main(self, msg: Any) -> None:
-        # While a cell runs, the main thread is in it and help requests would wait
-        # for its end: the shell channel's own thread answers them (kernelhelp.py).
-        if not (self.help.cell_running and self.help.answer_now(self, msg)):  # type: ignore[arg-type]
-            await super().shell_channel_thread_main(msg)  # type: ignore[misc]
-
-    async def complete_request(self, stream: Any, ident: Any, parent: Any) -> None:
-        # A task of its own: the shell channel is free at once (see kernelhelp.py).
-        self.help.detach(super().complete_request(stream, ident, parent))  # type: ignore[misc]
-
-    async def inspect_request(self, stream: Any, ident: Any, parent: Any) -> None:
-        self.help.detach(super().inspect_request(stream, ident, parent))  # type: ignore[misc]
-
-    async def do_complete(self, code: str, cursor_pos: int) -> dict[str, Any]:  # type: ignore[override]
-        return await self.help.complete(code, cursor_pos)
-
-    async def do_inspect(  # type: ignore[override]
-        self, code: str, cursor_pos: int, detail_level: int = 0, omit_sections: Any = ()
-    ) -> dict[str, Any]:
-        return await self.help.inspect(code, cursor_pos, detail_level)
-
-    def _help_page(self, engine: Engine, body: str) -> bool:
-        """A cell that is `name?` or `name??`: its documentation, as IPython shows
-        it: a page payload, shown in the cell's output (JupyterLab) or a pager
-        (jupyter console). False for any other cell."""
-        asked = assist.help_request(body)
-        if asked is not None:
-            text = assist.describe(engine, *asked)
-            self._payload = [{"source": "page", "data": {"text/plain": text}, "start": 0}]
-        return asked is not None
-
-
-class GorunKernel(_Help, Kernel):
+class GorunKernel(AdaptedKernel):
     implementation = "gorun_kernel"
     implementation_version = __version__
     language = "go"
@@ -180,6 +128,7 @@ class GorunKernel(_Help, Kernel):
         warm.WARMER.start()  # go's build cache warms until the first cell (started in __main__)
         self.shutting_down = False
         self.control_done = threading.Event()  # the shutdown request is fully handled
+        self.control_finished = self._control_finished
         atexit.register(_let_control_finish, self)
         self.help = KernelHelp(self.engine)
 
@@ -219,7 +168,7 @@ class GorunKernel(_Help, Kernel):
         cell_id: str | None = None,
     ) -> dict[str, Any]:
         warm.WARMER.cancel()  # this cell gets the CPU
-        self._allow_stdin = allow_stdin  # raw_input() checks it; the base class never sets it
+        self.allow_stdin(allow_stdin)
         self._payload = []  # the execute_reply's (a page for `name?`)
         sink = _Sink(self, silent, allow_stdin)
         self._timing: dict[str, object] | None = None
@@ -269,16 +218,8 @@ class GorunKernel(_Help, Kernel):
             metadata["gorun_timing"] = self._timing
         return metadata
 
-    def pre_handler_hook(self) -> None:
-        """While a request is handled, an interrupt stops the engine's work, and only that.
-
-        ipykernel installs default_int_handler here: a SIGINT arriving outside
-        the engine's own handler (before a cell's run starts, as its reply is
-        sent) raised KeyboardInterrupt in the middle of the request, which
-        ipykernel swallows without a reply: a cell stuck at [*] forever."""
-        self.saved_sigint_handler = signal.signal(signal.SIGINT, self._sigint)
-
-    def _sigint(self, signum: int, frame: object) -> None:
+    def on_sigint(self, signum: int, frame: object) -> None:
+        """While a request is handled, an interrupt stops the engine's work, and only that."""
         if self.engine is not None:
             self.engine.control.interrupt()
             if self.engine.control.waiting_for_input:
@@ -389,6 +330,34 @@ class GorunKernel(_Help, Kernel):
         self._quiet = cmd.quiet
         return cmd
 
+    # -- help while typing: is_complete, completion, inspection, `name?` cells ---
+
+    async def do_is_complete(self, code: str) -> dict[str, Any]:  # type: ignore[override]
+        return assist.is_complete(code)
+
+    async def do_complete(self, code: str, cursor_pos: int) -> dict[str, Any]:  # type: ignore[override]
+        return await self.help.complete(code, cursor_pos)
+
+    async def do_inspect(  # type: ignore[override]
+        self, code: str, cursor_pos: int, detail_level: int = 0, omit_sections: Any = ()
+    ) -> dict[str, Any]:
+        return await self.help.inspect(code, cursor_pos, detail_level)
+
+    async def answer_help_now(self, idents: list[Any], parent: dict[str, Any]) -> None:
+        kind = parent["header"]["msg_type"]
+        reply = await self.help.answer(kind, parent["content"])
+        self.send_shell_reply(kind.replace("_request", "_reply"), reply, parent, idents)
+
+    def _help_page(self, engine: Engine, body: str) -> bool:
+        """A cell that is `name?` or `name??`: its documentation, as IPython shows
+        it: a page payload, shown in the cell's output (JupyterLab) or a pager
+        (jupyter console). False for any other cell."""
+        asked = assist.help_request(body)
+        if asked is not None:
+            text = assist.describe(engine, *asked)
+            self._payload = [{"source": "page", "data": {"text/plain": text}, "start": 0}]
+        return asked is not None
+
     # -- shutdown --------------------------------------------------------------
 
     async def do_shutdown(self, restart: bool) -> dict[str, Any]:  # type: ignore[override]
@@ -398,8 +367,7 @@ class GorunKernel(_Help, Kernel):
             self.engine.close()  # ends a running program, removes the scratch module
         return {"status": "ok", "restart": restart}
 
-    async def process_control(self, msg: Any) -> None:
-        await super().process_control(msg)
+    def _control_finished(self) -> None:
         if self.shutting_down:
             self.control_done.set()
 

@@ -2,14 +2,15 @@
 
 ipykernel handles shell messages one at a time: an execute_request waits until
 the complete_request before it has been answered. So the kernel answers help
-requests from tasks of their own (`detach`): the handler returns at once, and a
-cell sent while the helper computes runs without waiting for it. A task waits
+requests from tasks of their own (ipykernel_adapter.AdaptedKernel.detach): the
+handler returns at once, and a cell sent while the helper computes runs without
+waiting for it. A task waits
 at most `typedhelp.TIME_BOX` for the helper, then answers as the kernel always did (a
 reply that is late because a cell ran meanwhile is sent after that cell).
 
 A request sent while a cell runs would wait for its end (the main thread is in
 the cell, and ipykernel takes shell messages one at a time): the shell channel's
-own thread answers those (`answer_now`), and sends the reply itself.
+own thread answers those (`answer`; the plumbing is in ipykernel_adapter.py).
 """
 
 from __future__ import annotations
@@ -17,11 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Coroutine
 from typing import Any
-
-from ipykernel.jsonutil import json_clean
-from ipykernel.kernelbase import Kernel
 
 from gorun_kernel.engine import Engine
 from gorun_kernel.errors import GorunError
@@ -36,14 +33,6 @@ class KernelHelp:
     def __init__(self, engine: Engine | None) -> None:
         self.engine = engine
         self.typed: TypedHelp | None = None
-        self.cell_running = False  # set by the kernel while it handles an execute_request
-        self._tasks: set[asyncio.Task[Any]] = set()
-
-    def detach(self, handler: Coroutine[Any, Any, Any]) -> None:
-        """Run a request handler as a task of its own (kept until it is done)."""
-        task = asyncio.ensure_future(handler)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     async def complete(self, code: str, cursor_pos: int) -> dict[str, Any]:
         cursor = assist.clamp(code, cursor_pos)
@@ -67,37 +56,18 @@ class KernelHelp:
             log.exception("gorun_kernel: typed inspection failed")
             return assist.inspect(self.engine, code, cursor)
 
-    def answer_now(self, kernel: Kernel, msg: list[Any]) -> bool:
-        """Answer a completion or inspection request on the calling thread's loop
-        (the shell channel's, while the main thread runs a cell); False for any
-        other message, which takes the usual way."""
-        idents, frames = kernel.session.feed_identities(msg, copy=False)
-        # A peek first: unpacking the content records the message's signature, and
-        # ipykernel would then refuse any message we leave to it as a replay.
-        header = kernel.session.deserialize(frames, content=False, copy=False)["header"]
-        if header["msg_type"] not in ("complete_request", "inspect_request") or header.get(
-            "subshell_id"
-        ):
-            return False
-        parent = kernel.session.deserialize(frames, content=True, copy=False)
-        self.detach(self._reply_now(kernel, idents, parent))
-        return True
-
-    async def _reply_now(self, kernel: Kernel, idents: list[Any], parent: dict[str, Any]) -> None:
-        content = parent["content"]
-        kind = parent["header"]["msg_type"]
+    async def answer(self, kind: str, content: dict[str, Any]) -> dict[str, Any]:
+        """The reply to a help request the shell channel's thread answers while a
+        cell runs (ipykernel_adapter.py)."""
         try:
             if kind == "complete_request":
-                reply = await self.complete(content["code"], content["cursor_pos"])
-            else:
-                reply = await self.inspect(
-                    content["code"], content["cursor_pos"], content.get("detail_level", 0)
-                )
+                return await self.complete(content["code"], content["cursor_pos"])
+            return await self.inspect(
+                content["code"], content["cursor_pos"], content.get("detail_level", 0)
+            )
         except Exception:  # the session changed under us (the cell ended): no help this time
             log.exception("gorun_kernel: help while a cell runs failed")
-            reply = _empty(content.get("cursor_pos", 0), kind)
-        kind = kind.replace("_request", "_reply")
-        kernel.session.send(kernel.shell_stream, kind, json_clean(reply), parent, idents)
+            return _empty(content.get("cursor_pos", 0), kind)
 
     def _typed(self) -> TypedHelp:
         if self.typed is None:

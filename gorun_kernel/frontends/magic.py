@@ -161,8 +161,10 @@ class GorunMagics(Magics):
     def _sink(self) -> _Sink:
         # Progress only for people watching a notebook (the frontend takes
         # input): not in a terminal, not in a batch run (nbconvert, nbval).
-        kernel = getattr(self.shell, "kernel", None)
-        return _Sink(in_kernel=bool(getattr(kernel, "_allow_stdin", False)))
+        # (Imported here: a terminal IPython need not load ipykernel.)
+        from gorun_kernel.frontends.ipykernel_adapter import allows_stdin
+
+        return _Sink(in_kernel=allows_stdin(self.shell))
 
     def _stdin(self, cmd: cmdline.Command) -> StdinSource:
         from_file = cmdline.stdin_file(cmd, os.getcwd())

@@ -1,0 +1,176 @@
+"""Every use of ipykernel's internals, in one place.
+
+ipykernel's documented surface for a wrapper kernel is the `do_*` methods. The
+kernel needs a little more, and this module is the only place that reaches it:
+
+- `execute_request`: to know that a cell is running (help then takes another way);
+- `shell_channel_thread_main`: the shell channel's own thread, which answers
+  completion and inspection while the main thread is in a cell;
+- `session.feed_identities`/`session.deserialize` and their replay check: a
+  peek at a message's header does not record its signature, unpacking its
+  content does (and ipykernel then refuses the message as a replay);
+- `complete_request`/`inspect_request`: run as tasks of their own, so the shell
+  channel is free at once;
+- `process_control`: to know when the shutdown request is fully handled;
+- `pre_handler_hook` and `saved_sigint_handler`: our own SIGINT handler while a
+  request is handled;
+- `_topic`: the IOPub topic of a message sent outside `send_response` (output of
+  a background program goes to the cell that started it, not the current one);
+- `_allow_stdin`: what `raw_input` checks (the base class never sets it);
+- for the `%%gorun` magic in a Python notebook: `IPythonKernel.do_inspect` on the
+  running kernel instance (the shell's `kernel`), which `inspect_request` calls.
+
+pyproject.toml pins ipykernel to TESTED, and tests/test_ipykernel_contract.py
+checks each hook against the installed ipykernel: a release that moves one
+fails there, by name, instead of breaking help during a run in silence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from ipykernel.jsonutil import json_clean
+from ipykernel.kernelbase import Kernel
+
+TESTED = ">=7.1,<8"  # the ipykernel releases these hooks are checked against
+HELP_REQUESTS = ("complete_request", "inspect_request")
+
+
+class AdaptedKernel(Kernel):
+    """ipykernel's Kernel, with the internal hooks the gorun kernel needs as plain methods.
+
+    A subclass gives `answer_help_now` (a help request that arrived while a cell
+    runs), `on_sigint` (SIGINT while a request is handled), and may read
+    `cell_running`; it calls `publish` and `send_shell_reply` to send messages.
+    """
+
+    cell_running = False  # an execute_request is being handled
+    control_finished: Callable[[], None] | None = None  # called after each control message
+
+    # -- the hooks -----------------------------------------------------------
+
+    async def execute_request(self, stream: Any, ident: Any, parent: Any) -> None:
+        self.cell_running = True
+        try:
+            await super().execute_request(stream, ident, parent)
+        finally:
+            self.cell_running = False
+
+    async def shell_channel_thread_main(self, msg: Any) -> None:
+        # While a cell runs, the main thread is in it and help requests would wait
+        # for its end: the shell channel's own thread answers them.
+        if self.cell_running:
+            peeked = peek_help_request(self, msg)
+            if peeked is not None:
+                self.detach(self.answer_help_now(*peeked))
+                return
+        await super().shell_channel_thread_main(msg)
+
+    async def complete_request(self, stream: Any, ident: Any, parent: Any) -> None:
+        # A task of its own: the shell channel is free at once (kernel_help.py).
+        self.detach(super().complete_request(stream, ident, parent))
+
+    async def inspect_request(self, stream: Any, ident: Any, parent: Any) -> None:
+        self.detach(super().inspect_request(stream, ident, parent))
+
+    async def process_control(self, msg: Any) -> None:
+        await super().process_control(msg)
+        if self.control_finished is not None:
+            self.control_finished()
+
+    def pre_handler_hook(self) -> None:
+        """While a request is handled, SIGINT goes to `on_sigint`.
+
+        ipykernel installs default_int_handler here: a SIGINT arriving outside
+        the engine's own handler (before a cell's run starts, as its reply is
+        sent) raised KeyboardInterrupt in the middle of the request, which
+        ipykernel swallows without a reply: a cell stuck at [*] forever.
+        post_handler_hook puts back what is saved here."""
+        self.saved_sigint_handler = signal.signal(signal.SIGINT, self.on_sigint)
+
+    # -- for the subclass ----------------------------------------------------
+
+    def on_sigint(self, signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    async def answer_help_now(self, idents: list[Any], parent: dict[str, Any]) -> None:
+        """Answer a completion or inspection request that came while a cell runs."""
+
+    def detach(self, handler: Coroutine[Any, Any, Any]) -> None:
+        """Run a request handler as a task of its own (kept until it is done)."""
+        tasks: set[asyncio.Task[Any]] = self.__dict__.setdefault("_gorun_tasks", set())
+        task = asyncio.ensure_future(handler)
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    def allow_stdin(self, allowed: bool) -> None:
+        """Whether input requests go to the frontend during this request: raw_input
+        checks it, and the base class never sets it."""
+        self._allow_stdin = allowed
+
+    def publish(self, parent: dict[str, Any], msg_type: str, content: dict[str, Any]) -> None:
+        """An IOPub message as a reply to `parent` (not necessarily the current request)."""
+        self.session.send(
+            self.iopub_socket, msg_type, content, parent=parent, ident=self._topic(msg_type)
+        )
+
+    def send_shell_reply(
+        self, msg_type: str, content: dict[str, Any], parent: dict[str, Any], idents: list[Any]
+    ) -> None:
+        """A reply on the shell channel, from any thread's loop."""
+        self.session.send(self.shell_stream, msg_type, json_clean(content), parent, idents)
+
+
+def peek_help_request(kernel: Kernel, msg: list[Any]) -> tuple[list[Any], dict[str, Any]] | None:
+    """(identities, message) of a completion or inspection request on the main
+    subshell; None for any other message, which must then take the usual way."""
+    idents, frames = kernel.session.feed_identities(msg, copy=False)
+    # A peek first: unpacking the content records the message's signature, and
+    # ipykernel would then refuse any message we leave to it as a replay.
+    header = kernel.session.deserialize(frames, content=False, copy=False)["header"]
+    if header["msg_type"] not in HELP_REQUESTS or header.get("subshell_id"):
+        return None
+    return idents, kernel.session.deserialize(frames, content=True, copy=False)
+
+
+def allows_stdin(shell: Any) -> bool:
+    """Whether the request running in an IPython shell's kernel takes input (a
+    person is watching), as ipykernel set it; False outside a kernel."""
+    return bool(getattr(getattr(shell, "kernel", None), "_allow_stdin", False))
+
+
+Inspector = Callable[[str, int, int], "dict[str, Any] | None"]
+
+
+def route_inspection(shell: Any, inspector: Inspector) -> bool:
+    """Let `inspector(code, cursor_pos, detail_level)` answer the inspection
+    requests (Shift-Tab) of the IPython kernel running `shell`, before IPython:
+    it returns a reply, or None to leave the request to IPython.
+
+    IPython has no inspection hook for the body of a cell magic: ipykernel's
+    inspect_request calls the kernel's do_inspect, which looks up a Python
+    name. The running kernel instance's do_inspect is wrapped (not the class's:
+    other kernels in the process keep theirs). False when the shell runs in no
+    kernel (a terminal IPython); routing twice changes nothing.
+    """
+    kernel = getattr(shell, "kernel", None)
+    if kernel is None or not hasattr(kernel, "do_inspect"):
+        return False
+    current = kernel.do_inspect
+    if getattr(current, "gorun_routed", False):
+        return True
+
+    def do_inspect(
+        code: str, cursor_pos: int, detail_level: int = 0, omit_sections: Any = ()
+    ) -> Any:
+        reply = inspector(code, cursor_pos, detail_level)
+        if reply is not None:
+            return reply
+        return current(code, cursor_pos, detail_level, omit_sections)
+
+    do_inspect.gorun_routed = True  # type: ignore[attr-defined]
+    kernel.do_inspect = do_inspect
+    return True

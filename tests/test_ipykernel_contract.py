@@ -1,0 +1,170 @@
+"""The ipykernel internals the kernel uses (frontends/ipykernel_adapter.py), one test a hook.
+
+Pure checks against the installed ipykernel and jupyter_client: the methods the
+adapter overrides or calls exist with the signatures it relies on, and the
+behaviour it depends on (the replay check, the IOPub topic) holds. A release
+that moves a hook fails here, by name, instead of breaking help during a run
+without a word.
+"""
+
+from __future__ import annotations
+
+import inspect
+import types
+from importlib.metadata import version
+
+import pytest
+import zmq
+from ipykernel.ipkernel import IPythonKernel
+from ipykernel.kernelbase import Kernel
+from jupyter_client.session import Session
+from packaging.specifiers import SpecifierSet
+
+from gorun_kernel.frontends import ipykernel_adapter
+from gorun_kernel.frontends.ipykernel_adapter import AdaptedKernel
+
+
+def params(function: object) -> list[str]:
+    return list(inspect.signature(function).parameters)  # type: ignore[arg-type]
+
+
+def source(function: object) -> str:
+    return inspect.getsource(function)  # type: ignore[arg-type]
+
+
+def test_the_installed_ipykernel_is_in_the_tested_range_and_pinned_to_it():
+    assert version("ipykernel") in SpecifierSet(ipykernel_adapter.TESTED)
+    from pathlib import Path
+
+    pyproject = (Path(__file__).parent.parent / "pyproject.toml").read_text()
+    assert f'"ipykernel{ipykernel_adapter.TESTED}"' in pyproject
+
+
+@pytest.mark.parametrize("name", ["execute_request", "complete_request", "inspect_request"])
+def test_request_handlers_are_coroutines_taking_stream_ident_parent(name):
+    handler = getattr(Kernel, name)
+    assert inspect.iscoroutinefunction(handler), f"Kernel.{name} is no longer a coroutine"
+    assert params(handler) == ["self", "stream", "ident", "parent"]
+    # The kernel's own handlers are found by name through shell_handlers.
+    assert name in Kernel.msg_types
+
+
+def test_help_handlers_call_the_do_methods_the_kernel_overrides():
+    assert "self.do_complete(" in source(Kernel.complete_request)
+    assert "self.do_inspect(" in source(Kernel.inspect_request)
+    # An awaitable reply is awaited, a plain one taken as it is (the magic's
+    # inspection answers without a coroutine, as IPythonKernel.do_inspect does).
+    assert "isawaitable" in source(Kernel.inspect_request)
+
+
+def test_shell_channel_thread_main_receives_every_shell_message():
+    handler = Kernel.shell_channel_thread_main
+    assert inspect.iscoroutinefunction(handler)
+    assert params(handler) == ["self", "msg"]
+    assert "on_recv(self.shell_channel_thread_main" in source(Kernel.start)
+
+
+def test_process_control_is_the_control_channel_handler():
+    assert inspect.iscoroutinefunction(Kernel.process_control)
+    assert params(Kernel.process_control) == ["self", "msg"]
+    assert "self.process_control" in inspect.getsource(Kernel)
+
+
+def test_pre_handler_hook_saves_the_handler_post_handler_hook_restores():
+    assert params(Kernel.pre_handler_hook) == ["self"]
+    assert "self.saved_sigint_handler" in source(Kernel.post_handler_hook)
+    for name in ("pre_handler_hook()", "post_handler_hook()"):
+        assert name in inspect.getsource(Kernel), f"Kernel no longer calls {name}"
+
+
+def test_allow_stdin_is_what_raw_input_checks():
+    assert "_allow_stdin" in Kernel.class_trait_names()
+    assert "self._allow_stdin" in source(Kernel.raw_input)
+
+
+def test_topic_is_the_iopub_prefix_of_a_kernel():
+    assert params(Kernel._topic) == ["self", "topic"]
+    kernel = types.SimpleNamespace(ident="abc")
+    assert Kernel._topic(kernel, "stream") == b"kernel.abc.stream"  # type: ignore[arg-type]
+
+
+def test_finish_metadata_takes_parent_metadata_and_reply():
+    assert params(Kernel.finish_metadata) == ["self", "parent", "metadata", "reply_content"]
+    assert "self.finish_metadata(" in source(Kernel.execute_request)
+
+
+def test_a_peek_at_a_header_leaves_the_message_to_ipykernel():
+    """The replay check: deserialize(content=False) does not record the signature,
+    content=True does (and a second full read is refused as a replay)."""
+    session = Session(key=b"secret")
+    msg = session.msg("complete_request", {"code": "fmt.", "cursor_pos": 4})
+    frames = session.serialize(msg)[1:]  # after the delimiter: signature, header, ...
+    assert params(Session.feed_identities)[:2] == ["self", "msg_list"]
+    for _ in range(2):
+        peek = session.deserialize(frames, content=False, copy=True)
+        assert peek["header"]["msg_type"] == "complete_request"
+    full = session.deserialize(frames, content=True, copy=True)
+    assert full["content"]["cursor_pos"] == 4
+    with pytest.raises(ValueError, match="Duplicate Signature"):
+        session.deserialize(frames, content=True, copy=True)
+
+
+def test_peek_help_request_reads_only_help_requests_in_full():
+    session = Session(key=b"secret")
+    kernel = types.SimpleNamespace(session=session)
+    # As the shell channel's thread receives them: zmq frames, not copied.
+    help_msg = [
+        zmq.Message(f)
+        for f in session.serialize(session.msg("inspect_request", {"code": "x", "cursor_pos": 1}))
+    ]
+    other = [
+        zmq.Message(f) for f in session.serialize(session.msg("execute_request", {"code": "x"}))
+    ]
+    idents, parent = ipykernel_adapter.peek_help_request(kernel, help_msg)  # type: ignore[misc,arg-type]
+    assert idents == []  # sent with no identities
+    assert parent["content"]["code"] == "x"
+    assert ipykernel_adapter.peek_help_request(kernel, other) is None  # type: ignore[arg-type]
+    # Left to ipykernel, the other message still reads (no replay recorded).
+    session.deserialize(session.feed_identities(other, copy=False)[1], content=True, copy=False)
+
+
+def test_ipython_kernel_do_inspect_is_an_instance_overridable_method():
+    """The magic's Shift-Tab: the running IPythonKernel's do_inspect is wrapped on
+    the instance, which inspect_request reaches through self."""
+    assert params(IPythonKernel.do_inspect)[:4] == ["self", "code", "cursor_pos", "detail_level"]
+    assert "do_inspect" not in IPythonKernel.class_trait_names()
+    from ipykernel.zmqshell import ZMQInteractiveShell
+
+    assert "kernel" in ZMQInteractiveShell.class_trait_names()
+
+
+def test_route_inspection_answers_first_and_falls_back():
+    class FakeKernel:
+        def do_inspect(self, code, cursor_pos, detail_level=0, omit_sections=()):
+            return {"python": code}
+
+    kernel = FakeKernel()
+    shell = types.SimpleNamespace(kernel=kernel)
+    go = {"found": True}
+    assert ipykernel_adapter.route_inspection(shell, lambda c, p, d: go if c == "go" else None)
+    assert ipykernel_adapter.route_inspection(shell, lambda c, p, d: None)  # once only
+    assert kernel.do_inspect("go", 1) is go
+    assert kernel.do_inspect("py", 1) == {"python": "py"}
+    assert FakeKernel().do_inspect("go", 1) == {"python": "go"}  # the class is untouched
+    assert not ipykernel_adapter.route_inspection(types.SimpleNamespace(), lambda *a: None)
+
+
+def test_the_adapter_overrides_exactly_the_listed_hooks():
+    overridden = {
+        name
+        for name, value in vars(AdaptedKernel).items()
+        if callable(value) and hasattr(Kernel, name)
+    }
+    assert overridden == {
+        "execute_request",
+        "shell_channel_thread_main",
+        "complete_request",
+        "inspect_request",
+        "process_control",
+        "pre_handler_hook",
+    }
