@@ -96,12 +96,10 @@ def run(ip: object, capsys: pytest.CaptureFixture[str]):
 
 
 def _kernel() -> Iterator[tuple]:
-    from kernel_client import start
+    from kernel_client import running
 
-    km, kc = start()
-    yield km, kc
-    kc.stop_channels()
-    km.shutdown_kernel(now=False)
+    with running() as (km, kc):
+        yield km, kc
 
 
 @pytest.fixture(scope="module")
@@ -119,18 +117,11 @@ def fresh_kernel():
 @pytest.fixture(scope="module")
 def python_kernel():
     """A real IPython kernel with the extension loaded: (KernelManager, client)."""
-    from jupyter_client.manager import KernelManager
-    from kernel_client import START_TIMEOUT, execute, ipc
+    from kernel_client import execute, running
 
-    km = KernelManager(kernel_name="python3", **ipc())
-    km.start_kernel()
-    kc = km.client()
-    kc.start_channels()
-    kc.wait_for_ready(timeout=START_TIMEOUT)
-    execute(kc, "%load_ext gorun_kernel")
-    yield km, kc
-    kc.stop_channels()
-    km.shutdown_kernel(now=False)
+    with running(kernel_name="python3") as (km, kc):
+        execute(kc, "%load_ext gorun_kernel")
+        yield km, kc
 
 
 @pytest.fixture

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import queue
 import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from jupyter_client.blocking.client import BlockingKernelClient
+from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 
 # Seconds a kernel may take to start and answer (a bound on a hang, never a speed
@@ -60,11 +62,26 @@ def start(
     interrupt_mode: str | None = None,
     env: dict[str, str] | None = None,
     cwd: str | None = None,
+    *,
+    kernel_name: str = "gorun",
+    argv: list[str] | None = None,
+    kernel_spec_manager: KernelSpecManager | None = None,
+    ready: bool = True,
 ) -> tuple[KernelManager, BlockingKernelClient]:
-    """A gorun kernel; env: variables added to this process's environment for it."""
-    km = KernelManager(kernel_name="gorun", **ipc())
+    """Start a kernel on ipc sockets: every test kernel starts here, with one timeout policy.
+
+    env: variables added to this process's environment for it. kernel_name: "python3"
+    for the magic in a real IPython kernel. argv: the command instead of the spec's.
+    kernel_spec_manager: where the spec is looked up (an installed one, say). ready:
+    False returns as soon as the process runs (its client's channels started), for a
+    test that watches what a kernel does while it starts.
+    """
+    spec = {} if kernel_spec_manager is None else {"kernel_spec_manager": kernel_spec_manager}
+    km = KernelManager(kernel_name=kernel_name, **spec, **ipc())
     if interrupt_mode is not None:
         km.kernel_spec.interrupt_mode = interrupt_mode
+    if argv is not None:
+        km.kernel_spec.argv = argv
     extra: dict[str, object] = {}
     if env is not None:
         extra["env"] = {**os.environ, **env}
@@ -73,8 +90,36 @@ def start(
     km.start_kernel(**extra)
     kc = km.client()
     kc.start_channels()
-    kc.wait_for_ready(timeout=START_TIMEOUT)
+    if ready:
+        try:
+            kc.wait_for_ready(timeout=START_TIMEOUT)
+        except BaseException:
+            stop(km, kc, now=True)
+            raise
     return km, kc
+
+
+def stop(km: KernelManager, kc: BlockingKernelClient, now: bool = False) -> None:
+    """Close the client's channels and shut the kernel down (now: kill it, no request)."""
+    kc.stop_channels()
+    km.shutdown_kernel(now=now)
+
+
+@contextlib.contextmanager
+def running(
+    interrupt_mode: str | None = None,
+    env: dict[str, str] | None = None,
+    cwd: str | None = None,
+    *,
+    now: bool = False,
+    **options: Any,
+) -> Iterator[tuple[KernelManager, BlockingKernelClient]]:
+    """start()'s kernel for a with block, shut down when it ends (now: killed)."""
+    km, kc = start(interrupt_mode, env, cwd, **options)
+    try:
+        yield km, kc
+    finally:
+        stop(km, kc, now=now)
 
 
 def execute(

@@ -14,8 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from jupyter_client.manager import KernelManager
-from kernel_client import START_TIMEOUT, complete, execute, inspect, reply_to
+from kernel_client import complete, execute, inspect, reply_to, running
 from test_sessions import go_builds_started_by, wait_gone
 
 import gorun_kernel
@@ -142,12 +141,7 @@ def test_dash_n_leaves_no_build_directory(run, tmp_path, monkeypatch):
 def test_an_interrupted_build_leaves_nothing_in_tmpdir(tmp_path):
     tmp = tmp_path / "tmp"
     tmp.mkdir()
-    km = KernelManager(kernel_name="gorun")
-    km.start_kernel(env={**os.environ, "TMPDIR": str(tmp)})
-    kc = km.client()
-    kc.start_channels()
-    try:
-        kc.wait_for_ready(timeout=START_TIMEOUT)
+    with running(env={"TMPDIR": str(tmp)}) as (km, kc):
         msg_id = kc.execute('%%gorun -a\nfmt.Println("never")')  # -a: seconds of go build
         builds = go_builds_started_by(km.provisioner.process.pid)
         wait_for_compilers(builds)  # go's work directory exists and is filling up
@@ -157,9 +151,6 @@ def test_an_interrupted_build_leaves_nothing_in_tmpdir(tmp_path):
         assert execute(kc, 'fmt.Println("alive")').stream() == "alive\n"
         left = [p.name for p in tmp.rglob("go-build*")]
         assert left == [], f"go's work directories left in TMPDIR: {left}"
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=False)
 
 
 def wait_for_compilers(parents: list[int], within: float = 60) -> None:

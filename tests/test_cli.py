@@ -8,8 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from jupyter_client.manager import KernelManager
-from kernel_client import START_TIMEOUT
+from kernel_client import kernel_info, running
 
 KERNEL_JSON = Path(__file__).parent.parent / "kernel.json"
 
@@ -43,15 +42,6 @@ def test_an_unknown_command_is_refused_with_the_usage():
 def test_no_command_starts_the_kernel_with_the_argv_of_kernel_json():
     argv = json.loads(KERNEL_JSON.read_text())["argv"]
     assert argv[1:3] == ["-m", "gorun_kernel"]
-    km = KernelManager(kernel_name="gorun")
-    km.kernel_spec.argv = [sys.executable, *argv[1:]]  # the repository's spec, this Python
-    km.start_kernel()
-    try:
-        kc = km.client()
-        kc.start_channels()
-        kc.wait_for_ready(timeout=START_TIMEOUT)
-        reply = kc.kernel_info(reply=True, timeout=30)
-        assert reply["content"]["language_info"]["name"] == "go"
-        kc.stop_channels()
-    finally:
-        km.shutdown_kernel(now=False)
+    # the repository's spec, this Python
+    with running(argv=[sys.executable, *argv[1:]]) as (_, kc):
+        assert kernel_info(kc)["language_info"]["name"] == "go"

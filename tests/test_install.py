@@ -12,7 +12,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from kernel_client import START_TIMEOUT, execute
+from kernel_client import execute, running
 
 from gorun_kernel.frontends.install import LOGOS, RESOURCES, kernel_json
 
@@ -145,23 +145,14 @@ def test_install_prefix_writes_a_working_kernelspec(tmp_path, monkeypatch):
     assert_logos(spec_dir)
 
     from jupyter_client.kernelspec import KernelSpecManager
-    from jupyter_client.manager import KernelManager
 
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "share" / "jupyter"))
     ksm = KernelSpecManager()
     assert Path(ksm.find_kernel_specs()["gorun"]) == spec_dir
-    km = KernelManager(kernel_name="gorun", kernel_spec_manager=ksm)
-    km.start_kernel()
-    kc = km.client()
-    kc.start_channels()
-    try:
-        kc.wait_for_ready(timeout=START_TIMEOUT)
+    with running(kernel_spec_manager=ksm) as (_, kc):
         assert execute(kc, 'fmt.Println("from the installed spec")').stream() == (
             "from the installed spec\n"
         )
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=False)
 
 
 # Run by the freshly installed package: the helper is built from the wheel's

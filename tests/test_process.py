@@ -258,7 +258,8 @@ def test_a_second_stop_does_not_cut_the_supervisors_clean_up_short():
     # then dies, and PDEATHSIG sends another SIGTERM while the supervisor is
     # killing what the program started. Every stop request must still end all.
     from gorun_kernel.proc import supervisor
-    from gorun_kernel.proc.supervisor import Launch, descendants
+    from gorun_kernel.proc.linux import descendants
+    from gorun_kernel.proc.supervisor import Launch
 
     tag = f"10{os.getpid() % 1000}.5"  # a sleep duration no one else uses
     script = f"for i in $(seq 60); do setsid sleep {tag} & done; echo ready; sleep {tag}"

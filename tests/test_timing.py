@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
-import os
 import re
 import threading
 import time
@@ -20,8 +19,7 @@ from pathlib import Path
 
 import pytest
 from jupyter_client.blocking.client import BlockingKernelClient
-from jupyter_client.manager import KernelManager
-from kernel_client import START_TIMEOUT, Result, execute, execute_and_interrupt
+from kernel_client import Result, execute, execute_and_interrupt, running
 
 TIMED = re.compile(r"exit status 0 · build \d+\.\d\d s · run \d+\.\d\d s")
 CACHED = re.compile(r"exit status 0 · cached · run \d+\.\d\d s")
@@ -135,18 +133,9 @@ def kernel_behind(
     proxy: str, modcache: Path, name: str = "gorun"
 ) -> Iterator[BlockingKernelClient]:
     """A kernel (gorun, or python3 for the magic) whose modules come from proxy."""
-    km = KernelManager(kernel_name=name)
-    env = {**os.environ, "GOPROXY": proxy, "GOMODCACHE": str(modcache),
-           "GOFLAGS": "-modcacherw -buildvcs=false"}  # fmt: skip
-    km.start_kernel(env=env)
-    kc = km.client()
-    kc.start_channels()
-    try:
-        kc.wait_for_ready(timeout=START_TIMEOUT)
+    env = {"GOPROXY": proxy, "GOMODCACHE": str(modcache), "GOFLAGS": "-modcacherw -buildvcs=false"}
+    with running(env=env, kernel_name=name, now=True) as (_, kc):
         yield kc
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
 
 
 GREET = 'import "example.com/greet"\nfmt.Println(greet.Hello("Ada"))'

@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jupyter_client.manager import KernelManager
-from kernel_client import START_TIMEOUT, complete, execute, inspect, start
+from kernel_client import complete, execute, inspect, start
 from test_cache_faults import read_only
 from test_sessions import running, wait_gone
 
@@ -398,12 +397,8 @@ def test_a_read_only_cache_still_gets_typed_help(tmp_path):
 
 def test_go_completion_in_gorun_cells_of_a_python_kernel(tmp_path):
     """The magic's Go matcher, through ipykernel's own completion (with kinds)."""
-    km = KernelManager(kernel_name="python3")
-    km.start_kernel(env={**os.environ, **PATIENT}, cwd=str(tmp_path))
-    kc = km.client()
-    kc.start_channels()
+    km, kc = start(env=PATIENT, cwd=str(tmp_path), kernel_name="python3")
     try:
-        kc.wait_for_ready(timeout=START_TIMEOUT)
         assert execute(kc, "%load_ext gorun_kernel").status == "ok"
         assert execute(kc, "%%gorun --quiet\n" + SESSION).status == "ok"
         code = "%%gorun\np := Point{}\np.Sc"

@@ -16,8 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from jupyter_client.manager import KernelManager
-from kernel_client import START_TIMEOUT, execute
+from kernel_client import execute, running, start, stop
 
 from gorun_kernel.build import warm
 
@@ -129,16 +128,13 @@ def test_the_kernel_warms_in_the_background_until_a_cell_comes(empty_gocache, kc
 
 
 def test_a_killed_kernels_warm_up_ends_too(empty_gocache):
-    km = KernelManager(kernel_name="gorun")
-    km.start_kernel()
-    try:
+    # ready=False: the warm-up starts with the kernel, before it answers.
+    with running(ready=False, now=True) as (km, _):
         kernel_pid = km.provisioner.process.pid
         pid, work = wait_for(lambda: warm_up_of(kernel_pid), "the warm-up's go build runs")
         os.kill(kernel_pid, signal.SIGKILL)  # nothing of the kernel's own code runs
         wait_for(lambda: not group(pid), "the warm-up's process group is gone")
         wait_for(lambda: not Path(work).exists(), "the warm-up's directory is removed")
-    finally:
-        km.shutdown_kernel(now=True)
 
 
 def test_load_ext_warms_and_the_magic_cancels(ip, empty_gocache, monkeypatch):
@@ -161,20 +157,15 @@ def kc_factory():
     """Start a kernel (with the test's environment) when the test asks; shut it down after."""
     started = []
 
-    def start():
-        km = KernelManager(kernel_name="gorun")
-        km.start_kernel()
-        kc = km.client()
-        kc.start_channels()
-        kc.wait_for_ready(timeout=START_TIMEOUT)
+    def start_one():
+        km, kc = start()
         kc.kernel_pid = km.provisioner.process.pid
         started.append((km, kc))
         return kc
 
-    yield start
+    yield start_one
     for km, kc in started:
-        kc.stop_channels()
-        km.shutdown_kernel(now=False)
+        stop(km, kc)
 
 
 def test_warm_of_a_package_that_is_not_there_says_so_and_fails():

@@ -24,6 +24,7 @@ from gorun_kernel import config
 from gorun_kernel.build.toolchain import Toolchain
 from gorun_kernel.errors import GorunError
 from gorun_kernel.paths import DISPLAY_MODULE, GOLIB_DIR
+from gorun_kernel.proc import linux
 
 MODULE_PATH = "gorun"  # the scratch module's path; sub-packages are gorun/<dir>
 LOCK_NAME = ".gorun-session.lock"
@@ -96,23 +97,11 @@ def kill_orphans(record: Path) -> None:
     try:
         pgid = int(record.read_text())
         written = record.stat().st_mtime
-        boot = next(
-            float(line.split()[1])
-            for line in Path("/proc/stat").read_text().splitlines()
-            if line.startswith("btime")
-        )
-        ticks = os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, StopIteration):
+        started = linux.started_at(pgid)  # None: the leader is gone; its group may live on
+    except (OSError, ValueError):
         return
-    try:
-        stat_fields = Path(f"/proc/{pgid}/stat").read_text().rsplit(")", 1)[1].split()
-        started = boot + int(stat_fields[19]) / ticks
-        if started > written + 1:
-            return  # the number belongs to a newer process now
-    except FileNotFoundError:
-        pass  # the leader is gone; its group may live on
-    except (OSError, ValueError, IndexError):
-        return
+    if started is not None and started > written + 1:
+        return  # the number belongs to a newer process now
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGKILL)
 

@@ -33,6 +33,7 @@ from gorun_kernel.build.scratch import go_mod_text
 from gorun_kernel.build.toolchain import Toolchain, find_toolchain
 from gorun_kernel.errors import GorunError
 from gorun_kernel.paths import DISPLAY_MODULE
+from gorun_kernel.proc import linux
 from gorun_kernel.proc.control import signal_group
 
 # In the order cells are likely to need them, a program each: a cell that comes
@@ -166,11 +167,7 @@ def _background(work: Path) -> None:
 
 def _die_with(parent: int) -> None:
     """Linux: SIGTERM when the parent dies (a kernel killed outright); elsewhere, nothing."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    linux.set_parent_death_signal(signal.SIGTERM)
     if parent and os.getppid() != parent:
         os.kill(os.getpid(), signal.SIGTERM)  # it died before the line above
 

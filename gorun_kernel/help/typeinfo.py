@@ -25,7 +25,6 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
@@ -221,8 +220,3 @@ def _helper_env(tc: Toolchain) -> dict[str, str]:
 def launch(tc: Toolchain, fallback_dir: Path | None) -> Future[Helper]:
     """Build (if needed) and start a helper, on the launcher thread."""
     return _launcher.submit(lambda: Helper(helper_binary(tc, fallback_dir), tc))
-
-
-def on_launcher(fn: Callable[[], Any]) -> Future[Any]:
-    """Run fn on the launcher thread (to start processes that must outlive callers' threads)."""
-    return _launcher.submit(fn)

@@ -10,13 +10,13 @@ started.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import signal
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+
+from gorun_kernel.proc import linux
 
 # Interrupt escalation: signal, then how long to wait before the next one.
 ESCALATION = ((signal.SIGINT, 0.3), (signal.SIGTERM, 0.3), (signal.SIGKILL, None))
@@ -135,25 +135,14 @@ def signal_group(pgid: int, sig: int) -> None:
         os.killpg(pgid, sig)
 
 
-def _pdeathsig() -> Callable[[], None] | None:
-    """Linux: a child asks to be killed when its parent dies (PR_SET_PDEATHSIG).
+def _die_with_parent() -> None:
+    """Linux: between fork and exec, ask to be killed when our parent dies.
 
     The child runs in its own session, so nothing else would end it if the
-    kernel were killed outright. Resolved here, in the parent: the child only
-    makes the one call, between fork and exec.
+    kernel were killed outright.
     """
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    pr_set_pdeathsig = 1
-
-    def arm() -> None:
-        prctl(pr_set_pdeathsig, signal.SIGKILL)
-
-    return arm
+    linux.set_parent_death_signal(signal.SIGKILL)
 
 
-die_with_parent = _pdeathsig()
+# A preexec_fn for subprocess, or None where the platform cannot do it.
+die_with_parent: Callable[[], None] | None = _die_with_parent if linux.HAS_PRCTL else None

@@ -27,36 +27,23 @@ down a copy of a large process takes milliseconds, which no run waits for.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import fcntl
 import gc
 import os
 import signal
-import sys
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from gorun_kernel.proc import linux
 from gorun_kernel.proc.memlimit import MemoryLimit
 
-_PR_SET_PDEATHSIG = 1
-_PR_SET_CHILD_SUBREAPER = 36
 _REAP_BOUND = 5.0  # seconds to wait for killed processes (one stuck in the kernel: give up)
 _DEFAULT_SIGNALS = sorted(signal.valid_signals() - {signal.SIGKILL, signal.SIGSTOP})
 
 
-def _prctl() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        return ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-
-
-_PRCTL = _prctl()
-AVAILABLE = _PRCTL is not None and hasattr(os, "waitid")
+AVAILABLE = linux.HAS_PRCTL and hasattr(os, "waitid")
 
 
 @dataclass
@@ -131,9 +118,8 @@ def _supervise(launch: Launch, report: int, parent: int) -> int:
     stopper = _Stopper()
     signal.signal(signal.SIGTERM, stopper)
     os.setsid()  # a Ctrl-C or a kernel interrupt meant for our parent never reaches us
-    assert _PRCTL is not None
-    _PRCTL(_PR_SET_CHILD_SUBREAPER, 1)
-    _PRCTL(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    linux.become_child_subreaper()
+    linux.set_parent_death_signal(signal.SIGTERM)
     if os.getppid() != parent:
         return 0  # our parent died before PDEATHSIG was armed
     report = _descriptors(launch, report)
@@ -173,9 +159,8 @@ def _descriptors(launch: Launch, report: int) -> int:
     for target, fd in enumerate(moved):
         os.dup2(fd, target, inheritable=True)
     keep = {0, 1, 2, report, *launch.keep}
-    try:
-        open_fds = [int(fd) for fd in os.listdir("/proc/self/fd")]
-    except OSError:
+    open_fds = linux.open_fds()
+    if open_fds is None:
         open_fds = list(range(os.sysconf("SC_OPEN_MAX")))
     for fd in open_fds:
         if fd not in keep:
@@ -213,7 +198,7 @@ def _fork_exec(launch: Launch, memory: MemoryLimit) -> int:
         try:
             os.close(errr)
             os.setsid()
-            _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL)  # type: ignore[misc]
+            linux.set_parent_death_signal(signal.SIGKILL)
             memory.apply_in_child()
             for sig in _DEFAULT_SIGNALS:
                 signal.signal(sig, signal.SIG_DFL)
@@ -259,34 +244,13 @@ def _end_descendants() -> None:
     signal.setitimer(signal.ITIMER_REAL, _REAP_BOUND)
     me = os.getpid()
     while True:
-        for pid in descendants(me):
+        for pid in linux.descendants(me):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
         try:
             os.waitpid(-1, 0)  # everything listed was killed: one of them ends soon
         except ChildProcessError:
             return
-
-
-def descendants(pid: int) -> list[int]:
-    """Every process below pid (Linux: /proc/<pid>/task/<tid>/children)."""
-    found: list[int] = []
-    todo = [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            tids = os.listdir(f"/proc/{p}/task")
-        except OSError:
-            continue
-        for tid in tids:
-            try:
-                with open(f"/proc/{p}/task/{tid}/children") as f:
-                    kids = [int(c) for c in f.read().split()]
-            except (OSError, ValueError):
-                continue
-            found.extend(kids)
-            todo.extend(kids)
-    return found
 
 
 def _say(fd: int, line: str) -> None:
