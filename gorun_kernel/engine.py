@@ -103,6 +103,7 @@ class Engine:
         finally:
             if got:
                 self.control.close()
+                self.builder.cache.close()  # its locks on binaries (other sessions prune them)
                 self._busy.release()
 
     def stdlib(self) -> StdIndex:

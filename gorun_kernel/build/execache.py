@@ -7,11 +7,17 @@ what the cache wrote (entries named by a key, build directories of its own),
 never the binary about to run. A cache directory we cannot write still serves
 what it has; new builds then go to a directory of the session's, and are not
 kept.
+
+Kernels of one user share the cache, so "never the binary about to run" holds
+across processes too: a session holds a shared lock (flock) on the few binaries
+it used last, from their lookup or store until it has used others, and pruning
+removes only what it can lock exclusively.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -19,6 +25,7 @@ import re
 import shutil
 import tempfile
 import time
+from collections import OrderedDict
 from pathlib import Path
 
 from gorun_kernel import config
@@ -29,6 +36,9 @@ DEFAULT_MAX_BYTES = 1 << 30
 BUILD_PREFIX = ".build-"
 PRUNE_INTERVAL = 30.0  # seconds: the size bound is kept, without a directory scan per build
 _KEY_NAME = re.compile(r"^[0-9a-f]{40}$")  # the names `key` makes: only these are pruned
+# Binaries a session holds locked: a test cell's binary and go's test2json, and one
+# more (what one cell runs); older ones are let go.
+HELD = 3
 
 
 def key(parts: dict[str, object]) -> str:
@@ -68,6 +78,36 @@ class ExeCache:
                 f"[gorun: the executable cache {self.dir} is read-only: builds are not kept]"
             )
         self._pruned = -PRUNE_INTERVAL
+        self._held: OrderedDict[str, int] = OrderedDict()  # name -> locked descriptor
+
+    def _hold(self, path: Path) -> bool:
+        """Lock path's binary against other sessions' pruning; False if it is gone."""
+        if path.name in self._held:
+            self._held.move_to_end(path.name)
+            return True
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)  # waits only while a pruner unlinks it
+            # Pruned between our open and our lock: the name is gone (or is a newer
+            # binary stored under it, which is then looked up again).
+            same = os.path.samestat(os.fstat(fd), os.stat(path))
+        except OSError:
+            same = False
+        if not same:
+            os.close(fd)
+            return False
+        self._held[path.name] = fd
+        while len(self._held) > HELD:
+            os.close(self._held.popitem(last=False)[1])
+        return True
+
+    def close(self) -> None:
+        """Let go of the binaries this session holds."""
+        while self._held:
+            os.close(self._held.popitem()[1])
 
     @property
     def keeps(self) -> bool:
@@ -81,9 +121,9 @@ class ExeCache:
         except FileNotFoundError:
             return None
         except OSError:
-            # A read-only cache still serves what it has.
+            # A read-only cache still serves what it has (and nobody prunes it).
             return path if os.access(path, os.X_OK) and path.is_file() else None
-        return path
+        return path if self._hold(path) else None
 
     def new_dir(self) -> Path:
         """A fresh private directory to build into, in the cache directory so that
@@ -97,6 +137,7 @@ class ExeCache:
     def store(self, k: str, built: Path) -> Path:
         path = self.dir / k
         os.replace(built, path)  # atomic: a parallel session sees all of it or none
+        self._hold(path)
         if time.monotonic() - self._pruned > PRUNE_INTERVAL:
             self.prune(keep=path)
         return path
@@ -124,6 +165,21 @@ class ExeCache:
         for _, size, p in sorted(entries):
             if total <= self.max_bytes * 0.8:
                 break
-            with contextlib.suppress(OSError):
-                p.unlink()
+            if _remove_unused(p):
                 total -= size
+
+
+def _remove_unused(path: Path) -> bool:
+    """Unlink a binary no session holds (ours included: its lock is another open file)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        path.unlink()
+    except OSError:  # BlockingIOError: a session is about to run it
+        return False
+    finally:
+        os.close(fd)
+    return True
