@@ -56,6 +56,7 @@ OUR_OPTIONS = {
     "bg": False,
     "wait-port": True,
     "wait-url": True,
+    "wasm": False,
 }
 
 _PYTHON_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -88,6 +89,7 @@ class Command:
     background: bool = False  # --bg: start the program and return
     wait_port: int | None = None  # --wait-port: return once it accepts connections there
     wait_url: str | None = None  # --wait-url: ... once this URL answers
+    wasm: bool = False  # --wasm: built for js/wasm, run in the notebook page
     positional: list[str] = field(default_factory=list)  # after the flags
 
     def package_and_args(self) -> tuple[list[str], list[str]]:
@@ -215,10 +217,12 @@ def parse(words: list[str], usage: str = USAGE_CELL, help_hint: str = "%gorun?")
 def _our_option(
     cmd: Command, name: str, value: str, has_value: bool, fail: Callable[[str], UsageError]
 ) -> None:
-    if name in ("quiet", "no-raise-error", "vet", "bg"):
+    if name in ("quiet", "no-raise-error", "vet", "bg", "wasm"):
         if has_value:
             raise fail(f"option --{name} takes no value")
-        if name == "quiet":
+        if name == "wasm":
+            cmd.wasm = True
+        elif name == "quiet":
             cmd.quiet = True
         elif name == "vet":
             cmd.vet = True

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from gorun_kernel import config
 from gorun_kernel.build import gobuild as build
-from gorun_kernel.build import packages
+from gorun_kernel.build import packages, wasm
 from gorun_kernel.build.cellbuild import CellBuilder
 from gorun_kernel.build.execache import ExeCache
 from gorun_kernel.build.gobuild import Builder, Built
@@ -36,7 +36,7 @@ from gorun_kernel.compose.compose import Composed
 from gorun_kernel.compose.session import Session
 from gorun_kernel.compose.stdlib import StdIndex
 from gorun_kernel.display.frames import display_limit
-from gorun_kernel.errors import GorunError, Interrupted, UsageError
+from gorun_kernel.errors import BuildError, GorunError, Interrupted, UsageError
 from gorun_kernel.events import OutputSink
 from gorun_kernel.gotest.flags import TestCommand
 from gorun_kernel.gotest.run import TestRunner
@@ -44,6 +44,7 @@ from gorun_kernel.outcome import Outcome, RunOptions
 from gorun_kernel.proc import memlimit
 from gorun_kernel.proc.control import Control, abortable, sigint_interrupts
 from gorun_kernel.proc.process import run_process
+from gorun_kernel.run import wasm as in_page
 from gorun_kernel.run.jobs import Jobs
 from gorun_kernel.run.runner import Program, Runner
 
@@ -227,6 +228,8 @@ class Engine:
     ) -> Outcome:
         if cmd.chdir is not None:
             raise UsageError("-C dir is for %gorun package runs; a cell is built in the session")
+        if cmd.wasm:
+            wasm.check_command(cmd)
         label = where.label or f"[{self.session.cells + 1}]"
         with abortable(self.control):  # pure: an interrupt may abandon it at any point
             composed = compose.compose_cell(
@@ -237,6 +240,8 @@ class Engine:
         for note in sorted(set(composed.notes) - self._noted):  # once a session
             self._noted.add(note)
             sink.stderr(note + "\n")
+        if cmd.wasm:
+            return self._run_in_page(code, composed, cmd, sink, opts, where)
         env = self.environment(cmd)
         try:
             built, composed = self._build(composed, cmd, env, opts.cwd, sink)
@@ -246,6 +251,26 @@ class Engine:
         snippet = composed.plan is not None  # its main says when it began: _joined
         program = Program(built, cmd.positional, env, composed.table, show, snippet)
         outcome = self.jobs.run(self.runner, program, cmd, sink, opts, f"cell {label}")
+        return _joined(self.session, outcome, composed, cmd)
+
+    def _run_in_page(
+        self,
+        code: str,
+        composed: Composed,
+        cmd: Command,
+        sink: OutputSink,
+        opts: RunOptions,
+        where: _Where,
+    ) -> Outcome:
+        """A --wasm cell: built for js/wasm and shown as a display that runs it (run/wasm.py)."""
+        wasm.check_cell(code, where.first_line)
+        env = wasm.target_env(self.environment(cmd))
+        try:
+            built, composed = self._build(composed, cmd, env, opts.cwd, sink)
+        except BuildError as e:
+            return Outcome.failed(wasm.with_hint(e))
+        page_env = {k: v for k, v in cmd.env.items() if k not in wasm.TARGET}
+        outcome = in_page.ship(built, self.toolchain.goroot, cmd.positional, page_env, sink)
         return _joined(self.session, outcome, composed, cmd)
 
     def _run_tests(

@@ -1,22 +1,16 @@
 package value
 
-import (
-	"os"
-	"strconv"
-)
-
 // Show sends a snippet's final value (one value, or several as a tuple) to the
-// descriptor GORUN_VALUE_FD names, as Encode writes it. It lives here, not in
-// the program's package main, so that what go says about package main
-// (-gcflags=-m, -S) is about the user's code only: inlining os.NewFile there
-// would bring sync/atomic instantiations into its output.
+// run, as Encode writes it: to the descriptor GORUN_VALUE_FD names (send_fd.go),
+// or in a --wasm cell to the page (send_js.go). It lives here, not in the
+// program's package main, so that what go says about package main (-gcflags=-m,
+// -S) is about the user's code only: inlining os.NewFile there would bring
+// sync/atomic instantiations into its output.
 //
 //go:noinline
 func Show(values ...any) {
-	if fd, err := strconv.Atoi(os.Getenv("GORUN_VALUE_FD")); err == nil {
-		f := os.NewFile(uintptr(fd), "gorun-value")
-		_, _ = f.Write(Encode(values...))
-		_ = f.Close()
+	if send := sender(); send != nil {
+		send(Encode(values...))
 	}
 }
 
