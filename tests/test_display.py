@@ -310,3 +310,75 @@ def test_a_changed_display_package_is_built_again(tmp_path):
     finally:
         os.utime(source, ns=(st.st_atime_ns, st.st_mtime_ns))
         engine.close()
+
+
+# -- frames a program writes behind the package's back (issue 22 items 15, 16) --
+
+RAW_FRAMES = r"""
+fd, _ := strconv.Atoi(os.Getenv("GORUN_DISPLAY_FD"))
+raw := os.NewFile(uintptr(fd), "raw")
+send := func(body string) {
+	var h [8]byte
+	copy(h[:], "GRD")
+	binary.BigEndian.PutUint32(h[4:], uint32(len(body)))
+	raw.Write(append(h[:], body...))
+}
+"""
+
+
+@pytest.mark.e2e
+def test_a_lone_surrogate_in_a_frame_is_a_note_not_an_internal_error(front):
+    r = front.run(RAW_FRAMES + 'send(`{"type":"display","data":{"text/plain":"a\\ud800b"}}`)\n')
+    assert r.status == "ok", r.messages
+    assert "[gorun: a display frame's text held a lone surrogate" in r.stream("stderr")
+    shown = [c["data"] for kind, c in flat(r) if kind == "display_data"]
+    assert shown == [{"text/plain": "a\ufffdb"}]
+    assert front.run('fmt.Println("after")').stream() == "after\n"
+
+
+def execute_draining(kc, code: str, timeout: float = 120) -> tuple[dict, list[dict], float]:
+    """Execute code, reading IOPub as fast as a client can (no waits on other channels,
+    unlike kernel_client.execute): the reply, the cell's IOPub messages up to idle, and
+    the seconds to idle. queue.Empty if `idle` never comes (ZMQ dropped it: the cell
+    would show busy for ever)."""
+    import time
+
+    msg_id = kc.execute(code)
+    start = time.monotonic()
+    deadline = start + timeout
+    messages = []
+    while True:
+        msg = kc.get_iopub_msg(timeout=max(0.01, deadline - time.monotonic()))
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        messages.append(msg)
+        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+            break
+    elapsed = time.monotonic() - start
+    while True:
+        reply = kc.get_shell_msg(timeout=max(0.01, deadline - time.monotonic()))
+        if reply["parent_header"].get("msg_id") == msg_id:
+            return reply, messages, elapsed
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("which", ["kernel", "magic"])
+def test_updates_to_50000_outputs_are_bounded_and_idle_arrives(which, request):
+    # 50,000 update frames to distinct ids went out as 50,000 IOPub messages: ZMQ dropped
+    # 77% of them, the final `idle` among them, and the cell showed busy for ever.
+    kc = request.getfixturevalue("kernel" if which == "kernel" else "python_kernel")[1]
+    code = RAW_FRAMES + (
+        "for i := 0; i < 50000; i++ {\n"
+        '\tsend(fmt.Sprintf(`{"type":"update","id":"id%d","data":{"text/plain":"%d"}}`, i, i))\n'
+        "}\n"
+    )
+    cell = code if which == "kernel" else "%%gorun\n" + code
+    reply, messages, elapsed = execute_draining(kc, cell)
+    assert reply["content"]["status"] == "ok"
+    updates = [m for m in messages if m["msg_type"] == "update_display_data"]
+    assert 0 < len(updates) <= (elapsed / 0.05 + 2) * 50 + 500
+    stderr = "".join(
+        m["content"]["text"] for m in messages
+        if m["msg_type"] == "stream" and m["content"]["name"] == "stderr"
+    )  # fmt: skip
+    assert "[gorun: updates to more than 500 outputs at once: some were not shown" in stderr

@@ -26,6 +26,7 @@ import (
 	"bytes"
 	"os"
 	"strconv"
+	"strings"
 
 	"gorun.dev/display"
 )
@@ -97,6 +98,19 @@ func main() {
 		copy(h[:], "GRD")
 		binary.BigEndian.PutUint32(h[4:], 1000)
 		f.Write(append(h[:], `{"type":"display"`...))
+	case "metadata":
+		// Small displays with big metadata, written behind the package's back.
+		f := rawChannel()
+		pad := strings.Repeat("m", 40000)
+		for i := 0; i < 8; i++ {
+			body := `{"type":"display","data":{"text/plain":"small"},` +
+				`"metadata":{"pad":"` + pad + `"}}`
+			var h [8]byte
+			copy(h[:], "GRD")
+			binary.BigEndian.PutUint32(h[4:], uint32(len(body)))
+			f.Write(append(h[:], body...))
+		}
+		fmt.Println("done")
 	case "garbage":
 		rawChannel().Write([]byte("this is not a frame at all\n"))
 		display.HTML("<i>then text</i>")
@@ -181,6 +195,21 @@ def test_a_display_over_the_limit_is_a_note_and_the_program_goes_on(prog):
     assert isinstance(records[0][1], Note)
     assert "over the limit of 100,000 bytes per cell" in records[0][1].text
     assert records[1] == ("stdout", "after\n")
+
+
+@pytest.mark.e2e
+def test_display_metadata_counts_against_the_budget(prog):
+    # 8 displays of 5 bytes with 40 KB of metadata each, under a 100 KB budget: the
+    # metadata reached the front-end uncounted (168 MB under 32 MB in the review).
+    records = run([prog, "metadata"], limit=100_000)
+    shown = [e for e in events(records) if isinstance(e, Display)]
+    assert len(shown) == 2 and shown[0].data == {"text/plain": "small"}
+    assert len(shown[0].metadata["pad"]) == 40_000
+    assert [e.text for e in events(records) if isinstance(e, Note)] == [
+        "displays not shown: over the limit of 100,000 bytes of displays per cell "
+        "(GORUN_DISPLAY_LIMIT)"
+    ]
+    assert ("stdout", "done\n") in records  # the program went on (frames not sync: any order)
 
 
 def test_a_frame_cut_short_by_the_program_ending_is_a_note(prog):

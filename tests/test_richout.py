@@ -191,3 +191,86 @@ def test_updates_as_go_writes_them_are_parsed_only_when_shown():
     out = [o for e in raw for o in gate.push(e, 1.0)] + gate.flush()
     assert out[0] == Display({"text/plain": "0"}, {}, "bar", update=True)
     assert out[1:] == [Note("a display's image/png data is not valid base64")]
+
+
+def test_metadata_counts_against_the_display_budget():
+    # 8 displays of 5 bytes with 20 MB of metadata each reached the front-end under a
+    # 32 MB budget: the metadata goes to the front-end too.
+    gate = DisplayGate(limit=1000)
+    out = []
+    for i in range(8):
+        out += gate.push(Display({"text/plain": "small"}, {"pad": "x" * 400}, f"d{i}"), 0)
+    shown = [e for e in out if isinstance(e, Display)]
+    assert len(shown) == 2
+    assert notes(out) == [
+        "displays not shown: over the limit of 1,000 bytes of displays per cell "
+        "(GORUN_DISPLAY_LIMIT)"
+    ]
+
+
+SURROGATE_NOTE = (
+    "a display frame's text held a lone surrogate (a \\uD800-\\uDFFF escape with no pair), "
+    "which is no character: shown as U+FFFD"
+)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        rb'{"type":"display","data":{"text/plain":"a\ud800b"}}',  # an escape, as JSON allows
+        rb'{"type":"display","data":{"text/plain":"a\uDC00b"}}',
+        b'{"type":"display","data":{"text/plain":"a\xed\xa0\x80b"}}',  # its UTF-8-like bytes
+    ],
+)
+def test_a_lone_surrogate_is_a_note_and_shown_as_a_replacement_character(body):
+    got = events(frame(None, raw=body))
+    assert got == [Note(SURROGATE_NOTE), Display({"text/plain": "a\ufffdb"}, {}, None)]
+
+
+def test_lone_surrogates_in_metadata_ids_and_keys_are_replaced_too():
+    body = (
+        rb'{"type":"update","id":"x\ud800","data":{"text/plain":"ok"},'
+        rb'"metadata":{"k\udfff":["\ud800", {"n": 1}]}}'
+    )
+    (note, shown) = events(frame(None, raw=body))
+    assert note == Note(SURROGATE_NOTE)
+    assert shown == Display(
+        {"text/plain": "ok"}, {"k\ufffd": ["\ufffd", {"n": 1}]}, "x\ufffd", True
+    )
+    # What a front-end sends must encode as UTF-8 (jupyter_client's did not: InternalError).
+    json.dumps([shown.data, shown.metadata, shown.display_id], ensure_ascii=False).encode()
+
+
+def test_a_surrogate_pair_is_a_character_not_a_note():
+    got = events(frame(None, raw=rb'{"type":"display","data":{"text/plain":"\ud83d\ude00"}}'))
+    assert got == [Display({"text/plain": "\U0001f600"}, {}, None)]
+
+
+def test_updates_to_many_outputs_are_bounded_and_coalesced():
+    # 50,000 outputs updated once each in 4.4 s went out as 50,000 IOPub messages; ZMQ
+    # dropped three quarters, the cell's `idle` among them.
+    gate = DisplayGate(limit=1 << 30)  # at most 500 outputs waiting, 50 sent per 0.05 s
+    sends = []
+    t = 0.0
+    for i in range(50_000):
+        t += 4.4 / 50_000
+        sends.append(gate.push(Display({"text/plain": str(i)}, {}, f"id{i}", update=True), t))
+        assert len(gate.pending) <= 500
+    sends.append(gate.flush())  # the end of the run
+    shown = [e for batch in sends for e in batch if isinstance(e, Display)]
+    assert max(len(batch) for batch in sends[:-1]) <= 50 + 1  # a send (and a note)
+    assert len(sends[-1]) <= 500
+    assert len(shown) <= (4.4 / 0.05 + 1) * 50 + 500
+    assert notes([e for batch in sends for e in batch]) == [
+        "updates to more than 500 outputs at once: some were not shown "
+        "(the notebook takes at most 1,000 updates a second)"
+    ]
+    # Updates to outputs already waiting are still coalesced, not dropped.
+    gate = DisplayGate(limit=1 << 30)
+    out = []
+    for i in range(100_000):
+        out += gate.push(Display({"text/plain": str(i)}, {}, f"bar{i % 400}", update=True), 1.0)
+    out += gate.flush()
+    assert not notes(out)
+    final = {e.display_id: e.data["text/plain"] for e in out}
+    assert final == {f"bar{j}": str(100_000 - 400 + j) for j in range(400)}

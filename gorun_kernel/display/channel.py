@@ -28,15 +28,31 @@ from gorun_kernel.display.frames import (
 from gorun_kernel.events import ClearOutput, Display
 
 READ_SIZE = 1 << 20
+# Updates to many outputs at once: at most this many outputs wait with an update
+# (an update to another one is dropped, with a note), and at most UPDATES_PER_SEND
+# of them are sent every UPDATE_INTERVAL (1,000 messages a second). A flood of
+# updates to distinct outputs (50,000 ids) would otherwise go out as fast as the
+# program writes them: past ZMQ's high-water mark (1,000 messages) IOPub drops
+# messages, the cell's final `idle` among them, and the cell shows busy for ever.
+MAX_PENDING_IDS = 500
+UPDATES_PER_SEND = 50
 Emit = Callable[[DisplayEvent], None]
 
 
 class DisplayGate:
     """The cell's display budget, and the coalescing of updates, in arrival order."""
 
-    def __init__(self, limit: int, interval: float = UPDATE_INTERVAL) -> None:
+    def __init__(
+        self,
+        limit: int,
+        interval: float = UPDATE_INTERVAL,
+        max_pending: int = MAX_PENDING_IDS,
+        per_send: int = UPDATES_PER_SEND,
+    ) -> None:
         self.limit = limit
         self.interval = interval
+        self.max_pending = max_pending
+        self.per_send = per_send
         self.spent = 0
         self.over = False  # the budget ran out: displays are dropped from now on
         self.pending: dict[str, Display | RawUpdate] = {}  # display id -> its latest update
@@ -54,8 +70,15 @@ class DisplayGate:
         ):
             assert event.display_id is not None
             self.updates_in += 1
-            self.pending.pop(event.display_id, None)  # the newest goes to the end
-            self.pending[event.display_id] = event
+            if self.pending.pop(event.display_id, None) is None and (
+                len(self.pending) >= self.max_pending
+            ):
+                return [*self._note(Note(
+                    f"updates to more than {self.max_pending:,} outputs at once: some were "
+                    "not shown (the notebook takes at most "
+                    f"{self.per_send / self.interval:,.0f} updates a second)"
+                )), *self.due(now)]  # fmt: skip
+            self.pending[event.display_id] = event  # the newest goes to the end
             return self.due(now)
         out = self.flush()  # updates made before a display or a clear come before it
         if isinstance(event, ClearOutput):
@@ -69,25 +92,26 @@ class DisplayGate:
         ):
             return []
         self.last_updates = now
-        return self.flush()
+        return self.flush(self.per_send)
 
-    def flush(self) -> list[DisplayEvent]:
-        """All pending updates now (before a display, and at the end of the run)."""
+    def flush(self, most: int | None = None) -> list[DisplayEvent]:
+        """Pending updates now, the oldest first: all of them (before a display, and at
+        the end of the run), or at most `most`."""
         out: list[DisplayEvent] = []
-        for update in self.pending.values():
+        ids = list(self.pending)[:most]
+        for update in (self.pending.pop(i) for i in ids):
             events = parse_frame(update.body) if isinstance(update, RawUpdate) else [update]
             for event in events:
                 if isinstance(event, Note):
                     out.extend(self._note(event))
                 elif isinstance(event, Display):
                     out.extend(self._spend(event))
-        self.pending.clear()
         return out
 
     def _spend(self, event: Display) -> list[DisplayEvent]:
         if event.update:
             self.updates_out += 1
-        size = bundle_size(event.data)
+        size = bundle_size(event.data, event.metadata)
         if not self.over and self.spent + size <= self.limit:
             self.spent += size
             return [event]

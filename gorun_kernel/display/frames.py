@@ -44,6 +44,10 @@ FLAG_SYNC = 1
 # struct's field order): enough to know which output it updates.
 _UPDATE_HEAD = re.compile(rb'\{"type":"update","id":"([A-Za-z0-9_.-]{1,200})",')
 _MIME = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*", re.I)
+# A surrogate in a frame: a \uD800-\uDFFF escape, or its bytes (json.loads lets
+# both through). Only a frame holding one is searched for lone surrogates.
+_MAYBE_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -168,6 +172,41 @@ def parse_frame(body: bytes) -> list[DisplayEvent]:
         return [Note(f"a display frame is not valid JSON ({_short(e)})")]
     if not isinstance(msg, dict):
         return [Note("a display frame is not a JSON object")]
+    surrogate_notes: list[DisplayEvent] = []
+    if _MAYBE_SURROGATE.search(body):
+        try:
+            msg, replaced = _without_surrogates(msg)
+        except RecursionError:
+            return [Note("a display frame is nested too deeply")]
+        if replaced:
+            surrogate_notes.append(Note(
+                "a display frame's text held a lone surrogate (a \\uD800-\\uDFFF escape with "
+                "no pair), which is no character: shown as U+FFFD"
+            ))  # fmt: skip
+    return surrogate_notes + _events(msg)
+
+
+def _without_surrogates(value: Any) -> tuple[Any, bool]:
+    """value with every lone surrogate in its strings (keys too) replaced by U+FFFD:
+    no front-end can encode one (jupyter_client's UTF-8 raises)."""
+    if isinstance(value, str):
+        fixed = _SURROGATE.sub("\ufffd", value)
+        return fixed, fixed != value
+    if isinstance(value, list):
+        pairs = [_without_surrogates(v) for v in value]
+        return [v for v, _ in pairs], any(r for _, r in pairs)
+    if isinstance(value, dict):
+        out, replaced = {}, False
+        for k, v in value.items():
+            (k2, rk), (v2, rv) = _without_surrogates(k), _without_surrogates(v)
+            out[k2] = v2
+            replaced = replaced or rk or rv
+        return out, replaced
+    return value, False
+
+
+def _events(msg: dict[str, Any]) -> list[DisplayEvent]:
+    """The events of a frame's parsed JSON object."""
     kind = msg.get("type")
     if kind == "clear":
         return [ClearOutput(wait=msg.get("wait") is not False)]
@@ -226,9 +265,10 @@ def _short(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def bundle_size(data: dict[str, Any]) -> int:
-    """Bytes a bundle costs against the cell's display budget."""
-    size = 0
+def bundle_size(data: dict[str, Any], metadata: dict[str, Any] | None = None) -> int:
+    """Bytes a bundle (and its metadata: it goes to the front-end too) costs against
+    the cell's display budget."""
+    size = len(json.dumps(metadata)) if metadata else 0
     for value in data.values():
         size += len(value) if isinstance(value, str) else len(json.dumps(value))
     return size
