@@ -1,4 +1,4 @@
-"""Figures for README's fault table (issue 10, items 1-8 and 19), from a real kernel.
+"""Figures for the fault table of docs/faults.md (issue 10, items 1-8 and 19), from a real kernel.
 
     python benchmarks/faults.py
 

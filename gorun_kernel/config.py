@@ -2,8 +2,8 @@
 
 A leaf (it imports only errors): every module that reads a `GORUN_*` variable reads
 it through here, and the documentation's configuration table is made from
-`VARIABLES` (docs/hooks.py fills docs/configuration.md at build time), so the two
-cannot drift. Two kinds:
+`VARIABLES` when the site is built (dev/mkdocs_hooks.py fills docs/configuration.md),
+so the two cannot drift. Two kinds:
 
 - settings: what a user, an administrator or a classroom sets (`GORUN_GO`,
   `GORUN_CACHE`, the limits...);
@@ -97,7 +97,7 @@ WARM = Variable(
     "`0`, `off` or `no` to turn it off",
     "on",
     "The background warm-up of go's build cache when a kernel starts or the magic "
-    "loads (see [a fast first cell](guides/background.md#a-fast-first-cell-on-a-fresh-machine)).",
+    "loads (see [a fast first cell](getting-started.md#a-fast-first-cell-on-a-fresh-machine)).",
 )
 HELP_TIMEOUT = Variable(
     "GORUN_HELP_TIMEOUT",

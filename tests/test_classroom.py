@@ -158,8 +158,8 @@ def test_container_and_z2jh_config_match_the_local_settings() -> None:
     assert user["memory"]["limit"] == settings.MEM_LIMIT
     assert float(user["cpu"]["limit"]) == settings.CPU_LIMIT
     assert user["extraEnv"] == settings.KERNEL_ENV
-    readme = (ROOT / "README.md").read_text()
-    assert settings.INSTALL_COMMAND in readme.split("## Running a class", 1)[1]
+    readme = (ROOT / "classroom" / "README.md").read_text()
+    assert settings.INSTALL_COMMAND in readme.split("## On one machine", 1)[1]
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
 """The reference of the kernel and the magic: one text, in Markdown files shipped with the package.
 
 `%help` prints `page("kernel")`, `%%gorun?` and `%%gotest?` show `page("magic")`;
-the documentation site includes the same pages (docs/hooks.py),
+the documentation site includes the same pages (dev/mkdocs_hooks.py),
 so what a user reads in the notebook and on the site cannot drift. The parts:
 
     kernel.md   cell forms; the lines at the top of a kernel cell (%goflags, %env...)

@@ -1,0 +1,104 @@
+"""The documentation site builds, strictly, with the notebooks and their images (docs/, mkdocs.yml).
+
+`mkdocs build --strict` fails on any warning: a broken link or anchor, a page left
+out of the navigation, a generated page that cannot be made (dev/mkdocs_hooks.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent.parent
+
+README_LIMIT = 15 * 1024  # the front page; the rest is in docs/
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    for module in ("mkdocs", "mkdocs_jupyter"):
+        pytest.importorskip(module, reason='the docs tools come with the test extra (".[test]")')
+    out = tmp_path_factory.mktemp("site")
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "WARNING" not in proc.stderr, proc.stderr
+    return out
+
+
+def _saved_pngs(notebook: Path) -> list[str]:
+    cells = json.loads(notebook.read_text())["cells"]
+    return [
+        "".join(out["data"]["image/png"]).replace("\n", "")
+        for cell in cells
+        for out in cell.get("outputs", [])
+        if "image/png" in out.get("data", {})
+    ]
+
+
+@pytest.mark.e2e
+def test_the_notebooks_are_pages_with_their_saved_images(site: Path):
+    pngs = _saved_pngs(ROOT / "notebooks" / "display.ipynb")
+    assert pngs, "display.ipynb has lost its Mandelbrot PNG"
+    page = (site / "notebooks" / "display" / "index.html").read_text()
+    shown = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
+    assert pngs[0] in shown  # the saved output itself, not a new run's
+    png = base64.b64decode(shown[0])
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    for name in ("tour", "gorun-magic", "classroom", "server", "parameters"):
+        html = (site / "notebooks" / name / "index.html").read_text()
+        assert "exit status 0" in html, name  # outputs, never executed: the saved ones
+
+
+@pytest.mark.e2e
+def test_the_generated_pages_are_there(site: Path):
+    kernel = (site / "reference" / "kernel" / "index.html").read_text()
+    assert "%goflags" in kernel and "--wait-port" in kernel
+    display = (site / "reference" / "display" / "index.html").read_text()
+    assert "func HTML(s string)" in display and "func Value[" in display  # go doc -all
+    config = (site / "configuration" / "index.html").read_text()
+    assert "GORUN_CACHE_MAX_MB" in config and "GORUN_VALUE_FD" in config
+    assert "<!-- config:" not in config
+    architecture = (site / "architecture" / "index.html").read_text()
+    assert "supervisor.py" in architecture and "<!-- layout:" not in architecture
+    assert (site / "images" / "jupyterlab.png").exists()
+
+
+def _nav_pages(nav: list) -> list[str]:
+    pages = []
+    for item in nav:
+        value = next(iter(item.values())) if isinstance(item, dict) else item
+        pages.extend(_nav_pages(value) if isinstance(value, list) else [value])
+    return pages
+
+
+def test_every_page_is_in_the_navigation_and_the_build_is_strict():
+    yaml = pytest.importorskip("yaml")
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text())
+    assert config["strict"] is True
+    nav = _nav_pages(config["nav"])
+    written = sorted(p.relative_to(ROOT / "docs").as_posix() for p in (ROOT / "docs").rglob("*.md"))
+    assert [p for p in written if p not in nav] == [], "add these pages to mkdocs.yml's nav"
+
+
+def test_the_readme_is_a_front_page():
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.encode()) <= README_LIMIT
+    assert "docs/images/jupyterlab.png" in readme and (ROOT / "docs/images/jupyterlab.png").exists()
+
+
+def test_the_readmes_links_lead_somewhere():
+    for readme in (ROOT / "README.md", ROOT / "classroom/README.md", ROOT / "benchmarks/README.md"):
+        for target in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", readme.read_text()):
+            if "://" not in target:
+                assert (readme.parent / target).exists(), f"{readme.name}: {target}"
