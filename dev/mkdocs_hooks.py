@@ -43,7 +43,11 @@ CONFIG_MARKERS = {
     "<!-- config: set by gorun -->": True,
 }
 # The display module's packages a user imports (value and started are gorun's own plumbing).
-DISPLAY_PACKAGES = {".": "gorun.dev/display", "./cache": "gorun.dev/display/cache"}
+DISPLAY_PACKAGES = {
+    ".": "gorun.dev/display",
+    "./cache": "gorun.dev/display/cache",
+    "./page": "gorun.dev/display/page",  # a --wasm cell's div
+}
 
 
 def go_doc(package: str) -> str:
@@ -68,7 +72,8 @@ def display_page() -> str:
         "The Go package `gorun.dev/display` ships inside gorun_kernel (every session's "
         "go.mod requires it from the installed package: no network). Snippets use "
         "`display` and `cache` by name, like standard packages; a `package main` cell "
-        "imports `gorun.dev/display` and `gorun.dev/display/cache`. See the "
+        "imports `gorun.dev/display`, `gorun.dev/display/cache` (and, in a `--wasm` cell, "
+        "`gorun.dev/display/page`). See the "
         "[rich output guide](../guides/rich-output.md) for examples.\n\n"
         "This page is `go doc -all` of the package's source, made when the site is built.\n"
     ]

@@ -145,6 +145,15 @@ WARM_PARENT = Variable(
     set_by_gorun=True,
 )
 
+WASM_DIV = Variable(
+    "GORUN_WASM_DIV",
+    "an element id",
+    "unset outside a `--wasm` cell's page",
+    "The id of a `--wasm` program's div in the notebook page (`page.ID()`); set by the "
+    "page's worker script (`run/wasm_page.js`), not by Python.",
+    set_by_gorun=True,
+)
+
 VARIABLES: tuple[Variable, ...] = (
     GO,
     CACHE,
@@ -160,6 +169,7 @@ VARIABLES: tuple[Variable, ...] = (
     STARTED_FD,
     VALUE_CACHE,
     WARM_PARENT,
+    WASM_DIV,
 )
 
 

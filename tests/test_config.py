@@ -16,7 +16,7 @@ NAMES = {var.name for var in config.VARIABLES}
 
 
 def _sources() -> list[Path]:
-    return sorted(p for ext in ("*.py", "*.go") for p in PACKAGE.rglob(ext))
+    return sorted(p for ext in ("*.py", "*.go", "*.js") for p in PACKAGE.rglob(ext))
 
 
 def test_every_gorun_variable_the_code_mentions_is_in_config():
