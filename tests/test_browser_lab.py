@@ -8,6 +8,9 @@ the `lab` server loads from this checkout (labserver.py).
 
 from __future__ import annotations
 
+import uuid
+from pathlib import Path
+
 import pytest
 from browser import Lab
 
@@ -85,3 +88,52 @@ def test_failing_test_table_reads_from_the_left_in_light_and_dark_themes(lab: La
         lab.screenshot("test-table-dark", cell=0)
     finally:
         lab.set_theme(LIGHT)
+
+
+def drawn_outputs(lab: Lab, i: int) -> list[dict]:
+    """Cell i's outputs that take room on the page: their text and height."""
+    return lab.js(
+        """return [...cell(arguments[0]).outputArea.node.querySelectorAll('.jp-OutputArea-child')]
+          .map((o) => ({text: o.innerText.trim(), height: o.getBoundingClientRect().height}))
+          .filter((o) => o.height > 0);""",
+        i,
+    )
+
+
+def write_slow_package(root: Path) -> str:
+    """A package that takes go a second or more to compile (3,000 functions), new
+    each time (its text is unique: never in go's build cache); %gorun's words for it."""
+    funcs = "\n".join(
+        f"func f{i}(x int) int {{ s := 0; for j := 0; j < x; j++ {{ s += j * {i} }}; return s }}"
+        for i in range(3000)
+    )
+    slow = root / "slow"
+    slow.mkdir(exist_ok=True)
+    (slow / "go.mod").write_text("module slow\n\ngo 1.21\n")
+    (slow / "main.go").write_text(
+        f'package main\n\nimport "fmt"\n\n{funcs}\n\n'
+        f'func main() {{ fmt.Println("rebuilt", f1(3)) }}\n\n// {uuid.uuid4()}\n'
+    )
+    return "-C slow ."
+
+
+def test_a_slow_build_leaves_one_status_line_not_a_progress_line_too(lab: Lab):
+    package = write_slow_package(lab.root)
+    path = lab.notebook("slow-build.ipynb", [f"%gorun {package}"])
+    lab.open(path)
+    # Whether the progress line was ever drawn, however briefly (the build is the test's).
+    lab.js(
+        """window.gorunSawProgress = false;
+        const area = cell(0).outputArea.node;
+        new MutationObserver(() => {
+          if (area.innerText.includes('building…')) window.gorunSawProgress = true;
+        }).observe(area, {childList: true, subtree: true, characterData: true});"""
+    )
+    lab.run_cell(0)
+    assert lab.js("return window.gorunSawProgress") is True, lab.cell_output_text(0)
+    drawn = drawn_outputs(lab, 0)
+    texts = [o["text"] for o in drawn]
+    assert len(texts) == 2, drawn
+    assert texts[0] == "rebuilt 3", drawn
+    assert texts[1].startswith("exit status 0 · build "), drawn
+    lab.screenshot("slow-build", cell=0)

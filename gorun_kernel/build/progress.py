@@ -4,7 +4,7 @@ A `BuildProgress` watches one go command's stderr as it arrives (for
 `go: downloading rsc.io/quote v1.5.2`) and is ticked by the run loop. Nothing
 is said for fast commands: the first word comes after SHOW_AFTER seconds, so
 a cell that builds in 0.1 s shows no flicker; then the line is updated at most
-every UPDATE_EVERY seconds, and at the end it says how long it took.
+every UPDATE_EVERY seconds, and at the end it goes (the status line has the time).
 """
 
 from __future__ import annotations
@@ -61,11 +61,13 @@ class BuildProgress:
         self.sink.event(Progress(f"{self.activity}… {now - self.started:.1f} s"))
 
     def finish(self, ok: bool) -> None:
-        """The command ended: replace the line with what happened, if one was shown."""
+        """The command ended: take the line back, if one was shown.
+
+        The cell's status line says how long the build took, and a failed build's
+        error says why it stopped: the progress line ends as nothing (its text ""),
+        so a slow build leaves one grey line under the cell, not two. Only what the
+        status line cannot say stays: the modules that were downloaded."""
         if self.shown_at is None:
             return
-        took = time.monotonic() - self.started
-        fetched = f", downloaded {', '.join(self.downloads)}" if self.downloads else ""
-        verb = "built" if self.what == "building" else self.what
-        text = f"{verb} in {took:.1f} s{fetched}" if ok else f"stopped after {took:.1f} s"
+        text = f"downloaded {', '.join(self.downloads)}" if ok and self.downloads else ""
         self.sink.event(Progress(text, done=True))

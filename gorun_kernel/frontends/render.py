@@ -40,8 +40,9 @@ def status_bundle(status: str) -> dict[str, str]:
 
 
 def progress_bundle(text: str) -> dict[str, str]:
-    """A line about work under way (`building… 3.1 s`), shown as quietly as the status."""
-    return status_bundle(text)
+    """A line about work under way (`building… 3.1 s`), shown as quietly as the status;
+    "" (the work is over) draws nothing: the line is gone."""
+    return status_bundle(text) if text else {"text/plain": ""}
 
 
 def traceback_lines(error: GorunError) -> list[str]:
