@@ -264,6 +264,7 @@ class Engine:
     ) -> Outcome:
         """A --wasm cell: built for js/wasm and shown as a display that runs it (run/wasm.py)."""
         wasm.check_cell(code, where.first_line)
+        cmd = wasm.for_page(cmd)
         env = wasm.target_env(self.environment(cmd))
         try:
             built, composed = self._build(composed, cmd, env, opts.cwd, sink)

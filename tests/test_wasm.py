@@ -101,3 +101,8 @@ def test_where_scripts_do_not_run_the_reader_is_told_why():
     page = page_html(b"\0asm", b"", [], {})
     status = re.search(r'<pre class="gorun-wasm-status"[^>]*>(.*?)</pre>', page, re.S)
     assert status and "trust the notebook" in status.group(1)
+
+
+def test_page_builds_are_trimpath_unless_the_cell_says_otherwise():
+    assert wasm.for_page(cmdline.parse(["--wasm", "-race"])).build_flags == ["-trimpath", "-race"]
+    assert wasm.for_page(cmdline.parse(["-trimpath=false"])).build_flags == ["-trimpath=false"]

@@ -76,7 +76,7 @@ def test_a_wasm_cell_prints_draws_and_answers_clicks_in_lab_and_in_its_html_expo
     lab.js("cell(1).node.id = 'wasm-cell'")
     click_and_check(lab, "#wasm-cell")
     text = lab.cell_output_text(1)
-    assert "built for js/wasm: runs in the page" in text, text
+    assert "built for js/wasm · runs in the page" in text, text
     lab.screenshot("wasm-in-lab", cell=1)
     lab.close_all()  # saves the notebook, outputs included, and stops the kernel
 
@@ -111,3 +111,21 @@ def test_an_endless_loop_leaves_the_page_responsive_and_stop_ends_it(lab: Lab):
     lab.wait_for(
         lambda: "stopped" in box_state(lab, "#loop-cell")["status"], "the stop button to work"
     )
+
+
+def test_an_untrusted_notebook_shows_why_its_wasm_cell_does_not_run(lab: Lab):
+    path = lab.notebook("trusted.ipynb", ['%%gorun --wasm\nfmt.Println("ran in the page")'])
+    lab.run_notebook(path)
+    lab.wait_for(lambda: "ran in the page" in lab.cell_output_text(0), "the trusted run")
+    lab.close_all()
+    # Another notebook with the same outputs (a changed text, so its signature is not
+    # the one JupyterLab recorded when it saved): as a reader opens a notebook they got.
+    nb = nbformat.read(lab.root / path, as_version=4)
+    nb.metadata["title"] = "received"
+    nbformat.write(nb, lab.root / "received.ipynb")
+    lab.open("received.ipynb")
+    text = lab.cell_output_text(0)
+    assert "trust the notebook" in text, text
+    assert "ran in the page" not in text, text
+    assert not lab.js("return cell(0).outputArea.node.querySelector('script')")
+    lab.screenshot("wasm-untrusted", cell=0)

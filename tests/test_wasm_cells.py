@@ -19,7 +19,7 @@ from kernel_client import execute
 
 from gorun_kernel.build import wasm
 from gorun_kernel.build.toolchain import find_toolchain
-from gorun_kernel.run.wasm import MIME_TYPE
+from gorun_kernel.run.wasm import METADATA_KEY
 
 pytestmark = pytest.mark.e2e
 
@@ -46,15 +46,15 @@ def test_a_wasm_cell_shows_its_program_for_the_page_and_says_where_it_runs(kc, t
     assert r.status == "ok", r.reply
     assert r.stream("stdout") == ""  # it did not run here
     shown = r.of_type("display_data")
-    page = next(d["data"] for d in shown if "text/html" in d["data"])
-    facts = page[MIME_TYPE]
+    page = next(d for d in shown if METADATA_KEY in d["metadata"])
+    facts = page["metadata"][METADATA_KEY]
     assert facts["target"] == "js/wasm"
-    module = module_of(page["text/html"])
+    module = module_of(page["data"]["text/html"])
     assert module.startswith(b"\0asm")
     assert facts["module_bytes"] == len(module)
     assert run_under_node(module, tmp_path) == "hello from js/wasm\n"
     status = shown[-1]["data"]["text/plain"]
-    assert status.startswith("built for js/wasm: runs in the page · "), status
+    assert status.startswith("built for js/wasm · runs in the page · page weight "), status
 
 
 def test_session_declarations_reach_a_wasm_cell_and_its_own_join_the_session(kc, tmp_path):
@@ -62,8 +62,9 @@ def test_session_declarations_reach_a_wasm_cell_and_its_own_join_the_session(kc,
     r = execute(kc, "%%gorun --wasm\nfunc thrice(n int) int { return 3 * n }\n"
                     "fmt.Println(twice(5), thrice(5))")  # fmt: skip
     assert r.status == "ok", r.reply
-    html = next(d["data"]["text/html"] for d in r.of_type("display_data") if
-                "text/html" in d["data"] and MIME_TYPE in d["data"])  # fmt: skip
+    html = next(
+        d["data"]["text/html"] for d in r.of_type("display_data") if METADATA_KEY in d["metadata"]
+    )
     assert run_under_node(module_of(html), tmp_path) == "10 15\n"
     r = execute(kc, "fmt.Println(thrice(2))")  # an ordinary cell, here in the kernel
     assert r.stream("stdout") == "6\n", r.messages
@@ -94,4 +95,4 @@ def test_the_magic_shows_the_program_for_the_page(run):
     result, out, err = run('%%gorun --wasm\nfmt.Println("hi")')
     assert result.success, (out, err)
     assert "[a Go program that runs in the page: js/wasm" in out
-    assert "built for js/wasm: runs in the page" in out
+    assert "built for js/wasm · runs in the page" in out

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from gorun_kernel.cmdline import Command
@@ -51,6 +52,16 @@ _UNUSABLE = [
         "a listener in the page is on an in-memory network: nothing outside it can connect",
     ),
 ]
+
+
+def for_page(cmd: Command) -> Command:
+    """The command with -trimpath, unless it says otherwise: a module published in a page
+    carries no paths of the author's machine (the session's scratch directory, the
+    module cache under their home), and the same cell builds the same bytes in any
+    session, so a re-run notebook's saved output does not change."""
+    if any(f.split("=", 1)[0] == "-trimpath" for f in cmd.build_flags):
+        return cmd
+    return replace(cmd, build_flags=["-trimpath", *cmd.build_flags])
 
 
 def target_env(env: Mapping[str, str]) -> dict[str, str]:

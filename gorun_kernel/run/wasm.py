@@ -28,14 +28,19 @@ from gorun_kernel.events import Display, OutputSink
 from gorun_kernel.outcome import Outcome
 
 GLUE = Path(__file__).with_name("wasm_page.js")
-MIME_TYPE = "application/vnd.gorun.wasm+json"  # the same facts, for tools reading outputs
+# The display's metadata key for the facts (sizes, target), for tools reading outputs;
+# metadata, not a MIME type of the bundle: nbval compares data, and sizes vary by Go release.
+METADATA_KEY = "gorun_kernel/wasm"
 
 # The output's look, in values JupyterLab's sanitizer keeps (an untrusted notebook
 # keeps only those) with the theme's variables where it runs.
 _STATUS_STYLE = (
     "margin:0;padding-left:1ch;font-size:13px;color:#888;color:var(--jp-content-font-color2,#888)"
 )
-_OUT_STYLE = "margin:0;padding-left:1ch;font-size:13px;white-space:pre-wrap"
+_OUT_STYLE = (
+    "margin:0;padding-left:1ch;font-size:13px;white-space:pre-wrap;font-family:monospace;"
+    "font-family:var(--jp-code-font-family,monospace)"
+)
 _STYLE = """<style>
 .gorun-wasm-stderr { background: var(--jp-rendermime-error-background, #fdd); }
 .gorun-wasm-value { color: var(--jp-content-font-color1, #000); }
@@ -53,7 +58,7 @@ class Shipped:
 
     def words(self) -> str:
         module, packed = _size(self.module_bytes), _size(self.gzip_bytes)
-        return f"{_size(self.page_bytes)} in the page (module {module}, {packed} gzip'd)"
+        return f"page weight {_size(self.page_bytes)} (module {module}, gzip'd {packed})"
 
 
 def _size(n: int) -> str:
@@ -79,7 +84,7 @@ def page_html(module: bytes, exec_js: bytes, args: list[str], env: dict[str, str
             '<div class="gorun-wasm">',
             _STYLE,
             f'<pre class="gorun-wasm-out" style="{_OUT_STYLE}" hidden></pre>',
-            '<div class="gorun-wasm-page"></div>',
+            '<div class="gorun-wasm-page" style="padding-left:1ch"></div>',
             f'<pre class="gorun-wasm-status" style="{_STATUS_STYLE}">{html.escape(not_run)}</pre>',
             f'<script type="text/plain" data-gorun="settings">{settings}</script>',
             f'<script type="text/plain" data-gorun="exec">{_packed(exec_js)}</script>',
@@ -106,9 +111,9 @@ def ship(
     facts = {"target": "js/wasm", "runs": "page (Web Worker)", "module_bytes": shipped.module_bytes,
              "gzip_bytes": shipped.gzip_bytes, "page_bytes": shipped.page_bytes}  # fmt: skip
     text = f"[a Go program that runs in the page: js/wasm, {shipped.words()}]"
-    sink.event(Display({"text/plain": text, "text/html": page, MIME_TYPE: facts}))
+    sink.event(Display({"text/plain": text, "text/html": page}, {METADATA_KEY: facts}))
     return Outcome(
-        status=f"built for js/wasm: runs in the page · {shipped.words()}",
+        status=f"built for js/wasm · runs in the page · {shipped.words()}",
         error=None,
         cached=built.cached,
         build_seconds=built.seconds,
