@@ -13,6 +13,46 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from goproxy import build_proxy
 
+# Tiers (pyproject.toml's e2e marker). A test that uses one of these fixtures starts
+# a kernel, IPython, a browser or a hub, or runs go: it is e2e whatever its module says.
+# Modules whose tests start such things without a fixture say so with a module-level
+# `pytestmark = pytest.mark.e2e`; `python -m pytest -m "not e2e"` is the inner loop.
+E2E_FIXTURES = frozenset(
+    {
+        # a gorun kernel, an IPython kernel
+        "kernel",
+        "kc",
+        "fresh_kernel",
+        "python_kernel",
+        # real IPython in this process (its cells build with go)
+        "ip",
+        "run",
+        # JupyterLab in Chromium
+        "lab",
+        # an in-process Engine (tests/engine_tier.py): it runs go
+        "go_engine",
+    }
+)
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        uses = E2E_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+        # nbval's notebook cells run in a real kernel.
+        notebook_cell = type(item).__module__.startswith("nbval")
+        if uses or notebook_cell:
+            item.add_marker(pytest.mark.e2e)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The largest definitions in gorun_kernel/ (tests/sizes.py): a report, never a failure."""
+    import sizes
+
+    terminalreporter.section("largest definitions in gorun_kernel/")
+    for line in sizes.report(5):
+        terminalreporter.write_line(line)
+
 
 @pytest.fixture(scope="session", autouse=True)
 def hermetic_go(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:

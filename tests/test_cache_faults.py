@@ -19,6 +19,8 @@ from test_sessions import go_builds_started_by, wait_gone
 
 import gorun_kernel
 
+pytestmark = pytest.mark.e2e
+
 HELLO = '%%gorun\nfmt.Println("hello")\n'
 
 

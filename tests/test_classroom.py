@@ -33,6 +33,7 @@ needs_npm = pytest.mark.skipif(
 )
 
 
+@pytest.mark.e2e
 @needs_npm
 def test_load_test_three_students(tmp_path: Path) -> None:
     figures_file = tmp_path / "figures.json"
@@ -71,6 +72,7 @@ def _read_lines(stream, lines: queue.Queue[str]) -> None:
         lines.put(line)
 
 
+@pytest.mark.e2e
 @needs_npm
 def test_hub_command_starts_and_stops_cleanly() -> None:
     hub = subprocess.Popen(
@@ -105,6 +107,7 @@ def _snapshot(root: Path) -> dict[str, tuple[int, int]]:
     return {str(p): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(root.rglob("*"))}
 
 
+@pytest.mark.e2e
 def test_shared_module_cache_is_only_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     modcache = tmp_path / "gomod"
     caches.fill_module_cache(modcache, ["example.com/greet@v1.2.0"])  # from the tests' proxy
@@ -124,6 +127,7 @@ def test_shared_module_cache_is_only_read(tmp_path: Path, monkeypatch: pytest.Mo
     assert _snapshot(modcache) == before
 
 
+@pytest.mark.e2e
 def test_seeded_build_cache_shares_the_warmed_files(tmp_path: Path) -> None:
     warmed = tmp_path / "warmed"
     (warmed / "0a").mkdir(parents=True)

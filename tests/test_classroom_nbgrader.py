@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.e2e
+
 NOTEBOOKS = Path(__file__).parent.parent / "notebooks"
 STUB = '// YOUR CODE HERE\npanic("not implemented")'
 

@@ -39,6 +39,7 @@ def test_an_unknown_command_is_refused_with_the_usage():
     assert res.stderr.rstrip().endswith("python -m gorun_kernel: unknown command 'instal'")
 
 
+@pytest.mark.e2e
 def test_no_command_starts_the_kernel_with_the_argv_of_kernel_json():
     argv = json.loads(KERNEL_JSON.read_text())["argv"]
     assert argv[1:3] == ["-m", "gorun_kernel"]

@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 from kernel_client import Result, execute
 
+pytestmark = pytest.mark.e2e
+
 
 @dataclass
 class Front:

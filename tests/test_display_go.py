@@ -14,6 +14,8 @@ from gorun_kernel.display.frames import Note
 from gorun_kernel.events import ClearOutput, Display
 from gorun_kernel.paths import GOLIB_DIR
 
+pytestmark = pytest.mark.e2e
+
 PROGRAM = r"""
 package main
 

@@ -15,6 +15,8 @@ from test_sessions import wait_gone
 
 import gorun_kernel
 
+pytestmark = pytest.mark.e2e
+
 
 def kernel_rss_kb(km) -> int:
     status = Path(f"/proc/{km.provisioner.process.pid}/status").read_text()

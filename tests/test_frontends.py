@@ -10,8 +10,11 @@ from pathlib import Path
 
 import nbformat
 import pexpect
+import pytest
 from kernel_client import START_TIMEOUT, execute, execute_and_interrupt
 from test_sessions import wait_gone
+
+pytestmark = pytest.mark.e2e
 
 
 def test_nbconvert_executes_a_go_notebook(tmp_path):

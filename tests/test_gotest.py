@@ -12,6 +12,8 @@ from kernel_client import Result, execute, start
 
 import gorun_kernel
 
+pytestmark = pytest.mark.e2e
+
 
 def cell(text: str) -> str:
     return textwrap.dedent(text).lstrip("\n")

@@ -103,6 +103,7 @@ print(out.status, GOLIB_DIR)
 """
 
 
+@pytest.mark.e2e
 def test_pip_install_into_a_fresh_venv_shows_the_kernel(wheel, tmp_path):
     venv = tmp_path / "fresh"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
@@ -135,6 +136,7 @@ def test_pip_install_into_a_fresh_venv_shows_the_kernel(wheel, tmp_path):
     assert Path(res.stdout.split()[-1]).is_relative_to(venv)
 
 
+@pytest.mark.e2e
 def test_install_prefix_writes_a_working_kernelspec(tmp_path, monkeypatch):
     subprocess.run(
         [sys.executable, "-m", "gorun_kernel", "install", "--prefix", str(tmp_path)], check=True
@@ -169,6 +171,7 @@ helper.close()
 """
 
 
+@pytest.mark.e2e
 def test_the_wheel_builds_the_typeinfo_helper_from_its_own_source(wheel, tmp_path):
     source = ROOT / "gorun_kernel" / "gohelpers" / "typeinfo"
     go_files = [p for p in source.iterdir() if p.suffix in (".go", ".mod")]

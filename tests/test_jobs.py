@@ -22,6 +22,8 @@ from test_sessions import read_until, start_session, wait_gone
 
 from gorun_kernel.run.jobs import WAIT_LIMIT
 
+pytestmark = pytest.mark.e2e
+
 
 def free_port() -> int:
     with socket.socket() as s:

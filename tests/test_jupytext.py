@@ -66,6 +66,7 @@ def cells(nb: nbformat.NotebookNode) -> list[tuple[str, str]]:
     return [(c.cell_type, c.source) for c in nb.cells]
 
 
+@pytest.mark.e2e
 def test_every_cell_form_survives_go_percent(tmp_path):
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "gorun", "display_name": "Go (gorun)", "language": "go"}

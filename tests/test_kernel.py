@@ -26,6 +26,8 @@ from test_sessions import go_builds_started_by, running, wait_gone
 
 from gorun_kernel.frontends import reference
 
+pytestmark = pytest.mark.e2e
+
 
 def test_snippets_across_cells(kc):
     assert execute(kc, "func sq(x int) int { return x*x }").status == "ok"

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from kernel_client import start
+
+pytestmark = pytest.mark.e2e
 
 
 def test_twenty_shutdowns_each_exit_within_two_seconds():

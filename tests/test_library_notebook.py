@@ -7,7 +7,10 @@ import shutil
 from pathlib import Path
 
 import nbformat
+import pytest
 from kernel_client import execute, start
+
+pytestmark = pytest.mark.e2e
 
 LIBRARY = Path(__file__).parent.parent / "notebooks" / "library"
 

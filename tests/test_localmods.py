@@ -13,6 +13,8 @@ from kernel_client import execute, start
 import gorun_kernel
 from gorun_kernel.build.localmods import around, read_module
 
+pytestmark = pytest.mark.e2e
+
 
 def write(root: Path, files: dict[str, str]) -> None:
     for name, text in files.items():

@@ -89,6 +89,7 @@ def test_saved_notebook_ran_in_order_with_only_tagged_errors(name):
         assert bool(errors) == tagged, f"cell {c.id}: error outputs {errors}, tagged {tagged}"
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("name", GO_NOTEBOOKS)
 def test_go_notebook_renders_with_go_highlighting(name, outdir):
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
@@ -114,6 +115,7 @@ def test_go_notebook_renders_with_go_highlighting(name, outdir):
     assert "exit status 0" in page  # outputs render too
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("name", PYTHON_NOTEBOOKS)
 def test_python_notebook_renders_gorun_cells(name, outdir):
     page, blocks = rendered(name, outdir)

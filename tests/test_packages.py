@@ -8,6 +8,8 @@ import pytest
 
 import gorun_kernel
 
+pytestmark = pytest.mark.e2e
+
 
 def write(root: Path, files: dict[str, str]) -> None:
     for name, text in files.items():

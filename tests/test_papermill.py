@@ -21,6 +21,7 @@ def papermill(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
+@pytest.mark.e2e
 def test_papermill_cli_passes_parameters_to_go_cells(tmp_path):
     out = tmp_path / "out.ipynb"
     proc = papermill("-p", "n", "5", "-p", "name", "Ada", str(NOTEBOOK), str(out), cwd=tmp_path)
@@ -36,6 +37,7 @@ def test_papermill_cli_passes_parameters_to_go_cells(tmp_path):
     assert value["data"]["text/plain"] == '"AAAAA"'
 
 
+@pytest.mark.e2e
 def test_papermill_help_lists_the_go_parameters(tmp_path):
     proc = papermill("--help-notebook", str(NOTEBOOK), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr

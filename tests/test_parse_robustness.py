@@ -88,6 +88,7 @@ class Quiet(BaseSink):
         return None
 
 
+@pytest.mark.e2e
 @settings(
     max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

@@ -59,6 +59,7 @@ def engine():
     e.close()
 
 
+@pytest.mark.e2e
 def test_output_streams_live_while_the_program_runs(engine, tmp_path):
     """The program waits for a file that the test creates only after seeing "ready"."""
     flag = tmp_path / "go-on"
@@ -194,6 +195,7 @@ def test_stdin_bytes_are_fed_then_closed():
     assert sink.text("stdout") == "ABC" * 50000 + "\n"
 
 
+@pytest.mark.e2e
 def test_scratch_files_are_private(engine):
     for entry in Path(engine.scratch.path).iterdir():
         assert entry.stat().st_uid == os.getuid()
@@ -212,6 +214,7 @@ def test_an_unanswered_prompt_is_still_shown():
     assert sink.text("stdout") == "Your name? <EOF>\n"
 
 
+@pytest.mark.e2e
 def test_go_env_file_settings_are_part_of_the_cache_key(tmp_path, monkeypatch):
     """`go env -w` settings change the binary: a new session must not reuse the old one."""
     goenv = tmp_path / "goenv"

@@ -47,6 +47,7 @@ def test_deliberate_failures_carry_the_standard_tag(path):
     assert tagged(nb) == tagged(nb, "nbval-raises-exception")
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_nbclient_runs_every_cell(path):
     from nbclient import NotebookClient
@@ -60,6 +61,7 @@ def test_nbclient_runs_every_cell(path):
     assert failed(nb) == tagged(nb)
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_papermill_runs_every_cell(path, tmp_path):
     import papermill

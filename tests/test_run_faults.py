@@ -24,6 +24,8 @@ from test_sessions import running, wait_gone
 
 import gorun_kernel
 
+pytestmark = pytest.mark.e2e
+
 
 def status_kb(pid: int, field: str) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():

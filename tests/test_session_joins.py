@@ -12,6 +12,8 @@ from __future__ import annotations
 import pytest
 from kernel_client import execute
 
+pytestmark = pytest.mark.e2e
+
 
 def ok(kc, code: str, **kw):
     r = execute(kc, code, **kw)

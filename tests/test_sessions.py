@@ -15,6 +15,8 @@ import pytest
 from gorun_kernel.build.toolchain import find_toolchain
 from gorun_kernel.engine import Engine
 
+pytestmark = pytest.mark.e2e
+
 HERE = Path(__file__).parent
 
 SPAWNS_AND_HANGS = """%%gorun

@@ -19,6 +19,8 @@ from gorun_kernel.build.toolchain import find_toolchain
 from gorun_kernel.compose.stdlib import StdIndex
 from gorun_kernel.errors import UsageError
 
+pytestmark = pytest.mark.e2e
+
 
 def ok(kc, code: str, **kw):
     r = execute(kc, code, **kw)

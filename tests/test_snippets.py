@@ -14,6 +14,8 @@ from gorun_kernel.engine import Engine
 from gorun_kernel.events import BaseSink
 from gorun_kernel.outcome import RunOptions
 
+pytestmark = pytest.mark.e2e
+
 
 def out_of(run, src: str) -> str:
     result, out, err = run("%%gorun --quiet\n" + textwrap.dedent(src).strip("\n") + "\n")

@@ -21,6 +21,8 @@ import pytest
 from jupyter_client.blocking.client import BlockingKernelClient
 from kernel_client import Result, execute, execute_and_interrupt, running
 
+pytestmark = pytest.mark.e2e
+
 TIMED = re.compile(r"exit status 0 · build \d+\.\d\d s · run \d+\.\d\d s")
 CACHED = re.compile(r"exit status 0 · cached · run \d+\.\d\d s")
 

@@ -22,6 +22,8 @@ from test_sessions import running, wait_gone
 from gorun_kernel.build.toolchain import find_toolchain
 from gorun_kernel.help import typeinfo
 
+pytestmark = pytest.mark.e2e
+
 PATIENT = {"GORUN_HELP_TIMEOUT": "300"}
 
 SESSION = """

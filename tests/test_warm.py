@@ -20,9 +20,12 @@ from kernel_client import execute, running, start, stop
 
 from gorun_kernel.build import warm
 
-pytestmark = pytest.mark.skipif(
-    not sys.platform.startswith("linux"), reason="reads processes from /proc (Linux)"
-)
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(
+        not sys.platform.startswith("linux"), reason="reads processes from /proc (Linux)"
+    ),
+]
 
 
 def wait_for(condition: Callable[[], object], what: str, timeout: float = 180) -> object:
