@@ -102,3 +102,44 @@ def test_the_readmes_links_lead_somewhere():
         for target in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", readme.read_text()):
             if "://" not in target:
                 assert (readme.parent / target).exists(), f"{readme.name}: {target}"
+
+
+def _readme_cells() -> list[str]:
+    """The README's three kinds of cell, as it shows them."""
+    readme = (ROOT / "README.md").read_text()
+    forms = readme.split("## Three kinds of cell", 1)[1].split("\n## ", 1)[0]
+    return [block for _, block in re.findall(r"```(go|)\n(.*?)```", forms, flags=re.S)]
+
+
+@pytest.mark.e2e
+def test_the_readmes_cells_do_what_it_says(kc):
+    from kernel_client import execute
+
+    program, snippet, files = _readme_cells()
+    r = execute(kc, program)
+    assert r.status == "ok" and r.stream() == "hello from Go\n"
+    r = execute(kc, snippet)
+    said = re.search(r'the cell\'s result: (".*")', snippet)
+    assert r.status == "ok" and r.stream() == "49\n" and said and r.value == said.group(1)
+    r = execute(kc, files)
+    assert r.status == "ok" and r.stream() == "hello from a sub-package\n"
+
+
+@pytest.mark.e2e
+def test_the_first_cell_prints_what_the_readme_says(tmp_path):
+    readme = (ROOT / "README.md").read_text()
+    first = readme.split("## Fresh machine: install and run a first Go cell", 1)[1]
+    command, said = re.findall(r"```(?:sh)?\n(.*?)```", first, flags=re.S)[:2]
+    assert command.strip().endswith("ipython --ext gorun_kernel notebooks/hello.ipy")
+    proc = subprocess.run(
+        [sys.executable, "-m", "IPython", "--ext", "gorun_kernel", "notebooks/hello.ipy"],
+        cwd=ROOT, capture_output=True, text=True, timeout=240,
+        # An executable cache of its own: the README shows a build, not "cached".
+        env={**os.environ, "IPYTHONDIR": str(tmp_path), "GORUN_CACHE": str(tmp_path / "cache")},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+
+    def times(text: str) -> str:
+        return re.sub(r"\d+\.\d+ s", "T s", text).strip()
+
+    assert times(proc.stdout) == times(said)
