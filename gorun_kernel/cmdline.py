@@ -19,7 +19,7 @@ from pathlib import Path
 
 from gorun_kernel.errors import UsageError
 from gorun_kernel.proc import memlimit
-from gorun_kernel.proc.memlimit import MemoryLimit
+from gorun_kernel.proc.memlimit import MemoryAsk
 from gorun_kernel.proc.stdinfeed import StdinFile
 
 # `go help build`: the build flags that `go run` accepts, and whether each one
@@ -76,8 +76,7 @@ class Command:
     exec_cmd: list[str] | None = None  # -exec xprog, split into words
     chdir: str | None = None  # -C dir
     timeout: float | None = None  # seconds
-    memory: MemoryLimit | None = None  # --memory SIZE (None with memory_set: --memory off)
-    memory_set: bool = False
+    memory: MemoryAsk = None  # --memory SIZE or off; None: not given
     env: dict[str, str] = field(default_factory=dict)
     stdin_var: str | None = None
     stdin_file: str | None = None
@@ -241,7 +240,7 @@ def _our_option(
     elif name == "timeout":
         cmd.timeout = parse_duration(value)
     elif name == "memory":
-        cmd.memory, cmd.memory_set = memlimit.parse(value), True
+        cmd.memory = memlimit.ask(value)
     elif name == "env":
         k, v = parse_env(value)
         cmd.env[k] = v

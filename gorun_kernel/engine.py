@@ -19,7 +19,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from gorun_kernel import config
@@ -43,9 +43,10 @@ from gorun_kernel.gotest.run import TestRunner
 from gorun_kernel.outcome import Outcome, RunOptions
 from gorun_kernel.proc import memlimit
 from gorun_kernel.proc.control import Control, abortable, sigint_interrupts
-from gorun_kernel.proc.process import run_process
+from gorun_kernel.proc.process import ProcessSpec, run_process
 from gorun_kernel.run import wasm as in_page
 from gorun_kernel.run.jobs import Jobs
+from gorun_kernel.run.request import Background, RunRequest
 from gorun_kernel.run.runner import Program, Runner
 
 DEFAULT_OUTPUT_LIMIT = 4 << 20  # bytes of output shown per cell; the rest is counted
@@ -133,12 +134,24 @@ class Engine:
             self.cells.forget_modules()
         return forgotten
 
-    def environment(self, cmd: Command) -> dict[str, str]:
-        """The environment for go and for the program: the user's, ours, then --env."""
-        memlimit.choose(cmd.memory, cmd.memory_set, self.runner.memory_ceiling)  # (before builds)
+    def request(self, cmd: Command, opts: RunOptions) -> RunRequest:
+        """How the program runs, from its command line and the front-end's options, once.
+
+        The environment is for go and for the program: the user's, ours, then
+        --env. A memory limit over GORUN_MEMORY_LIMIT is refused here, before any build."""
         env = self.toolchain.command_env(os.environ)
         env.update(cmd.env)
-        return env
+        return RunRequest(
+            cwd=opts.cwd,
+            env=env,
+            stdin=opts.stdin,
+            interactive=opts.interactive,
+            capture=opts.capture,
+            timeout=cmd.timeout,
+            memory=memlimit.choose(cmd.memory, self.runner.memory_ceiling),
+            exec_cmd=tuple(cmd.exec_cmd or ()),
+            background=Background(cmd.wait_port, cmd.wait_url) if cmd.background else None,
+        )
 
     # -- entry points --------------------------------------------------------
 
@@ -242,16 +255,17 @@ class Engine:
             sink.stderr(note + "\n")
         if cmd.wasm:
             return self._run_in_page(code, composed, cmd, sink, opts, where)
-        env = self.environment(cmd)
+        request = self.request(cmd, opts)
         try:
-            built, composed = self._build(composed, cmd, env, opts.cwd, sink)
+            built, composed = self._build(composed, cmd, request.env, opts.cwd, sink)
         except GorunError as e:
             return Outcome.failed(e)  # go's own errors (a flag it does not know) included
-        show = composed.show and not cmd.background  # a background program has no value
+        background = request.background is not None
+        show = composed.show and not background  # a background program has no value
         snippet = composed.plan is not None  # its main says when it began: _joined
-        program = Program(built, cmd.positional, env, composed.table, show, snippet)
-        outcome = self.jobs.run(self.runner, program, cmd, sink, opts, f"cell {label}")
-        return _joined(self.session, outcome, composed, cmd)
+        program = Program(built, cmd.positional, composed.table, show, snippet)
+        outcome = self.jobs.run(self.runner, program, request, sink, f"cell {label}")
+        return _joined(self.session, outcome, composed, background)
 
     def _run_in_page(
         self,
@@ -265,14 +279,14 @@ class Engine:
         """A --wasm cell: built for js/wasm and shown as a display that runs it (run/wasm.py)."""
         wasm.check_cell(code, where.first_line)
         cmd = wasm.for_page(cmd)
-        env = wasm.target_env(self.environment(cmd))
+        env = wasm.target_env(self.request(cmd, opts).env)
         try:
             built, composed = self._build(composed, cmd, env, opts.cwd, sink)
         except BuildError as e:
             return Outcome.failed(wasm.with_hint(e))
         page_env = {k: v for k, v in cmd.env.items() if k not in wasm.TARGET}
         outcome = in_page.ship(built, self.toolchain.goroot, cmd.positional, page_env, sink)
-        return _joined(self.session, outcome, composed, cmd)
+        return _joined(self.session, outcome, composed, cmd.background)
 
     def _run_tests(
         self,
@@ -286,12 +300,14 @@ class Engine:
         label = label or f"[{self.session.cells + 1}]"
         with abortable(self.control):  # pure: an interrupt may abandon it at any point
             composed = compose.compose_tests(code, first_line, label, self.session, self.stdlib)
-        env = self.environment(tcmd.cmd)
+        request = self.request(tcmd.cmd, opts)
         try:
-            built, composed = self._build(composed, tcmd.cmd, env, opts.cwd, sink, test=True)
+            built, composed = self._build(
+                composed, tcmd.cmd, request.env, opts.cwd, sink, test=True
+            )
         except GorunError as e:
             return Outcome.failed(e)
-        return self.tests.run(built, composed, tcmd, env, sink, opts)
+        return self.tests.run(built, composed, tcmd, request, sink)
 
     def _build(
         self,
@@ -321,10 +337,10 @@ class Engine:
         return built, composed
 
     def _run_package(self, cmd: Command, sink: OutputSink, opts: RunOptions) -> Outcome:
-        env = self.environment(cmd)
-        cross = self.runner.cross_target(env) is not None
-        ref = packages.resolve(cmd, opts.cwd, env, self.scratch.path, self.toolchain, cross)
-        opts = RunOptions(ref.run_dir, opts.stdin, opts.interactive, opts.capture)
+        request = self.request(cmd, opts)
+        cross = self.runner.cross_target(request.env) is not None
+        ref = packages.resolve(cmd, opts.cwd, request.env, self.scratch.path, self.toolchain, cross)
+        request = replace(request, cwd=ref.run_dir)
         started = time.monotonic()
         try:
             built = self.builder.build(ref.job, sink)
@@ -333,10 +349,10 @@ class Engine:
             if ref.job.install_dir is not None:
                 shutil.rmtree(ref.job.install_dir.parent, ignore_errors=True)
         what = " ".join(ref.job.packages)
-        return self.jobs.run(self.runner, Program(built, ref.args, env), cmd, sink, opts, what)
+        return self.jobs.run(self.runner, Program(built, ref.args), request, sink, what)
 
 
-def _joined(session: Session, outcome: Outcome, composed: Composed, cmd: Command) -> Outcome:
+def _joined(session: Session, outcome: Outcome, composed: Composed, background: bool) -> Outcome:
     """A snippet's declarations join the session after its run, once its program
     got past initialization (main began, as it said: golib/started), however its
     statements then ended; never when an initializer or an init panicked, exited
@@ -349,10 +365,10 @@ def _joined(session: Session, outcome: Outcome, composed: Composed, cmd: Command
     plan = composed.plan
     if plan is None:
         return outcome
-    if outcome.started or outcome.ok or cmd.background:
+    if outcome.started or outcome.ok or background:
         session.commit(plan)
     declared = plan.declared()
-    if declared is not None and outcome.ok and not cmd.background:
+    if declared is not None and outcome.ok and not background:
         outcome.status = declared
     return outcome
 
@@ -373,9 +389,15 @@ def _shell(
     as programs are.
     """
     leave = _LEAVE_RUNNING.search(command) is not None
-    res = run_process(["/bin/sh", "-c", command], cwd=cwd, env=env, control=control,
-                      sink=sink, supervise=not leave, leave_behind=leave,
-                      interactive=interactive)  # fmt: skip
+    spec = ProcessSpec(
+        ["/bin/sh", "-c", command],
+        cwd,
+        env,
+        supervise=not leave,
+        leave_behind=leave,
+        interactive=interactive,
+    )
+    res = run_process(spec, control, sink)
     outcome = Outcome.of(res)
     outcome.ran = False
     return outcome

@@ -102,3 +102,19 @@ def test_watching_flags_are_not_cached():
     assert build.is_cacheable(["-race", "-tags=x"])
     assert not build.is_cacheable(["-x"]) and not build.is_cacheable(["-a"])
     assert not build.is_cacheable(["-overlay=o.json"])
+
+
+def test_memory_is_one_value_not_given_off_or_a_limit():
+    from gorun_kernel.proc import memlimit
+
+    assert cmdline.parse([]).memory is None
+    assert cmdline.parse(["--memory", "off"]).memory is memlimit.OFF
+    assert cmdline.parse(["--memory=1GiB"]).memory == memlimit.MemoryLimit(1 << 30)
+    ceiling = memlimit.MemoryLimit(2 << 30)
+    assert memlimit.choose(None, ceiling) == ceiling  # the default applies
+    assert memlimit.choose(None, None) is None
+    assert memlimit.choose(memlimit.OFF, None) is None
+    assert memlimit.choose(memlimit.MemoryLimit(1 << 30), ceiling) == memlimit.MemoryLimit(1 << 30)
+    for over in (memlimit.OFF, memlimit.MemoryLimit(3 << 30)):
+        with pytest.raises(UsageError, match="only a lower limit"):
+            memlimit.choose(over, ceiling)

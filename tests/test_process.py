@@ -16,7 +16,7 @@ from gorun_kernel.engine import Engine
 from gorun_kernel.events import BaseSink
 from gorun_kernel.outcome import RunOptions
 from gorun_kernel.proc.control import Control
-from gorun_kernel.proc.process import run_process
+from gorun_kernel.proc.process import ProcessSpec, run_process
 
 
 class Recorder(BaseSink):
@@ -48,7 +48,7 @@ def py(code: str) -> list[str]:
 
 def run(argv: list[str], **kw):
     sink = kw.pop("sink", Recorder())
-    res = run_process(argv, cwd=os.getcwd(), env=os.environ, control=Control(), sink=sink, **kw)
+    res = run_process(ProcessSpec(argv, os.getcwd(), os.environ, **kw), Control(), sink)
     return res, sink
 
 
@@ -157,7 +157,7 @@ def test_interrupt_from_another_thread_escalates_to_sigkill():
     sink = Recorder(on_out=lambda text: started.set())
     t = threading.Thread(target=lambda: started.wait(30) and control.interrupt())
     t.start()
-    res = run_process(py(code), cwd=os.getcwd(), env=os.environ, control=control, sink=sink)
+    res = run_process(ProcessSpec(py(code), os.getcwd(), os.environ), control, sink)
     t.join()
     assert res.interrupted and res.returncode == -9
 

@@ -16,7 +16,7 @@ from gorun_kernel.diagnostics import LineTable
 from gorun_kernel.errors import BuildError, Interrupted, UsageError
 from gorun_kernel.events import OutputSink
 from gorun_kernel.proc.control import Control
-from gorun_kernel.proc.process import run_process
+from gorun_kernel.proc.process import ProcessSpec, run_process
 
 # Environment variables that change the binary go builds (beyond the flags and
 # sources): part of the executable cache key.
@@ -151,16 +151,15 @@ class Builder:
         if self.tmpdir is not None and "GOTMPDIR" not in env:
             self.tmpdir.mkdir(mode=0o700, exist_ok=True)
             env = {**env, "GOTMPDIR": str(self.tmpdir)}
-        res = run_process(
+        spec = ProcessSpec(
             [self.toolchain.go, *args],
-            cwd=cwd,
-            env=env,
-            control=control or self.control,
+            cwd,
+            env,
             capture=True,
             supervise=False,
-            sink=progress,
             tick=progress.tick if progress is not None else None,
         )
+        res = run_process(spec, control or self.control, progress)
         if progress is not None:
             progress.finish(ok=res.returncode == 0 and not res.interrupted)
         if res.interrupted:

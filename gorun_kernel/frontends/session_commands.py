@@ -32,8 +32,7 @@ class SessionSettings:
     timeout: float | None = None  # %timeout
     timing: bool = True  # %timing: build and run times on the status line
     vet: bool = False  # %vet on
-    memory: memlimit.MemoryLimit | None = None  # %memory (memory_set: it was given)
-    memory_set: bool = False
+    memory: memlimit.MemoryAsk = None  # %memory SIZE or off; None: never given
 
     def command(self, words: list[str], usage: str) -> cmdline.Command:
         """A cell's command line: the session's words, then the cell's own."""
@@ -63,8 +62,8 @@ class SessionSettings:
         if cmd.timeout is None:
             cmd.timeout = self.timeout
         cmd.vet = cmd.vet or self.vet
-        if not cmd.memory_set and self.memory_set:
-            cmd.memory, cmd.memory_set = self.memory, True
+        if cmd.memory is None:
+            cmd.memory = self.memory
         return cmd
 
 
@@ -187,12 +186,12 @@ def _kill(words: list[str], s: SessionSettings, engine: Engines, sink: OutputSin
 def _memory(words: list[str], s: SessionSettings, engine: Engines, sink: OutputSink) -> None:
     ceiling = engine().runner.memory_ceiling
     if len(words) == 1:
-        limit = memlimit.parse(words[0])
-        memlimit.choose(limit, True, ceiling)  # refused now if over GORUN_MEMORY_LIMIT
-        s.memory, s.memory_set = limit, True
+        asked = memlimit.ask(words[0])
+        memlimit.choose(asked, ceiling)  # refused now if over GORUN_MEMORY_LIMIT
+        s.memory = asked
     elif words:
         raise UsageError("usage: %memory SIZE | off   (SIZE: 512MiB, 2GiB, ...)")
-    limit = memlimit.choose(s.memory, s.memory_set, ceiling)
+    limit = memlimit.choose(s.memory, ceiling)
     shown = f"{limit} per program" if limit is not None else "no limit"
     if ceiling is not None:
         shown += f" (at most {ceiling}: {memlimit.ENV})"

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 
 from gorun_kernel.gotest.report import Report
 from gorun_kernel.proc.control import Control
-from gorun_kernel.proc.process import run_process
+from gorun_kernel.proc.process import ProcessSpec, run_process
 
 LIST_TIMEOUT = 10.0  # seconds: listing runs the session's init functions (and a TestMain)
 _PANIC = re.compile(r"^(panic|fatal error): (?P<what>.*?)(?: \[recovered(?:, repanicked)?\])*$")
@@ -86,10 +86,10 @@ def list_tests(
     m.Run, which may start processes: it runs supervised as every program does,
     stopped by the cell's interrupt."""
     try:
-        res = run_process(
-            [*argv, "-test.list", ".*"], cwd=cwd, env=env, control=control,
-            capture=True, timeout=LIST_TIMEOUT,
-        )  # fmt: skip
+        spec = ProcessSpec(
+            [*argv, "-test.list", ".*"], cwd, env, capture=True, timeout=LIST_TIMEOUT
+        )
+        res = run_process(spec, control)
     except OSError:
         return None
     if res.returncode != 0 or res.timed_out or res.interrupted:

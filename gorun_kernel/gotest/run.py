@@ -38,7 +38,8 @@ from gorun_kernel.gotest.ending import (
 from gorun_kernel.gotest.flags import TestCommand
 from gorun_kernel.gotest.report import Benchmark, EventReader, Report, where
 from gorun_kernel.gotest.table import Table
-from gorun_kernel.outcome import Outcome, RunOptions
+from gorun_kernel.outcome import Outcome
+from gorun_kernel.run.request import RunRequest
 from gorun_kernel.run.runner import Program, Runner
 
 COVER_FILE = ".gorun-cover"  # in the scratch module: the run's coverage profile
@@ -63,28 +64,28 @@ class TestRunner:
         built: Built,
         composed: Composed,
         tcmd: TestCommand,
-        env: dict[str, str],
+        request: RunRequest,
         sink: OutputSink,
-        opts: RunOptions,
     ) -> Outcome:
-        """Run the tests, show the table, say how it went."""
-        t2j = self._test2json(env, sink)
-        profile = self._profile(tcmd, opts.cwd)
+        """Run the tests, show the table, say how it went (tcmd: go test's flags only;
+        how the binary runs is the request's)."""
+        t2j = self._test2json(request.env, sink)
+        profile = self._profile(tcmd, request.cwd)
         flags = ["-test.v=test2json", "-test.paniconexit0", *self._defaults(composed, tcmd)]
         if profile is not None and tcmd.value("coverprofile") is None:
             flags.append(f"-test.coverprofile={profile}")
         reader = EventReader(composed.table)
         flags += tcmd.test_flags
-        program = Program(built, [*flags, *tcmd.args], env)
-        quiet = RunOptions(opts.cwd)  # no input: tests read end of input
+        program = Program(built, [*flags, *tcmd.args])
+        quiet = request.without_input()  # no input: tests read end of input
         converter = Converter(t2j, reader)
         try:
-            outcome = self.runner.run(program, tcmd.cmd, _Events(sink, converter), quiet)
+            outcome = self.runner.run(program, quiet, _Events(sink, converter))
         finally:
             converter.close()
         exited_ok = outcome.error is None or isinstance(outcome.error, ExitError)
         report = reader.finish(exited_ok)
-        report.notes = self._ending(report, outcome, flags, built, tcmd, env, opts.cwd)
+        report.notes = self._ending(report, outcome, flags, built, request)
         table = Table(report, tcmd.verbose, self._compare(report))
         if profile is not None:
             table.coverage = coverage_words(profile, composed.table)
@@ -98,17 +99,15 @@ class TestRunner:
         outcome: Outcome,
         flags: list[str],
         built: Built,
-        tcmd: TestCommand,
-        env: dict[str, str],
-        cwd: str,
+        request: RunRequest,
     ) -> list[str]:
         """Notes on a binary that ended before its verdict, or whose failing tests kept go
         from running others (-failfast, benchmarks): they list the binary's tests (only then)."""
         early = ended_early(report, outcome.returncode)
         if built.exe is None or not (early or held_back(report, flags)):
             return []
-        argv = [*self.runner.exec_prefix(tcmd.cmd, env), str(built.exe)]
-        listed = list_tests(argv, env, cwd, self.runner.control)
+        argv = [*self.runner.exec_prefix(request), str(built.exe)]
+        listed = list_tests(argv, request.env, request.cwd, self.runner.control)
         if early:
             return notes(report, outcome.returncode or 0, not_run(report, listed, flags))
         return held_back_notes(report, listed, flags)

@@ -19,6 +19,7 @@ Sizes are written as Go and Docker users write them: 2GiB, 512MiB, 2G, 1.5g
 
 from __future__ import annotations
 
+import enum
 import re
 import resource
 import sys
@@ -102,6 +103,24 @@ def parse(text: str) -> MemoryLimit | None:
     return MemoryLimit(parse_size(text))
 
 
+class NoLimit(enum.Enum):
+    """`--memory off`, `%memory off`: asked for no limit (refused under GORUN_MEMORY_LIMIT)."""
+
+    OFF = "off"
+
+
+OFF = NoLimit.OFF
+# What a cell or %memory asked for, as one value: None (nothing: GORUN_MEMORY_LIMIT,
+# if set, applies), OFF, or a limit.
+MemoryAsk = MemoryLimit | NoLimit | None
+
+
+def ask(text: str) -> MemoryLimit | NoLimit:
+    """What `--memory TEXT` asks for: a limit, or OFF for "off"/"none"."""
+    limit = parse(text)
+    return OFF if limit is None else limit
+
+
 def from_environment() -> MemoryLimit | None:
     """GORUN_MEMORY_LIMIT: the default for every program (a classroom sets it once)."""
     text = config.MEMORY_LIMIT.text()
@@ -111,18 +130,16 @@ def from_environment() -> MemoryLimit | None:
         raise UsageError(f"{ENV}: {e.message}") from None
 
 
-def choose(
-    asked: MemoryLimit | None, given: bool, ceiling: MemoryLimit | None
-) -> MemoryLimit | None:
+def choose(asked: MemoryAsk, ceiling: MemoryLimit | None) -> MemoryLimit | None:
     """A run's limit: what the cell (or %memory) asked for, within GORUN_MEMORY_LIMIT.
 
     The variable is the default and the ceiling: a classroom sets it once, and
     a cell can ask for less, never for more."""
-    if not given:
+    if asked is None:
         return ceiling
-    if ceiling is not None and (asked is None or asked.limit > ceiling.limit):
+    if ceiling is not None and (asked is OFF or asked.limit > ceiling.limit):
         # Said for --memory and %memory alike: name neither.
-        why = "it cannot be turned off" if asked is None else f"{asked} is more"
+        why = "it cannot be turned off" if asked is OFF else f"{asked} is more"
         raise UsageError(f"the memory limit of this session is {ceiling} ({ENV}): {why}: "
                          "only a lower limit can be asked for")  # fmt: skip
-    return asked
+    return None if asked is OFF else asked

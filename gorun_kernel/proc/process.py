@@ -20,7 +20,6 @@ import signal
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from gorun_kernel.display.channel import DisplayChannel
 from gorun_kernel.events import OutputSink
@@ -72,15 +71,9 @@ class ProcessSpec:
 
 
 def run_process(
-    argv: Sequence[str],
-    *,
-    cwd: str,
-    env: Mapping[str, str],
-    control: Control,
-    sink: OutputSink | None = None,
-    **options: Any,
+    spec: ProcessSpec, control: Control, sink: OutputSink | None = None
 ) -> ProcessResult:
-    """Run argv to completion, streaming its output to sink (options: ProcessSpec's).
+    """Run spec.argv to completion, streaming its output to sink.
 
     stdin: bytes or a StdinFile to feed (then end of input); None with
     interactive=False means empty input; interactive=True asks
@@ -88,7 +81,7 @@ def run_process(
     display and channels: descriptors the program inherits (its environment
     names them), read along with its output.
     """
-    return ProcessRun(ProcessSpec(argv, cwd, env, **options), control, sink).run()
+    return ProcessRun(spec, control, sink).run()
 
 
 def _program_stdin(

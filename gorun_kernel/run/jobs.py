@@ -22,11 +22,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gorun_kernel.cmdline import Command
 from gorun_kernel.errors import GorunError, Interrupted, UsageError
 from gorun_kernel.events import Event, OutputSink
-from gorun_kernel.outcome import Outcome, RunOptions, format_duration
+from gorun_kernel.outcome import Outcome, format_duration
 from gorun_kernel.proc.control import Control
+from gorun_kernel.run.request import RunRequest
 from gorun_kernel.run.runner import Program, Runner
 
 WAIT_LIMIT = 60.0  # seconds --wait-port/--wait-url wait for the program to answer
@@ -123,20 +123,20 @@ class Jobs:
         self,
         runner: Runner,
         program: Program,
-        cmd: Command,
+        request: RunRequest,
         sink: OutputSink,
-        opts: RunOptions,
         what: str,
     ) -> Outcome:
         """The run stage: to the program's end, or (--bg) as a background job."""
-        if not cmd.background or program.built.exe is None:  # (-n: nothing to start)
-            return runner.run(program, cmd, sink, opts)
-        quiet = RunOptions(opts.cwd)  # no input for a background program
+        background = request.background
+        if background is None or program.built.exe is None:  # (-n: nothing to start)
+            return runner.run(program, request, sink)
+        quiet = request.without_input()  # no input for a background program
 
         def launch(job_sink: OutputSink, control: Control) -> Outcome:
-            return runner.run(program, cmd, job_sink, quiet, control)
+            return runner.run(program, quiet, job_sink, control)
 
-        return self.start(what, launch, sink, cmd.wait_port, cmd.wait_url)
+        return self.start(what, launch, sink, background.wait_port, background.wait_url)
 
     def start(
         self,

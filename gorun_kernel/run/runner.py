@@ -21,17 +21,16 @@ from gorun_kernel import config
 from gorun_kernel.build.execache import ExeCache
 from gorun_kernel.build.gobuild import Built
 from gorun_kernel.build.toolchain import Toolchain
-from gorun_kernel.cmdline import Command
 from gorun_kernel.diagnostics import LineTable, TraceMapper
 from gorun_kernel.display.channel import DisplayChannel
 from gorun_kernel.errors import GorunError
 from gorun_kernel.events import OutputSink
-from gorun_kernel.outcome import Outcome, RunOptions
+from gorun_kernel.outcome import Outcome
 from gorun_kernel.proc import memlimit
 from gorun_kernel.proc.channels import Channel
 from gorun_kernel.proc.control import Control
-from gorun_kernel.proc.memlimit import MemoryLimit
-from gorun_kernel.proc.process import run_process
+from gorun_kernel.proc.process import ProcessSpec, run_process
+from gorun_kernel.run.request import RunRequest
 from gorun_kernel.run.values import Value, read_value, truncated_text
 
 VALUE_CACHE_ENV = config.VALUE_CACHE.name  # where golib/cache keeps values between cells
@@ -48,7 +47,6 @@ class Program:
 
     built: Built
     args: list[str]
-    env: dict[str, str]  # the program's environment
     table: LineTable | None = None  # cell lines, for traces; None for a package
     show_value: bool = False  # a snippet's final value comes back (GORUN_VALUE_FD)
     report_start: bool = False  # a snippet's main says it began (GORUN_STARTED_FD)
@@ -118,13 +116,14 @@ class Runner:
             return None
         return goos, goarch
 
-    def exec_prefix(self, cmd: Command, env: Mapping[str, str]) -> list[str]:
+    def exec_prefix(self, request: RunRequest) -> list[str]:
         """-exec xprog, or go_$GOOS_$GOARCH_exec when cross-compiling, as go run does.
 
         Without either, the binary runs directly (amd64 runs 386, as with go run).
         """
-        if cmd.exec_cmd:
-            return list(cmd.exec_cmd)
+        env = request.env
+        if request.exec_cmd:
+            return list(request.exec_cmd)
         target = self.cross_target(env)
         if target is None:
             return []
@@ -139,15 +138,13 @@ class Runner:
     def run(
         self,
         program: Program,
-        cmd: Command,
+        request: RunRequest,
         sink: OutputSink,
-        opts: RunOptions,
         control: Control | None = None,
     ) -> Outcome:
         """Run a built program to its end; its output streams to sink.
 
         control: how it is stopped (a background job has its own); else the session's."""
-        memory = memlimit.choose(cmd.memory, cmd.memory_set, self.memory_ceiling)
         traces = TraceMapper(sink, program.table) if program.table is not None else None
         value = ValueChannel(self.output_limit, self.display_limit) if program.show_value else None
         channels = {"value": value.channel} if value is not None else {}
@@ -156,9 +153,7 @@ class Runner:
         try:
             quiet = traces.idle if traces is not None else None
             control = control or self.control
-            outcome = self._run(
-                program, cmd, traces or sink, opts, control, memory, channels, quiet
-            )
+            outcome = self._run(program, request, traces or sink, control, channels, quiet)
         finally:
             if traces is not None:
                 traces.finish()
@@ -174,15 +169,13 @@ class Runner:
     def _run(
         self,
         program: Program,
-        cmd: Command,
+        request: RunRequest,
         sink: OutputSink,
-        opts: RunOptions,
         control: Control,
-        memory: MemoryLimit | None,
         channels: dict[str, Channel],
         on_quiet: Callable[[], None] | None,
     ) -> Outcome:
-        built, env = program.built, program.env
+        built, env, memory = program.built, request.env, request.memory
         if built.note:
             sink.stderr(built.note + "\n")
         if built.log:
@@ -191,27 +184,26 @@ class Runner:
             return Outcome(status="built nothing to run (-n)", error=None, ran=False)
         if memory is not None and not memlimit.ENFORCED:
             sink.stderr(f"[gorun: the {memory} memory limit is not enforced on this system]\n")
-        prefix = self.exec_prefix(cmd, env)
+        prefix = self.exec_prefix(request)
         display = DisplayChannel(self.display_limit)
         extra = {**display.env(), VALUE_CACHE_ENV: str(self.value_cache)}
         started = time.monotonic()
         try:
-            res = run_process(
+            spec = ProcessSpec(
                 [*prefix, str(built.exe), *program.args],
-                cwd=opts.cwd,
-                env={**env, **extra},
-                control=control,
-                sink=sink,
-                stdin=opts.stdin,
-                interactive=opts.interactive and opts.stdin is None,
-                timeout=cmd.timeout,
-                capture=opts.capture,
+                request.cwd,
+                {**env, **extra},
+                stdin=request.stdin,
+                interactive=request.interactive and request.stdin is None,
+                timeout=request.timeout,
+                capture=request.capture,
                 output_limit=self.output_limit,
                 display=display,
                 memory=memory,
                 channels=channels,
                 on_quiet=on_quiet,
             )
+            res = run_process(spec, control, sink)
         except GorunError as e:
             target = self.cross_target(env)
             if target is not None and not prefix:
@@ -229,11 +221,11 @@ class Runner:
                 f"\n[gorun: {res.dropped:,} bytes of output not shown: over the limit of "
                 f"{self.output_limit:,} bytes per cell]\n"
             )
-        outcome = Outcome.of(res, cmd.timeout, memory)
+        outcome = Outcome.of(res, request.timeout, memory)
         outcome.cached = built.cached
         outcome.build_seconds = built.seconds
         outcome.run_seconds = time.monotonic() - started
-        if opts.capture:
+        if request.capture:
             outcome.stdout = res.stdout.decode("utf-8", errors="replace")
             outcome.stderr = res.stderr.decode("utf-8", errors="replace")
         return outcome
