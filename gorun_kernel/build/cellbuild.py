@@ -101,9 +101,13 @@ class CellBuilder:
         # The display package every session requires: a new gorun_kernel (or an
         # edit to it) must not run binaries built with the old one.
         golib = None if own_mod else localmods.fingerprint([GOLIB_DIR])
+        # A program cell is built as `go run main.go` builds it: files named on go's
+        # command line keep no build constraints (a `//go:build ignore` generator runs).
+        packages = sorted(files) if composed.form == "program" else ["."]
 
         def key_parts() -> dict[str, object]:
             parts: dict[str, object] = {"kind": "cell", "files": files, "flags": flags}
+            parts["packages"] = packages
             if embedded:
                 parts["embedded"] = embeds.fingerprint(embedded, cwd or ".")
             if not own_mod:
@@ -136,7 +140,7 @@ class CellBuilder:
         return BuildJob(
             command="test" if composed.form == "test" else "build",
             flags=flags,
-            packages=["."],
+            packages=packages,
             cwd=str(root),
             env=env,
             key_parts=key_parts if build.is_cacheable(flags) else None,
@@ -155,7 +159,7 @@ class CellBuilder:
             assert job.prepare is not None
             job.prepare()
             go_mod = self.scratch.go_mod.read_text()
-            running = vet.VetRun(self.builder, job.cwd, job.flags, job.env)
+            running = vet.VetRun(self.builder, job.cwd, job.flags, job.env, job.packages)
             try:
                 built = self.builder.build(replace(job, prepare=None), sink)
             except BaseException:

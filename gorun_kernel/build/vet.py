@@ -28,14 +28,19 @@ _MEMORY = 512  # findings remembered, by cache key
 
 
 class VetRun:
-    """One `go vet` of the files written in cwd, in a thread of its own."""
+    """One `go vet` of the files written in cwd (the build's packages), in a thread of its own."""
 
     def __init__(
-        self, builder: Builder, cwd: str, flags: list[str], env: Mapping[str, str]
+        self,
+        builder: Builder,
+        cwd: str,
+        flags: list[str],
+        env: Mapping[str, str],
+        packages: list[str] | None = None,
     ) -> None:
         self.builder = builder
         self.cwd = cwd
-        self.args = ["vet", "-mod=readonly", *_vet_flags(flags), "."]
+        self.args = ["vet", "-mod=readonly", *_vet_flags(flags), "--", *(packages or ["."])]
         self.env = env
         self.control = Control()
         self.result: tuple[int, str] | None = None
