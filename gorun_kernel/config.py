@@ -106,6 +106,14 @@ HELP_TIMEOUT = Variable(
     "How long completion and inspection wait for the typeinfo helper before "
     "answering without types.",
 )
+HISTORY = Variable(
+    "GORUN_HISTORY",
+    "a file path, or `off`",
+    "`$XDG_DATA_HOME/gorun_kernel/history.sqlite` (`~/.local/share/...`; macOS: "
+    "`~/Library/Application Support/gorun_kernel/history.sqlite`)",
+    "The kernel's input history (SQLite, shared by a user's kernels), which "
+    "`jupyter console`'s up-arrow and Ctrl-R read; `off` keeps none.",
+)
 
 # Set by gorun for the programs it starts (golib reads them).
 DISPLAY_FD = Variable(
@@ -164,6 +172,7 @@ VARIABLES: tuple[Variable, ...] = (
     MEMORY_LIMIT,
     WARM,
     HELP_TIMEOUT,
+    HISTORY,
     DISPLAY_FD,
     VALUE_FD,
     STARTED_FD,

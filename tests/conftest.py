@@ -72,6 +72,8 @@ def hermetic_go(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
         "GORUN_SCRATCH_DIR": str(root / "scratch"),
         # No background warm-up (GOCACHE is the user's, warm): tests/test_warm.py turns it on.
         "GORUN_WARM": "0",
+        # The kernels' input history: the tests', never the user's.
+        "GORUN_HISTORY": str(root / "history.sqlite"),
     }
     (root / "scratch").mkdir()
     saved = {k: os.environ.get(k) for k in [*values, "GOWORK", "GOPRIVATE", "GONOPROXY"]}

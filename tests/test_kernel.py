@@ -350,6 +350,8 @@ class TestConformance(jupyter_kernel_test.KernelTests):
     code_display_data: ClassVar[list[Any]] = [
         {"code": 'fmt.Println("shown")', "mime": "text/plain"}
     ]
+    supported_history_operations = ("tail", "range", "search")
+    code_history_pattern = "strings.*"  # a glob, as IPython's %history -g
 
     @classmethod
     def setUpClass(cls) -> None:

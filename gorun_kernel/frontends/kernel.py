@@ -24,7 +24,7 @@ from gorun_kernel.build import warm
 from gorun_kernel.engine import Engine
 from gorun_kernel.errors import GorunError, Interrupted
 from gorun_kernel.events import ClearOutput, Display, Event, Progress
-from gorun_kernel.frontends import cellhead, render, session_commands
+from gorun_kernel.frontends import cellhead, history, render, session_commands
 from gorun_kernel.frontends.ipykernel_adapter import AdaptedKernel
 from gorun_kernel.frontends.kernel_help import KernelHelp
 from gorun_kernel.gotest import flags as testflags
@@ -131,6 +131,7 @@ class GorunKernel(AdaptedKernel):
         self.control_finished = self._control_finished
         atexit.register(_let_control_finish, self)
         self.help = KernelHelp(self.engine)
+        self.history = history.History()  # cells for history_request (up-arrow in consoles)
 
     @property
     def language_info(self) -> dict[str, Any]:  # type: ignore[override]
@@ -168,6 +169,8 @@ class GorunKernel(AdaptedKernel):
         cell_id: str | None = None,
     ) -> dict[str, Any]:
         warm.WARMER.cancel()  # this cell gets the CPU
+        if store_history and not silent:
+            self.history.store(self.execution_count, code)
         self.allow_stdin(allow_stdin)
         self._payload = []  # the execute_reply's (a page for `name?`)
         sink = _Sink(self, silent, allow_stdin)
@@ -200,6 +203,8 @@ class GorunKernel(AdaptedKernel):
                     {"data": render.status_bundle(status), "metadata": {}},
                 )
             if outcome.value is not None:
+                if store_history:
+                    self.history.store_output(self.execution_count, outcome.value)
                 self.send_response(
                     self.iopub_socket,
                     "execute_result",
@@ -357,6 +362,11 @@ class GorunKernel(AdaptedKernel):
             text = assist.describe(engine, *asked)
             self._payload = [{"source": "page", "data": {"text/plain": text}, "start": 0}]
         return asked is not None
+
+    async def do_history(self, hist_access_type: str, output: bool, raw: bool,  # type: ignore[override]
+                         **request: Any) -> dict[str, Any]:  # fmt: skip
+        """history_request: tail, range and search of the user's cells (history.py)."""
+        return self.history.reply(hist_access_type, output, raw, **request)
 
     # -- shutdown --------------------------------------------------------------
 
