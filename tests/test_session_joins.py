@@ -128,10 +128,9 @@ def test_magic_status_names_only_this_cells_declarations(run):
 # -- a name declared twice in one cell ------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("cell", "line"),
-    [("func twice() {}\nfunc twice() {}", 2), ('var t2 = 1\nimport t2 "strings"', 2)],
-)
+# A var and an import of one name: the golden case
+# a_var_and_an_import_of_one_name_in_one_cell_are_refused (test_compose_golden.py).
+@pytest.mark.parametrize(("cell", "line"), [("func twice() {}\nfunc twice() {}", 2)])
 def test_a_name_declared_twice_in_one_cell_is_an_error_at_the_second(kc, cell, line):
     # As in a Go file; the session keeps neither (a later cell replaces, not this one).
     name = "twice" if "twice" in cell else "t2"

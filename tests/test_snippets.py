@@ -80,14 +80,6 @@ def test_grouped_const_block_with_iota_and_redefining_one_name(run):
     assert out_of(run, "fmt.Println(Red, Green, Blue)") == "100 1 2\n"
 
 
-def test_multi_name_var_redefinition_leaves_no_duplicate(run):
-    out_of(run, 'var a, b = pair()\nfunc pair() (int, string) { return 1, "one" }')
-    out_of(run, "var a = 42")
-    assert out_of(run, "fmt.Println(a, b)") == "42 one\n"
-    names = [name for name, _, _ in magic.session_engine().declarations()]
-    assert names.count("a") == 1 and "b" in names
-
-
 def test_var_initialiser_runs_fresh_every_time(run):
     out_of(run, "var counter = 10")
     for _ in range(3):
@@ -108,12 +100,6 @@ def test_a_cells_own_main_runs_once_and_is_not_kept(run):
     assert out_of(run, 'func main() { fmt.Println("my main") }') == "my main\n"
     assert out_of(run, 'fmt.Println("statements again")') == "statements again\n"
     assert "main" not in [n for n, _, _ in magic.session_engine().declarations()]
-
-
-def test_main_and_statements_together_is_a_clear_error(run):
-    result, out, err = run('%%gorun\nfunc main() {}\nfmt.Println("x")\n')
-    assert isinstance(result.error_in_exec, gorun_kernel.CellError)
-    assert "line 3" in out + err and "func main" in out + err
 
 
 def test_standard_library_imports_are_added(run):
@@ -182,13 +168,6 @@ def test_an_error_in_an_earlier_cells_code_names_that_cell(run, ip):
 def test_errors_in_the_current_cell_count_the_magic_line(run):
     result, _, _ = run("%%gorun\nfmt.Println(1)\n\nfmt.Println(undefinedName)\n")
     assert result.error_in_exec.message == "line 4: undefined: undefinedName"
-
-
-def test_directives_and_comments_survive(run):
-    out_of(run, "// Twice doubles.\n//go:noinline\nfunc Twice(x int) int { return 2 * x }")
-    out_of(run, "fmt.Println(Twice(2))")
-    source = (magic.session_engine().scratch.path / "main.go").read_text()
-    assert "// Twice doubles.\n//go:noinline\nfunc Twice" in source
 
 
 def test_trailing_comments_stay_on_their_line(run):
@@ -302,16 +281,9 @@ def test_txtar_errors_point_at_cell_lines(run):
     assert result.error_in_exec.message == "line 6: undefined: y"
 
 
-@pytest.mark.parametrize(
-    ("marker", "why"),
-    [
-        ("-- ../evil.go --", "stay inside the module"),
-        ("-- /etc/evil.go --", "absolute paths"),
-        ("-- a/../../evil.go --", "stay inside the module"),
-        ("--   --", "the name is empty"),
-        ("-- main.go --", "appears twice"),
-    ],
-)
+# The other refused names (absolute, a/../.., empty, twice): the golden case
+# txtar_names_that_escape_or_clash_are_refused (test_compose_golden.py).
+@pytest.mark.parametrize(("marker", "why"), [("-- ../evil.go --", "stay inside the module")])
 def test_txtar_names_that_escape_or_clash_are_refused(run, tmp_path, marker, why):
     result, out, err = run(f"%%gorun\npackage main\nfunc main() {{}}\n{marker}\npackage main\n")
     assert isinstance(result.error_in_exec, gorun_kernel.CellError)
@@ -373,12 +345,6 @@ def test_a_parameter_named_like_a_package_does_not_hide_the_import(run):
     assert out_of(run, 'u, _ := url.Parse("http://a.b/c")\nfmt.Println(u.Host)') == "a.b\n"
 
 
-def test_names_inside_a_closure_are_not_package_names(run):
-    out_of(run, "var f = func() int { var n = 2; return n }")
-    out_of(run, "func n() {}")
-    assert out_of(run, "fmt.Println(f())") == "2\n"
-
-
 def test_blank_declarations_do_not_replace_each_other(run):
     out_of(run, "type I interface{ M() }\ntype A struct{}\nfunc (A) M() {}\nvar _ I = A{}")
     out_of(run, "var _ = 1")
@@ -406,12 +372,9 @@ def test_text_that_is_not_unicode_is_a_clear_error(run):
     assert "line 3: the text is not valid Unicode" in out
 
 
-@pytest.mark.parametrize(
-    ("files", "why"),
-    [("-- . --\nx", "stay inside the module"),
-     ("-- a --\nx\n-- a/b.go --\npackage a", "puts a directory where the file 'a' is"),
-     (f"-- {'n' * 300}.go --\npackage main", "too long")],
-)  # fmt: skip
+# A name the file system refuses; the names refused before (".", a file and a
+# directory "a"): the golden case txtar_names_that_cannot_be_files_are_refused.
+@pytest.mark.parametrize(("files", "why"), [(f"-- {'n' * 300}.go --\npackage main", "too long")])
 def test_txtar_names_that_cannot_be_files(run, files, why):
     result, out, err = run(f"%%gorun\npackage main\nfunc main() {{}}\n{files}\n")
     assert isinstance(result.error_in_exec, gorun_kernel.CellError), out + err
