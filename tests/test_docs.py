@@ -143,3 +143,30 @@ def test_the_first_cell_prints_what_the_readme_says(tmp_path):
         return re.sub(r"\d+\.\d+ s", "T s", text).strip()
 
     assert times(proc.stdout) == times(said)
+
+
+@pytest.mark.e2e
+def test_the_wasm_notebook_runs_in_its_site_page_from_disk(site: Path, tmp_path: Path):
+    """Its --wasm cells run in the reader's browser (issue 28): the page opened from disk in
+    Chromium prints Go's first line, and the slider's input event reaches the Go handler."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from browser import missing_browser, start_chromium
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    if (reason := missing_browser()) is not None:
+        pytest.skip(f"needs Chromium: {reason}")
+    driver = start_chromium(tmp_path / "profile", tmp_path / "chromedriver.log")
+    text = "return [...document.querySelectorAll(arguments[0])].map(e => e.textContent).join()"
+    try:
+        driver.get((site / "notebooks" / "wasm" / "index.html").as_uri())
+        wait = WebDriverWait(driver, 60, poll_frequency=0.1)
+        wait.until(lambda d: "running in your browser as js/wasm" in d.execute_script(
+            text, ".gorun-wasm-out"))  # fmt: skip
+        wait.until(lambda d: "25 primes up to 100" in d.execute_script(text, "#count"))
+        driver.execute_script(
+            "const s = document.getElementById('n'); s.value = 400;"
+            "s.dispatchEvent(new Event('input', {bubbles: true}));"
+        )
+        wait.until(lambda d: "78 primes up to 400" in d.execute_script(text, "#count"))
+    finally:
+        driver.quit()

@@ -96,8 +96,8 @@
     const handlers = [];
     let exited = false;
     globalThis.gorunPage = {
-      html(html, append) {
-        postMessage({ t: "html", html, append: !!append });
+      html(html, append, selector) {
+        postMessage({ t: "html", html, append: !!append, selector: selector || "" });
       },
       value(json) {
         postMessage({ t: "value", s: json }); // a snippet's final value (golib/value)
@@ -148,8 +148,11 @@
   function received(m) {
     if (m.t === "stdout" || m.t === "stderr") write(m.s, m.t);
     else if (m.t === "html") {
-      if (m.append) page.insertAdjacentHTML("beforeend", m.html);
-      else page.innerHTML = m.html;
+      const targets = m.selector ? page.querySelectorAll(m.selector) : [page];
+      for (const target of targets) {
+        if (m.append) target.insertAdjacentHTML("beforeend", m.html);
+        else target.innerHTML = m.html;
+      }
     } else if (m.t === "on") listen(m);
     else if (m.t === "value") {
       let text = m.s;

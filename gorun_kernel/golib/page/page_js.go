@@ -19,14 +19,19 @@ func bridge() (js.Value, bool) {
 func ID() string { return os.Getenv("GORUN_WASM_DIV") }
 
 // SetHTML replaces the content of the program's div.
-func SetHTML(html string) { send(html, false) }
+func SetHTML(html string) { send("", html, false) }
 
 // AppendHTML adds to the end of the program's div.
-func AppendHTML(html string) { send(html, true) }
+func AppendHTML(html string) { send("", html, true) }
 
-func send(html string, appendIt bool) {
+// SetHTMLAt replaces the content of the elements in the program's div that
+// match selector (a CSS selector: "#chart"), leaving the rest as it is: an
+// <input> the reader is dragging keeps its place.
+func SetHTMLAt(selector, html string) { send(selector, html, false) }
+
+func send(selector, html string, appendIt bool) {
 	if b, ok := bridge(); ok {
-		b.Call("html", html, appendIt)
+		b.Call("html", html, appendIt, selector)
 		return
 	}
 	fmt.Println(html) // not in a page: the HTML as text, as display does outside a notebook

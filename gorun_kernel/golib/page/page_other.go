@@ -13,6 +13,9 @@ func SetHTML(html string) { display.HTML(html) }
 // AppendHTML shows html as a display, as SetHTML does.
 func AppendHTML(html string) { display.HTML(html) }
 
+// SetHTMLAt shows html as a display, as SetHTML does.
+func SetHTMLAt(selector, html string) { display.HTML(html) }
+
 // On does nothing outside a page: there are no events to wait for.
 func On(selector, event string, handler func(Event)) {}
 
