@@ -47,7 +47,6 @@ def load_ipython_extension(ipython: Any) -> None:
     )
     from gorun_kernel.frontends.magic_help import register
 
-    magics = GorunMagics(ipython)  # the session lives on it, made at the first cell
-    ipython.register_magics(magics)
+    ipython.register_magics(GorunMagics)
     warm.WARMER.start()  # go's build cache warms while the user writes the first cell
-    register(ipython, magics)  # Go completion inside %%gorun cells
+    register(ipython)  # Go completion inside %%gorun cells

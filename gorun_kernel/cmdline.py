@@ -11,6 +11,7 @@ both kinds mix freely before the positional words.
 
 from __future__ import annotations
 
+import keyword
 import re
 import shlex
 from collections.abc import Callable
@@ -49,6 +50,8 @@ OUR_OPTIONS = {
     "stdin": True,
     "stdin-file": True,
     "out": True,
+    "in": True,
+    "export": True,
     "err": True,
     "no-raise-error": False,
     "quiet": False,
@@ -81,6 +84,8 @@ class Command:
     stdin_var: str | None = None
     stdin_file: str | None = None
     out_var: str | None = None
+    in_vars: list[str] = field(default_factory=list)  # --in: Python -> Go
+    export_vars: list[str] = field(default_factory=list)  # --export: Go -> Python
     err_var: str | None = None
     raise_error: bool = True
     quiet: bool = False
@@ -246,6 +251,13 @@ def _our_option(
         cmd.env[k] = v
     elif name == "stdin-file":
         cmd.stdin_file = value
+    elif name in ("in", "export"):
+        names = [n.strip() for n in value.split(",")]
+        for n in names:
+            if not n.isidentifier() or keyword.iskeyword(n):
+                raise fail(f"--{name} wants Python variable names (a,b), got {value!r}")
+        have = cmd.in_vars if name == "in" else cmd.export_vars
+        have.extend(n for n in names if n not in have)
     else:
         if not _PYTHON_NAME.match(value):
             raise fail(f"--{name} wants a Python variable name, got {value!r}")

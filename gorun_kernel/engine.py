@@ -75,12 +75,13 @@ class Engine:
         )
         self.session = Session()
         self.cells = CellBuilder(self.scratch, self.builder, self.stdlib)
-        values = self.scratch.path / VALUE_CACHE
         self.runner = Runner(
-            self.toolchain, self.control, cache, output_limit, display_limit(), values
-        )
+            self.toolchain, self.control, cache, output_limit, display_limit(),
+            self.scratch.path / VALUE_CACHE,
+        )  # fmt: skip
         # Test events must all arrive: the table caps each test's output instead.
-        test_runner = Runner(self.toolchain, self.control, cache, None, display_limit(), values)
+        test_runner = Runner(self.toolchain, self.control, cache, None, display_limit(),
+                             self.scratch.path / VALUE_CACHE)  # fmt: skip
         self.tests = TestRunner(self.builder, test_runner, self.scratch.path)
         self.jobs = Jobs(self.scratch.path, self.control)  # background programs (--bg)
         self._busy = threading.Lock()  # held while a cell builds or runs
@@ -150,6 +151,7 @@ class Engine:
             memory=memlimit.choose(cmd.memory, self.runner.memory_ceiling),
             exec_cmd=tuple(cmd.exec_cmd or ()),
             background=Background(cmd.wait_port, cmd.wait_url) if cmd.background else None,
+            channels=dict(opts.channels),
         )
 
     # -- entry points --------------------------------------------------------
@@ -245,8 +247,9 @@ class Engine:
         label = where.label or f"[{self.session.cells + 1}]"
         with abortable(self.control):  # pure: an interrupt may abandon it at any point
             composed = compose.compose_cell(
-                code, where.first_line, label, self.session, self.stdlib, owner=where.cell_id
-            )
+                code, where.first_line, label, self.session, self.stdlib, owner=where.cell_id,
+                exports=cmd.export_vars,
+            )  # fmt: skip
         if composed.form == "empty":
             return Outcome(status="nothing to run", error=None, ran=False)
         for note in sorted(set(composed.notes) - self._noted):  # once a session

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import signal
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from gorun_kernel.errors import (
@@ -14,6 +14,7 @@ from gorun_kernel.errors import (
     RunTimeout,
     SignalError,
 )
+from gorun_kernel.proc.channels import Channel
 from gorun_kernel.proc.memlimit import MemoryLimit
 from gorun_kernel.proc.process import ProcessResult
 from gorun_kernel.proc.stdinfeed import StdinSource
@@ -27,6 +28,8 @@ class RunOptions:
     stdin: StdinSource = None  # fixed input: bytes or a file (then end of input)
     interactive: bool = False  # ask the sink for input when the program waits for it
     capture: bool = False  # keep stdout/stderr text in the Outcome
+    # More channels the program inherits, by name (the magic's data: proc/datachannel.py).
+    channels: dict[str, Channel] = field(default_factory=dict)
 
 
 @dataclass

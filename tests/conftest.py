@@ -115,10 +115,13 @@ def ip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
     shell = InteractiveShell.instance()
     shell.run_line_magic("load_ext", "gorun_kernel")
     monkeypatch.chdir(tmp_path)
-    magics = magic.magics_of(shell)
-    magics.close_engine()  # a fresh session
+    if magic._engine is not None:
+        magic._engine.close()
+        magic._engine = None
     yield shell
-    magics.close_engine()
+    if magic._engine is not None:
+        magic._engine.close()
+        magic._engine = None
 
 
 @pytest.fixture
@@ -161,17 +164,6 @@ def python_kernel():
     with running(kernel_name="python3") as (km, kc):
         execute(kc, "%load_ext gorun_kernel")
         yield km, kc
-
-
-@pytest.fixture(scope="module")
-def go_engine() -> Iterator[object]:
-    """An in-process Engine shared by a test module (tests/engine_tier.py: run, Recorder)."""
-    from gorun_kernel.build.toolchain import find_toolchain
-    from gorun_kernel.engine import Engine
-
-    engine = Engine(find_toolchain())
-    yield engine
-    engine.close()
 
 
 @pytest.fixture

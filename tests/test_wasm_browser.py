@@ -129,20 +129,3 @@ def test_an_untrusted_notebook_shows_why_its_wasm_cell_does_not_run(lab: Lab):
     assert "ran in the page" not in text, text
     assert not lab.js("return cell(0).outputArea.node.querySelector('script')")
     lab.screenshot("wasm-untrusted", cell=0)
-
-
-def test_stdin_is_end_of_input_and_a_panic_says_its_cell_line_and_status(lab: Lab):
-    path = lab.notebook(
-        "panic.ipynb",
-        [
-            "%%gorun --wasm\nvar s string\nn, err := fmt.Scan(&s)\n"
-            'fmt.Println(n, err)\npanic("boom")'
-        ],
-    )
-    lab.run_notebook(path)
-    lab.js("cell(0).node.id = 'panic-cell'")
-    lab.wait_for(lambda: "exit status" in box_state(lab, "#panic-cell")["status"], "the end")
-    state = box_state(lab, "#panic-cell")
-    assert state["out"].startswith("0 EOF\npanic: boom"), state
-    assert "\tcell:5 " in state["out"], state  # the notebook's line (%%gorun is line 1)
-    assert "exit status 2" in state["status"], state

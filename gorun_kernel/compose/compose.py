@@ -69,9 +69,11 @@ def compose_cell(
     session: Session,
     std: Callable[[], StdIndex],
     owner: str | None = None,
+    exports: list[str] | None = None,
 ) -> Composed:
     """The files for a cell. first_line: the notebook's line number of its first line;
-    owner: the cell's identity, when the front-end knows it (see Session.plan)."""
+    owner: the cell's identity, when the front-end knows it (see Session.plan);
+    exports: names main sends to Python at its end (the magic's --export)."""
     if not code.strip():
         raise CellError("the cell is empty: write Go in it (a snippet or a package main)")
     _check_text(code, first_line)
@@ -95,6 +97,7 @@ def compose_cell(
         text, table = annotate("main.go", lines, origins)
         return Composed("program", {"main.go": text}, table, imports=imports)
     plan = session.plan(cell, code, first_line, label, std(), owner)
+    plan.exports = list(exports or [])
     base = Composed("snippet", {}, {}, imports=imports, plan=plan)
     return compose_snippet(base, std(), show=plan.final is not None)
 

@@ -98,6 +98,8 @@ class Plan:
     # without history keep one execution count; a cell run again).
     made: list[str] = field(default_factory=list)
     imported: list[str] = field(default_factory=list)
+    # Names whose values go to Python at the end of main (%%gorun --export).
+    exports: list[str] = field(default_factory=list)
 
     def declared(self) -> str | None:
         """`declared: sq, Point; imported: strings` for a cell with no statements

@@ -52,6 +52,17 @@ var {STARTED} = gorunǂstart.Report
 """
 
 
+# --export NAME: main's last statements send the names' values to Python (golib/pydata).
+EXPORT_HELPER = "gorun_export.go"
+EXPORT = "gorunǂexport"
+EXPORT_HELPER_SOURCE = f"""package main
+
+import gorunǂpydata "{DISPLAY_MODULE}/pydata"
+
+var {EXPORT} = gorunǂpydata.Export
+"""
+
+
 def emit(
     plan: Plan,
     std: StdIndex,
@@ -120,6 +131,9 @@ def emit(
         files[VALUE_HELPER] = VALUE_HELPER_SOURCE
         # Ours entirely: an error there is never shown with its file name.
         table[VALUE_HELPER] = [None] * files[VALUE_HELPER].count("\n")
+    if plan.exports and plan.main is None:
+        files[EXPORT_HELPER] = EXPORT_HELPER_SOURCE
+        table[EXPORT_HELPER] = [None] * EXPORT_HELPER_SOURCE.count("\n")
     return Emitted(files=files, table=table, notes=notes)
 
 
@@ -205,6 +219,8 @@ def _main(out: _FileBuilder, plan: Plan, show: bool) -> None:
             out.add(")")
         else:
             out.add_source(item.text, span, first, item.col, plan.label)
+    for name in plan.exports:
+        out.add(f'\t{EXPORT}("{name}", {name})')
     out.add("}")
 
 

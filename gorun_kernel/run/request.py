@@ -8,8 +8,9 @@ never the command line.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
+from gorun_kernel.proc.channels import Channel
 from gorun_kernel.proc.memlimit import MemoryLimit
 from gorun_kernel.proc.stdinfeed import StdinSource
 
@@ -35,6 +36,9 @@ class RunRequest:
     memory: MemoryLimit | None = None  # the limit chosen (within GORUN_MEMORY_LIMIT)
     exec_cmd: tuple[str, ...] = ()  # -exec xprog
     background: Background | None = None
+    # More channels the program inherits, by name (the magic's data: proc/datachannel.py);
+    # tests and background programs get them too (a session's --in values).
+    channels: dict[str, Channel] = field(default_factory=dict)
 
     def without_input(self) -> RunRequest:
         """The same run with no input and nothing captured: a background program's, tests'."""

@@ -148,6 +148,7 @@ class Runner:
         traces = TraceMapper(sink, program.table) if program.table is not None else None
         value = ValueChannel(self.output_limit, self.display_limit) if program.show_value else None
         channels = {"value": value.channel} if value is not None else {}
+        channels.update(request.channels)
         if program.report_start:
             channels["started"] = Channel(STARTED_FD_ENV, lambda _: None, limit=1)
         try:

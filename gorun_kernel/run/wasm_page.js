@@ -93,12 +93,6 @@
       }
       return buf.length;
     };
-    const read = fs.read;
-    fs.read = (fd, buffer, offset, length, position, callback) => {
-      // stdin: a page has none to give; end of input, as a program with </dev/null gets.
-      if (fd === 0) callback(null, 0);
-      else read(fd, buffer, offset, length, position, callback);
-    };
     const handlers = [];
     let exited = false;
     globalThis.gorunPage = {

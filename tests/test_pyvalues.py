@@ -1,0 +1,75 @@
+"""Python values as Go types and frames (compose/pyvalues.py, compose/pywire.py): pure."""
+
+from __future__ import annotations
+
+import math
+
+import hypothesis.strategies as st
+from hypothesis import given, settings
+
+from gorun_kernel.compose import goliteral, pyvalues, pywire
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**64), 2**64) | st.floats() | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=3), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(JSON)
+def test_plain_values_get_the_papermill_translators_types(value):
+    """A value's Go type does not depend on its size: the literal path (goliteral) and
+    the channel path (pyvalues.infer) agree wherever both take it."""
+    try:
+        lit = goliteral.literal(value)
+    except goliteral.GoLiteralError:
+        return
+    assert pyvalues.infer(value) == lit.type
+
+
+def test_go_field_names_for_columns():
+    assert pyvalues.go_field("unit price") == "UnitPrice"
+    assert pyvalues.go_field("x_1") == "X1"
+    assert pyvalues.go_field("2024") == "X2024"
+    assert pyvalues.go_field("名前") == "X名前"
+    assert pyvalues.go_field("été") == "Été"
+
+
+def test_frames_are_whole_multiples_of_eight_with_arrays_aligned():
+    import numpy as np
+
+    w = pywire.Writer("xs")
+    pyvalues.encode(w, np.arange(1000.0), "[]float64", 0)
+    data = bytearray(b"".join(bytes(c) for c in w.finish()))
+    assert len(data) % 8 == 0
+    ((name, value),) = pywire.frames(data)
+    assert name == "xs" and value.tolist() == list(range(1000))
+    assert value.ctypes.data % 8 == 0 and value.flags.writeable
+
+
+def test_a_big_array_is_referenced_not_copied_into_the_frame():
+    import numpy as np
+
+    a = np.zeros(100_000)
+    w = pywire.Writer("a")
+    pyvalues.encode(w, a, "[]float64", 0)
+    chunks = w.finish()
+    assert any(isinstance(c, memoryview) and c.obj is not None and c.nbytes == a.nbytes
+               for c in chunks)  # fmt: skip
+
+
+def test_a_cut_stream_yields_the_whole_frames_only():
+    w = pywire.Writer("n")
+    pyvalues.encode(w, 5, "int", 0)
+    frame = b"".join(bytes(c) for c in w.finish())
+    assert list(pywire.frames(bytearray(frame + frame[:9]))) == [("n", 5)]
+
+
+def test_nan_survives_the_frame():
+    w = pywire.Writer("f")
+    pyvalues.encode(w, math.nan, "float64", 0)
+    ((_, v),) = pywire.frames(bytearray(b"".join(bytes(c) for c in w.finish())))
+    assert math.isnan(v)
