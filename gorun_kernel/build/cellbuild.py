@@ -231,8 +231,10 @@ class CellBuilder:
             ]
             code, output = self.builder.go(["mod", "edit", *edits], str(self.scratch.path), env)
             if code != 0:
-                raise BuildError(f"cannot use the module {module.path} in {module.dir}",
-                                 output.strip().splitlines())  # fmt: skip
+                raise BuildError(
+                    f"cannot use the module {module.path} in {module.dir}",
+                    output.strip().splitlines(),
+                )
             self.local[module.path] = module
 
     def forget_modules(self) -> None:

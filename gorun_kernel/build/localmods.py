@@ -114,8 +114,10 @@ def around(cwd: str, gowork: str | None) -> list[LocalModule]:
         work = _find_upwards(start, "go.work")
     if work is not None and work.is_file():
         text = work.read_text()
-        mods = [read_module((work.parent / _unquote(u.split()[0])) / "go.mod")
-                for u in _directives(text, "use")]  # fmt: skip
+        mods = [
+            read_module((work.parent / _unquote(u.split()[0])) / "go.mod")
+            for u in _directives(text, "use")
+        ]
         extra = tuple(
             r for r in (_replace_arg(s, work.parent) for s in _directives(text, "replace")) if r
         )

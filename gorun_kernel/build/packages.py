@@ -32,9 +32,13 @@ class PackageRun:
 
 
 def resolve(
-    cmd: Command, cwd: str, env: dict[str, str], scratch: Path, toolchain: Toolchain,
+    cmd: Command,
+    cwd: str,
+    env: dict[str, str],
+    scratch: Path,
+    toolchain: Toolchain,
     cross: bool,
-) -> PackageRun:  # fmt: skip
+) -> PackageRun:
     """The build job for cmd's package. cross: GOOS/GOARCH differ from the host's."""
     packages, args = cmd.package_and_args()
     if not packages:
@@ -65,9 +69,13 @@ def resolve(
 
 
 def _versioned_job(
-    pkg: str, flags: list[str], env: dict[str, str], scratch: Path, toolchain: Toolchain,
+    pkg: str,
+    flags: list[str],
+    env: dict[str, str],
+    scratch: Path,
+    toolchain: Toolchain,
     cross: bool,
-) -> BuildJob:  # fmt: skip
+) -> BuildJob:
     """`pkg@version`: `go install` into a private directory, outside any module.
 
     The caller removes job.install_dir's parent when the build is done."""

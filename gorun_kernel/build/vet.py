@@ -84,8 +84,11 @@ def findings(code: int, output: str, table: LineTable, roots: list[str]) -> list
     own = [d for d in diags if d.headline.startswith("line ")]
     if code != 0 and not any(d.quote for d in diags):
         own = [d for d in diags if not d.headline.startswith("# ")]
-    return [f"go vet: {line}" if i == 0 else line for d in own
-            for i, line in enumerate([d.headline, *d.quote])]  # fmt: skip
+    return [
+        f"go vet: {line}" if i == 0 else line
+        for d in own
+        for i, line in enumerate([d.headline, *d.quote])
+    ]
 
 
 class VetMemory:

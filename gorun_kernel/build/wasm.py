@@ -68,8 +68,10 @@ def target_env(env: Mapping[str, str]) -> dict[str, str]:
     """env for a js/wasm build; a cell that names another target is a usage error."""
     for name, value in TARGET.items():
         if env.get(name) not in (None, "", value):
-            raise UsageError(f"--wasm builds for {name}={value}; --env {name}={env[name]} "
-                             "asks for another target")  # fmt: skip
+            raise UsageError(
+                f"--wasm builds for {name}={value}; --env {name}={env[name]} "
+                "asks for another target"
+            )
     return {**env, **TARGET}
 
 
@@ -106,8 +108,10 @@ def wasm_exec_js(goroot: str) -> Path:
         path = Path(goroot, sub, "wasm_exec.js")
         if path.is_file():
             return path
-    raise BuildError(f"this Go toolchain has no wasm_exec.js (looked in {goroot}/lib/wasm "
-                     "and misc/wasm): it cannot run a --wasm cell in a page")  # fmt: skip
+    raise BuildError(
+        f"this Go toolchain has no wasm_exec.js (looked in {goroot}/lib/wasm "
+        "and misc/wasm): it cannot run a --wasm cell in a page"
+    )
 
 
 def check_command(cmd: Command) -> None:
@@ -125,5 +129,7 @@ def check_command(cmd: Command) -> None:
     }
     given = [name for name, on in unusable.items() if on]
     if given:
-        raise UsageError(f"{', '.join(given)}: not for a --wasm cell, whose program runs in "
-                         "the reader's browser (its stop button ends it)")  # fmt: skip
+        raise UsageError(
+            f"{', '.join(given)}: not for a --wasm cell, whose program runs in "
+            "the reader's browser (its stop button ends it)"
+        )

@@ -270,8 +270,11 @@ def _binds(node: Node, src: bytes, item: Item) -> None:
     else:
         return
     exprs = values.named_children if values is not None else []
-    if len(names) == 1 and len(exprs) == 1 and exprs[0].type in ("selector_expression",
-                                                                  "identifier"):  # fmt: skip
+    if (
+        len(names) == 1
+        and len(exprs) == 1
+        and exprs[0].type in ("selector_expression", "identifier")
+    ):
         item.binds[_text(src, names[0])] = _text(src, exprs[0])
 
 
@@ -372,8 +375,12 @@ def _join_same_line(items: list[Item], src: bytes) -> list[Item]:
     def flush() -> None:
         if run:
             first = out[-1]
-            joined = Item(kind="stmt", text=" ".join([first.text, *(i.text for i in run)]),
-                          row=first.row, col=first.col)  # fmt: skip
+            joined = Item(
+                kind="stmt",
+                text=" ".join([first.text, *(i.text for i in run)]),
+                row=first.row,
+                col=first.col,
+            )
             for part in (first, *run):
                 joined.declares |= part.declares
                 for x, sels in part.uses.items():

@@ -73,11 +73,12 @@ class DisplayGate:
             if self.pending.pop(event.display_id, None) is None and (
                 len(self.pending) >= self.max_pending
             ):
-                return [*self._note(Note(
+                note = Note(
                     f"updates to more than {self.max_pending:,} outputs at once: some were "
                     "not shown (the notebook takes at most "
                     f"{self.per_send / self.interval:,.0f} updates a second)"
-                )), *self.due(now)]  # fmt: skip
+                )
+                return [*self._note(note), *self.due(now)]
             self.pending[event.display_id] = event  # the newest goes to the end
             return self.due(now)
         out = self.flush()  # updates made before a display or a clear come before it
@@ -116,10 +117,12 @@ class DisplayGate:
             self.spent += size
             return [event]
         self.over = True
-        return self._note(Note(
-            f"displays not shown: over the limit of {self.limit:,} bytes of displays "
-            "per cell (GORUN_DISPLAY_LIMIT)"
-        ))  # fmt: skip
+        return self._note(
+            Note(
+                f"displays not shown: over the limit of {self.limit:,} bytes of displays "
+                "per cell (GORUN_DISPLAY_LIMIT)"
+            )
+        )
 
     def _note(self, note: Note) -> list[DisplayEvent]:
         if note.text in self.notes:
@@ -176,8 +179,10 @@ class DisplayChannel:
         data = self._view[:n]
         frames = self.decoder.feed(data) if data else self.decoder.finish()
         for frame in frames:
-            if any(isinstance(e, ClearOutput) or (isinstance(e, Display) and not e.update)
-                   for e in frame.events):  # fmt: skip
+            if any(
+                isinstance(e, ClearOutput) or (isinstance(e, Display) and not e.update)
+                for e in frame.events
+            ):
                 before()  # updates replace an output already placed: no text need go first
             for event in frame.events:
                 for out in self.gate.push(event, now):

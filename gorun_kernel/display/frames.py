@@ -123,18 +123,20 @@ class FrameDecoder:
             sync = bool(flags & FLAG_SYNC)
             if magic != MAGIC:
                 self.broken = True
-                frames.append(Frame([Note(
+                note = Note(
                     "the display channel carried data that is not display frames; "
                     "it was closed (displays from now on are text on stdout)"
-                )], sync=False))  # fmt: skip
+                )
+                frames.append(Frame([note], sync=False))
                 return len(buf)
             if length > self.max_frame:
                 skipped = min(length, len(buf) - pos - HEADER.size)
                 self.skipping = length - skipped
-                frames.append(Frame([Note(
+                note = Note(
                     f"a display of {length:,} bytes was not shown: over the limit of "
                     f"{self.max_frame:,} bytes per cell ({LIMIT_ENV})"
-                )], sync))  # fmt: skip
+                )
+                frames.append(Frame([note], sync))
                 return pos + HEADER.size + skipped
             end = pos + HEADER.size + length
             if len(buf) < end:
@@ -179,10 +181,12 @@ def parse_frame(body: bytes) -> list[DisplayEvent]:
         except RecursionError:
             return [Note("a display frame is nested too deeply")]
         if replaced:
-            surrogate_notes.append(Note(
-                "a display frame's text held a lone surrogate (a \\uD800-\\uDFFF escape with "
-                "no pair), which is no character: shown as U+FFFD"
-            ))  # fmt: skip
+            surrogate_notes.append(
+                Note(
+                    "a display frame's text held a lone surrogate (a \\uD800-\\uDFFF escape with "
+                    "no pair), which is no character: shown as U+FFFD"
+                )
+            )
     return surrogate_notes + _events(msg)
 
 

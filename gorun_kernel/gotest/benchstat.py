@@ -54,9 +54,12 @@ class Comparison:
 
 def compare(unit: str, before: list[float], after: list[float]) -> Comparison:
     return Comparison(
-        unit, statistics.median(before), statistics.median(after), mann_whitney_p(before, after),
+        unit,
+        statistics.median(before),
+        statistics.median(after),
+        mann_whitney_p(before, after),
         (len(before), len(after)),
-    )  # fmt: skip
+    )
 
 
 def min_p(m: int, n: int) -> float:

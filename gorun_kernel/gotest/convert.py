@@ -31,12 +31,14 @@ class Converter:
         self.reader = reader
         self.proc = subprocess.Popen(
             [str(test2json)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
             # A session of its own: an interrupt sent to the kernel's process group
             # must not end it before it has said what the binary wrote. It ends at
             # end of input, also when the kernel dies.
             start_new_session=True,
-        )  # fmt: skip
+        )
         self.thread = threading.Thread(target=self._read, name="gorun-test2json", daemon=True)
         self.thread.start()
 

@@ -101,8 +101,9 @@ class TypedHelp:
             return None
         # A test cell's header (%%gotest, first in the kernel, the magic's line) says so.
         test = any(line.lstrip().startswith("%%gotest") for line in code[:body_start].split("\n"))
-        return helpsource.source_for(self.engine, code[body_start:], cursor - body_start,
-                                     first_line, test)  # fmt: skip
+        return helpsource.source_for(
+            self.engine, code[body_start:], cursor - body_start, first_line, test
+        )
 
     def _ask(self, op: str, source: Source, cwd: str) -> Future[Reply | None] | None:
         try:
@@ -192,16 +193,22 @@ def _completion(
         return fallback()
     prefix = reply.get("prefix", "")
     start = cursor - len(prefix)
-    items = [(it["name"], it["kind"], it["type"]) for it in reply.get("items") or []
-             if not _hidden(it["name"])]  # fmt: skip
+    items = [
+        (it["name"], it["kind"], it["type"])
+        for it in reply.get("items") or []
+        if not _hidden(it["name"])
+    ]
     if not code[:start].endswith("."):
         # Words the type checker does not list: keywords, and standard packages
         # a snippet would import by itself.
         known = {name for name, _, _ in items}
         extra = [(k, "keyword", "") for k in assist.KEYWORDS if k.startswith(prefix)]
         packages = engine.stdlib().by_name
-        extra += [(p, "package", packages[p][0].path) for p in sorted(packages)
-                  if p.startswith(prefix) and prefix]  # fmt: skip
+        extra += [
+            (p, "package", packages[p][0].path)
+            for p in sorted(packages)
+            if p.startswith(prefix) and prefix
+        ]
         items += [e for e in extra if e[0] not in known]
     return {
         "status": "ok",

@@ -21,9 +21,7 @@ from dataclasses import dataclass
 from gorun_kernel.errors import UsageError
 
 CHUNK = 1 << 20
-_SPLICE_FLAGS = (
-    os.SPLICE_F_MOVE | os.SPLICE_F_NONBLOCK if hasattr(os, "splice") else None
-)  # fmt: skip
+_SPLICE_FLAGS = os.SPLICE_F_MOVE | os.SPLICE_F_NONBLOCK if hasattr(os, "splice") else None
 PIPE_SIZE = 1 << 20  # our side of the program's stdin pipe: fewer, larger writes
 
 

@@ -116,8 +116,13 @@ def ship(
     module = built.exe.read_bytes()
     page = page_html(module, wasm_exec_js(goroot).read_bytes(), args, env)
     shipped = Shipped(len(module), len(_gzipped(module)), len(page.encode()))
-    facts = {"target": "js/wasm", "runs": "page (Web Worker)", "module_bytes": shipped.module_bytes,
-             "gzip_bytes": shipped.gzip_bytes, "page_bytes": shipped.page_bytes}  # fmt: skip
+    facts = {
+        "target": "js/wasm",
+        "runs": "page (Web Worker)",
+        "module_bytes": shipped.module_bytes,
+        "gzip_bytes": shipped.gzip_bytes,
+        "page_bytes": shipped.page_bytes,
+    }
     text = f"[a Go program that runs in the page: js/wasm, {shipped.words()}]"
     sink.event(Display({"text/plain": text, "text/html": page}, {METADATA_KEY: facts}))
     return Outcome(

@@ -58,8 +58,10 @@ def _inline(text: str) -> str:
 def _row(key: str, meaning: str) -> list[str]:
     indent = " " * (KEY_WIDTH + 3)
     if len(key) > KEY_WIDTH:
-        return [f"  {key}", *textwrap.wrap(meaning, WIDTH, initial_indent=indent,
-                                           subsequent_indent=indent)]  # fmt: skip
+        return [
+            f"  {key}",
+            *textwrap.wrap(meaning, WIDTH, initial_indent=indent, subsequent_indent=indent),
+        ]
     lines = textwrap.wrap(meaning, WIDTH - len(indent)) or [""]
     first = f"  {key.ljust(KEY_WIDTH)} {lines[0]}"
     return [first, *(indent + line for line in lines[1:])]
