@@ -15,8 +15,6 @@ from kernel_client import execute, start
 import gorun_kernel
 import gorun_kernel.frontends.magic as magic
 from gorun_kernel import cmdline
-from gorun_kernel.build.toolchain import find_toolchain
-from gorun_kernel.compose.stdlib import StdIndex
 from gorun_kernel.errors import UsageError
 
 pytestmark = pytest.mark.e2e
@@ -122,19 +120,7 @@ def test_3_magic_go_embed_fs(run, tmp_path):
 
 
 # -- 4. the package goimports would pick, and a note when a name is shared -------
-
-
-def test_4_ambiguous_standard_names_follow_goimports():
-    tc = find_toolchain()
-    std = StdIndex.for_goroot(tc.goroot, tc.version)
-    assert std.resolve("template", {"New", "Must"}) == "text/template"
-    assert std.resolve("template", {"HTML"}) == "html/template"  # only html/template has it
-    assert std.resolve("rand", {"Read"}) == "crypto/rand"  # goimports: crypto first
-    assert std.resolve("rand", {"IntN"}) == "math/rand/v2"
-    assert std.resolve("rand", {"Intn"}) == "math/rand"
-    assert std.resolve("scanner", {"Scanner"}) == "text/scanner"
-    assert std.resolve("pprof", {"Profile"}) == "runtime/pprof"
-    assert std.resolve("pprof", {"Index"}) == "net/http/pprof"
+# (Which package: test_stdlib_index.py; the note: golden template_is_text_template_with_a_note.)
 
 
 def test_4_template_is_text_template_and_the_choice_is_said_once(fresh_kernel):
