@@ -92,6 +92,15 @@ MEMORY_LIMIT = Variable(
     "Every program's memory limit, and the most a cell's `--memory` or `%memory` may "
     "ask for: a classroom sets it once for every kernel.",
 )
+CGROUP = Variable(
+    "GORUN_CGROUP",
+    "`0`, `off` or `no` to turn it off",
+    "on where the machine allows",
+    "A cgroup per run (Linux): what a program starts ends with its run even if it kills "
+    "or stops its supervisor, and a memory limit counts all of a run's memory (see "
+    "[faults and limits](faults.md#nothing-left-behind)). Off: the supervisor and "
+    "`RLIMIT_DATA` alone.",
+)
 WARM = Variable(
     "GORUN_WARM",
     "`0`, `off` or `no` to turn it off",
@@ -170,6 +179,7 @@ VARIABLES: tuple[Variable, ...] = (
     OUTPUT_LIMIT,
     DISPLAY_LIMIT,
     MEMORY_LIMIT,
+    CGROUP,
     WARM,
     HELP_TIMEOUT,
     HISTORY,

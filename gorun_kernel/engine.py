@@ -148,7 +148,10 @@ class Engine:
             interactive=opts.interactive,
             capture=opts.capture,
             timeout=cmd.timeout,
-            memory=memlimit.choose(cmd.memory, self.runner.memory_ceiling),
+            # (-asan and -msan under a limit are refused here without a cgroup)
+            memory=memlimit.for_build(
+                memlimit.choose(cmd.memory, self.runner.memory_ceiling), cmd.build_flags
+            ),
             exec_cmd=tuple(cmd.exec_cmd or ()),
             background=Background(cmd.wait_port, cmd.wait_url) if cmd.background else None,
             channels=dict(opts.channels),
@@ -207,7 +210,10 @@ class Engine:
         """`!command` in the kernel: the user's own text, run by /bin/sh in cwd
         (the one place a shell is used; see _shell)."""
         env = self.toolchain.command_env({**os.environ, **env})
-        return self._guarded(lambda: _shell(command, cwd, env, self.control, sink, interactive))
+        ceiling = self.runner.memory_ceiling  # GORUN_MEMORY_LIMIT holds for `!` lines too
+        return self._guarded(
+            lambda: _shell(command, cwd, env, self.control, sink, interactive, ceiling)
+        )
 
     def go_doc(self, args: list[str], cwd: str | None = None) -> str | None:
         """`go doc ARGS`'s text, or None: in the session's module, or in `cwd` (its go.work too)."""
@@ -382,6 +388,7 @@ def _shell(
     control: Control,
     sink: OutputSink,
     interactive: bool,
+    memory: memlimit.MemoryLimit | None,
 ) -> Outcome:
     """One `!command`, run by /bin/sh; its Outcome shows no status line.
 
@@ -398,9 +405,10 @@ def _shell(
         supervise=not leave,
         leave_behind=leave,
         interactive=interactive,
+        memory=memory,
     )
     res = run_process(spec, control, sink)
-    outcome = Outcome.of(res)
+    outcome = Outcome.of(res, memory=memory)
     outcome.ran = False
     return outcome
 

@@ -47,9 +47,11 @@ class Control:
         if self.running is not None:
             signal_group(self.running, signal.SIGKILL)
         if self.supervisor is not None:
-            # It ends whatever the program started, then itself.
+            # It ends whatever the program started, then itself (continued first:
+            # a program can stop it).
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(self.supervisor, signal.SIGTERM)
+                os.kill(self.supervisor, signal.SIGCONT)
 
     def fileno(self) -> int:
         return self._r

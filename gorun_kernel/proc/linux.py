@@ -135,3 +135,14 @@ def started_at(pid: int) -> float | None:
     if len(fields) < 20:
         raise ValueError(f"/proc/{pid}/stat has no start time")
     return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+
+
+def start_ticks(pid: int) -> int | None:
+    """When process pid started, in clock ticks since boot (exact, unlike `started_at`,
+    whose boot time /proc/stat rounds); None if there is no such process or /proc
+    cannot tell."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return int(stat.rsplit(")", 1)[1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None

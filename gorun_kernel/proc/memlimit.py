@@ -1,7 +1,12 @@
 """A per-program memory limit: `--memory 2GiB`, `%memory 2GiB`, `GORUN_MEMORY_LIMIT`.
 
-How it is enforced, by platform (README "Memory limit"):
+How it is enforced, by platform (docs/faults.md, "Memory limit"):
 
+- Linux with a memory cgroup we can make (cgroup.py): the run's cgroup holds
+  the limit for all of its processes and every kind of memory (shared
+  mappings, memfds); over it the OOM killer kills, and the run is reported
+  over the limit. RLIMIT_DATA is set as well (not for -asan/-msan), so that a
+  Go program's own allocations fail first, in Go's words.
 - Linux: RLIMIT_DATA, soft and hard, set in the program's process between
   fork and exec, so the program cannot raise it. Since Linux 4.7 it bounds a
   process's private writable memory: for a Go program its heap, stacks and
@@ -10,7 +15,8 @@ How it is enforced, by platform (README "Memory limit"):
   report as over the limit. A child the program starts inherits the limit
   (each process has its own). Below about 64 MiB a Go program cannot start.
   (RLIMIT_AS is no use for Go: the runtime reserves far more address space
-  than it ever uses, and fails to start under a few hundred MiB.)
+  than it ever uses, and fails to start under a few hundred MiB.) Without a
+  cgroup this is all: shared memory is not counted.
 - elsewhere: not enforced; a note says so.
 
 Sizes are written as Go and Docker users write them: 2GiB, 512MiB, 2G, 1.5g
@@ -23,11 +29,12 @@ import enum
 import re
 import resource
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from gorun_kernel import config
 from gorun_kernel.errors import UsageError
+from gorun_kernel.proc import cgroup
 
 ENV = config.MEMORY_LIMIT.name
 ENFORCED = sys.platform.startswith("linux") and hasattr(resource, "RLIMIT_DATA")
@@ -56,13 +63,17 @@ _UNITS = ((1 << 40, "TiB"), (1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")
 @dataclass(frozen=True)
 class MemoryLimit:
     limit: int  # bytes
+    # RLIMIT_DATA as well as the run's cgroup (where there is one): Go's own "out of
+    # memory" failure, with its trace, before the cgroup's kill. Not for ASan and
+    # MSan, whose shadow memory reservation RLIMIT_DATA refuses.
+    rlimit: bool = True
 
     def __str__(self) -> str:
         return format_size(self.limit)
 
     def apply_in_child(self) -> None:
         """In the program's process, before exec."""
-        if ENFORCED:
+        if ENFORCED and self.rlimit:
             resource.setrlimit(resource.RLIMIT_DATA, (self.limit, self.limit))
 
 
@@ -128,6 +139,33 @@ def from_environment() -> MemoryLimit | None:
         return parse(text)
     except UsageError as e:
         raise UsageError(f"{ENV}: {e.message}") from None
+
+
+SANITIZERS = ("-asan", "-msan")  # go build flags whose runtime reserves terabytes of shadow
+
+
+def for_build(memory: MemoryLimit | None, build_flags: list[str]) -> MemoryLimit | None:
+    """The limit for a program built with build_flags.
+
+    ASan and MSan reserve terabytes of address space for their shadow memory at
+    start, which RLIMIT_DATA refuses ("AddressSanitizer failed to allocate ...
+    Perhaps you're using ulimit -v"). Where a cgroup holds the limit, that is the
+    limit (it counts memory used, not reserved); elsewhere they cannot run under one.
+    """
+    if memory is None:
+        return None
+    for flag in build_flags:
+        name, _, value = flag.partition("=")
+        if name in SANITIZERS and value.lower() not in ("false", "0", "f"):
+            if cgroup.enforces_memory():
+                return replace(memory, rlimit=False)
+            raise UsageError(
+                f"{name} cannot run under a memory limit on this machine ({memory}): its "
+                "shadow memory reservation is over any limit the system can set here "
+                "without a cgroup (see docs/faults.md, Memory limit); run it with "
+                "--memory off, or without " + name
+            )
+    return memory
 
 
 def choose(asked: MemoryAsk, ceiling: MemoryLimit | None) -> MemoryLimit | None:

@@ -149,7 +149,8 @@ class ProcessRun:
             dropped=self.output.buffer.dropped,
             # Go's runtime said so and exited as it does then (a program's own
             # "out of memory" on stderr with another status is its own failure)
-            out_of_memory=self.out_of_memory and self.child.returncode == OOM_STATUS,
+            out_of_memory=(self.out_of_memory and self.child.returncode == OOM_STATUS)
+            or self.child.oom_killed,  # or the run's cgroup was over its limit
         )
 
     # -- start and end -----------------------------------------------------------
@@ -177,7 +178,7 @@ class ProcessRun:
                 self.child = PlainChild(
                     spec.argv, spec.cwd, env, (stdin, out_w, err_w), keep, self.control,
                     dies_with_us=spec.supervise or spec.leave_behind,
-                    leave_behind=spec.leave_behind,
+                    leave_behind=spec.leave_behind, memory=spec.memory,
                 )  # fmt: skip
         except BaseException:
             for fd in (out_r, err_r):

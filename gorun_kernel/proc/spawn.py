@@ -22,10 +22,11 @@ import selectors
 import shutil
 import signal
 import subprocess
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 
 from gorun_kernel.errors import GorunError
-from gorun_kernel.proc import supervisor
+from gorun_kernel.proc import cgroup, linux, supervisor
 from gorun_kernel.proc.control import Control, die_with_parent, signal_group
 from gorun_kernel.proc.memlimit import MemoryLimit
 
@@ -42,6 +43,10 @@ def find_program(argv: Sequence[str], cwd: str, env: Mapping[str, str]) -> str:
         raise GorunError(f"cannot start {name}: {os.strerror(errno.ENOENT)}")
     return found
 
+
+# Seconds a supervisor has to report once its program has ended or was killed (it
+# ends what the program started, bounded by its own 5 s): then we end it all.
+TAKE_OVER = 7.0
 
 # Supervisors that have said all they had to say, but may still be exiting (a
 # copy of a large process takes milliseconds to tear down): reaped without
@@ -61,6 +66,19 @@ def _reap_later(pid: int | None = None) -> None:
             _exiting.discard(p)
 
 
+def _before_exec(dies_with_us: bool, memory: MemoryLimit | None) -> Callable[[], None] | None:
+    """What a plain child does between fork and exec (None: a vfork, nothing)."""
+    if memory is None:
+        return die_with_parent if dies_with_us else None
+
+    def arm() -> None:  # (RLIMIT_DATA: a `!nohup` line under the class's ceiling)
+        if dies_with_us and die_with_parent is not None:
+            die_with_parent()
+        memory.apply_in_child()
+
+    return arm
+
+
 class PlainChild:
     """A child we start ourselves; `leave_behind`: its process group may outlive it."""
 
@@ -75,6 +93,7 @@ class PlainChild:
         *,
         dies_with_us: bool,
         leave_behind: bool,
+        memory: MemoryLimit | None = None,
     ) -> None:
         self.control = control
         self.leave_behind = leave_behind
@@ -84,7 +103,7 @@ class PlainChild:
                 stderr=stdio[2], pass_fds=keep, start_new_session=True,
                 # PDEATHSIG costs a plain fork instead of vfork (~3 ms): not for
                 # the go command, which ends by itself.
-                preexec_fn=die_with_parent if dies_with_us else None,
+                preexec_fn=_before_exec(dies_with_us, memory),
             )  # fmt: skip
         except OSError as e:
             raise GorunError(f"cannot start {argv[0]}: {e.strerror or e}") from None
@@ -93,6 +112,7 @@ class PlainChild:
         self.returncode: int | None = None
         self.done = False  # ended and reaped, and what it left is handled
         self.error: GorunError | None = None
+        self.oom_killed = False  # (no cgroup: RLIMIT_DATA is what limits it)
         self.pidfd: int | None = None
 
     def watch(self, sel: selectors.BaseSelector) -> None:
@@ -133,7 +153,15 @@ class PlainChild:
 
 
 class SupervisedChild:
-    """A program under its supervisor; pid is known once the supervisor says so."""
+    """A program under its supervisor; pid is known once the supervisor says so.
+
+    Where the machine gives us cgroups (cgroup.py), the program starts in a
+    cgroup of the run's own, so that whatever it does to its supervisor, what
+    it started ends with the run. Once the program has ended, or we killed it,
+    the supervisor is continued (a program can stop it: SIGSTOP) until it
+    reports; one that does not within TAKE_OVER seconds is killed, and what it
+    was to end is ended from here.
+    """
 
     def __init__(
         self,
@@ -146,8 +174,11 @@ class SupervisedChild:
         memory: MemoryLimit | None,
     ) -> None:
         self.control = control
+        path = find_program(argv, cwd, env)
+        box = cgroup.sandbox()
+        self.cgroup = box.run(memory.limit if memory is not None else None) if box else None
         launch = supervisor.Launch(
-            find_program(argv, cwd, env), argv, cwd, dict(env), stdio, keep, memory
+            path, argv, cwd, dict(env), stdio, keep, memory, cgroup=self.cgroup
         )
         self.argv0 = argv[0]
         _reap_later()
@@ -157,15 +188,29 @@ class SupervisedChild:
         self.returncode: int | None = None
         self.done = False  # the supervisor is gone, and with it all the program started
         self.error: GorunError | None = None
+        self.oom_killed = False  # the cgroup's memory limit killed a process of the run
         self.buffer = b""
-        self.polled = False
+        self.sel: selectors.BaseSelector | None = None
+        self.pidfd: int | None = None  # the program's: its end, even if nobody reports it
+        self.ending_since: float | None = None  # the program ended, or we killed it
+
+    @property
+    def polled(self) -> bool:
+        """While ending: the loop calls event(sel, "poll") often (see _nudge)."""
+        return self.ending_since is not None and not self.done
 
     def watch(self, sel: selectors.BaseSelector) -> None:
+        self.sel = sel
         os.set_blocking(self.report, False)
         sel.register(self.report, selectors.EVENT_READ, "report")
 
     def event(self, sel: selectors.BaseSelector, what: str) -> None:
-        if what != "report":
+        if what == "exit":  # the program's pidfd: it has ended
+            self._unwatch_program()
+            self._ending()
+            return
+        if what == "poll":
+            self._nudge()
             return
         try:
             data = os.read(self.report, 4096)
@@ -177,13 +222,21 @@ class SupervisedChild:
             for line in lines:
                 self._said(line.decode())
             return
-        sel.unregister(self.report)  # the supervisor is done: everything has ended
+        self._finish()  # the supervisor is done: everything has ended
+
+    def _finish(self) -> None:
+        if self.sel is not None:
+            self.sel.unregister(self.report)
+        self._unwatch_program()
         self.control.supervisor = None
         self.control.running = None
-        if self.returncode is None:  # it died without a word (never expected)
+        if self.returncode is None:  # it died without a word (killed by the program?)
             if self.pid is not None:
                 signal_group(self.pid, signal.SIGKILL)
             self.returncode = -signal.SIGKILL
+        if self.cgroup is not None:
+            self.oom_killed = self.cgroup.oom_killed()
+            self.cgroup.end()  # what escaped the supervisor, if it was stopped or killed
         _reap_later(self.supervisor)
         self.done = True
 
@@ -192,22 +245,67 @@ class SupervisedChild:
         if word == "pid":
             self.pid = int(value)
             self.control.started(self.pid)
+            # Not reaped before the supervisor reports: the pid is the program's.
+            with contextlib.suppress(AttributeError, OSError):
+                self.pidfd = os.pidfd_open(self.pid)
+                assert self.sel is not None
+                self.sel.register(self.pidfd, selectors.EVENT_READ, "exit")
         elif word == "error":
             self.error = GorunError(f"cannot start {self.argv0}: {os.strerror(int(value))}")
             self.returncode = 127
         elif word == "exit":
             self.returncode = int(value)
 
+    def _unwatch_program(self) -> None:
+        if self.pidfd is not None:
+            if self.sel is not None:
+                with contextlib.suppress(KeyError, ValueError):
+                    self.sel.unregister(self.pidfd)
+            with contextlib.suppress(OSError):
+                os.close(self.pidfd)
+            self.pidfd = None
+
+    def _ending(self) -> None:
+        if self.ending_since is None:
+            self.ending_since = time.monotonic()
+        self._nudge()
+
+    def _nudge(self) -> None:
+        """Continue a stopped supervisor; take over from one that never reports."""
+        if self.done or self.ending_since is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.supervisor, signal.SIGCONT)
+        if time.monotonic() - self.ending_since > TAKE_OVER:
+            self._take_over()
+
+    def _take_over(self) -> None:
+        # Stopped, its children are still its children: end them, then it.
+        for pid in linux.descendants(self.supervisor):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        if self.cgroup is not None:
+            self.cgroup.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.supervisor, signal.SIGKILL)
+        self._finish()
+
     def kill(self) -> None:
         if self.pid is not None:
             signal_group(self.pid, signal.SIGKILL)
+        if self.cgroup is not None:
+            self.cgroup.kill()  # everything the program started, now
         with contextlib.suppress(ProcessLookupError):
             os.kill(self.supervisor, signal.SIGTERM)
+        self._ending()
 
     def close(self) -> None:
         if not self.done:  # our own failure: stop it all
             self.kill()
             _reap_later(self.supervisor)
             self.control.supervisor = None
+            self._unwatch_program()
+            if self.cgroup is not None:
+                self.cgroup.end()
         with contextlib.suppress(OSError):
             os.close(self.report)

@@ -37,6 +37,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from gorun_kernel.proc import linux
+from gorun_kernel.proc.cgroup import RunGroup
 from gorun_kernel.proc.memlimit import MemoryLimit
 
 _REAP_BOUND = 5.0  # seconds to wait for killed processes (one stuck in the kernel: give up)
@@ -57,6 +58,7 @@ class Launch:
     stdio: tuple[int, int, int]  # become the program's 0, 1, 2
     keep: list[int] = field(default_factory=list)  # inherited at the same numbers (channels)
     memory: MemoryLimit | None = None
+    cgroup: RunGroup | None = None  # the program is started in it (cgroup.py)
 
 
 class Stop(Exception):
@@ -179,7 +181,11 @@ def _spawn(launch: Launch) -> int:
     its object reaps the child when it is dropped, and we reap it ourselves.)
     """
     os.chdir(launch.cwd)
-    if launch.memory is None:
+    if launch.memory is not None:
+        return _fork_exec(launch, launch.memory)
+    if launch.cgroup is not None:
+        launch.cgroup.enter()  # (failing: OSError, reported as the program's start)
+    try:
         return os.posix_spawn(
             launch.path,
             list(launch.argv),
@@ -188,7 +194,9 @@ def _spawn(launch: Launch) -> int:
             setsigdef=_DEFAULT_SIGNALS,
             setsigmask=(),
         )
-    return _fork_exec(launch, launch.memory)
+    finally:
+        if launch.cgroup is not None:
+            launch.cgroup.leave()  # born there, the program stays; we go back
 
 
 def _fork_exec(launch: Launch, memory: MemoryLimit) -> int:
@@ -199,6 +207,8 @@ def _fork_exec(launch: Launch, memory: MemoryLimit) -> int:
             os.close(errr)
             os.setsid()
             linux.set_parent_death_signal(signal.SIGKILL)
+            if launch.cgroup is not None:
+                launch.cgroup.enter()
             memory.apply_in_child()
             for sig in _DEFAULT_SIGNALS:
                 signal.signal(sig, signal.SIG_DFL)
