@@ -76,6 +76,8 @@ ROWS = [
         [datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)],
     ),
     (DF, "[]main.VRow", "[{1.5 north 3} {2 süd 4}]", DF),
+    (pd.Series([1.5, 2.5]), "[]float64", "[1.5 2.5]", np.array([1.5, 2.5])),
+    (pd.Series(["a", "b"]), "[]string", "[a b]", ["a", "b"]),
 ]
 
 
@@ -133,6 +135,41 @@ when := time.Unix(0, 0).In(time.FixedZone("X", -3600))
     assert ns["names"] == ["x", "y"]
     assert ns["when"] == datetime.datetime(1970, 1, 1, tzinfo=UTC)
     assert ns["when"].utcoffset() == datetime.timedelta(hours=-1)
+
+
+def test_empty_lists_and_maps_are_empty_not_nil_and_none_is_nil(ip, run):
+    ip.user_ns.update(e=[], m={}, nothing=None)
+    _, out, err = run(
+        "%%gorun --quiet --in e,m,nothing\n"
+        "fmt.Println(e == nil, len(e), m == nil, nothing == nil)\n"
+    )
+    assert out == "false 0 false true\n", out + err
+
+
+def test_a_dataframe_with_times_and_durations(ip, run):
+    ip.user_ns["events"] = pd.DataFrame(
+        {
+            "at": pd.to_datetime(["2024-03-01 10:00:00.000000001", "2024-03-02"], format="ISO8601"),
+            "local": pd.to_datetime(["2024-03-01 10:00", "2024-03-02 00:00"]).tz_localize(
+                "Europe/Paris"
+            ),
+            "took": pd.to_timedelta([1500, 2], unit="ms"),
+        }
+    )
+    _, out, err = run(
+        "%%gorun --quiet --in events --export back\n"
+        "for _, e := range events { fmt.Println(e.At.Format(time.RFC3339Nano), e.Local, e.Took) }\n"
+        "back := events\n"
+    )
+    assert out == (
+        "2024-03-01T10:00:00.000000001Z 2024-03-01 10:00:00 +0100 +0100 1.5s\n"
+        "2024-03-02T00:00:00Z 2024-03-02 00:00:00 +0100 +0100 2ms\n"
+    ), out + err
+    back = ip.user_ns["back"]
+    assert list(back.columns) == ["at", "local", "took"]
+    assert back["at"][1] == datetime.datetime(2024, 3, 2, tzinfo=UTC)
+    assert back["local"][0] == datetime.datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
+    assert back["took"][0] == datetime.timedelta(milliseconds=1500)
 
 
 def test_a_slice_of_structs_comes_back_as_a_dataframe_with_the_columns_names(ip, run):
@@ -233,6 +270,7 @@ def test_small_plain_values_are_literals_in_main_go(ip, run):
         ("df = pd.DataFrame({'c': pd.Series(['x', None])})", "--in df", "has missing values"),
         ("c = pd.Series([1, 'x'])", "--in c", "(object) has no Go peer"),
         ("x = 1", "--bg --in x", "not --bg programs"),
+        ("x = 1", "--wasm --in x", "not --wasm pages"),
     ],
 )
 def test_bad_input_is_a_usage_error_and_nothing_is_done(ip, run, setup, line, message):

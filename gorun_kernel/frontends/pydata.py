@@ -74,6 +74,10 @@ class Bridge:
             raise UsageError(
                 "--in and --export are for cells that run to their end, not --bg programs"
             )
+        if asked and cmd.wasm:
+            raise UsageError(
+                "--in and --export are for programs run here, not --wasm pages in the browser"
+            )
         declared = [self._declare(name, ns) for name in cmd.in_vars]
         if asked:
             self._check_cell(cell or "", cmd)

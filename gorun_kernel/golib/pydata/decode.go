@@ -66,7 +66,7 @@ func In[T any](name string) T {
 	inputOnce.Do(readInputs)
 	body, ok := inputs[name]
 	if !ok {
-		why := "this program was not run by %%gorun with --in in this session"
+		why := "this run did not get it: a --wasm page, or a program run outside the %%gorun magic"
 		if inputErr != nil {
 			why = "reading the data failed: " + inputErr.Error()
 		}
