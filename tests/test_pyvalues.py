@@ -73,3 +73,43 @@ def test_nan_survives_the_frame():
     pyvalues.encode(w, math.nan, "float64", 0)
     ((_, v),) = pywire.frames(bytearray(b"".join(bytes(c) for c in w.finish())))
     assert math.isnan(v)
+
+
+def test_values_without_a_go_peer_say_which_and_why():
+    import numpy as np
+    import pytest
+
+    cases = {
+        "a Python set has no Go peer": {1, 2},
+        "NumPy's dtype <U1 has no Go peer": np.array(["a"]),
+        "NumPy's dtype float16 has no Go peer": np.zeros(2, dtype=np.float16),
+        "NumPy's dtype object has no Go peer": np.array([None, 1]),
+        "a 3-D NumPy array has no Go peer here": np.zeros((1, 1, 1)),
+        "a NumPy datetime64[D] scalar has no Go peer here": np.datetime64("2024-01-01"),
+        "does not fit in a Go integer": [1, 2**64],
+        "a Go map key cannot be a list or a map": {(1, 2): 3},
+    }
+    for message, value in cases.items():
+        with pytest.raises(pyvalues.NoGoPeer, match=message.replace("[", r"\[")):
+            pyvalues.declare("x", value)
+
+
+def test_final_values_keep_go_text_and_pickle_as_plain_values():
+    import pickle
+
+    import numpy as np
+    import pandas as pd
+
+    from gorun_kernel.frontends import pydata
+
+    for value, text in [
+        (np.arange(3), "[0 1 2]"),
+        (pd.DataFrame({"A": [1]}), "[{1}]"),
+        ([1, "a"], "[1 a]"),
+        (5, "5"),
+    ]:
+        shown = pydata.final_value(None, value, text, {"text/plain": text})
+        assert repr(shown) == text and shown._repr_mimebundle_() == {"text/plain": text}
+        back = pickle.loads(pickle.dumps(shown))  # noqa: S301 (our own bytes)
+        assert type(back) in (type(value), pydata.GoList, pydata.GoInt)
+        assert not isinstance(back, np.ndarray | pd.DataFrame) or type(back) is type(value)

@@ -200,6 +200,11 @@ def _infer(v: Any, depth: int) -> tuple[str, bool]:
     np = _numpy(v)
     if np is not None:
         if isinstance(v, np.generic):
+            if v.dtype.kind in "Mm":
+                raise NoGoPeer(
+                    f"a NumPy {v.dtype} scalar has no Go peer here; give a datetime or a "
+                    "timedelta (or an array of them)"
+                )
             return _dtype_go(v.dtype), False
         if isinstance(v, np.ndarray):
             return _array_type(v), False

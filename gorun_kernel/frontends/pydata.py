@@ -339,6 +339,9 @@ def _array_class() -> type:
         _go_text: str | None = None
         _go_data: dict[str, Any] | None = None
 
+        def __reduce__(self) -> Any:
+            return np.asarray(self).__reduce__()  # pickled as a plain array
+
         def __array_finalize__(self, obj: Any) -> None:
             self._go_text = self._go_data = None  # set on the final value only
 
@@ -374,6 +377,9 @@ def _frame_class() -> type:
         @property
         def _constructor(self) -> type:
             return pd.DataFrame
+
+        def __reduce__(self) -> Any:
+            return pd.DataFrame(self).__reduce__()  # pickled as a plain DataFrame
 
         def __repr__(self) -> str:
             return self._go_text if self._go_text is not None else super().__repr__()
