@@ -37,11 +37,9 @@ E2E_FIXTURES = frozenset(
 
 @pytest.hookimpl(tryfirst=True)  # before -m deselects
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # (nbval's notebook cells: the repository's conftest.py.)
     for item in items:
-        uses = E2E_FIXTURES.intersection(getattr(item, "fixturenames", ()))
-        # nbval's notebook cells run in a real kernel.
-        notebook_cell = type(item).__module__.startswith("nbval")
-        if uses or notebook_cell:
+        if E2E_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.e2e)
 
 
