@@ -28,7 +28,8 @@ def test_the_option_is_two_dashes_and_takes_no_value():
 
 
 @pytest.mark.parametrize("words", [["--bg"], ["--stdin-file", "x"], ["-exec", "echo"],
-                                   ["--out", "v"], ["--err", "v"], ["--stdin", "v"]])  # fmt: skip
+                                   ["--out", "v"], ["--err", "v"], ["--stdin", "v"],
+                                   ["--in", "xs"], ["--export", "ys"]])  # fmt: skip
 def test_options_about_a_local_process_are_refused(words):
     with pytest.raises(UsageError, match="not for a --wasm cell"):
         wasm.check_command(cmdline.parse(["--wasm", *words]))

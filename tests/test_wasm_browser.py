@@ -129,3 +129,47 @@ def test_an_untrusted_notebook_shows_why_its_wasm_cell_does_not_run(lab: Lab):
     assert "ran in the page" not in text, text
     assert not lab.js("return cell(0).outputArea.node.querySelector('script')")
     lab.screenshot("wasm-untrusted", cell=0)
+
+
+def test_stdin_is_end_of_input_and_a_panic_says_its_cell_line_and_status(lab: Lab):
+    path = lab.notebook(
+        "panic.ipynb",
+        [
+            "%%gorun --wasm\nvar s string\nn, err := fmt.Scan(&s)\n"
+            'fmt.Println(n, err)\npanic("boom")'
+        ],
+    )
+    lab.run_notebook(path)
+    lab.js("cell(0).node.id = 'panic-cell'")
+    lab.wait_for(lambda: "exit status" in box_state(lab, "#panic-cell")["status"], "the end")
+    state = box_state(lab, "#panic-cell")
+    assert state["out"].startswith("0 EOF\npanic: boom"), state
+    assert "\tcell:5 " in state["out"], state  # the notebook's line (%%gorun is line 1)
+    assert "exit status 2" in state["status"], state
+
+
+def test_the_display_package_and_a_rich_value_show_in_the_page_in_order(lab: Lab):
+    code = """%%gorun --wasm
+fmt.Println("before")
+display.HTML(`<b id="bold">bold</b>`)
+d := display.New()
+d.HTML("first")
+d.HTML("updated")
+fmt.Println("after")
+type P struct{ X, Y int }
+[]P{{1, 2}, {3, 4}}"""
+    path = lab.notebook("display.ipynb", [code])
+    lab.run_notebook(path)
+    lab.js("cell(0).node.id = 'display-cell'")
+    lab.wait_for(lambda: "exit status 0" in box_state(lab, "#display-cell")["status"], "the end")
+    shown = lab.driver.execute_script(
+        """return [...document.querySelectorAll('#display-cell .gorun-wasm-out > *')]
+             .map((e) => e.tagName + ':' + e.innerHTML.trim());"""
+    )
+    assert shown[:4] == [
+        "PRE:before",
+        'DIV:<b id="bold">bold</b>',
+        "DIV:updated",  # the update replaced the display in place
+        "PRE:after",
+    ], shown
+    assert shown[4].startswith("DIV:<table>") and "<td>3</td>" in shown[4], shown

@@ -126,6 +126,8 @@ def check_command(cmd: Command) -> None:
         "--out": cmd.out_var is not None,
         "--err": cmd.err_var is not None,
         "-exec": cmd.exec_cmd is not None,
+        "--in": bool(cmd.in_vars),
+        "--export": bool(cmd.export_vars),
     }
     given = [name for name, on in unusable.items() if on]
     if given:

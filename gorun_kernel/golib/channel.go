@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"sync"
 )
 
@@ -54,26 +53,9 @@ var channel struct {
 func connection() *os.File {
 	if !channel.opened {
 		channel.opened = true
-		channel.conn = openChannel(os.Getenv(fdEnv))
+		channel.conn = openChannel(os.Getenv(fdEnv)) // channel_fd.go, channel_js.go
 	}
 	return channel.conn
-}
-
-func openChannel(value string) *os.File {
-	fd, err := strconv.Atoi(value)
-	if err != nil || fd < 3 {
-		return nil // unset or nonsense: not in a notebook
-	}
-	f := os.NewFile(uintptr(fd), "gorun-display")
-	if f == nil {
-		return nil
-	}
-	// Only a socket can be ours: an fd 3 inherited from somewhere else (a
-	// file, a pipe) must not receive frames.
-	if st, err := f.Stat(); err != nil || st.Mode()&os.ModeSocket == 0 {
-		return nil
-	}
-	return f
 }
 
 // InNotebook reports whether displays reach a notebook; when false they are

@@ -38,11 +38,10 @@ METADATA_KEY = "gorun_kernel/wasm"
 _STATUS_STYLE = (
     "margin:0;padding-left:1ch;font-size:13px;color:#888;color:var(--jp-content-font-color2,#888)"
 )
-_OUT_STYLE = (
-    "margin:0;padding-left:1ch;font-size:13px;white-space:pre-wrap;font-family:monospace;"
-    "font-family:var(--jp-code-font-family,monospace)"
-)
 _STYLE = """<style>
+.gorun-wasm-out pre { margin: 0; padding-left: 1ch; white-space: pre-wrap;
+  font-size: var(--jp-code-font-size, 13px); font-family: var(--jp-code-font-family, monospace); }
+.gorun-wasm-display { padding-left: 1ch; }
 .gorun-wasm-stderr { background: var(--jp-rendermime-error-background, #fdd); }
 .gorun-wasm-value { color: var(--jp-content-font-color1, #000); }
 .gorun-wasm-stop { font-size: 11px; margin-left: 1ch; }
@@ -91,7 +90,7 @@ def page_html(module: bytes, exec_js: bytes, args: list[str], env: dict[str, str
         [
             '<div class="gorun-wasm">',
             _STYLE,
-            f'<pre class="gorun-wasm-out" style="{_OUT_STYLE}" hidden></pre>',
+            '<div class="gorun-wasm-out" hidden></div>',
             '<div class="gorun-wasm-page" style="padding-left:1ch"></div>',
             f'<pre class="gorun-wasm-status" style="{_STATUS_STYLE}">{html.escape(not_run)}</pre>',
             f'<script type="text/plain" data-gorun="settings">{settings}</script>',

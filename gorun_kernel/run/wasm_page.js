@@ -24,6 +24,7 @@
   const OUTPUT_LIMIT = 1 << 20; // characters of text shown; the rest is counted
   let shown = 0;
   let dropped = 0;
+  let clearPending = false; // a clear that waits for the next output
   page.id = "gorun-wasm-" + Math.random().toString(36).slice(2, 10);
   const started = performance.now();
 
@@ -38,27 +39,74 @@
     }
   }
 
-  function write(text, stream) {
+  function firstOutput() {
     if (!box.dataset.firstOutputMs) {
       box.dataset.firstOutputMs = String(Math.round(performance.now() - started));
     }
+    out.hidden = false;
+    if (clearPending) {
+      clearPending = false;
+      out.replaceChildren();
+    }
+  }
+
+  // Text goes into one <pre> per run of the same stream, in the order written.
+  function write(text, stream) {
     if (shown + text.length > OUTPUT_LIMIT) {
       dropped += text.length - Math.max(OUTPUT_LIMIT - shown, 0);
       text = text.slice(0, Math.max(OUTPUT_LIMIT - shown, 0));
     }
     shown += text.length;
     if (!text) return;
-    out.hidden = false;
+    firstOutput();
     const last = out.lastChild;
     if (last && last.dataset.stream === stream) {
-      last.textContent += text;
+      last.lastChild.appendData(text);
     } else {
-      const span = document.createElement("span");
-      span.dataset.stream = stream;
-      span.className = "gorun-wasm-" + stream;
-      span.textContent = text;
-      out.append(span);
+      const pre = document.createElement("pre");
+      pre.dataset.stream = stream;
+      pre.className = "gorun-wasm-" + stream;
+      pre.append(document.createTextNode(text));
+      out.append(pre);
     }
+  }
+
+  // A MIME bundle as the notebook would show it, from the richest form this page can draw.
+  function render(target, data) {
+    const image = ["image/png", "image/jpeg", "image/gif"].find((m) => m in data);
+    if ("text/html" in data) target.innerHTML = data["text/html"];
+    else if ("image/svg+xml" in data) target.innerHTML = data["image/svg+xml"];
+    else if (image) {
+      const img = document.createElement("img");
+      img.src = `data:${image};base64,${data[image]}`;
+      target.replaceChildren(img);
+    } else {
+      const pre = document.createElement("pre");
+      const json = Object.keys(data).find((m) => /^application\/(.+\+)?json$/.test(m));
+      pre.textContent = json ? JSON.stringify(data[json], null, 2) : String(data["text/plain"] ?? "");
+      target.replaceChildren(pre);
+    }
+  }
+
+  // A frame of the display package (golib/channel.go): a display, its update, a clear.
+  function displayed(f) {
+    if (f.type === "clear") {
+      if (f.wait) clearPending = true;
+      else out.replaceChildren();
+      return;
+    }
+    if (f.type === "update") {
+      for (const d of out.querySelectorAll(".gorun-wasm-display")) {
+        if (d.dataset.displayId === f.id) render(d, f.data || {});
+      }
+      return;
+    }
+    firstOutput();
+    const d = document.createElement("div");
+    d.className = "gorun-wasm-display";
+    if (f.id) d.dataset.displayId = f.id;
+    render(d, f.data || {});
+    out.append(d);
   }
 
   async function gunzip(name) {
@@ -90,8 +138,40 @@
       if (fd === 1 || fd === 2) {
         const s = decoders[fd].decode(buf, { stream: true });
         postMessage({ t: fd === 1 ? "stdout" : "stderr", s });
-      }
+      } else if (fd === DISPLAY_FD) writeFrames(buf);
       return buf.length;
+    };
+    const read = fs.read;
+    fs.read = (fd, buffer, offset, length, position, callback) => {
+      // stdin: a page has none to give; end of input, as a program with </dev/null gets.
+      if (fd === 0) callback(null, 0);
+      else if (fd === DISPLAY_FD) {
+        buffer[offset] = 1; // a sync frame's acknowledgement: frames and text are in order
+        callback(null, 1);
+      } else read(fd, buffer, offset, length, position, callback);
+    };
+    // The display package's channel (golib/channel_js.go): a file at DISPLAY_PATH whose
+    // writes are frames, "GRD" | flags | length (uint32, big-endian) | JSON.
+    const DISPLAY_PATH = "/gorun/display";
+    const DISPLAY_FD = 100;
+    let frames = new Uint8Array(0);
+    const open = fs.open;
+    fs.open = (path, flags, mode, callback) => {
+      if (path === DISPLAY_PATH) callback(null, DISPLAY_FD);
+      else open(path, flags, mode, callback);
+    };
+    const writeFrames = (buf) => {
+      const joined = new Uint8Array(frames.length + buf.length);
+      joined.set(frames);
+      joined.set(buf, frames.length);
+      frames = joined;
+      while (frames.length >= 8) {
+        const size = new DataView(frames.buffer, frames.byteOffset).getUint32(4);
+        if (frames.length < 8 + size) break;
+        const body = new TextDecoder().decode(frames.subarray(8, 8 + size));
+        postMessage({ t: "display", frame: JSON.parse(body) });
+        frames = frames.slice(8 + size);
+      }
     };
     const handlers = [];
     let exited = false;
@@ -154,14 +234,17 @@
         else target.innerHTML = m.html;
       }
     } else if (m.t === "on") listen(m);
+    else if (m.t === "display") displayed(m.frame);
     else if (m.t === "value") {
-      let text = m.s;
+      let data = null;
       try {
-        text = JSON.parse(m.s).data["text/plain"];
+        data = JSON.parse(m.s).data;
       } catch (e) {
-        // not the helper's JSON: shown as it is
+        // not the helper's JSON: shown as text
       }
-      write(text + "\n", "value");
+      if (data && Object.keys(data).some((k) => k !== "text/plain")) {
+        displayed({ type: "display", data });
+      } else write((data ? data["text/plain"] : m.s) + "\n", "value");
     } else if (m.t === "exit") {
       const ms = Math.round(performance.now() - started);
       finish(`ran in this page (Web Worker, js/wasm): exit status ${m.code} \u00b7 ${ms} ms`);
@@ -189,7 +272,7 @@
     watch = setInterval(() => {
       if (!box.isConnected) finish("");
     }, 1000);
-    const env = { ...settings.env, GORUN_WASM_DIV: page.id };
+    const env = { ...settings.env, GORUN_WASM_DIV: page.id, GORUN_DISPLAY_PAGE: "/gorun/display" };
     worker.postMessage({ t: "start", module, env, args: settings.args }, [module]);
     say("running in this page (Web Worker, js/wasm)", true);
   }
