@@ -147,6 +147,14 @@ STARTED_FD = Variable(
     "then join the session).",
     set_by_gorun=True,
 )
+PYDATA_FD = Variable(
+    "GORUN_PYDATA_FD",
+    "a file descriptor",
+    "unset outside the %%gorun magic",
+    "The socket a program of the `%%gorun` magic reads its `--in` values from and writes "
+    "its `--export` values and final value to (`golib/pydata`; docs/data.md).",
+    set_by_gorun=True,
+)
 VALUE_CACHE = Variable(
     "GORUN_VALUE_CACHE",
     "a directory",
@@ -186,6 +194,7 @@ VARIABLES: tuple[Variable, ...] = (
     DISPLAY_FD,
     VALUE_FD,
     STARTED_FD,
+    PYDATA_FD,
     VALUE_CACHE,
     WARM_PARENT,
     WASM_DIV,

@@ -253,9 +253,14 @@ class Engine:
         label = where.label or f"[{self.session.cells + 1}]"
         with abortable(self.control):  # pure: an interrupt may abandon it at any point
             composed = compose.compose_cell(
-                code, where.first_line, label, self.session, self.stdlib, owner=where.cell_id,
+                code,
+                where.first_line,
+                label,
+                self.session,
+                self.stdlib,
+                owner=where.cell_id,
                 exports=cmd.export_vars,
-            )  # fmt: skip
+            )
         if composed.form == "empty":
             return Outcome(status="nothing to run", error=None, ran=False)
         for note in sorted(set(composed.notes) - self._noted):  # once a session

@@ -131,9 +131,14 @@ class GorunMagics(Magics):
                 outcome = engine.run_package(cmd, sink, opts)
             else:
                 outcome = engine.run_cell(
-                    data.code, cmd, sink, opts, first_line=data.first_line, label=self._label(),
+                    data.code,
+                    cmd,
+                    sink,
+                    opts,
+                    first_line=data.first_line,
+                    label=self._label(),
                     cell_id=self.cell_id,
-                )  # fmt: skip
+                )
         except UsageError as e:
             raise IPythonUsageError(e.message) from None
         return self._data(data, outcome, self._finish(cmd, outcome))

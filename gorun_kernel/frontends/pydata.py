@@ -23,6 +23,7 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from gorun_kernel import config
 from gorun_kernel.cmdline import Command
 from gorun_kernel.compose import pyvalues, txtar
 from gorun_kernel.compose.parse import parse_cell
@@ -32,7 +33,7 @@ from gorun_kernel.errors import CellError, UsageError
 from gorun_kernel.outcome import Outcome
 from gorun_kernel.proc.datachannel import DataChannel
 
-FD_ENV = "GORUN_PYDATA_FD"  # golib/pydata's FDEnv
+FD_ENV = config.PYDATA_FD.name  # golib/pydata's FDEnv
 FINAL = ""  # the frame name of a cell's final value
 _SHORT_DECL = re.compile(r"^\s*((?:\w+\s*,\s*)*\w+)\s*:=")
 _VAR_STMT = re.compile(r"^\s*(?:var|const)\s+((?:\w+\s*,\s*)*\w+)\b")
@@ -106,8 +107,9 @@ class Bridge:
 
     def session_channels(self) -> dict[str, Any]:
         """The channel for a run without --in (a test run): the kept frames only."""
-        outgoing = [frame for name, (text, frame) in self.kept.items()
-                    if self._still_declared(name, text)]  # fmt: skip
+        outgoing = [
+            frame for name, (text, frame) in self.kept.items() if self._still_declared(name, text)
+        ]
         return {"pydata": DataChannel.create(FD_ENV, lambda _: None, [*outgoing, END])}
 
     def _declare(self, name: str, ns: dict[str, Any]) -> pyvalues.Declared:
@@ -159,8 +161,12 @@ class Bridge:
                 "--export sends values at the end of the cell's statements; this cell has "
                 "its own func main: put its statements in the cell instead"
             )
-        session = {n for d in self.engine.session.decls.values()
-                   if d.kind in ("var", "const") for n in d.names}  # fmt: skip
+        session = {
+            n
+            for d in self.engine.session.decls.values()
+            if d.kind in ("var", "const")
+            for n in d.names
+        }
         for name in cmd.export_vars:
             try:
                 pyvalues.check_name(name, "--export")
