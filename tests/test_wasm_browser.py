@@ -173,3 +173,15 @@ type P struct{ X, Y int }
         "PRE:after",
     ], shown
     assert shown[4].startswith("DIV:<table>") and "<td>3</td>" in shown[4], shown
+
+
+def test_the_magic_runs_a_wasm_cell_in_a_python_notebook(lab: Lab):
+    path = lab.notebook(
+        "magic.ipynb",
+        ["%load_ext gorun_kernel", '%%gorun --wasm\nfmt.Println("from the magic,", 6*7)'],
+        kernel="python3",
+    )
+    lab.run_notebook(path)
+    lab.js("cell(1).node.id = 'magic-cell'")
+    lab.wait_for(lambda: "exit status 0" in box_state(lab, "#magic-cell")["status"], "the end")
+    assert box_state(lab, "#magic-cell")["out"] == "from the magic, 42\n"
