@@ -178,6 +178,14 @@ WASM_DIV = Variable(
     "page's worker script (`run/wasm_page.js`), not by Python.",
     set_by_gorun=True,
 )
+DISPLAY_PAGE = Variable(
+    "GORUN_DISPLAY_PAGE",
+    "a path",
+    "unset outside a `--wasm` cell's page",
+    "Where a `--wasm` program opens the display package's channel: a file the page's "
+    "worker script serves (`run/wasm_page.js`), whose writes are display frames.",
+    set_by_gorun=True,
+)
 
 VARIABLES: tuple[Variable, ...] = (
     GO,
@@ -198,6 +206,7 @@ VARIABLES: tuple[Variable, ...] = (
     VALUE_CACHE,
     WARM_PARENT,
     WASM_DIV,
+    DISPLAY_PAGE,
 )
 
 
