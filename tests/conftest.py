@@ -164,6 +164,17 @@ def python_kernel():
         yield km, kc
 
 
+@pytest.fixture(scope="module")
+def go_engine() -> Iterator[object]:
+    """An in-process Engine shared by a test module (tests/engine_tier.py: run, Recorder)."""
+    from gorun_kernel.build.toolchain import find_toolchain
+    from gorun_kernel.engine import Engine
+
+    engine = Engine(find_toolchain())
+    yield engine
+    engine.close()
+
+
 @pytest.fixture
 def kc(kernel):
     return kernel[1]

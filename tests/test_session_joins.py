@@ -21,53 +21,13 @@ def ok(kc, code: str, **kw):
     return r
 
 
-def failed(kc, code: str, ename: str = "ExitError"):
-    r = execute(kc, code)
-    assert r.status == "error" and r.reply["content"]["ename"] == ename, r.messages
-    return r
-
-
 def listed(kc) -> list[str]:
     return [line.split()[0] for line in ok(kc, "%list").stream().splitlines()]
 
 
 # -- a cell whose program did not get past init changes nothing ----------------------
-
-NO_INIT = [
-    ('var pz = func() int { panic("boom pz") }()', "panic: boom pz"),
-    ('var pz = 1\nfunc init() { panic("boom init") }', "panic: boom init"),
-    ('var pz = func() int { fmt.Println("leaving"); os.Exit(3); return 0 }()', "leaving"),
-]
-
-
-@pytest.mark.parametrize(("cell", "shown"), NO_INIT, ids=["initializer", "init", "exit"])
-def test_a_cell_that_fails_in_its_initialization_leaves_the_session_as_it_was(kc, cell, shown):
-    r = failed(kc, cell)
-    assert shown in r.stream("stderr") + r.stream()  # the failure is shown, as before
-    # Later cells run: they do not fail the same way until `%rm pz`.
-    assert ok(kc, 'fmt.Println("after")').stream() == "after\n"
-    assert "pz" not in listed(kc)
-    r = failed(kc, "fmt.Println(pz)", "BuildError")
-    assert r.reply["content"]["evalue"] == "line 1: undefined: pz"
-
-
-def test_an_earlier_declaration_stays_when_its_replacement_fails_in_init(kc):
-    ok(kc, "var kept = 1")
-    failed(kc, 'var kept = func() int { panic("no") }()')
-    assert ok(kc, "kept").value == "1"
-
-
-def test_the_cells_own_statements_failing_keep_its_declarations(kc):
-    # Its declarations initialized; the call that failed is this run's, not theirs.
-    r = failed(kc, "func div10(d int) int { return 10 / d }\nvar ten = 10\ndiv10(0)")
-    assert "integer divide by zero" in r.stream("stderr")
-    assert ok(kc, "div10(ten / 2)").value == "2"
-
-
-def test_a_cells_own_func_main_failing_keeps_its_declarations(kc):
-    r = failed(kc, 'var viaMain = 8\nfunc main() {\n\tpanic("in main")\n}')
-    assert "cell:3" in r.stream("stderr")  # its lines are still the cell's own
-    assert ok(kc, "viaMain").value == "8"
+# The engine's rules: test_engine_semantics.py (a failed initializer, init or exit; a
+# replacement failing in init; the cell's own statements or main failing).
 
 
 def test_magic_a_failed_initializer_does_not_join(run):
