@@ -41,8 +41,12 @@ class LabServer:
         self.url = f"http://127.0.0.1:{self.port}"
         settings = state / "user-settings"
         self._quiet_settings(settings)
+        jupyter_path = self._this_extension(state)
         env = {
             **os.environ,
+            "JUPYTER_PATH": os.pathsep.join(
+                filter(None, [jupyter_path, os.environ.get("JUPYTER_PATH")])
+            ),
             "JUPYTERLAB_SETTINGS_DIR": str(settings),
             "JUPYTERLAB_WORKSPACES_DIR": str(state / "workspaces"),
             "JUPYTER_RUNTIME_DIR": str(state / "runtime"),
@@ -71,6 +75,17 @@ class LabServer:
             args, env=env, stdout=self._log, stderr=subprocess.STDOUT, cwd=root
         )
         self._wait_ready()
+
+    @staticmethod
+    def _this_extension(state: Path) -> str:
+        """A JUPYTER_PATH entry whose labextensions/gorun-kernel is this checkout's
+        labextension/prebuilt: JupyterLab takes the first of a name along its path,
+        so the tests run the extension as committed here, not an installed copy."""
+        root = state / "jupyter-path"
+        (root / "labextensions").mkdir(parents=True)
+        prebuilt = Path(__file__).resolve().parent.parent / "labextension" / "prebuilt"
+        (root / "labextensions" / "gorun-kernel").symlink_to(prebuilt, target_is_directory=True)
+        return str(root)
 
     @staticmethod
     def _quiet_settings(settings: Path) -> None:

@@ -124,6 +124,10 @@ class History:
         self._write("UPDATE history SET output = ? WHERE session = ? AND line = ?",
                     (output, self.session, line))  # fmt: skip
 
+    def cells(self) -> list[str]:
+        """This session's cells so far, oldest first."""
+        return [source for _, _, source, _ in self.range(0, 0, None)]
+
     def close(self) -> None:
         self._write("UPDATE sessions SET end = ? WHERE session = ?", (time.time(), self.session))
         self.db.close()

@@ -24,7 +24,7 @@ from gorun_kernel.build import warm
 from gorun_kernel.engine import Engine
 from gorun_kernel.errors import GorunError, Interrupted
 from gorun_kernel.events import ClearOutput, Display, Event, Progress
-from gorun_kernel.frontends import cellhead, history, render, session_commands
+from gorun_kernel.frontends import cellformat, cellhead, history, marks, render, session_commands
 from gorun_kernel.frontends.ipykernel_adapter import AdaptedKernel
 from gorun_kernel.frontends.kernel_help import KernelHelp
 from gorun_kernel.gotest import flags as testflags
@@ -175,6 +175,7 @@ class GorunKernel(AdaptedKernel):
         self._payload = []  # the execute_reply's (a page for `name?`)
         sink = _Sink(self, silent, allow_stdin)
         self._timing: dict[str, object] | None = None
+        self._marks: list[dict[str, object]] = []  # the lines the editor marks (marks.py)
         try:
             outcome = self._execute(code, sink, allow_stdin, cell_id)
         except GorunError as e:
@@ -221,6 +222,8 @@ class GorunKernel(AdaptedKernel):
         metadata = super().finish_metadata(parent, metadata, reply_content)
         if getattr(self, "_timing", None) is not None:
             metadata["gorun_timing"] = self._timing
+        if getattr(self, "_marks", None):
+            metadata[marks.KEY] = self._marks
         return metadata
 
     def on_sigint(self, signum: int, frame: object) -> None:
@@ -239,6 +242,7 @@ class GorunKernel(AdaptedKernel):
         }
 
     def _fail(self, error: GorunError, silent: bool) -> dict[str, Any]:
+        self._marks = marks.error_marks(error)
         content = {
             "ename": error.ename,
             "evalue": error.message,
@@ -254,6 +258,10 @@ class GorunKernel(AdaptedKernel):
         """Run a cell's header lines, then its Go; None when there was no program."""
         self._quiet = False
         if not code.strip():
+            return None
+        if cellformat.asks_format(code):  # JupyterLab's "Format Go cell", or typed
+            toolchain = self._engine().toolchain
+            self._payload = cellformat.run(code, toolchain, sink, self.history.cells)
             return None
         head = cellhead.split(code)
         cell_words: list[str] = []
