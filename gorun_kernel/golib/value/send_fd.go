@@ -5,6 +5,8 @@ package value
 import (
 	"os"
 	"strconv"
+
+	"gorun.dev/display/pydata"
 )
 
 // sender writes to the descriptor GORUN_VALUE_FD names; nil without one.
@@ -19,3 +21,6 @@ func sender() func([]byte) {
 		_ = f.Close()
 	}
 }
+
+// asData sends the value as data for Python, when the magic asked for it.
+func asData(values ...any) { pydata.Final(values...) }

@@ -1,11 +1,9 @@
 package value
 
-import "gorun.dev/display/pydata"
-
 // Show sends a snippet's final value (one value, or several as a tuple) to the
 // run, as Encode writes it: to the descriptor GORUN_VALUE_FD names (send_fd.go),
 // or in a --wasm cell to the page (send_js.go); in a run of the %%gorun magic,
-// also as data for Python (pydata.Final). It lives here, not in the
+// also as data for Python (asData: pydata.Final). It lives here, not in the
 // program's package main, so that what go says about package main (-gcflags=-m,
 // -S) is about the user's code only: inlining os.NewFile there would bring
 // sync/atomic instantiations into its output.
@@ -15,7 +13,7 @@ func Show(values ...any) {
 	if send := sender(); send != nil {
 		send(Encode(values...))
 	}
-	pydata.Final(values...)
+	asData(values...)
 }
 
 // ShowCall shows a call's results, unless its only result is a nil error (or
