@@ -11,6 +11,7 @@ import re
 import urllib.parse
 
 import nbformat
+import pytest
 from browser import KERNELSPECS, Lab
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
@@ -294,3 +295,14 @@ def test_rich_output_from_the_magic_in_a_python_notebook(lab: Lab):
     assert image_size(lab, 1) == [120, 80]
     assert lab.cell_output(2).find_element("css selector", "table td").text == "Earth"
     lab.screenshot("display-magic")
+
+
+@pytest.mark.e2e
+def test_help_is_the_reference_rendered_as_markdown(lab: Lab):
+    path = lab.notebook("help.ipynb", ["%help"])
+    lab.run_notebook(path)
+    html = lab.cell_output_html(0)
+    # Rendered Markdown (the reference's tables), not the plain-text fallback.
+    assert "<table" in html and "<code>%goflags WORDS</code>" in html, html[:500]
+    assert "--wait-port N" in lab.cell_output_text(0)
+    lab.screenshot("help", cell=0)
