@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gorun_kernel.errors import (
     ExitError,
@@ -16,8 +16,10 @@ from gorun_kernel.errors import (
 )
 from gorun_kernel.proc.channels import Channel
 from gorun_kernel.proc.memlimit import MemoryLimit
-from gorun_kernel.proc.process import ProcessResult
 from gorun_kernel.proc.stdinfeed import StdinSource
+
+if TYPE_CHECKING:  # the kernel imports this module at start; the run loop can wait
+    from gorun_kernel.proc.process import ProcessResult
 
 
 @dataclass

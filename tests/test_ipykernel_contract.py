@@ -168,3 +168,21 @@ def test_the_adapter_overrides_exactly_the_listed_hooks():
         "process_control",
         "pre_handler_hook",
     }
+
+
+def test_kernel_info_is_the_base_classes_without_the_debugger():
+    # Kernel.kernel_info imports ipykernel.debugger (debugpy: 0.1-0.4 s before the
+    # kernel's first reply) to list a "debugger" feature this kernel does not have.
+    fields = dict(
+        implementation="gorun_kernel", implementation_version="1", language_info={"name": "go"},
+        banner="b", help_links=[], _supports_kernel_subshells=True,
+    )  # fmt: skip
+    base = Kernel.kernel_info.fget(types.SimpleNamespace(**fields))  # type: ignore[attr-defined]
+    ours = AdaptedKernel.kernel_info.fget(types.SimpleNamespace(**fields))  # type: ignore[attr-defined]
+    assert set(ours) == set(base)
+    assert {k: v for k, v in ours.items() if k != "supported_features"} == {
+        k: v for k, v in base.items() if k != "supported_features"
+    }
+    assert ours["supported_features"] == [f for f in base["supported_features"] if f != "debugger"]
+    assert "kernel subshells" in ours["supported_features"]
+    assert "from .debugger import" in source(Kernel.kernel_info.fget)  # why ours exists

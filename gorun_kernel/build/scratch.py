@@ -33,17 +33,35 @@ PREFIX = "session-"
 NEW_PREFIX = ".new-"  # a directory being set up, not yet locked
 
 
+def _shared_base() -> tuple[Path, Path]:
+    """(the temp dir, this user's directory of sessions in it)."""
+    root = config.directory(config.SCRATCH_DIR) or Path(tempfile.gettempdir())
+    return root, root / f"gorun_kernel-{os.getuid()}"
+
+
+def _trusted(base: Path) -> bool:
+    """Ours: someone else's directory (or a symlink) at our name is not trusted."""
+    st = os.lstat(base)
+    return stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and not st.st_mode & 0o077
+
+
+def remove_stale_sessions() -> None:
+    """At a kernel's start, before its own session is made (its engine comes later):
+    the directories of dead sessions, and what their programs left running."""
+    with contextlib.suppress(GorunError, OSError):
+        _, base = _shared_base()
+        if _trusted(base):
+            remove_stale(base)
+
+
 def base_dir() -> tuple[Path, bool]:
     """Where session directories live, private to this user under the temp dir;
     and whether it is a one-off directory (to remove with the session)."""
-    root = config.directory(config.SCRATCH_DIR) or Path(tempfile.gettempdir())
-    base = root / f"gorun_kernel-{os.getuid()}"
+    root, base = _shared_base()
     try:
         with contextlib.suppress(FileExistsError):
             base.mkdir(mode=0o700, parents=True)
-        st = os.lstat(base)
-        # Someone else's directory (or a symlink) at our name: do not trust it.
-        if stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and not st.st_mode & 0o077:
+        if _trusted(base):
             return base, False
         return Path(tempfile.mkdtemp(prefix="gorun_kernel-", dir=root)), True
     except OSError as e:

@@ -28,7 +28,6 @@ import time
 from pathlib import Path
 
 from gorun_kernel import config
-from gorun_kernel.build import gobuild as build
 from gorun_kernel.build.scratch import go_mod_text
 from gorun_kernel.build.toolchain import Toolchain, find_toolchain
 from gorun_kernel.errors import GorunError
@@ -79,6 +78,10 @@ def warm(tc: Toolchain, work: Path, tiers: list[list[str]], report: bool = False
     env["GOWORK"] = "off"  # as the engine builds: the session is nobody's workspace
     env["GOTMPDIR"] = str(work / "tmp")  # go's own work files go when work/ goes
     (work / "tmp").mkdir(parents=True, exist_ok=True)
+    # Imported here, in the warm-up's own process: the kernel that starts it, at its
+    # start, does not wait for the build pipeline's modules.
+    from gorun_kernel.build import gobuild as build
+
     flags = build.with_run_defaults(["-mod=mod"])  # the engine's, for a cell without flags
     ok = True
     for i, packages in enumerate(tiers, 1):

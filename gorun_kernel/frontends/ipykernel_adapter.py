@@ -17,6 +17,9 @@ kernel needs a little more, and this module is the only place that reaches it:
 - `_topic`: the IOPub topic of a message sent outside `send_response` (output of
   a background program goes to the cell that started it, not the current one);
 - `_allow_stdin`: what `raw_input` checks (the base class never sets it);
+- `kernel_info`: the base class imports its debugger (debugpy: 0.1-0.4 s, before
+  the kernel's first reply) only to list "debugger" among the features, which
+  this kernel does not have;
 - for the `%%gorun` magic in a Python notebook: `IPythonKernel.do_inspect` on the
   running kernel instance (the shell's `kernel`), which `inspect_request` calls.
 
@@ -32,6 +35,7 @@ import signal
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from ipykernel._version import kernel_protocol_version
 from ipykernel.jsonutil import json_clean
 from ipykernel.kernelbase import Kernel
 
@@ -51,6 +55,19 @@ class AdaptedKernel(Kernel):
     control_finished: Callable[[], None] | None = None  # called after each control message
 
     # -- the hooks -----------------------------------------------------------
+
+    @property
+    def kernel_info(self) -> dict[str, Any]:
+        """Kernel.kernel_info without the debugger (see the module's docstring)."""
+        return {
+            "protocol_version": kernel_protocol_version,
+            "implementation": self.implementation,
+            "implementation_version": self.implementation_version,
+            "language_info": self.language_info,
+            "banner": self.banner,
+            "help_links": self.help_links,
+            "supported_features": ["kernel subshells"] if self._supports_kernel_subshells else [],
+        }
 
     async def execute_request(self, stream: Any, ident: Any, parent: Any) -> None:
         self.cell_running = True

@@ -15,22 +15,24 @@ import sys
 import threading
 import traceback
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ipykernel.kernelapp import IPKernelApp
 
 from gorun_kernel import __version__, cmdline
 from gorun_kernel.build import warm
-from gorun_kernel.engine import Engine
 from gorun_kernel.errors import GorunError, Interrupted
 from gorun_kernel.events import ClearOutput, Display, Event, Progress
 from gorun_kernel.frontends import cellformat, cellhead, history, marks, render, session_commands
 from gorun_kernel.frontends.ipykernel_adapter import AdaptedKernel
-from gorun_kernel.frontends.kernel_help import KernelHelp
+from gorun_kernel.frontends.session_start import SessionStart
 from gorun_kernel.gotest import flags as testflags
-from gorun_kernel.help import untyped as assist
 from gorun_kernel.outcome import Outcome, RunOptions
 from gorun_kernel.proc.stdinwatch import stdin_detection_works
+
+if TYPE_CHECKING:
+    from gorun_kernel.engine import Engine
+    from gorun_kernel.frontends.kernel_help import KernelHelp
 
 try:
     from IPython.core.error import StdinNotImplementedError
@@ -116,26 +118,46 @@ class GorunKernel(AdaptedKernel):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.engine: Engine | None = None
-        self.start_error: GorunError | None = None
-        try:
-            self.engine = Engine()
-        except GorunError as e:
-            self.start_error = e  # no Go, a bad setting: every cell says so; the kernel stays up
-        except OSError as e:
-            self.start_error = GorunError(f"cannot start a session: {e}")
+        # The engine is made in a thread, once the kernel has answered kernel_info.
+        self.session_start = SessionStart()
+        self._help: KernelHelp | None = None
+        self._help_made = threading.Lock()  # help is asked from the shell thread too
         self.settings = session_commands.SessionSettings()  # %goflags, %env, %timeout
         warm.WARMER.start()  # go's build cache warms until the first cell (started in __main__)
         self.shutting_down = False
         self.control_done = threading.Event()  # the shutdown request is fully handled
         self.control_finished = self._control_finished
         atexit.register(_let_control_finish, self)
-        self.help = KernelHelp(self.engine)
         self.history = history.History()  # cells for history_request (up-arrow in consoles)
 
     @property
+    def engine(self) -> Engine | None:
+        """The session (None: start_error says why); waits for it while it starts."""
+        return self.session_start.engine()
+
+    @property
+    def start_error(self) -> GorunError | None:
+        return self.session_start.error()
+
+    @property
+    def help(self) -> KernelHelp:
+        with self._help_made:
+            if self._help is None:
+                from gorun_kernel.frontends.kernel_help import KernelHelp
+
+                self._help = KernelHelp(self.engine)
+            return self._help
+
+    @property
+    def kernel_info(self) -> dict[str, Any]:
+        info = super().kernel_info
+        self.session_start.begin()  # the kernel says it is ready: now the engine
+        return info
+
+    @property
     def language_info(self) -> dict[str, Any]:  # type: ignore[override]
-        version = self.engine.toolchain.version if self.engine else ""
+        toolchain = self.session_start.toolchain()  # kernel_info waits for `go env` only
+        version = toolchain.version if toolchain else ""
         return {
             "name": "go",
             "version": version.removeprefix("go"),
@@ -147,9 +169,9 @@ class GorunKernel(AdaptedKernel):
 
     @property
     def banner(self) -> str:  # type: ignore[override]
-        if self.engine is None:
+        tc = self.session_start.toolchain()  # not the engine: kernel_info_reply has this
+        if tc is None:
             return f"Go (gorun) kernel {__version__}: {self.start_error}"
-        tc = self.engine.toolchain
         return (
             f"Go (gorun) kernel {__version__}, {tc.version} from {tc.source} ({tc.go}).\n"
             "Every cell is Go; %help for the reference."
@@ -346,6 +368,8 @@ class GorunKernel(AdaptedKernel):
     # -- help while typing: is_complete, completion, inspection, `name?` cells ---
 
     async def do_is_complete(self, code: str) -> dict[str, Any]:  # type: ignore[override]
+        from gorun_kernel.help import untyped as assist
+
         return assist.is_complete(code)
 
     async def do_complete(self, code: str, cursor_pos: int) -> dict[str, Any]:  # type: ignore[override]
@@ -365,6 +389,8 @@ class GorunKernel(AdaptedKernel):
         """A cell that is `name?` or `name??`: its documentation, as IPython shows
         it: a page payload, shown in the cell's output (JupyterLab) or a pager
         (jupyter console). False for any other cell."""
+        from gorun_kernel.help import untyped as assist
+
         asked = assist.help_request(body)
         if asked is not None:
             text = assist.describe(engine, *asked)
@@ -381,8 +407,9 @@ class GorunKernel(AdaptedKernel):
     async def do_shutdown(self, restart: bool) -> dict[str, Any]:  # type: ignore[override]
         warm.WARMER.cancel()
         self.shutting_down = True
-        if self.engine is not None:
-            self.engine.close()  # ends a running program, removes the scratch module
+        engine = self.session_start.cancel()  # not made yet: it never will be
+        if engine is not None:
+            engine.close()  # ends a running program, removes the scratch module
         return {"status": "ok", "restart": restart}
 
     def _control_finished(self) -> None:

@@ -12,15 +12,18 @@ from __future__ import annotations
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from gorun_kernel import cmdline
-from gorun_kernel.engine import Engine
 from gorun_kernel.errors import UsageError
 from gorun_kernel.events import Display, OutputSink
 from gorun_kernel.frontends import cellhead, reference, render
 from gorun_kernel.gotest import flags as testflags
 from gorun_kernel.outcome import format_duration
 from gorun_kernel.proc import memlimit
+
+if TYPE_CHECKING:  # the kernel imports this module at start, before its engine is made
+    from gorun_kernel.engine import Engine
 
 
 @dataclass
@@ -67,7 +70,7 @@ class SessionSettings:
         return cmd
 
 
-Engines = Callable[[], Engine]  # the session's engine, or the error that it could not start
+Engines = Callable[[], "Engine"]  # the session's engine, or the error that it could not start
 Command = Callable[[list[str], SessionSettings, Engines, OutputSink], None]
 
 

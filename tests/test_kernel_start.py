@@ -1,0 +1,54 @@
+"""The kernel's start: it answers kernel_info before its engine is made (issue 23 item 3).
+
+The engine (the whole pipeline's modules and a scratch module) is made in a
+thread once the kernel has answered kernel_info; a cell or a help request that
+comes first waits for it. benchmarks/kernel_start.py measures the start against
+a python3 kernel's.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+from kernel_client import complete, execute, reply_to, running
+
+from gorun_kernel.build.toolchain import find_toolchain
+
+pytestmark = pytest.mark.e2e
+
+
+def kernel_info(kc) -> dict:
+    return reply_to(kc, kc.kernel_info())["content"]
+
+
+def test_kernel_info_names_the_go_version_and_no_debugger():
+    go = find_toolchain().go
+    version = subprocess.run([go, "env", "GOVERSION"], capture_output=True, text=True).stdout
+    with running() as (_, kc):
+        info = kernel_info(kc)
+        assert info["language_info"]["version"] == version.strip().removeprefix("go")
+        assert f"{version.strip()} from " in info["banner"]
+        assert "debugger" not in info["supported_features"]  # this kernel has none
+        # The first requests after ready wait for the engine, and are answered.
+        assert "Println" in complete(kc, "fmt.Print")["matches"]
+        assert execute(kc, 'fmt.Println("first")').stream() == "first\n"
+
+
+def test_a_first_cell_sent_with_kernel_info_waits_for_the_engine():
+    with running(ready=False) as (_, kc):
+        kc.wait_for_ready(timeout=180)
+        r = execute(kc, "x := 6 * 7\nx")  # no pause: the engine may still be being made
+        assert r.status == "ok", r.messages
+        assert r.value == "42"
+
+
+def test_a_kernel_without_go_starts_and_says_why_in_every_cell():
+    with running(env={"GORUN_GO": "/nonexistent/go"}) as (_, kc):
+        why = "GORUN_GO=/nonexistent/go is not an executable go binary"
+        assert why in kernel_info(kc)["banner"]
+        for _ in range(2):
+            r = execute(kc, 'fmt.Println("hi")')
+            assert r.status == "error"
+            assert why in r.reply["content"]["evalue"]
+        assert complete(kc, "fmt.Print")["status"] == "ok"  # help answers, with nothing
