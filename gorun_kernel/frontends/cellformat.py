@@ -21,7 +21,6 @@ from gorun_kernel.build.toolchain import Toolchain
 from gorun_kernel.errors import UsageError
 from gorun_kernel.events import OutputSink
 from gorun_kernel.frontends import cellhead
-from gorun_kernel.help.gofmt import format_go
 
 COMMAND = "%fmt"
 PAYLOAD = "gorun_format"
@@ -35,6 +34,10 @@ def asks_format(code: str) -> bool:
 
 def format_cell(code: str, toolchain: Toolchain) -> str:
     """A whole cell (header lines and Go) with its Go formatted."""
+    # Here, not at the top: the kernel imports this module at start, gofmt's parser
+    # only when a cell is formatted (kernel start: benchmarks/kernel_start.py).
+    from gorun_kernel.help.gofmt import format_go
+
     head = cellhead.split(code)
     if not head.directives:
         return format_go(code, toolchain)

@@ -250,9 +250,10 @@ class GorunKernel(AdaptedKernel):
 
     def on_sigint(self, signum: int, frame: object) -> None:
         """While a request is handled, an interrupt stops the engine's work, and only that."""
-        if self.engine is not None:
-            self.engine.control.interrupt()
-            if self.engine.control.waiting_for_input:
+        engine = self.session_start.made()  # not made yet: nothing of it runs
+        if engine is not None:
+            engine.control.interrupt()
+            if engine.control.waiting_for_input:
                 raise KeyboardInterrupt
 
     def _ok(self) -> dict[str, Any]:

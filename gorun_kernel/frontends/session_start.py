@@ -73,6 +73,10 @@ class SessionStart:
         with self._made:
             return self._engine
 
+    def made(self) -> Engine | None:
+        """The engine if it is made already; never waits (a signal handler asks)."""
+        return self._engine
+
     def toolchain(self) -> Toolchain | None:
         """The session's Go toolchain (None: see error()); waits for `go env`."""
         self._finding.join()
