@@ -113,3 +113,27 @@ def test_final_values_keep_go_text_and_pickle_as_plain_values():
         back = pickle.loads(pickle.dumps(shown))  # noqa: S301 (our own bytes)
         assert type(back) in (type(value), pydata.GoList, pydata.GoInt)
         assert not isinstance(back, np.ndarray | pd.DataFrame) or type(back) is type(value)
+
+
+def test_a_final_value_changed_in_python_shows_pythons_repr_not_stale_go_text():
+    import numpy as np
+    import pandas as pd
+
+    from gorun_kernel.frontends import pydata
+
+    def made(value, text):
+        return pydata.final_value(None, value, text, {"text/plain": text})
+
+    xs = made([1, 2], "[1 2]")
+    xs.append(3)
+    assert repr(xs) == "[1, 2, 3]" and xs._repr_mimebundle_() == {"text/plain": "[1, 2, 3]"}
+    m = made({"a": 1}, "map[a:1]")
+    m["b"] = 2
+    assert repr(m) == "{'a': 1, 'b': 2}"
+    a = made(np.arange(3), "[0 1 2]")
+    a[0] = 5
+    assert repr(a) == "array([5, 1, 2])"
+    f = made(pd.DataFrame({"A": [1, 2]}), "[{1} {2}]")
+    assert repr(f) == "[{1} {2}]"
+    f.loc[0, "A"] = 9
+    assert repr(f) != "[{1} {2}]" and f._repr_mimebundle_() is None

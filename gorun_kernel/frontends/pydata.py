@@ -20,6 +20,7 @@ import functools
 import re
 import sys
 import weakref
+import zlib
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -195,7 +196,8 @@ class Bridge:
     def finish(self, prepared: Prepared, outcome: Outcome) -> tuple[bool, Any, str | None]:
         """Assign nothing yet: (has a final value, the value, why not) and the exports,
         checked whole. Keeps the frames of the --in values the session now declares."""
-        prepared.channel.join()
+        if outcome.job_output is None:  # a --bg program reads its values as it starts
+            prepared.channel.join()
         received = prepared.received = _decoded(prepared.parts)
         for d in prepared.declared:
             if d.frame is not None:
@@ -256,15 +258,44 @@ class _GoText:
 
     _go_text: str = ""
     _go_data: dict[str, Any] | None = None
+    _go_print: Any = None  # what it held then (fingerprint): changed since, Go's text is stale
 
     def __repr__(self) -> str:
+        if fingerprint(self) != self._go_print:
+            return super().__repr__()  # changed in Python (xs.append(4)): Python's repr
         return self._go_text
 
     def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        p.text(self._go_text)
+        p.text(repr(self))
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        if fingerprint(self) != self._go_print:
+            return {"text/plain": repr(self)}
         return dict(self._go_data or {"text/plain": self._go_text})
+
+
+def fingerprint(value: Any) -> Any:
+    """Enough of a value to tell that Python code changed it since it came from Go:
+    its elements by identity (a list, a dict), its bytes' CRC (an array), the hashes of
+    a DataFrame's rows; None for what cannot change (an int, a str) or be told."""
+    if isinstance(value, list):
+        return ("list", tuple(map(id, value)))
+    if isinstance(value, dict):
+        return ("dict", tuple((k, id(v)) for k, v in value.items()))
+    if type(value).__name__ == "GoArray":
+        import numpy as np
+
+        raw = np.ascontiguousarray(value).view(np.uint8)
+        return ("array", value.shape, str(value.dtype), zlib.crc32(memoryview(raw)))
+    if type(value).__name__ == "GoFrame":
+        import pandas as pd
+
+        try:
+            rows = pd.util.hash_pandas_object(value, index=True).to_numpy()
+        except TypeError:  # unhashable cells (lists): not told
+            return None
+        return ("frame", tuple(value.columns), zlib.crc32(rows.tobytes()))
+    return None
 
 
 class GoInt(_GoText, int):
@@ -332,6 +363,7 @@ def final_value(shell: Any, value: Any, text: str, bundle: dict[str, Any]) -> An
     else:
         return shown_as_go(shell, value, bundle)
     made._go_text, made._go_data = text, bundle
+    made._go_print = fingerprint(made)
     return made
 
 
@@ -344,25 +376,30 @@ def _array_class() -> type:
 
         _go_text: str | None = None
         _go_data: dict[str, Any] | None = None
+        _go_print: Any = None
 
         def __reduce__(self) -> Any:
             return np.asarray(self).__reduce__()  # pickled as a plain array
 
+        def _go(self) -> bool:
+            """Go's text still says what it holds."""
+            return self._go_text is not None and fingerprint(self) == self._go_print
+
         def __array_finalize__(self, obj: Any) -> None:
-            self._go_text = self._go_data = None  # set on the final value only
+            self._go_text = self._go_data = self._go_print = None  # the final value's only
 
         def __array_wrap__(self, out: Any, context: Any = None, return_scalar: bool = False) -> Any:
             out = np.asarray(out)  # what is computed from it is a plain array
             return out[()] if return_scalar else out
 
         def __repr__(self) -> str:
-            return self._go_text if self._go_text is not None else repr(np.asarray(self))
+            return str(self._go_text) if self._go() else repr(np.asarray(self))
 
         def _repr_pretty_(self, p: Any, cycle: bool) -> None:
             p.text(repr(self))
 
         def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
-            return dict(self._go_data) if self._go_data else {"text/plain": repr(self)}
+            return dict(self._go_data or {}) if self._go() else {"text/plain": repr(self)}
 
     GoArray.__module__ = __name__
     return GoArray
@@ -376,9 +413,14 @@ def _frame_class() -> type:
         """A DataFrame from Go (a slice of structs): Go's text and table for its display;
         frames made from it are plain DataFrames."""
 
-        _metadata: ClassVar[list[str]] = ["_go_text", "_go_data"]
+        _metadata: ClassVar[list[str]] = ["_go_text", "_go_data", "_go_print"]
         _go_text: str | None = None
         _go_data: dict[str, Any] | None = None
+        _go_print: Any = None
+
+        def _go(self) -> bool:
+            """Go's text still says what it holds."""
+            return self._go_text is not None and fingerprint(self) == self._go_print
 
         @property
         def _constructor(self) -> type:
@@ -388,13 +430,15 @@ def _frame_class() -> type:
             return pd.DataFrame(self).__reduce__()  # pickled as a plain DataFrame
 
         def __repr__(self) -> str:
-            return self._go_text if self._go_text is not None else super().__repr__()
+            return str(self._go_text) if self._go() else super().__repr__()
 
         def _repr_pretty_(self, p: Any, cycle: bool) -> None:
             p.text(repr(self))
 
         def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
-            return dict(self._go_data) if self._go_data else {"text/plain": repr(self)}
+            if self._go():
+                return dict(self._go_data or {})
+            return None  # changed in Python: pandas' own table
 
     GoFrame.__module__ = __name__
     return GoFrame
