@@ -98,6 +98,16 @@ def toolchain():
         ),
         # gofmt's own normalisations: number prefixes
         ("v:=0X1F+1E3", "v := 0x1F + 1e3"),
+        # blank lines between runs: at most one, as gofmt leaves them; a doc comment
+        # stays with its func
+        (
+            "x:=1\n\n\n// Double doubles.\nfunc Double(v int)int{return 2*v}\n\nfmt.Println(x)",
+            "x := 1\n\n// Double doubles.\nfunc Double(v int) int { return 2 * v }\n\n"
+            "fmt.Println(x)",
+        ),
+        # nothing to format
+        ("%%gotest", "%%gotest"),
+        ("// just a note", "// just a note"),
     ],
 )
 def test_gofmt_formats_every_kind_of_cell(toolchain, cell: str, formatted: str):

@@ -41,6 +41,8 @@ def format_cell(code: str, toolchain: Toolchain) -> str:
     head = cellhead.split(code)
     if not head.directives:
         return format_go(code, toolchain)
+    if not head.body.strip():
+        return code  # header lines only: nothing of Go to format
     lines = code.split("\n")
     header = "\n".join(lines[: head.first_line - 1])
     body = format_go(head.body, toolchain, head.first_line)

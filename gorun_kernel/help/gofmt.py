@@ -125,9 +125,13 @@ class _Formatter:
             return self._gofmt(code, first_line)
         lines = code.split("\n")
         out = []
-        for run in runs:
+        for k, run in enumerate(runs):
             text = "\n".join(lines[run.start : run.end])
-            out.append(self._gofmt(text, first_line + run.start) if text.strip() else text)
+            formatted = self._gofmt(text, first_line + run.start) if text.strip() else text
+            if k < len(runs) - 1 and formatted.endswith("\n"):
+                # Blank lines between runs: at most one, as gofmt leaves them.
+                formatted = formatted.rstrip("\n") + "\n"
+            out.append(formatted)
         return "\n".join(out)
 
     def _gofmt(self, text: str, first_line: int) -> str:
