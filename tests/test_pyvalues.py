@@ -137,3 +137,14 @@ def test_a_final_value_changed_in_python_shows_pythons_repr_not_stale_go_text():
     assert repr(f) == "[{1} {2}]"
     f.loc[0, "A"] = 9
     assert repr(f) != "[{1} {2}]" and f._repr_mimebundle_() is None
+
+
+def test_the_go_kernel_refuses_in_and_export():
+    import pytest
+
+    from gorun_kernel.errors import UsageError
+    from gorun_kernel.frontends.session_commands import SessionSettings
+
+    for words in (["--in", "xs"], ["--export", "total"]):
+        with pytest.raises(UsageError, match="it is for the %%gorun magic"):
+            SessionSettings().command(words, "usage")

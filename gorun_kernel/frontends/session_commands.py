@@ -55,6 +55,12 @@ class SessionSettings:
                     f"{option} uses Python variables: it is for the %%gorun magic "
                     "(in this kernel, --stdin-file PATH gives a file as input)"
                 )
+        for option, names in (("--in", cmd.in_vars), ("--export", cmd.export_vars)):
+            if names:
+                raise UsageError(
+                    f"{option} moves data between Python and Go: it is for the %%gorun magic "
+                    "in a Python notebook (this kernel's cells are all Go)"
+                )
         if not cmd.raise_error:
             # A kernel has no exception to hold back: a failed cell is an error reply.
             raise UsageError(
