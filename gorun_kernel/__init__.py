@@ -47,6 +47,7 @@ def load_ipython_extension(ipython: Any) -> None:
     )
     from gorun_kernel.frontends.magic_help import register
 
-    ipython.register_magics(GorunMagics)
+    magics = GorunMagics(ipython)  # the session lives on it, made at the first cell
+    ipython.register_magics(magics)
     warm.WARMER.start()  # go's build cache warms while the user writes the first cell
-    register(ipython)  # Go completion inside %%gorun cells
+    register(ipython, magics)  # Go completion inside %%gorun cells

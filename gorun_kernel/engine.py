@@ -75,13 +75,12 @@ class Engine:
         )
         self.session = Session()
         self.cells = CellBuilder(self.scratch, self.builder, self.stdlib)
+        values = self.scratch.path / VALUE_CACHE
         self.runner = Runner(
-            self.toolchain, self.control, cache, output_limit, display_limit(),
-            self.scratch.path / VALUE_CACHE,
-        )  # fmt: skip
+            self.toolchain, self.control, cache, output_limit, display_limit(), values
+        )
         # Test events must all arrive: the table caps each test's output instead.
-        test_runner = Runner(self.toolchain, self.control, cache, None, display_limit(),
-                             self.scratch.path / VALUE_CACHE)  # fmt: skip
+        test_runner = Runner(self.toolchain, self.control, cache, None, display_limit(), values)
         self.tests = TestRunner(self.builder, test_runner, self.scratch.path)
         self.jobs = Jobs(self.scratch.path, self.control)  # background programs (--bg)
         self._busy = threading.Lock()  # held while a cell builds or runs

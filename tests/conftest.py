@@ -113,13 +113,10 @@ def ip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
     shell = InteractiveShell.instance()
     shell.run_line_magic("load_ext", "gorun_kernel")
     monkeypatch.chdir(tmp_path)
-    if magic._engine is not None:
-        magic._engine.close()
-        magic._engine = None
+    magics = magic.magics_of(shell)
+    magics.close_engine()  # a fresh session
     yield shell
-    if magic._engine is not None:
-        magic._engine.close()
-        magic._engine = None
+    magics.close_engine()
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ with open(sys.argv[1]) as f:
     cells = json.load(f)
 for i, cell in enumerate(cells):
     if cell == "!scratch":
-        print("scratch:", magic.session_engine().scratch.path, flush=True)
+        print("scratch:", magic.magics_of(ip).engine().scratch.path, flush=True)
         continue
     result = ip.run_cell(cell)
     print(f"--- cell {i} done: error={type(result.error_in_exec).__name__}", flush=True)

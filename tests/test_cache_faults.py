@@ -83,13 +83,12 @@ def test_a_read_only_cache_serves_hits_and_builds_misses_in_the_session(
     assert result.error_in_exec is None and "hello\n" in out
     kept = binaries(cache)
     assert len(kept) == 1
-    magic._engine.close()
-    magic._engine = None  # a new session, with the cache now read-only
+    magic.magics_of(ip).close_engine()  # a new session, with the cache now read-only
     with read_only(cache / "exe"):
         result, out, err = run(HELLO)
         assert result.error_in_exec is None, out + err
         assert "hello\n" in out and "read-only" not in err  # a hit: no note
-        assert magic._engine.runner.cache.lookup(kept[0]) is not None
+        assert magic.magics_of(ip).engine().runner.cache.lookup(kept[0]) is not None
         for i in range(2):
             result, out, err = run(f'%%gorun\nfmt.Println("new {i}")\n')
             assert result.error_in_exec is None, out + err
@@ -237,9 +236,7 @@ def test_a_full_scratch_file_system_names_the_file_and_the_cause(ip, run, tmp_pa
     finally:
         import gorun_kernel.frontends.magic as magic
 
-        if magic._engine is not None:
-            magic._engine.close()
-            magic._engine = None
+        magic.magics_of(ip).close_engine()
         subprocess.run(["umount", str(small)], check=True)
 
 

@@ -238,9 +238,9 @@ def test_loading_twice_is_harmless(ip, run):
     assert result.success and out.startswith("hello, notebook")
 
 
-def test_scratch_module_is_private_with_go_mod_matching_the_toolchain(run):
+def test_scratch_module_is_private_with_go_mod_matching_the_toolchain(run, ip):
     run(HELLO)
-    engine = magic.session_engine()
+    engine = magic.magics_of(ip).engine()
     path = engine.scratch.path
     assert stat.S_IMODE(path.stat().st_mode) == 0o700
     gomod = (path / "go.mod").read_text()
@@ -249,7 +249,7 @@ def test_scratch_module_is_private_with_go_mod_matching_the_toolchain(run):
     assert (path / "go.sum").exists()
 
 
-def test_third_party_import_is_fetched_once_from_the_proxy(run):
+def test_third_party_import_is_fetched_once_from_the_proxy(run, ip):
     src = cell("""
         %%gorun
         package main
@@ -265,7 +265,7 @@ def test_third_party_import_is_fetched_once_from_the_proxy(run):
     result, out, _ = run(src)
     assert result.success, out
     assert out.startswith("Howdy, gopher!\n")  # the latest version, v1.2.0
-    engine = magic.session_engine()
+    engine = magic.magics_of(ip).engine()
     gomod = engine.scratch.go_mod.read_text()
     assert "example.com/greet v1.2.0" in gomod
     assert "example.com/greet v1.2.0 h1:" in engine.scratch.go_sum.read_text()
@@ -450,3 +450,15 @@ def test_stdin_from_a_file_next_to_the_notebook(run, tmp_path):
     result, out, err = run("%%gorun --stdin-file missing.txt\n" + src)
     assert type(result.error_in_exec).__name__ == "UsageError"
     assert "--stdin-file missing.txt: No such file or directory" in out + err
+
+
+@pytest.mark.e2e
+def test_session_commands_refuse_extra_words_as_the_kernels_do(run):
+    """%gorun_jobs is %jobs's implementation: extra words are refused, not ignored."""
+    result, out, _ = run("%gorun_jobs extra")
+    assert str(result.error_in_exec) == "usage: %gorun_jobs"
+    assert out == ""
+    result, out, _ = run("%gorun_jobs")
+    assert result.error_in_exec is None and out == "no background programs\n"
+    result, _, _ = run("%gorun_timing on off")
+    assert str(result.error_in_exec) == "usage: %gorun_timing on | off"

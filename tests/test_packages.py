@@ -165,7 +165,7 @@ def test_dash_n_prints_the_commands_and_runs_nothing(run, module):
     assert "compile" in err or "link" in err
 
 
-def test_relative_overlay_is_the_notebooks_file(run, tmp_path):
+def test_relative_overlay_is_the_notebooks_file(run, tmp_path, ip):
     replacement = tmp_path / "replacement.go"
     replacement.write_text('package main\nimport "fmt"\nfunc main() { fmt.Println("overlaid") }\n')
     # The overlay names the file that the cell becomes in the scratch module.
@@ -173,7 +173,7 @@ def test_relative_overlay_is_the_notebooks_file(run, tmp_path):
 
     import gorun_kernel.frontends.magic as magic
 
-    target = magic.session_engine().scratch.path / "main.go"
+    target = magic.magics_of(ip).engine().scratch.path / "main.go"
     overlay = {"Replace": {str(target): str(replacement)}}
     (tmp_path / "overlay.json").write_text(json.dumps(overlay))
     result, out, _ = run(

@@ -230,7 +230,7 @@ def test_big_values_travel_over_the_channel_and_main_go_stays_small(ip, run):
     assert result.success, out + err
     assert out == "2000000 1.999999e+06\n"
     assert np.array_equal(ip.user_ns["ys"], 2 * ip.user_ns["xs"])
-    main_go = magic.session_engine().scratch.path / "main.go"
+    main_go = magic.magics_of(ip).engine().scratch.path / "main.go"
     assert main_go.stat().st_size < 4000, main_go.read_text()[:2000]
     assert 'gorunǂpydata.In[[]float64]("xs")' in main_go.read_text()
     # Like any snippet declaration, xs is there in later cells (its frame is sent again)
@@ -250,7 +250,7 @@ def test_small_plain_values_are_literals_in_main_go(ip, run):
     ip.user_ns.update(n=3, names=["a", "b"])
     _result, out, err = run("%%gorun --quiet --in n,names\nfmt.Println(n, names)\n")
     assert out == "3 [a b]\n", out + err
-    text = (magic.session_engine().scratch.path / "main.go").read_text()
+    text = (magic.magics_of(ip).engine().scratch.path / "main.go").read_text()
     assert "var n = 3" in text and 'var names = []string{"a", "b"}' in text
 
 

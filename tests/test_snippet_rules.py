@@ -252,7 +252,7 @@ def test_9_magic_rm_refuses_too(run, ip):
     with pytest.raises(Exception, match="rate9 is used by cost9"):
         ip.run_line_magic("gorun_rm", "rate9")
     ip.run_line_magic("gorun_rm", "-r rate9")
-    assert magic.session_engine().declarations() == []
+    assert magic.magics_of(ip).engine().declarations() == []
 
 
 def test_9_rm_r_removes_the_users_it_names_and_no_other_init(kc):

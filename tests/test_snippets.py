@@ -96,20 +96,20 @@ def test_declaration_only_cell_runs_init_and_var_initialisers(run):
     assert out.count("init func") == 1
 
 
-def test_a_cells_own_main_runs_once_and_is_not_kept(run):
+def test_a_cells_own_main_runs_once_and_is_not_kept(run, ip):
     assert out_of(run, 'func main() { fmt.Println("my main") }') == "my main\n"
     assert out_of(run, 'fmt.Println("statements again")') == "statements again\n"
-    assert "main" not in [n for n, _, _ in magic.session_engine().declarations()]
+    assert "main" not in [n for n, _, _ in magic.magics_of(ip).engine().declarations()]
 
 
-def test_standard_library_imports_are_added(run):
+def test_standard_library_imports_are_added(run, ip):
     assert out_of(run, 'fmt.Println(strings.ToUpper("go"), math.Sqrt(16))') == "GO 4\n"
     assert out_of(run, "fmt.Println(time.Duration(90) * time.Second)") == "1m30s\n"
     assert out_of(run, "fmt.Println(rand.IntN(1))") == "0\n"  # IntN: only math/rand/v2 has it
-    source = (magic.session_engine().scratch.path / "main.go").read_text()
+    source = (magic.magics_of(ip).engine().scratch.path / "main.go").read_text()
     assert '"math/rand/v2"' in source
     assert out_of(run, "fmt.Println(rand.Intn(1))") == "0\n"  # Intn: math/rand
-    assert '"math/rand"' in (magic.session_engine().scratch.path / "main.go").read_text()
+    assert '"math/rand"' in (magic.magics_of(ip).engine().scratch.path / "main.go").read_text()
 
 
 def test_an_unused_import_from_an_earlier_cell_never_breaks_a_later_one(run):
@@ -156,7 +156,7 @@ def test_an_error_in_an_earlier_cells_code_names_that_cell(run, ip):
     ip.execution_count = 3
     out_of(run, "// the total\nfunc total(n int) int {\n\treturn n * rate\n}")
     # %gorun_rm refuses to break total (it names it); the engine's own remove does not.
-    magic.session_engine().remove("rate")
+    magic.magics_of(ip).engine().remove("rate")
     ip.execution_count = 4
     result, _out, _ = run("%%gorun\nfmt.Println(total(2))\n")
     err = result.error_in_exec
@@ -187,11 +187,11 @@ def test_list_remove_and_reset(run, ip, capsys):
     capsys.readouterr()
     ip.run_line_magic("gorun_rm", "v")
     assert capsys.readouterr().out.startswith("removed v (var, cell ")
-    names = [n for n, _, _ in magic.session_engine().declarations()]
+    names = [n for n, _, _ in magic.magics_of(ip).engine().declarations()]
     assert "v" not in names and "w" in names
     assert out_of(run, "fmt.Println(w)") == "2\n"
     ip.run_line_magic("gorun_reset", "")
-    assert magic.session_engine().declarations() == []
+    assert magic.magics_of(ip).engine().declarations() == []
     result, _, _ = run("%%gorun\nfmt.Println(w)\n")
     assert isinstance(result.error_in_exec, gorun_kernel.BuildError)
 
@@ -345,12 +345,12 @@ def test_a_parameter_named_like_a_package_does_not_hide_the_import(run):
     assert out_of(run, 'u, _ := url.Parse("http://a.b/c")\nfmt.Println(u.Host)') == "a.b\n"
 
 
-def test_blank_declarations_do_not_replace_each_other(run):
+def test_blank_declarations_do_not_replace_each_other(run, ip):
     out_of(run, "type I interface{ M() }\ntype A struct{}\nfunc (A) M() {}\nvar _ I = A{}")
     out_of(run, "var _ = 1")
     result, _, _ = run("%%gorun\ntype B struct{}\nvar _ I = B{}\n")
     assert isinstance(result.error_in_exec, gorun_kernel.BuildError)  # the check still checks
-    assert "_" not in [n for n, _, _ in magic.session_engine().declarations()]
+    assert "_" not in [n for n, _, _ in magic.magics_of(ip).engine().declarations()]
 
 
 @pytest.mark.parametrize("cell", ["import (", 'import ""', 'import "fmt" "os"'])

@@ -23,10 +23,22 @@ from dataclasses import dataclass
 
 from gorun_kernel.errors import UsageError
 
+# The % lines that are session commands (session_commands.COMMANDS: a test checks
+# the two agree; imported from there, this module would import the engine).
 SESSION_COMMANDS = (
-    "goflags", "env", "timeout", "timing", "vet", "memory", "list", "rm", "reset", "help", "jobs",
+    "goflags",
+    "env",
+    "timeout",
+    "timing",
+    "vet",
+    "memory",
+    "list",
+    "rm",
+    "reset",
+    "help",
+    "jobs",
     "kill",
-)  # fmt: skip
+)
 
 
 @dataclass

@@ -14,7 +14,7 @@ import os
 import sys
 import threading
 import traceback
-import uuid
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ipykernel.kernelapp import IPKernelApp
@@ -22,9 +22,9 @@ from ipykernel.kernelapp import IPKernelApp
 from gorun_kernel import __version__, cmdline
 from gorun_kernel.build import warm
 from gorun_kernel.errors import GorunError, Interrupted
-from gorun_kernel.events import ClearOutput, Display, Event, Progress
 from gorun_kernel.frontends import cellformat, cellhead, history, marks, render, session_commands
 from gorun_kernel.frontends.ipykernel_adapter import AdaptedKernel
+from gorun_kernel.frontends.presentation import Bundle, Sink, present
 from gorun_kernel.frontends.session_start import SessionStart
 from gorun_kernel.gotest import flags as testflags
 from gorun_kernel.outcome import Outcome, RunOptions
@@ -51,64 +51,70 @@ class InternalError(GorunError):
         )
 
 
-class _Sink:
-    """Program output to IOPub streams; input requests to the frontend."""
+class _Publisher:
+    """The kernel's Publisher (presentation.py): IOPub messages, as replies to the
+    cell's own request: a background program started there keeps sending its
+    output to that cell while later cells run."""
 
     def __init__(self, kernel: GorunKernel, silent: bool, allow_stdin: bool) -> None:
         self.kernel = kernel
-        self.silent = silent
+        self.silent = silent  # a silent request shows nothing
         self.allow_stdin = allow_stdin
-        self.progress_id: str | None = None  # the cell's progress line, once shown
-        # The cell's request: a background program started here keeps sending
-        # its output to this cell while later cells run.
         self.parent = kernel.get_parent()
+        self.failure: GorunError | None = None  # the cell's error, for its reply
 
     def _send(self, msg_type: str, content: dict[str, Any]) -> None:
-        self.kernel.publish(self.parent, msg_type, content)
-
-    def _stream(self, name: str, text: str) -> None:
         if not self.silent:
-            self._send("stream", {"name": name, "text": text})
+            self.kernel.publish(self.parent, msg_type, content)
 
-    def stdout(self, text: str) -> None:
-        self._stream("stdout", text)
+    def stream(self, name: str, text: str) -> None:
+        self._send("stream", {"name": name, "text": text})
 
-    def stderr(self, text: str) -> None:
-        self._stream("stderr", text)
+    def display(self, data: Bundle, metadata: Bundle, display_id: str | None, update: bool) -> None:
+        transient = {"display_id": display_id} if display_id else {}
+        content = {"data": data, "metadata": metadata, "transient": transient}
+        self._send("update_display_data" if update else "display_data", content)
 
-    def event(self, event: Event) -> None:
-        if self.silent:
-            return
-        if isinstance(event, Display):
-            msg_type = "update_display_data" if event.update else "display_data"
-            transient = {"display_id": event.display_id} if event.display_id else {}
-            content = {"data": event.data, "metadata": event.metadata, "transient": transient}
-            self._send(msg_type, content)
-        elif isinstance(event, ClearOutput):
-            self._send("clear_output", {"wait": event.wait})
-        elif isinstance(event, Progress) and self.allow_stdin:
-            # Only for people watching (frontends that take input): a batch run
-            # (nbconvert, papermill, nbval) keeps the same outputs however slow
-            # a build is.
-            # One line per cell, updated in place (display_id), never a new one per tick.
-            first = self.progress_id is None
-            if first:
-                self.progress_id = uuid.uuid4().hex
-            content = {
-                "data": render.progress_bundle(event.text),
-                "metadata": {},
-                "transient": {"display_id": self.progress_id},
-            }
-            msg_type = "display_data" if first else "update_display_data"
-            self._send(msg_type, content)
+    def clear(self, wait: bool) -> None:
+        self._send("clear_output", {"wait": wait})
 
-    def input_wanted(self, prompt: str) -> str | None:
+    def ask(self, prompt: str) -> str | None:
         if not self.allow_stdin:
             return None
         try:
             return self.kernel.raw_input(prompt)
         except (EOFError, StdinNotImplementedError):
             return None  # Ctrl-D, or a frontend that cannot answer: end of input
+
+    def value(self, data: Bundle) -> None:
+        content = {"execution_count": self.kernel.execution_count, "data": data, "metadata": {}}
+        self._send("execute_result", content)
+
+    def error(self, error: GorunError) -> None:
+        self.failure = error
+        self._send("error", _error_content(error))
+
+
+@dataclass
+class _Request:
+    """One execute_request: what the cell's lines decided, and what its reply carries."""
+
+    publisher: _Publisher
+    sink: Sink
+    allow_stdin: bool
+    cell_id: str | None
+    quiet: bool = False  # --quiet: no status line
+    payload: list[dict[str, Any]] = field(default_factory=list)  # a page for `name?`
+    timing: dict[str, object] | None = None  # the reply's metadata: gorun_timing
+    marks: list[dict[str, object]] = field(default_factory=list)  # error lines (marks.py)
+
+
+def _error_content(error: GorunError) -> dict[str, Any]:
+    return {
+        "ename": error.ename,
+        "evalue": error.message,
+        "traceback": render.traceback_lines(error),
+    }
 
 
 class GorunKernel(AdaptedKernel):
@@ -129,6 +135,7 @@ class GorunKernel(AdaptedKernel):
         self.control_finished = self._control_finished
         atexit.register(_let_control_finish, self)
         self.history = history.History()  # cells for history_request (up-arrow in consoles)
+        self.requests: dict[str, _Request] = {}  # by msg_id, until their reply is sent
 
     @property
     def engine(self) -> Engine | None:
@@ -194,58 +201,45 @@ class GorunKernel(AdaptedKernel):
         if store_history and not silent:
             self.history.store(self.execution_count, code)
         self.allow_stdin(allow_stdin)
-        self._payload = []  # the execute_reply's (a page for `name?`)
-        sink = _Sink(self, silent, allow_stdin)
-        self._timing: dict[str, object] | None = None
-        self._marks: list[dict[str, object]] = []  # the lines the editor marks (marks.py)
+        publisher = _Publisher(self, silent, allow_stdin)
+        request = _Request(publisher, Sink(publisher, progress=allow_stdin), allow_stdin, cell_id)
+        self.requests[publisher.parent["header"]["msg_id"]] = request
         try:
-            outcome = self._execute(code, sink, allow_stdin, cell_id)
+            outcome = self._execute(code, request)
         except GorunError as e:
-            return self._fail(e, silent)
+            outcome = Outcome.failed(e)
         except KeyboardInterrupt:  # an interrupt asking for input, or outside the engine
-            return self._fail(Interrupted("stopped by an interrupt"), silent)
+            outcome = Outcome.failed(Interrupted("stopped by an interrupt"))
         except Exception as e:
             # A bug of ours: still a reply (never a cell stuck at [*]), with the
             # real traceback so that it can be reported.
             self.log.exception("gorun_kernel internal error")
-            return self._fail(InternalError(e), silent)
-        if outcome is None:
-            return self._ok()
-        if outcome.run_seconds is not None:
-            self._timing = outcome.timing()
-        if outcome.error is not None:
-            return self._fail(outcome.error, silent)
-        if not silent:
-            if not self._quiet and outcome.ran:
-                status = outcome.status
-                if self.settings.timing:
-                    status += outcome.timing_words()
-                self.send_response(
-                    self.iopub_socket,
-                    "display_data",
-                    {"data": render.status_bundle(status), "metadata": {}},
-                )
-            if outcome.value is not None:
-                if store_history:
-                    self.history.store_output(self.execution_count, outcome.value)
-                self.send_response(
-                    self.iopub_socket,
-                    "execute_result",
-                    {
-                        "execution_count": self.execution_count,
-                        "data": outcome.value_data or {"text/plain": outcome.value},
-                        "metadata": {},
-                    },
-                )
-        return self._ok()
+            outcome = Outcome.failed(InternalError(e))
+        if outcome is not None:
+            if outcome.run_seconds is not None:
+                request.timing = outcome.timing()
+            present(outcome, publisher, quiet=request.quiet, timing=self.settings.timing)
+            if store_history and not silent and outcome.ok and outcome.value is not None:
+                self.history.store_output(self.execution_count, outcome.value)
+        if publisher.failure is not None:
+            request.marks = marks.error_marks(publisher.failure)
+            content = _error_content(publisher.failure)
+            return {"status": "error", "execution_count": self.execution_count, **content}
+        return {
+            "status": "ok",
+            "execution_count": self.execution_count,
+            "payload": request.payload,
+            "user_expressions": {},
+        }
 
     def finish_metadata(self, parent: Any, metadata: dict, reply_content: dict) -> dict:
         """The reply's metadata carries the cell's timing: {"build", "run", "cached"}."""
         metadata = super().finish_metadata(parent, metadata, reply_content)
-        if getattr(self, "_timing", None) is not None:
-            metadata["gorun_timing"] = self._timing
-        if getattr(self, "_marks", None):
-            metadata[marks.KEY] = self._marks
+        request = self.requests.pop(parent["header"]["msg_id"], None)
+        if request is not None and request.timing is not None:
+            metadata["gorun_timing"] = request.timing
+        if request is not None and request.marks:
+            metadata[marks.KEY] = request.marks
         return metadata
 
     def on_sigint(self, signum: int, frame: object) -> None:
@@ -256,35 +250,14 @@ class GorunKernel(AdaptedKernel):
             if engine.control.waiting_for_input:
                 raise KeyboardInterrupt
 
-    def _ok(self) -> dict[str, Any]:
-        return {
-            "status": "ok",
-            "execution_count": self.execution_count,
-            "payload": self._payload,
-            "user_expressions": {},
-        }
-
-    def _fail(self, error: GorunError, silent: bool) -> dict[str, Any]:
-        self._marks = marks.error_marks(error)
-        content = {
-            "ename": error.ename,
-            "evalue": error.message,
-            "traceback": render.traceback_lines(error),
-        }
-        if not silent:
-            self.send_response(self.iopub_socket, "error", content)
-        return {"status": "error", "execution_count": self.execution_count, **content}
-
-    def _execute(
-        self, code: str, sink: _Sink, allow_stdin: bool, cell_id: str | None = None
-    ) -> Outcome | None:
+    def _execute(self, code: str, request: _Request) -> Outcome | None:
         """Run a cell's header lines, then its Go; None when there was no program."""
-        self._quiet = False
+        sink = request.sink
         if not code.strip():
             return None
         if cellformat.asks_format(code):  # JupyterLab's "Format Go cell", or typed
             toolchain = self._engine().toolchain
-            self._payload = cellformat.run(code, toolchain, sink, self.history.cells)
+            request.payload = cellformat.run(code, toolchain, sink, self.history.cells)
             return None
         head = cellhead.split(code)
         cell_words: list[str] = []
@@ -296,52 +269,57 @@ class GorunKernel(AdaptedKernel):
             elif d.kind == "testcell":
                 test_words = cmdline.split_line(d.words)
             elif d.kind == "tests":
-                outcome = self._tests("", cmdline.split_line(d.words), testflags.USAGE_LINE, sink)
+                words = cmdline.split_line(d.words)
+                outcome = self._tests("", words, testflags.USAGE_LINE, request)
             elif d.kind == "shell":
                 outcome = self._engine().run_shell(
                     d.words,
                     sink,
                     os.getcwd(),
                     self.settings.env,
-                    interactive=allow_stdin and stdin_detection_works(),
+                    interactive=request.allow_stdin and stdin_detection_works(),
                 )
             elif d.kind == "package":
-                cmd = self._command(cmdline.split_line(d.words), cmdline.USAGE_LINE)
-                outcome = self._engine().run_package(cmd, sink, self._options(cmd, allow_stdin))
+                cmd = self._command(cmdline.split_line(d.words), cmdline.USAGE_LINE, request)
+                outcome = self._engine().run_package(cmd, sink, self._options(cmd, request))
             else:
-                session_commands.run(d, self.settings, self._engine, sink)
+                session_commands.run(
+                    d.kind, d.words, self.settings, self._engine, sink, f"%{d.kind}"
+                )
             if outcome is not None and outcome.error is not None:
                 return outcome
         if test_words is not None:
-            return self._tests(head.body, test_words, testflags.USAGE, sink, head.first_line)
+            return self._tests(head.body, test_words, testflags.USAGE, request, head.first_line)
         if not head.body.strip():
             return outcome
-        if self._help_page(self._engine(), head.body):
+        page = _help_page(self._engine(), head.body)
+        if page is not None:
+            request.payload = [page]
             return None
         if _asks_exit(self._engine(), head.body):
-            self._payload = [{"source": "ask_exit", "keepkernel": False}]
+            request.payload = [{"source": "ask_exit", "keepkernel": False}]
             return None
-        cmd = self._command(cell_words, cmdline.USAGE_CELL)
+        cmd = self._command(cell_words, cmdline.USAGE_CELL, request)
         return self._engine().run_cell(
             head.body,
             cmd,
             sink,
-            self._options(cmd, allow_stdin),
+            self._options(cmd, request),
             first_line=head.first_line,
             label=f"[{self.execution_count}]",
-            cell_id=cell_id,
+            cell_id=request.cell_id,
         )
 
     def _tests(
-        self, code: str, words: list[str], usage: str, sink: _Sink, first_line: int = 1
+        self, code: str, words: list[str], usage: str, request: _Request, first_line: int = 1
     ) -> Outcome:
         """%%gotest (code: the cell's tests) or %gotest (code "": the session's)."""
         tcmd = self.settings.test_command(words, usage)
-        self._quiet = tcmd.cmd.quiet
+        request.quiet = tcmd.cmd.quiet
         return self._engine().run_tests(
             code,
             tcmd,
-            sink,
+            request.sink,
             RunOptions(os.getcwd()),
             first_line=first_line,
             label=f"[{self.execution_count}]",
@@ -353,17 +331,17 @@ class GorunKernel(AdaptedKernel):
             raise self.start_error
         return self.engine
 
-    def _options(self, cmd: cmdline.Command, allow_stdin: bool) -> RunOptions:
+    def _options(self, cmd: cmdline.Command, request: _Request) -> RunOptions:
         cwd = os.getcwd()
         return RunOptions(
             cwd=cwd,
             stdin=cmdline.stdin_file(cmd, cwd),
-            interactive=allow_stdin and stdin_detection_works(),
+            interactive=request.allow_stdin and stdin_detection_works(),
         )
 
-    def _command(self, words: list[str], usage: str) -> cmdline.Command:
+    def _command(self, words: list[str], usage: str, request: _Request) -> cmdline.Command:
         cmd = self.settings.command(words, usage)
-        self._quiet = cmd.quiet
+        request.quiet = cmd.quiet
         return cmd
 
     # -- help while typing: is_complete, completion, inspection, `name?` cells ---
@@ -386,20 +364,9 @@ class GorunKernel(AdaptedKernel):
         reply = await self.help.answer(kind, parent["content"])
         self.send_shell_reply(kind.replace("_request", "_reply"), reply, parent, idents)
 
-    def _help_page(self, engine: Engine, body: str) -> bool:
-        """A cell that is `name?` or `name??`: its documentation, as IPython shows
-        it: a page payload, shown in the cell's output (JupyterLab) or a pager
-        (jupyter console). False for any other cell."""
-        from gorun_kernel.help import untyped as assist
-
-        asked = assist.help_request(body)
-        if asked is not None:
-            text = assist.describe(engine, *asked)
-            self._payload = [{"source": "page", "data": {"text/plain": text}, "start": 0}]
-        return asked is not None
-
-    async def do_history(self, hist_access_type: str, output: bool, raw: bool,  # type: ignore[override]
-                         **request: Any) -> dict[str, Any]:  # fmt: skip
+    async def do_history(  # type: ignore[override]
+        self, hist_access_type: str, output: bool, raw: bool, **request: Any
+    ) -> dict[str, Any]:
         """history_request: tail, range and search of the user's cells (history.py)."""
         return self.history.reply(hist_access_type, output, raw, **request)
 
@@ -416,6 +383,18 @@ class GorunKernel(AdaptedKernel):
     def _control_finished(self) -> None:
         if self.shutting_down:
             self.control_done.set()
+
+
+def _help_page(engine: Engine, body: str) -> dict[str, Any] | None:
+    """A cell that is `name?` or `name??`: its documentation, as IPython shows
+    it: a page payload, shown in the cell's output (JupyterLab) or a pager
+    (jupyter console). None for any other cell."""
+    from gorun_kernel.help import untyped as assist  # not before the first cell (start time)
+
+    asked = assist.help_request(body)
+    if asked is None:
+        return None
+    return {"source": "page", "data": {"text/plain": assist.describe(engine, *asked)}, "start": 0}
 
 
 def _asks_exit(engine: Engine, body: str) -> bool:

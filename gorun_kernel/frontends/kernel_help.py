@@ -37,8 +37,7 @@ class KernelHelp:
     async def complete(self, code: str, cursor_pos: int) -> dict[str, Any]:
         cursor = assist.clamp(code, cursor_pos)
         if self.engine is None:
-            return {"status": "ok", "matches": [], "cursor_start": cursor,
-                    "cursor_end": cursor, "metadata": {}}  # fmt: skip
+            return _empty(cursor, "complete_request")
         try:
             return await _answer(self._typed().complete(code, cursor, *_body(code), os.getcwd()))
         except Exception:  # a bug of ours: logged, and the user still gets today's help
@@ -48,7 +47,7 @@ class KernelHelp:
     async def inspect(self, code: str, cursor_pos: int, detail: int) -> dict[str, Any]:
         cursor = assist.clamp(code, cursor_pos)
         if self.engine is None:
-            return {"status": "ok", "found": False, "data": {}, "metadata": {}}
+            return _empty(cursor, "inspect_request")
         try:
             asked = self._typed().inspect(code, cursor, *_body(code), os.getcwd(), detail)
             return await _answer(asked)
@@ -79,8 +78,13 @@ class KernelHelp:
 
 def _empty(cursor: int, kind: str) -> dict[str, Any]:
     if kind == "complete_request":
-        return {"status": "ok", "matches": [], "cursor_start": cursor,
-                "cursor_end": cursor, "metadata": {}}  # fmt: skip
+        return {
+            "status": "ok",
+            "matches": [],
+            "cursor_start": cursor,
+            "cursor_end": cursor,
+            "metadata": {},
+        }
     return {"status": "ok", "found": False, "data": {}, "metadata": {}}
 
 

@@ -16,73 +16,63 @@ from IPython.core import page
 from IPython.core.error import StdinNotImplementedError
 from IPython.core.error import UsageError as IPythonUsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
-from IPython.display import DisplayHandle, clear_output, display, update_display
+from IPython.display import clear_output, display, update_display
 
 from gorun_kernel import cmdline
 from gorun_kernel.build import warm
 from gorun_kernel.engine import Engine
-from gorun_kernel.errors import UsageError
-from gorun_kernel.events import ClearOutput, Display, Event, Progress
-from gorun_kernel.frontends import pydata, reference, render
-from gorun_kernel.frontends.session_commands import LIST_USAGE, remove
+from gorun_kernel.errors import GorunError, UsageError
+from gorun_kernel.frontends import pydata, reference, session_commands
+from gorun_kernel.frontends.presentation import Bundle, Sink, present
+from gorun_kernel.frontends.session_commands import SessionSettings
 from gorun_kernel.gotest import flags as testflags
 from gorun_kernel.help import untyped as assist
 from gorun_kernel.outcome import Outcome, RunOptions
 from gorun_kernel.proc.stdinfeed import StdinSource
 from gorun_kernel.proc.stdinwatch import stdin_detection_works
 
-_engine: Engine | None = None  # one session per IPython process
-_settings = {"timing": True}  # %gorun_timing
 
+class _Publisher:
+    """The magic's Publisher (presentation.py): IPython's streams and display
+    machinery; the value and the error are kept for the magic to return or raise."""
 
-def session_engine() -> Engine:
-    """The process's engine, created on first use (finding Go, making the scratch module)."""
-    global _engine
-    if _engine is None:
-        _engine = Engine()
-    return _engine
+    def __init__(self) -> None:
+        self.value_data: Bundle | None = None
+        self.failure: GorunError | None = None
 
+    def stream(self, name: str, text: str) -> None:
+        out = sys.stdout if name == "stdout" else sys.stderr
+        out.write(text)
+        out.flush()
 
-class _Sink:
-    """Program output to IPython's streams; input requests through input()."""
-
-    def __init__(self, in_kernel: bool) -> None:
-        self.in_kernel = in_kernel  # progress lines are shown
-        self.progress: DisplayHandle | None = None
-
-    def stdout(self, text: str) -> None:
-        sys.stdout.write(text)
+    def display(self, data: Bundle, metadata: Bundle, display_id: str | None, update: bool) -> None:
         sys.stdout.flush()
+        if update:
+            update_display(data, raw=True, metadata=metadata, display_id=display_id)
+        else:
+            display(data, raw=True, metadata=metadata, display_id=display_id)
 
-    def stderr(self, text: str) -> None:
-        sys.stderr.write(text)
-        sys.stderr.flush()
+    def clear(self, wait: bool) -> None:
+        clear_output(wait=wait)
 
-    def event(self, event: Event) -> None:
-        if isinstance(event, Display):
-            sys.stdout.flush()
-            if event.update:
-                update_display(event.data, raw=True, metadata=event.metadata,
-                               display_id=event.display_id)  # fmt: skip
-            else:
-                display(event.data, raw=True, metadata=event.metadata,
-                        display_id=event.display_id)  # fmt: skip
-        elif isinstance(event, ClearOutput):
-            clear_output(wait=event.wait)
-        elif isinstance(event, Progress) and self.in_kernel:
-            if self.progress is None:
-                self.progress = display(render.progress_bundle(event.text), raw=True,
-                                        display_id=True)  # fmt: skip
-            else:
-                self.progress.update(render.progress_bundle(event.text), raw=True)
-
-    def input_wanted(self, prompt: str) -> str | None:
+    def ask(self, prompt: str) -> str | None:
         # In a Jupyter kernel, input() becomes an input_request to the
         # frontend; a frontend without stdin raises StdinNotImplementedError.
         try:
             return input(prompt)
         except (EOFError, StdinNotImplementedError, OSError, RuntimeError):
             return None
+
+    def value(self, data: Bundle) -> None:
+        self.value_data = data
+
+    def error(self, error: GorunError) -> None:
+        self.failure = error
+
+
+def magics_of(shell: Any) -> GorunMagics:
+    """The GorunMagics registered in an IPython shell (%load_ext gorun_kernel)."""
+    return shell.magics_manager.registry["GorunMagics"]
 
 
 @magics_class
@@ -92,11 +82,25 @@ class GorunMagics(Magics):
         # The front-end's id of the cell being run (JupyterLab, nbclient send
         # one): the same cell run again replaces the inits it made.
         self.cell_id: str | None = None
+        self._engine: Engine | None = None  # the session, made on first use
+        self.settings = SessionSettings()  # %gorun_timing
         if shell is not None:
             shell.events.register("pre_run_cell", self._remember_cell)
 
     def _remember_cell(self, info: Any) -> None:
         self.cell_id = getattr(info, "cell_id", None)
+
+    def engine(self) -> Engine:
+        """The shell's session, created on first use (finding Go, making the scratch module)."""
+        if self._engine is None:
+            self._engine = Engine()
+        return self._engine
+
+    def close_engine(self) -> None:
+        """End the session (its programs, its scratch module); the next cell starts another."""
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
 
     @line_cell_magic
     def gorun(self, line: str, cell: str | None = None) -> Any:
@@ -107,7 +111,7 @@ class GorunMagics(Magics):
             stdin = self._stdin(cmd)
         except UsageError as e:
             raise IPythonUsageError(e.message) from None
-        engine = session_engine()
+        engine = self.engine()
         asked = assist.help_request(cell) if cell is not None else None
         if asked is not None:
             page.page(assist.describe(engine, *asked))  # as IPython shows `name?`
@@ -145,7 +149,7 @@ class GorunMagics(Magics):
 
     def _data(self, data: pydata.Prepared, outcome: Outcome, value: GoValue | None) -> Any:
         """--export's variables, and the final value as Python data (shown as Go's text)."""
-        bridge = pydata.bridge_for(session_engine())
+        bridge = pydata.bridge_for(self.engine())
         has_final, final, why = bridge.finish(data, outcome)
         exported = bridge.exports(data, outcome)  # all, or a CellError and none
         if self.shell is not None:
@@ -168,13 +172,16 @@ class GorunMagics(Magics):
             tcmd = testflags.parse(cmdline.split_line(line), usage)
         except UsageError as e:
             raise IPythonUsageError(e.message) from None
-        channels = pydata.bridge_for(session_engine()).session_channels()  # --in values
+        channels = pydata.bridge_for(self.engine()).session_channels()  # --in values
         try:
-            outcome = session_engine().run_tests(
-                cell or "", tcmd, self._sink(), RunOptions(os.getcwd(), channels=channels),
+            outcome = self.engine().run_tests(
+                cell or "",
+                tcmd,
+                self._sink(),
+                RunOptions(os.getcwd(), channels=channels),
                 first_line=2,
                 label=self._label(),
-            )  # fmt: skip
+            )
         except UsageError as e:
             raise IPythonUsageError(e.message) from None
         self._finish(tcmd.cmd, outcome)
@@ -189,13 +196,13 @@ class GorunMagics(Magics):
             count = getattr(self.shell, "execution_count", None)
         return f"[{count}]" if count is not None else None
 
-    def _sink(self) -> _Sink:
+    def _sink(self, publisher: _Publisher | None = None) -> Sink:
         # Progress only for people watching a notebook (the frontend takes
         # input): not in a terminal, not in a batch run (nbconvert, nbval).
         # (Imported here: a terminal IPython need not load ipykernel.)
         from gorun_kernel.frontends.ipykernel_adapter import allows_stdin
 
-        return _Sink(in_kernel=allows_stdin(self.shell))
+        return Sink(publisher or _Publisher(), progress=allows_stdin(self.shell))
 
     def _stdin(self, cmd: cmdline.Command) -> StdinSource:
         from_file = cmdline.stdin_file(cmd, os.getcwd())
@@ -213,58 +220,47 @@ class GorunMagics(Magics):
             f"--stdin {cmd.stdin_var}: it is a {type(value).__name__}; give a str or bytes"
         )
 
+    # -- session commands: the kernel's, by the same functions (session_commands.py) --
+
     @line_magic
     def gorun_list(self, line: str) -> None:
         """List the session's declarations: name, kind, and the cell that made each."""
-        if line.strip():
-            raise IPythonUsageError(LIST_USAGE.format("%gorun_list"))
-        print(render.listing(session_engine().declarations()))
+        self._command("list", line)
 
     @line_magic
     def gorun_rm(self, line: str) -> None:
         """%gorun_rm [-r] NAME [NAME...]: forget declarations (Type.Method for a method) or
         imports; -r: also the declarations that use them (without it, those are named and
         nothing is removed)."""
-        try:
-            remove(session_engine(), line.split(), "%gorun_rm", print)
-        except UsageError as e:
-            raise IPythonUsageError(e.message) from None
+        self._command("rm", line)
 
     @line_magic
     def gorun_timing(self, line: str) -> None:
         """%gorun_timing on | off: build and run times on the status line (on by default)."""
-        words = line.split()
-        if words not in ([], ["on"], ["off"]):
-            raise IPythonUsageError("usage: %gorun_timing on | off")
-        if words:
-            _settings["timing"] = words == ["on"]
-        print(f"timing: {'on' if _settings['timing'] else 'off'}")
+        self._command("timing", line)
 
     @line_magic
     def gorun_jobs(self, line: str) -> None:
         """List background programs (%%gorun --bg): id, pid, running time, status."""
-        print(session_engine().jobs.listing())
+        self._command("jobs", line)
 
     @line_magic
     def gorun_kill(self, line: str) -> None:
         """%gorun_kill N | all: stop a background program, or all of them."""
-        words = line.split()
-        if len(words) != 1:
-            raise IPythonUsageError("usage: %gorun_kill N | all")
-        try:
-            report = session_engine().jobs.kill_report(words[0])
-        except UsageError as e:
-            raise IPythonUsageError(e.message) from None
-        print(report, end="")
+        self._command("kill", line)
 
     @line_magic
     def gorun_reset(self, line: str) -> None:
         """%gorun_reset [--go-mod]: forget all declarations and kept values, and say how many
         (--go-mod: and fetched modules)."""
-        words = line.split()
-        if any(w != "--go-mod" for w in words):
-            raise IPythonUsageError("usage: %gorun_reset [--go-mod]")
-        print(render.forgotten(session_engine().reset(go_mod="--go-mod" in words)))
+        self._command("reset", line)
+
+    def _command(self, kind: str, line: str) -> None:
+        sink = Sink(_Publisher(), progress=False)
+        try:
+            session_commands.run(kind, line, self.settings, self.engine, sink, f"%gorun_{kind}")
+        except UsageError as e:
+            raise IPythonUsageError(e.message) from None
 
     def _finish(self, cmd: cmdline.Command, outcome: Outcome) -> GoValue | None:
         ns = self.shell.user_ns if self.shell is not None else {}
@@ -277,17 +273,16 @@ class GorunMagics(Magics):
             ns[cmd.out_var] = outcome.stdout
         if cmd.err_var and outcome.stderr is not None:
             ns[cmd.err_var] = outcome.stderr
-        if outcome.error is not None:
+        publisher = _Publisher()
+        present(outcome, publisher, quiet=cmd.quiet, timing=self.settings.timing)
+        if publisher.failure is not None:
             if cmd.raise_error:
-                raise outcome.error
-            sys.stderr.write("\n".join(outcome.error.render()) + "\n")
+                raise publisher.failure
+            sys.stderr.write("\n".join(publisher.failure.render()) + "\n")
             sys.stderr.flush()
-        elif not cmd.quiet and outcome.ran:
-            status = outcome.status + (outcome.timing_words() if _settings["timing"] else "")
-            display(render.status_bundle(status), raw=True)
-        if outcome.value is None:
+        if publisher.value_data is None or outcome.value is None:
             return None
-        return GoValue(outcome.value, outcome.value_data)
+        return GoValue(outcome.value, publisher.value_data)
 
 
 class GoValue:

@@ -61,8 +61,11 @@ def listing(rows: list[tuple[str, str, str]]) -> str:
 
 def forgotten(what: Forgotten) -> str:
     """What a %reset forgot, in the user's terms: `forgot 5 declarations and 2 imports`."""
-    counts = [(what.declarations, "declaration"), (what.imports, "import"),
-              (what.values, "kept value")]  # fmt: skip
+    counts = [
+        (what.declarations, "declaration"),
+        (what.imports, "import"),
+        (what.values, "kept value"),
+    ]
     parts = [f"{n} {word}{'' if n == 1 else 's'}" for n, word in counts if n]
     text = "forgot " + _joined(parts) if parts else "nothing to forget"
     if what.go_mod:

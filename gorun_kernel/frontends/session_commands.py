@@ -1,5 +1,7 @@
-"""The kernel's session commands: `%goflags`, `%env`, `%timeout`, `%vet`, `%memory`, `%list`,
-`%rm`, `%reset`, `%help` (see cellhead.py for how the lines are found).
+"""The session commands: `%goflags`, `%env`, `%timeout`, `%vet`, `%memory`, `%list`,
+`%rm`, `%reset`, `%timing`, `%jobs`, `%kill`, `%help` in the kernel (see cellhead.py
+for how the lines are found), and the magic's `%gorun_list`, `%gorun_rm`, ...: one
+implementation, the same validation in both front-ends.
 
 Settings made here apply to every later cell; `SessionSettings.command()`
 turns a cell's own words into its command line with them. Each command is a
@@ -17,7 +19,7 @@ from typing import TYPE_CHECKING
 from gorun_kernel import cmdline
 from gorun_kernel.errors import UsageError
 from gorun_kernel.events import Display, OutputSink
-from gorun_kernel.frontends import cellhead, reference, render
+from gorun_kernel.frontends import reference, render
 from gorun_kernel.gotest import flags as testflags
 from gorun_kernel.outcome import format_duration
 from gorun_kernel.proc import memlimit
@@ -77,37 +79,50 @@ class SessionSettings:
 
 
 Engines = Callable[[], "Engine"]  # the session's engine, or the error that it could not start
-Command = Callable[[list[str], SessionSettings, Engines, OutputSink], None]
 
 
-def _help(words: list[str], s: SessionSettings, engine: Engines, sink: OutputSink) -> None:
-    sink.event(Display(reference.bundle("kernel")))  # Markdown, and plain text for consoles
+@dataclass
+class Call:
+    """One session command as the user wrote it, in either front-end."""
+
+    name: str  # as written: "%jobs" in the kernel, "%gorun_jobs" in the magic
+    words: list[str]
+    settings: SessionSettings
+    engine: Engines
+    sink: OutputSink
+
+    def say(self, text: str) -> None:
+        """A line of the command's output."""
+        self.sink.stdout(text + "\n")
+
+    def usage(self, rest: str = "") -> UsageError:
+        return UsageError(f"usage: {self.name}{' ' + rest if rest else ''}")
 
 
-LIST_USAGE = "usage: {} (no arguments; a cell of just NAME?? shows a declaration's source)"
+Command = Callable[[Call], None]
 
 
-def _list(words: list[str], s: SessionSettings, engine: Engines, sink: OutputSink) -> None:
-    if words:  # what it would mean is name?? already: the source of one declaration
-        raise UsageError(LIST_USAGE.format("%list"))
-    sink.stdout(render.listing(engine().declarations()) + "\n")
+def _help(c: Call) -> None:
+    c.sink.event(Display(reference.bundle("kernel")))  # Markdown, and plain text for consoles
 
 
-def _rm(words: list[str], s: SessionSettings, engine: Engines, sink: OutputSink) -> None:
-    remove(engine(), words, "%rm", lambda text: sink.stdout(text + "\n"))
+def _list(c: Call) -> None:
+    if c.words:  # what it would mean is name?? already: the source of one declaration
+        raise c.usage("(no arguments; a cell of just NAME?? shows a declaration's source)")
+    c.say(render.listing(c.engine().declarations()))
 
 
-def remove(engine: Engine, words: list[str], command: str, say: Callable[[str], None]) -> None:
-    """`%rm [-r] NAME...` (the magic's %gorun_rm too): forget declarations, and
-    `say` what went.
+def _rm(c: Call) -> None:
+    """`%rm [-r] NAME...`: forget declarations, and say what went.
 
     A declaration other declarations use is kept, naming them, unless -r says
     to remove them too: removing it alone would break every later cell.
     """
-    recursive = "-r" in words
-    names = [w for w in words if w != "-r"]
+    recursive = "-r" in c.words
+    names = [w for w in c.words if w != "-r"]
     if not names or any(n.startswith("-") for n in names):
-        raise UsageError(f"usage: {command} [-r] NAME [NAME...]")
+        raise c.usage("[-r] NAME [NAME...]")
+    engine = c.engine()
     users = [
         f"{', '.join(n for n in d.names if n and n not in names) or d.kind + ' _'} (cell {d.cell})"
         for d in engine.session.dependents(names)
@@ -115,96 +130,98 @@ def remove(engine: Engine, words: list[str], command: str, say: Callable[[str], 
     if users and not recursive:
         raise UsageError(
             f"not removed: {', '.join(names)} {'is' if len(names) == 1 else 'are'} used by "
-            f"{'; '.join(users)}; {command} -r {' '.join(names)} removes those too"
+            f"{'; '.join(users)}; {c.name} -r {' '.join(names)} removes those too"
         )
     before = engine.declarations()
     missing = engine.remove(*names, dependents=recursive)
     if len(missing) < len(names):
-        say(render.removed(before, engine.declarations()))
+        c.say(render.removed(before, engine.declarations()))
     if missing:
         raise UsageError(f"not declared in this session: {', '.join(missing)}")
 
 
-def _reset(words: list[str], s: SessionSettings, engine: Engines, sink: OutputSink) -> None:
-    if any(w != "--go-mod" for w in words):
-        raise UsageError("usage: %reset [--go-mod]")
-    sink.stdout(render.forgotten(engine().reset(go_mod="--go-mod" in words)) + "\n")
+def _reset(c: Call) -> None:
+    if any(w != "--go-mod" for w in c.words):
+        raise c.usage("[--go-mod]")
+    c.say(render.forgotten(c.engine().reset(go_mod="--go-mod" in c.words)))
 
 
-def _goflags(words: list[str], s: SessionSettings, engine: Engines, sink: OutputSink) -> None:
-    if words == ["--clear"]:
+def _goflags(c: Call) -> None:
+    s = c.settings
+    if c.words == ["--clear"]:
         s.words = []
-    elif words:
-        probe = s.command(words, cmdline.USAGE_CELL)  # fails now, not in later cells
+    elif c.words:
+        probe = s.command(c.words, cmdline.USAGE_CELL)  # fails now, not in later cells
         if probe.positional:
-            raise UsageError("%goflags takes flags and options, not arguments")
+            raise UsageError(f"{c.name} takes flags and options, not arguments")
         if probe.chdir is not None:
             raise UsageError("-C dir is for %gorun package runs, not for every cell")
-        s.words = words
-    sink.stdout(f"goflags: {shlex.join(s.words) or '(none)'}\n")
+        s.words = c.words
+    c.say(f"goflags: {shlex.join(s.words) or '(none)'}")
 
 
-def _env(words: list[str], s: SessionSettings, engine: Engines, sink: OutputSink) -> None:
-    for w in words:
+def _env(c: Call) -> None:
+    s = c.settings
+    for w in c.words:
         k, v = cmdline.parse_env(w)
         s.env[k] = v
     shown = " ".join(f"{k}={shlex.quote(v)}" for k, v in s.env.items())
-    sink.stdout(f"env: {shown or '(none)'}\n")
+    c.say(f"env: {shown or '(none)'}")
 
 
-def _timeout(words: list[str], s: SessionSettings, engine: Engines, sink: OutputSink) -> None:
-    if words in (["off"], ["none"]):
+def _timeout(c: Call) -> None:
+    s = c.settings
+    if c.words in (["off"], ["none"]):
         s.timeout = None
-    elif len(words) == 1:
-        s.timeout = cmdline.parse_duration(words[0])
-    elif words:
-        raise UsageError("usage: %timeout D | off")
-    sink.stdout(f"timeout: {format_duration(s.timeout) if s.timeout else 'none'}\n")
+    elif len(c.words) == 1:
+        s.timeout = cmdline.parse_duration(c.words[0])
+    elif c.words:
+        raise c.usage("D | off")
+    c.say(f"timeout: {format_duration(s.timeout) if s.timeout else 'none'}")
 
 
-def _timing(words: list[str], s: SessionSettings, engine: Engines, sink: OutputSink) -> None:
-    if words == ["on"]:
-        s.timing = True
-    elif words == ["off"]:
-        s.timing = False
-    elif words:
-        raise UsageError("usage: %timing on | off")
-    sink.stdout(f"timing: {'on' if s.timing else 'off'}\n")
+def _timing(c: Call) -> None:
+    if c.words in (["on"], ["off"]):
+        c.settings.timing = c.words == ["on"]
+    elif c.words:
+        raise c.usage("on | off")
+    c.say(f"timing: {'on' if c.settings.timing else 'off'}")
 
 
-def _vet(words: list[str], s: SessionSettings, engine: Engines, sink: OutputSink) -> None:
-    if words in (["on"], ["off"]):
-        s.vet = words == ["on"]
-    elif words:
-        raise UsageError("usage: %vet on | %vet off")
-    sink.stdout(f"vet: {'on' if s.vet else 'off'}\n")
+def _vet(c: Call) -> None:
+    if c.words in (["on"], ["off"]):
+        c.settings.vet = c.words == ["on"]
+    elif c.words:
+        raise c.usage("on | off")
+    c.say(f"vet: {'on' if c.settings.vet else 'off'}")
 
 
-def _jobs(words: list[str], s: SessionSettings, engine: Engines, sink: OutputSink) -> None:
-    if words:
-        raise UsageError("usage: %jobs")
-    sink.stdout(engine().jobs.listing() + "\n")
+def _jobs(c: Call) -> None:
+    if c.words:
+        raise c.usage()
+    c.say(c.engine().jobs.listing())
 
 
-def _kill(words: list[str], s: SessionSettings, engine: Engines, sink: OutputSink) -> None:
-    if len(words) != 1:
-        raise UsageError("usage: %kill N | all")
-    sink.stdout(engine().jobs.kill_report(words[0]))
+def _kill(c: Call) -> None:
+    if len(c.words) != 1:
+        raise c.usage("N | all")
+    c.sink.stdout(c.engine().jobs.kill_report(c.words[0]))
 
 
-def _memory(words: list[str], s: SessionSettings, engine: Engines, sink: OutputSink) -> None:
-    ceiling = engine().runner.memory_ceiling
-    if len(words) == 1:
-        asked = memlimit.ask(words[0])
+def _memory(c: Call) -> None:
+    s = c.settings
+    ceiling = c.engine().runner.memory_ceiling
+    if len(c.words) == 1:
+        asked = memlimit.ask(c.words[0])
         memlimit.choose(asked, ceiling)  # refused now if over GORUN_MEMORY_LIMIT
         s.memory = asked
-    elif words:
-        raise UsageError("usage: %memory SIZE | off   (SIZE: 512MiB, 2GiB, ...)")
+    elif c.words:
+        raise c.usage("SIZE | off   (SIZE: 512MiB, 2GiB, ...)")
     limit = memlimit.choose(s.memory, ceiling)
     shown = f"{limit} per program" if limit is not None else "no limit"
     if ceiling is not None:
         shown += f" (at most {ceiling}: {memlimit.ENV})"
-    sink.stdout(f"memory: {shown}\n")
+    c.say(f"memory: {shown}")
 
 
 COMMANDS: dict[str, Command] = {
@@ -221,10 +238,13 @@ COMMANDS: dict[str, Command] = {
     "vet": _vet,
     "memory": _memory,
 }
+# The magic's %gorun_NAME commands: the same functions (the settings that only
+# shape the kernel's command lines have no magic form: %%gorun takes options).
+MAGIC_COMMANDS = ("list", "rm", "reset", "timing", "jobs", "kill")
 
 
 def run(
-    d: cellhead.Directive, s: SessionSettings, engine: Callable[[], Engine], sink: OutputSink
+    kind: str, line: str, settings: SessionSettings, engine: Engines, sink: OutputSink, name: str
 ) -> None:
-    """Carry out one session command line."""
-    COMMANDS[d.kind](cmdline.split_line(d.words), s, engine, sink)
+    """Carry out one session command line (`name`: the command as the user wrote it)."""
+    COMMANDS[kind](Call(name, cmdline.split_line(line), settings, engine, sink))
