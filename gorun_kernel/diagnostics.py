@@ -10,6 +10,7 @@ cell) with the source line quoted under it. Scratch paths never reach the user.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 
 from gorun_kernel.events import Event, OutputSink
@@ -207,6 +208,40 @@ _SCRATCH_POSITION = re.compile(
 SCRATCH_POSITION = _SCRATCH_POSITION  # for the test report's panic traces
 
 
+# Go's runtime on a panic: "panic: MESSAGE" at the start of a line of stderr, then
+# the goroutine's trace ("goroutine 1 [running]:", frames), then exit status 2.
+# With the world stopped: nothing else of the program's is printed meanwhile.
+_PANIC_LINE = re.compile(r"(?:^|\n)panic: ")
+_GOROUTINE = re.compile(r"(?m)^goroutine \d+ \[")
+# How long words that may be the runtime's panic are held while the program is quiet
+# before its trace: the runtime writes it at once, unless the machine is loaded.
+PANIC_GRACE = 1.0  # seconds
+_CELL_FRAME = re.compile(r"(?m)^\t(?P<file>cell(?:\[[^\]\n]*\])?):(?P<line>\d+)")
+
+
+@dataclass(frozen=True)
+class Panic:
+    """A panic's words, as the runtime printed them (cell lines already mapped)."""
+
+    text: str  # from "panic: " to the end of the trace
+    shown: bool  # already written to stderr (else it is for the error's details)
+
+    def headline(self, label: str | None) -> str:
+        """`panic: not implemented (cell [2], line 3)`: its first line, and the first
+        frame in a cell (`label` is the cell being run's)."""
+        first = self.text.split("\n", 1)[0]
+        frame = _CELL_FRAME.search(self.text)
+        if frame is None:
+            return first
+        name, line = frame.group("file"), frame.group("line")
+        cell = label if name == "cell" else name.removeprefix("cell")
+        return f"{first} ({f'cell {cell}, ' if cell else ''}line {line})"
+
+    def trace(self) -> list[str]:
+        """The lines under the headline, for the error (none when already shown)."""
+        return [] if self.shown else self.text.rstrip("\n").split("\n")[1:]
+
+
 class TraceMapper:
     """Wraps a sink: panic and race traces name cell lines, never scratch paths.
 
@@ -218,12 +253,21 @@ class TraceMapper:
     such as "\\rstep 5"), unless it has a `/` and so may be the start of a
     scratch path: that part waits for the rest of its line, or for the run loop
     to be quiet (`idle`).
+
+    A panic's words are held back from the runtime's "panic: " line on, to be
+    the error's headline and trace (`panic`) rather than text above it; if the
+    program goes on instead (it writes to stdout, shows something, asks for
+    input, or is quiet before any goroutine trace), they are written as they were.
     """
 
     def __init__(self, sink: OutputSink, table: LineTable) -> None:
         self.sink = sink
         self.table = table
         self.tail = ""
+        self.line_start = True  # stderr's next text starts a line
+        self.panic_text: list[str] | None = None  # since a "panic: " line
+        self.holding = False  # panic_text is not written yet
+        self.held_at = 0.0  # when holding began (time.monotonic())
 
     def _where(self, m: re.Match[str]) -> str:
         path, n = m.group("path"), int(m.group("line"))
@@ -237,11 +281,35 @@ class TraceMapper:
 
     def _release(self) -> None:
         if self.tail:
-            self.sink.stderr(_SCRATCH_POSITION.sub(self._where, self.tail))
+            self._write(_SCRATCH_POSITION.sub(self._where, self.tail))
             self.tail = ""
+
+    def _write(self, text: str) -> None:
+        """Mapped stderr text: written, or held from a panic's first line on."""
+        if self.panic_text is None:
+            m = _PANIC_LINE.search(text)
+            if m is not None and (m.start() > 0 or self.line_start or text[0] == "\n"):
+                start = m.start() + (text[m.start()] == "\n")
+                if start:
+                    self.sink.stderr(text[:start])
+                self.panic_text, self.holding = [], True
+                self.held_at = time.monotonic()
+                text = text[start:]
+        if self.panic_text is not None:
+            self.panic_text.append(text)
+        if not self.holding:
+            self.sink.stderr(text)
+        self.line_start = text.endswith("\n") if text else self.line_start
+
+    def _let_go(self) -> None:
+        """The program went on: held text was not the runtime's panic after all."""
+        if self.holding:
+            self.holding = False
+            self.sink.stderr("".join(self.panic_text or []))
 
     def stdout(self, text: str) -> None:
         self._release()
+        self._let_go()
         self.sink.stdout(text)
 
     def stderr(self, text: str) -> None:
@@ -250,19 +318,42 @@ class TraceMapper:
         if "/" not in self.tail:
             head, nl, self.tail = text, "", ""  # no part of a path in the tail
         if head or nl:
-            self.sink.stderr(_SCRATCH_POSITION.sub(self._where, head + nl))
+            self._write(_SCRATCH_POSITION.sub(self._where, head + nl))
 
     def idle(self) -> None:
-        """The program is quiet: what it wrote is all there is for now."""
+        """The program is quiet: what it wrote is all there is for now. Words that may
+        be a panic's are let go after PANIC_GRACE without a goroutine trace (once the
+        runtime prints one, it is dying: that is held to the end)."""
         self._release()
+        if (
+            self.holding
+            and time.monotonic() - self.held_at > PANIC_GRACE
+            and not _GOROUTINE.search("".join(self.panic_text or []))
+        ):
+            self._let_go()
 
     def input_wanted(self, prompt: str) -> str | None:
         self._release()
+        self._let_go()
         return self.sink.input_wanted(prompt)
 
     def event(self, event: Event) -> None:
         self._release()  # in order: the stderr written before it comes first
+        self._let_go()
         self.sink.event(event)
 
     def finish(self) -> None:
+        """The program ended: its last partial line (a panic's words stay held)."""
         self._release()
+
+    def panic(self, exit_status: int | None) -> Panic | None:
+        """The runtime's panic, when the program died of one (exit status 2 after a
+        goroutine trace); anything still held is written otherwise."""
+        text = "".join(self.panic_text or [])
+        trace = _GOROUTINE.search(text)
+        if exit_status == 2 and trace is not None:
+            # The last "panic: " line before the trace (a program may print one itself).
+            lines = [m.end() - len("panic: ") for m in _PANIC_LINE.finditer(text, 0, trace.start())]
+            return Panic(text[lines[-1] if lines else 0 :], shown=not self.holding)
+        self._let_go()
+        return None

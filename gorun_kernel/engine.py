@@ -275,7 +275,7 @@ class Engine:
         background = request.background is not None
         show = composed.show and not background  # a background program has no value
         snippet = composed.plan is not None  # its main says when it began: _joined
-        program = Program(built, cmd.positional, composed.table, show, snippet)
+        program = Program(built, cmd.positional, composed.table, show, snippet, label)
         outcome = self.jobs.run(self.runner, program, request, sink, f"cell {label}")
         return _joined(self.session, outcome, composed, background)
 

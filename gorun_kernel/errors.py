@@ -63,6 +63,15 @@ class ExitError(RunFailure):
         self.returncode = returncode
 
 
+class GoPanic(ExitError):
+    """The program panicked: the runtime's own words, and the cell line where it did."""
+
+    def __init__(self, headline: str, trace: list[str]) -> None:
+        super().__init__(2, [*trace, "exit status 2"])
+        self.message = headline  # `panic: not implemented (cell [2], line 3)`
+        self.args = (headline,)
+
+
 class SignalError(RunFailure):
     """The program was ended by a signal it did not handle."""
 

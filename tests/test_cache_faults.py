@@ -192,10 +192,11 @@ def test_a_panic_in_a_txtar_file_with_a_space_names_the_cell_line(run):
         "%%gorun\npackage main\n\nfunc main() { boom() }\n"
         '-- my file.go --\npackage main\n\nfunc boom() {\n\tpanic("boom")\n}\n'
     )
-    result, _, err = run(cell)
-    assert isinstance(result.error_in_exec, gorun_kernel.ExitError)
-    assert "panic: boom" in err
-    assert "\tcell:9" in err  # panic("boom") is the cell's 9th line
+    result, out, err = run(cell)
+    assert isinstance(result.error_in_exec, gorun_kernel.GoPanic)
+    assert str(result.error_in_exec).startswith("panic: boom (cell [")
+    assert str(result.error_in_exec).endswith("line 9)")  # panic("boom") is the cell's 9th line
+    assert "\tcell:9" in out + err
     assert "session-" not in err
 
 

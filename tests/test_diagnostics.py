@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gorun_kernel.diagnostics import Origin, map_output
+from gorun_kernel.diagnostics import Origin, TraceMapper, map_output
 
 
 def origins(code: str, first_line: int, cell: str | None = None) -> list[Origin | None]:
@@ -45,3 +45,83 @@ def test_continuation_lines_stay_with_their_message():
     assert diag.headline == (
         "line 3: no required module provides package x/y; to add it:\n\tgo get x/y"
     )
+
+
+# -- a panic's words: held for the error, let go if the program goes on ---------------
+
+TRACE = "\ngoroutine 1 [running]:\nmain.main()\n\tcell:3 +0x2d\n"
+
+
+class Written:
+    """An OutputSink that keeps what reaches it, in order."""
+
+    def __init__(self) -> None:
+        self.got: list[tuple[str, str]] = []
+
+    def stdout(self, text: str) -> None:
+        self.got.append(("stdout", text))
+
+    def stderr(self, text: str) -> None:
+        self.got.append(("stderr", text))
+
+    def event(self, event: object) -> None:
+        self.got.append(("event", str(event)))
+
+    def input_wanted(self, prompt: str) -> str | None:
+        return None
+
+
+def test_the_runtimes_panic_is_held_for_the_error():
+    sink = Written()
+    traces = TraceMapper(sink, {})
+    traces.stderr("before\npanic: not ")
+    traces.stderr("implemented\n")
+    traces.idle()  # quiet before the trace: still held (the runtime may be descheduled)
+    traces.stderr(TRACE)
+    traces.idle()
+    traces.finish()
+    panic = traces.panic(2)
+    assert sink.got == [("stderr", "before\n")]
+    assert panic is not None and not panic.shown
+    assert panic.headline("[2]") == "panic: not implemented (cell [2], line 3)"
+    assert panic.trace() == ["", "goroutine 1 [running]:", "main.main()", "\tcell:3 +0x2d"]
+
+
+def test_an_earlier_cells_frame_names_that_cell():
+    traces = TraceMapper(Written(), {})
+    traces.stderr("panic: boom\n\ngoroutine 1 [running]:\nmain.f()\n\tcell[4]:7 +0x1\n")
+    panic = traces.panic(2)
+    assert panic is not None and panic.headline("[9]") == "panic: boom (cell [4], line 7)"
+
+
+def test_words_like_a_panic_are_let_go_when_the_program_goes_on(monkeypatch):
+    sink = Written()
+    traces = TraceMapper(sink, {})
+    traces.stderr("panic: just words\n")
+    traces.stdout("more\n")  # it went on: not the runtime's panic
+    assert sink.got == [("stderr", "panic: just words\n"), ("stdout", "more\n")]
+    assert traces.panic(0) is None
+    # Quiet longer than the grace, with no trace: let go too.
+    monkeypatch.setattr("gorun_kernel.diagnostics.PANIC_GRACE", 0.0)
+    sink = Written()
+    traces = TraceMapper(sink, {})
+    traces.stderr("x\npanic: said\n")
+    traces.idle()
+    assert sink.got == [("stderr", "x\n"), ("stderr", "panic: said\n")]
+
+
+def test_exit_status_2_without_a_trace_is_no_panic():
+    sink = Written()
+    traces = TraceMapper(sink, {})
+    traces.stderr("panic: words\n")
+    traces.finish()
+    assert traces.panic(2) is None
+    assert sink.got == [("stderr", "panic: words\n")]
+
+
+def test_panic_must_start_a_line():
+    sink = Written()
+    traces = TraceMapper(sink, {})
+    traces.stderr("no panic: here\n" + TRACE)
+    assert traces.panic(2) is None
+    assert "".join(text for _, text in sink.got) == "no panic: here\n" + TRACE

@@ -197,10 +197,12 @@ def test_a_type_that_cannot_be_cached_is_a_clear_error_before_computing(front):
     )
     assert r.status == "error"
     assert "computing" not in r.stream()
+    (error,) = r.of_type("error")
+    assert error["ename"] == "GoPanic"  # the panic is the error, its words the headline
     assert (
         'panic: cache.Value("s"): cannot store a []main.secretRow: field name of '
         "main.secretRow is unexported, and gob stores only exported fields (name it Name)"
-    ) in r.stream("stderr")
+    ) in error["evalue"]
 
 
 GARBAGE = r"""

@@ -16,6 +16,11 @@ from test_sessions import wait_gone
 pytestmark = pytest.mark.e2e
 
 
+def shown_error(outcome) -> str:
+    """The error as the notebook shows it: its headline and details (a panic's trace)."""
+    return "\n".join(outcome.error.render()) if outcome.error is not None else ""
+
+
 def ok(engine, code: str, flags: str = "", **kw):
     outcome, sink = run(engine, code, flags, **kw)
     assert outcome.error is None, (failure(outcome), sink.chunks)
@@ -70,16 +75,18 @@ def test_children_left_behind_by_a_finished_program_are_killed(go_engine):
         ("syscall.Kill(syscall.Getpid(), syscall.SIGKILL)", "SignalError", "signal: killed", ""),
         (
             "var p *int\nfmt.Println(*p)",
-            "ExitError",
-            "exit status 2",
-            "invalid memory address or nil pointer dereference",
+            "GoPanic",
+            "panic: runtime error: invalid memory address or nil pointer dereference",
+            "[signal SIGSEGV: segmentation violation",
         ),
     ],
 )
 def test_crashes_are_reported_in_gos_words(go_engine, code, ename, evalue, stderr):
     outcome, sink = run(go_engine, code)
+    if ename == "GoPanic":  # the panic's words, and where: the cell's line 2
+        evalue += f" (cell [{go_engine.session.cells}], line 2)"
     assert failure(outcome) == (ename, evalue)
-    assert stderr in sink.text("stderr")
+    assert stderr in sink.text("stderr") + shown_error(outcome)
     assert ok(go_engine, "1 + 1")[0].value == "2"
 
 
@@ -202,8 +209,9 @@ def test_a_cell_that_fails_in_its_initialization_leaves_the_session_as_it_was(
     go_engine, cell, shown
 ):
     outcome, sink = run(go_engine, cell)
-    assert failure(outcome)[0] == "ExitError"
-    assert shown in sink.text("stderr") + sink.text()  # the failure is shown, as before
+    assert failure(outcome)[0] == ("GoPanic" if "panic" in shown else "ExitError")
+    # The failure is shown, as before (a panic: as the error).
+    assert shown in sink.text("stderr") + sink.text() + shown_error(outcome)
     # Later cells run: they do not fail the same way until `%rm pz`.
     assert ok(go_engine, 'fmt.Println("after")')[1].text() == "after\n"
     assert "pz" not in declared(go_engine)
@@ -214,22 +222,20 @@ def test_a_cell_that_fails_in_its_initialization_leaves_the_session_as_it_was(
 def test_an_earlier_declaration_stays_when_its_replacement_fails_in_init(go_engine):
     ok(go_engine, "var kept = 1")
     outcome, _ = run(go_engine, 'var kept = func() int { panic("no") }()')
-    assert failure(outcome)[0] == "ExitError"
+    assert failure(outcome)[0] == "GoPanic"
     assert ok(go_engine, "kept")[0].value == "1"
 
 
 def test_the_cells_own_statements_failing_keep_its_declarations(go_engine):
     # Its declarations initialized; the call that failed is this run's, not theirs.
-    outcome, sink = run(
-        go_engine, "func div10(d int) int { return 10 / d }\nvar ten = 10\ndiv10(0)"
-    )
-    assert failure(outcome)[0] == "ExitError"
-    assert "integer divide by zero" in sink.text("stderr")
+    outcome, _ = run(go_engine, "func div10(d int) int { return 10 / d }\nvar ten = 10\ndiv10(0)")
+    assert failure(outcome)[0] == "GoPanic"
+    assert "integer divide by zero" in shown_error(outcome)
     assert ok(go_engine, "div10(ten / 2)")[0].value == "2"
 
 
 def test_a_cells_own_func_main_failing_keeps_its_declarations(go_engine):
-    outcome, sink = run(go_engine, 'var viaMain = 8\nfunc main() {\n\tpanic("in main")\n}')
-    assert failure(outcome)[0] == "ExitError"
-    assert "cell:3" in sink.text("stderr")  # its lines are still the cell's own
+    outcome, _ = run(go_engine, 'var viaMain = 8\nfunc main() {\n\tpanic("in main")\n}')
+    assert failure(outcome)[0] == "GoPanic"
+    assert "\tcell:3" in shown_error(outcome)  # its lines are still the cell's own
     assert ok(go_engine, "viaMain")[0].value == "8"

@@ -63,8 +63,8 @@ def test_exit_3_raises_with_returncode_and_shows_both_streams(run):
     assert "Traceback" not in out + err and "gorun_kernel/" not in out + err
 
 
-def test_panic_is_exit_status_2_with_the_panic_on_stderr(run):
-    result, _, err = run(
+def test_panic_is_exit_status_2_with_the_panic_as_the_error(run):
+    result, out, err = run(
         cell("""
         %%gorun
         package main
@@ -73,7 +73,9 @@ def test_panic_is_exit_status_2_with_the_panic_on_stderr(run):
         """)
     )
     assert result.error_in_exec.returncode == 2, result.error_in_exec.render()
-    assert "panic: boom" in err and "goroutine 1 [running]" in err
+    assert isinstance(result.error_in_exec, gorun_kernel.GoPanic)
+    assert "GoPanic: panic: boom (cell [" in out + err
+    assert "goroutine 1 [running]" in out + err
 
 
 def test_program_arguments_after_dashes_and_positional(run):

@@ -31,8 +31,8 @@ def listed(kc) -> list[str]:
 
 
 def test_magic_a_failed_initializer_does_not_join(run):
-    result, _, err = run('%%gorun --quiet\nvar mz = func() int { panic("boom mz") }()\n')
-    assert result.error_in_exec is not None and "panic: boom mz" in err
+    result, out, err = run('%%gorun --quiet\nvar mz = func() int { panic("boom mz") }()\n')
+    assert result.error_in_exec is not None and "panic: boom mz" in out + err
     result, out, _ = run('%%gorun --quiet\nfmt.Println("after")\n')
     assert result.success and out == "after\n"
 

@@ -81,8 +81,11 @@ def test_2_log_caller_and_panics_name_cell_lines(kc):
     assert r.stream("stderr") == "cell:2: hi\n"
     assert r.stream() == f"cell[{n}]:2\n"  # runtime.Caller in the earlier cell, its line 2
     r = execute(kc, "xs := []int{1}\ni := 3\nfmt.Println(xs[i])")
-    assert r.reply["content"]["evalue"] == "exit status 2"
-    assert "main.main()\n\tcell:3 +0x" in r.stream("stderr")
+    m = count(r)
+    assert r.reply["content"]["evalue"] == (
+        f"panic: runtime error: index out of range [3] with length 1 (cell [{m}], line 3)"
+    )
+    assert "main.main()\n\tcell:3 +0x" in "\n".join(r.reply["content"]["traceback"])
     # Compile errors keep their words, with the line quoted.
     r = execute(kc, "fmt.Println(1)\nfmt.Println(nope)")
     assert r.reply["content"]["evalue"] == "line 2: undefined: nope"

@@ -385,10 +385,11 @@ def test_a_panic_trace_names_cell_lines(run, ip):
     ip.execution_count = 2
     out_of(run, "func at(xs []int, i int) int {\n\treturn xs[i]\n}")
     ip.execution_count = 3
-    result, _, err = run("%%gorun\nx := []int{1, 2, 3}\nfmt.Println(at(x, 5))\n")
+    result, out, err = run("%%gorun\nx := []int{1, 2, 3}\nfmt.Println(at(x, 5))\n")
     assert result.error_in_exec.returncode == 2
     # The runtime itself names cell lines (//line directives): cell [2]'s line
-    # 3, and this cell's line 3.
-    assert "main.at(...)\n\tcell[2]:3\n" in err
-    assert "main.main()\n\tcell:3 +0x" in err
-    assert "session-" not in err
+    # 3, and this cell's line 3; the panic's headline names the first of them.
+    assert str(result.error_in_exec).endswith("(cell [2], line 3)")
+    assert "main.at(...)\n\tcell[2]:3\n" in out + err
+    assert "main.main()\n\tcell:3 +0x" in out + err
+    assert "session-" not in out + err

@@ -86,12 +86,16 @@ class TestRunner:
         exited_ok = outcome.error is None or isinstance(outcome.error, ExitError)
         report = reader.finish(exited_ok)
         report.notes = self._ending(report, outcome, flags, built, request)
-        table = Table(report, tcmd.verbose, self._compare(report))
+        outcome = verdict(outcome, report)
+        # The notes on how the binary ended are said once: in the TestFailure (what
+        # nbval and nbgrader see), else under the table.
+        said = isinstance(outcome.error, TestFailure)
+        table = Table(report, tcmd.verbose, self._compare(report), show_notes=not said)
         if profile is not None:
             table.coverage = coverage_words(profile, composed.table)
         if report.rows or report.benchmarks or report.package_output or table.coverage:
             sink.event(Display(table.bundle()))
-        return verdict(outcome, report)
+        return outcome
 
     def _ending(
         self,
@@ -186,6 +190,7 @@ class _Events:
 
 def verdict(outcome: Outcome, report: Report) -> Outcome:
     """The cell's Outcome: TestFailure when a test failed, else a one-line summary."""
+    notes = report.notes  # `TestP panicked at line 3: boom`, `did not run: TestQ`
     tests = report.tests()
     benches = [r for r in report.rows if r.kind == "Benchmark"]
     failed = [r for r in [*tests, *benches] if r.status == "fail"]
@@ -196,11 +201,11 @@ def verdict(outcome: Outcome, report: Report) -> Outcome:
         return outcome  # a timeout, an interrupt, a signal: said in their own words
     if failed:
         names = ", ".join(r.name for r in failed[:10]) + (", ..." if len(failed) > 10 else "")
-        details = [*report.notes, f"failed: {names}"]
+        details = [*notes, f"failed: {names}"]
         error = TestFailure(f"{len(failed)} of {_count(total, noun)} failed", details)
     elif error is not None or report.passed is False:
         words = error.message if error is not None else "FAIL"
-        details = [*report.notes, *report.package_output[-20:]]
+        details = [*notes, *report.package_output[-20:]]
         error = TestFailure(f"the test binary failed ({words})", details)
     if error is not None:
         return replace(outcome, status=error.message, error=error)

@@ -41,6 +41,7 @@ class Table:
     verbose: bool = False  # -v: every test's output, not only a failing one's
     comparisons: dict[str, list[Comparison]] = field(default_factory=dict)  # per benchmark
     coverage: str | None = None  # "coverage: 75.0% of statements (cell [2] 3/4)"
+    show_notes: bool = True  # the report's notes, unless the cell's error says them
 
     def shown_output(self, row: Row) -> list[str]:
         if row.status == "pass" and not self.verbose:
@@ -66,7 +67,7 @@ class Table:
                 lines.append(f"{r.status.upper():<4}  {_label(r):<{width}}  {time}".rstrip())
                 lines.extend(f"      {line}" for line in self.shown_output(r))
             parts.append("\n".join(lines))
-        if self.report.notes:
+        if self.report.notes and self.show_notes:
             parts.append("\n".join(self.report.notes))
         if self.report.benchmarks:
             parts.append(_grid(self._bench_grid()))
@@ -116,7 +117,7 @@ class Table:
                         f'<pre style="margin:0;text-align:left">{text}</pre></td></tr>'
                     )
             out.append("</table>")
-        if self.report.notes:
+        if self.report.notes and self.show_notes:
             text = html.escape("\n".join(self.report.notes))
             out.append(f'<pre style="margin:0.5em 0 0 0;color:{_COLORS["fail"]}">{text}</pre>')
         if self.report.benchmarks:

@@ -23,7 +23,7 @@ from gorun_kernel.build.gobuild import Built
 from gorun_kernel.build.toolchain import Toolchain
 from gorun_kernel.diagnostics import LineTable, TraceMapper
 from gorun_kernel.display.channel import DisplayChannel
-from gorun_kernel.errors import GorunError
+from gorun_kernel.errors import ExitError, GoPanic, GorunError
 from gorun_kernel.events import OutputSink
 from gorun_kernel.outcome import Outcome
 from gorun_kernel.proc import memlimit
@@ -50,6 +50,7 @@ class Program:
     table: LineTable | None = None  # cell lines, for traces; None for a package
     show_value: bool = False  # a snippet's final value comes back (GORUN_VALUE_FD)
     report_start: bool = False  # a snippet's main says it began (GORUN_STARTED_FD)
+    label: str | None = None  # the cell's ("[3]"), for a panic's headline
 
 
 class ValueChannel:
@@ -158,6 +159,12 @@ class Runner:
         finally:
             if traces is not None:
                 traces.finish()
+        if traces is not None:
+            exit_status = outcome.returncode if isinstance(outcome.error, ExitError) else None
+            panic = traces.panic(exit_status)
+            if panic is not None:  # the error says what the runtime said, where
+                outcome.error = GoPanic(panic.headline(program.label), panic.trace())
+                outcome.status = outcome.error.message
         if program.report_start:
             outcome.started = channels["started"].received > 0
         shown = value.value() if value is not None else None
