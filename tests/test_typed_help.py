@@ -416,3 +416,28 @@ def test_go_completion_in_gorun_cells_of_a_python_kernel(tmp_path):
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=False)
+
+
+@pytest.mark.e2e
+def test_shift_tab_in_gorun_cells_of_a_python_kernel_answers_for_go(tmp_path):
+    """Inspection (issue 22 item 4): the extension routes the running kernel's
+    inspection of %%gorun and %%gotest cells to the Go helper; Python stays Python."""
+    km, kc = start(env=PATIENT, cwd=str(tmp_path), kernel_name="python3")
+    try:
+        assert execute(kc, "%load_ext gorun_kernel").status == "ok"
+        assert execute(kc, "%%gorun --quiet\n" + SESSION).status == "ok"
+        code = "%%gorun\np := Point{}\np.Len()"
+        reply = inspect(kc, code, code.index("Len") + 1)
+        assert reply["found"], reply
+        assert "func (Point).Len() int" in reply["data"]["text/plain"]
+        assert "Len is the length of p along X." in reply["data"]["text/plain"]
+        code = "%%gotest\nfunc TestX(t *testing.T) {\n\tstrings.ToUpper"
+        text = inspect(kc, code, len(code) - 3)["data"]["text/plain"]
+        assert "func strings.ToUpper(s string) string" in text
+        # The magic's own line, and Python cells, are IPython's.
+        assert "Call signature" not in str(inspect(kc, code, 3))
+        python = inspect(kc, "len", 3)
+        assert python["found"] and "Return the number of items" in python["data"]["text/plain"]
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=False)

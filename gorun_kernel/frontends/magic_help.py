@@ -1,4 +1,5 @@
-"""Type-aware completion inside `%%gorun` (and `%%gotest`) cells of a Python notebook.
+"""Type-aware completion and inspection inside `%%gorun` (and `%%gotest`) cells of a
+Python notebook.
 
 IPython's completer takes extra matchers (`IPCompleter.custom_matchers`); one
 of matcher API v2 receives the whole cell (`CompletionContext.full_text`) and
@@ -7,9 +8,13 @@ cell whose first line is `%%gorun` or `%%gotest`, the matcher answers for Go and
 IPython's Python matchers. IPython's completer is synchronous, so the matcher
 waits for the helper at most `MAGIC_TIME_BOX` (the Python kernel is busy that
 long); it carries each match's kind, but IPython drops the signatures of
-non-Jedi matchers. Inspection (Shift-Tab) cannot be extended the same way:
-ipykernel resolves the name at the cursor to a Python object, with no hook
-for the body of a cell magic.
+non-Jedi matchers.
+
+Inspection (Shift-Tab) has no such hook: ipykernel's IPythonKernel resolves the
+name at the cursor to a Python object. The running kernel instance (the shell's
+`kernel`) is reached instead, and its do_inspect asks `MagicHelp.inspect` first
+(ipykernel_adapter.route_inspection): Go cells get Go's answer, with the same
+time box; every other cell is left to IPython.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +56,22 @@ class MagicHelp:
             engine.closers.append(self.typed.close)
         return self.typed
 
+    def inspect(self, code: str, cursor_pos: int, detail: int) -> dict[str, Any] | None:
+        """Shift-Tab in a %%gorun or %%gotest cell's Go: Go's answer (found or not);
+        None for any other cell, or the cursor on the magic's line: IPython's then."""
+        head, newline, _ = code.partition("\n")
+        if not head.startswith(("%%gorun", "%%gotest")) or not newline or cursor_pos <= len(head):
+            return None
+        try:
+            typed = self._help()
+            if typed is None:
+                return None
+            asked = typed.inspect(code, cursor_pos, len(head) + 1, 2, os.getcwd(), detail)
+            return asked.finish(_within_time_box(asked.future))
+        except Exception:  # a bug of ours: logged; the user gets IPython's answer
+            log.exception("gorun_kernel: Go inspection failed")
+            return None
+
     def matcher(self, context: CompletionContext) -> dict[str, Any]:
         lines = context.full_text.split("\n")
         if not lines[0].startswith(("%%gorun", "%%gotest")) or context.cursor_line == 0:
@@ -67,11 +89,7 @@ class MagicHelp:
         cursor = sum(len(line) + 1 for line in lines[: context.cursor_line])
         cursor += context.cursor_position
         asked = typed.complete(context.full_text, cursor, len(lines[0]) + 1, 2, os.getcwd())
-        reply = None
-        if asked.future is not None:
-            with contextlib.suppress(FutureTimeout):
-                reply = asked.future.result(time_box(MAGIC_TIME_BOX))
-        result = asked.finish(reply)
+        result = asked.finish(_within_time_box(asked.future))
         typed_matches = result["metadata"].get("_jupyter_types_experimental", [])
         kinds = {e["text"]: e["type"] for e in typed_matches}
         return {
@@ -84,12 +102,26 @@ class MagicHelp:
         }
 
 
+def _within_time_box(future: Future[Any] | None) -> Any:
+    """The helper's reply, if it comes within the time box (the Python kernel waits)."""
+    if future is None:
+        return None
+    with contextlib.suppress(FutureTimeout):
+        return future.result(time_box(MAGIC_TIME_BOX))
+    return None
+
+
 def register(shell: Any, magics: GorunMagics) -> None:
-    """Add the Go matcher for the magics' session to the shell's completer (once)."""
+    """Add the Go matcher for the magics' session to the shell's completer, and Go
+    inspection to the shell's kernel when it runs in one (once)."""
     matchers = shell.Completer.custom_matchers
     if any(getattr(m, "matcher_identifier", None) == IDENTIFIER for m in matchers):
         return
     helper = MagicHelp(magics)
+    if getattr(shell, "kernel", None) is not None:  # (a terminal IPython has no kernel)
+        from gorun_kernel.frontends.ipykernel_adapter import route_inspection
+
+        route_inspection(shell, helper.inspect)
 
     @context_matcher(identifier=IDENTIFIER)
     def go_matcher(context: CompletionContext) -> dict[str, Any]:
