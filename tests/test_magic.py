@@ -464,3 +464,19 @@ def test_session_commands_refuse_extra_words_as_the_kernels_do(run):
     assert result.error_in_exec is None and out == "no background programs\n"
     result, _, _ = run("%gorun_timing on off")
     assert str(result.error_in_exec) == "usage: %gorun_timing on | off"
+
+
+@pytest.mark.e2e
+def test_a_cell_reaches_go_byte_for_byte(run):
+    """Issue 22 item 9: IPython's input cleanup empties whitespace-only lines; a raw
+    string keeps them as typed (Go's slice3.go found it)."""
+    typed = "a\n   \n\t\nb  "
+    cell = f'%%gorun\ns := `{typed}`\nfmt.Printf("%q\\n", s)\n  \n'
+    result, out, err = run(cell)
+    assert result.error_in_exec is None, out + err
+    assert out.splitlines()[0] == '"a\\n   \\n\\t\\nb  "'
+    # A test cell too.
+    tests = f"%%gotest\nfunc TestRawGb(t *testing.T) {{\n\tif s := `{typed}`; s != {typed!r} {{\n"
+    tests += '\t\tt.Fatalf("%q", s)\n\t}\n}\n'
+    result, out, err = run(tests.replace("'", '"'))
+    assert result.error_in_exec is None, out + err

@@ -82,6 +82,10 @@ class GorunMagics(Magics):
         # The front-end's id of the cell being run (JupyterLab, nbclient send
         # one): the same cell run again replaces the inits it made.
         self.cell_id: str | None = None
+        # The cell being run exactly as typed: IPython's input cleanup hands a cell
+        # magic its body with the spaces of whitespace-only lines removed, which
+        # changes a Go raw string; pre_run_cell still has every byte.
+        self.raw_cell: str | None = None
         self._engine: Engine | None = None  # the session, made on first use
         self.settings = SessionSettings()  # %gorun_timing
         if shell is not None:
@@ -89,6 +93,22 @@ class GorunMagics(Magics):
 
     def _remember_cell(self, info: Any) -> None:
         self.cell_id = getattr(info, "cell_id", None)
+        self.raw_cell = getattr(info, "raw_cell", None)
+
+    def _as_typed(self, cell: str) -> str:
+        """The cell magic's body as the user typed it, byte for byte: from the raw
+        cell IPython ran, when that is this magic's cell (its cleaned form is
+        `cell`); else `cell` as given (a magic called from Python code)."""
+        raw, self.raw_cell = self.raw_cell, None  # once: never a later call's
+        if raw is None:
+            return cell
+        lines = raw.split("\n")
+        while lines and not lines[0].strip():  # IPython drops leading blank lines
+            lines.pop(0)
+        if not lines or not lines[0].startswith("%%"):
+            return cell
+        body = "\n".join(lines[1:])
+        return body if _cleaned(body) == _cleaned(cell) else cell
 
     def engine(self) -> Engine:
         """The shell's session, created on first use (finding Go, making the scratch module)."""
@@ -111,6 +131,8 @@ class GorunMagics(Magics):
             stdin = self._stdin(cmd)
         except UsageError as e:
             raise IPythonUsageError(e.message) from None
+        if cell is not None:
+            cell = self._as_typed(cell)
         engine = self.engine()
         asked = assist.help_request(cell) if cell is not None else None
         if asked is not None:
@@ -172,6 +194,8 @@ class GorunMagics(Magics):
             tcmd = testflags.parse(cmdline.split_line(line), usage)
         except UsageError as e:
             raise IPythonUsageError(e.message) from None
+        if cell is not None:
+            cell = self._as_typed(cell)
         channels = pydata.bridge_for(self.engine()).session_channels()  # --in values
         try:
             outcome = self.engine().run_tests(
@@ -283,6 +307,12 @@ class GorunMagics(Magics):
         if publisher.value_data is None or outcome.value is None:
             return None
         return GoValue(outcome.value, publisher.value_data)
+
+
+def _cleaned(text: str) -> str:
+    """A cell body as IPython's input cleanup leaves it: whitespace-only lines empty,
+    no trailing newlines (to tell the raw cell's body from another's)."""
+    return "\n".join(line if line.strip() else "" for line in text.split("\n")).rstrip("\n")
 
 
 class GoValue:
