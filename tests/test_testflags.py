@@ -41,3 +41,23 @@ def test_test_flags_go_to_the_binary_build_flags_and_options_to_the_build():
 def test_what_a_test_cell_cannot_take_is_said_in_the_users_terms(words, message):
     with pytest.raises(UsageError, match=message.replace("(", r"\(").replace(")", r"\)")):
         testflags.parse(words)
+
+
+def test_coverage_lists_cells_in_their_order_not_by_file_name(tmp_path):
+    """go lists a profile by file name (cell[10] before cell[9]); the line does not."""
+    from gorun_kernel.diagnostics import Origin
+    from gorun_kernel.gotest.run import coverage_words
+
+    profile = tmp_path / "cover.out"
+    profile.write_text(
+        "mode: set\n"
+        "gorun/cell[10]:1.20,1.30 1 0\n"
+        "gorun/cell[9]:1.10,2.2 2 1\n"
+        "gorun/cell[9]:3.1,3.5 1 0\n"
+    )
+    table = {
+        "cell[9]": [Origin(n, "x", cell="[9]") for n in (1, 2, 3)],
+        "cell[10]": [Origin(1, "y", cell="[10]")],
+    }
+    words = coverage_words(profile, table)
+    assert words == "coverage: 50.0% of statements (cell [9] 2/3, cell [10] 0/1)"

@@ -232,6 +232,14 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
+def _cell_order(cell: str) -> tuple[int, int, str]:
+    """`cell [9]` before `cell [10]`, cells without a number after, this cell last."""
+    m = re.fullmatch(r"cell \[(\d+)\]", cell)
+    if m:
+        return 0, int(m.group(1)), cell
+    return (2 if cell == "this cell" else 1), 0, cell
+
+
 def coverage_words(profile: Path, table: LineTable) -> str | None:
     """Statement coverage of the session's code, per cell: from go's coverage profile."""
     try:
@@ -260,5 +268,7 @@ def coverage_words(profile: Path, table: LineTable) -> str | None:
     covered, total = sum(c for c, _ in per.values()), sum(t for _, t in per.values())
     if not total:
         return "coverage: [no statements]"
-    cells = ", ".join(f"{cell} {c}/{t}" for cell, (c, t) in per.items())
+    # In the cells' order: go lists a profile by file name, and cell[10] < cell[9].
+    ordered = sorted(per.items(), key=lambda item: _cell_order(item[0]))
+    cells = ", ".join(f"{cell} {c}/{t}" for cell, (c, t) in ordered)
     return f"coverage: {covered / total:.1%} of statements ({cells})"
