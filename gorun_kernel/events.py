@@ -11,6 +11,7 @@ never break an old sink.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -41,7 +42,19 @@ class Progress:
     done: bool = False
 
 
-Event = Display | ClearOutput | Progress
+@dataclass(frozen=True)
+class WidgetMessage:
+    """A widget model from the running program (package widgets): "open" with its
+    whole state, "update" with the keys that changed. `reply` sends an event back
+    to the program (False once it cannot take it); None when nothing listens."""
+
+    method: str
+    model_id: str
+    state: dict[str, Any]
+    reply: Callable[[dict[str, Any]], bool] | None = field(default=None, compare=False)
+
+
+Event = Display | ClearOutput | Progress | WidgetMessage
 
 
 class OutputSink(Protocol):

@@ -12,7 +12,11 @@ latest state is always shown at the end of the run.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import json
 import socket
+import struct
+import threading
 from collections.abc import Callable
 
 from gorun_kernel.display.frames import (
@@ -25,7 +29,7 @@ from gorun_kernel.display.frames import (
     bundle_size,
     parse_frame,
 )
-from gorun_kernel.events import ClearOutput, Display
+from gorun_kernel.events import ClearOutput, Display, WidgetMessage
 
 READ_SIZE = 1 << 20
 # Updates to many outputs at once: at most this many outputs wait with an update
@@ -35,6 +39,10 @@ READ_SIZE = 1 << 20
 # program writes them: past ZMQ's high-water mark (1,000 messages) IOPub drops
 # messages, the cell's final `idle` among them, and the cell shows busy for ever.
 MAX_PENDING_IDS = 500
+# Widget events on their way to the program (kernel -> program): at most this many
+# bytes wait when the program does not read them; past it, events are dropped.
+MAX_EVENT_BACKLOG = 1 << 20
+EVENT_MAGIC = b"GRE"
 UPDATES_PER_SEND = 50
 Emit = Callable[[DisplayEvent], None]
 
@@ -55,7 +63,8 @@ class DisplayGate:
         self.per_send = per_send
         self.spent = 0
         self.over = False  # the budget ran out: displays are dropped from now on
-        self.pending: dict[str, Display | RawUpdate] = {}  # display id -> its latest update
+        # display id (or a widget's key) -> its latest update
+        self.pending: dict[str, Display | RawUpdate | WidgetMessage] = {}
         self.last_updates: float | None = None  # when pending updates were last sent
         self.notes: set[str] = set()  # each note is given once per run
         self.updates_in = 0
@@ -65,6 +74,17 @@ class DisplayGate:
         """What to pass on now, in order, for one event from the program."""
         if isinstance(event, Note):
             return self._note(event)
+        if isinstance(event, WidgetMessage):
+            if event.method != "update":
+                return [event]
+            # A flood of changes to one widget: its changed keys merged, sent as updates are.
+            key = "\0widget " + event.model_id
+            before = self.pending.pop(key, None)
+            if isinstance(before, WidgetMessage):
+                event = dataclasses.replace(event, state={**before.state, **event.state})
+            self.updates_in += 1
+            self.pending[key] = event
+            return self.due(now)
         if isinstance(event, RawUpdate) or (
             isinstance(event, Display) and event.update and event.display_id is not None
         ):
@@ -101,6 +121,10 @@ class DisplayGate:
         out: list[DisplayEvent] = []
         ids = list(self.pending)[:most]
         for update in (self.pending.pop(i) for i in ids):
+            if isinstance(update, WidgetMessage):
+                self.updates_out += 1
+                out.append(update)
+                continue
             events = parse_frame(update.body) if isinstance(update, RawUpdate) else [update]
             for event in events:
                 if isinstance(event, Note):
@@ -146,6 +170,12 @@ class DisplayChannel:
         self._view = memoryview(self._buffer)
         self.decoder = FrameDecoder(max_frame=limit)
         self.gate = DisplayGate(limit)
+        # Acks (run loop) and widget events (the shell channel's thread) share our
+        # end: one writer at a time, and what the socket did not take waits here.
+        self._send_lock = threading.Lock()
+        self._backlog = bytearray()
+        self._closed = False
+        self.events_dropped = 0
 
     @property
     def child_fd(self) -> int:
@@ -185,16 +215,22 @@ class DisplayChannel:
             ):
                 before()  # updates replace an output already placed: no text need go first
             for event in frame.events:
+                if isinstance(event, WidgetMessage):
+                    event = dataclasses.replace(event, reply=self.send_event)
                 for out in self.gate.push(event, now):
                     emit(out)
             if frame.sync:
                 self._ack()
+        if self._backlog:
+            self._write(b"")
         return bool(data) and not self.decoder.broken
 
     def tick(self, emit: Emit, now: float) -> None:
         """Called by the run loop every so often: coalesced updates whose time has come."""
         for out in self.gate.due(now):
             emit(out)
+        if self._backlog:
+            self._write(b"")  # widget events the program had no room for yet
 
     def finish(self, emit: Emit) -> None:
         """The run is over: the latest state of every updated output, then close."""
@@ -207,10 +243,36 @@ class DisplayChannel:
         self.close()
 
     def _ack(self) -> None:
-        with contextlib.suppress(OSError):  # the program is gone; nobody waits for this
-            self._ours.send(b"\x01")
+        self._write(b"\x01")
+
+    def send_event(self, event: dict[str, object]) -> bool:
+        """A widget event for the program (any thread); False when it cannot take it:
+        the run is over, or its backlog is full (the program does not read)."""
+        body = json.dumps(event, separators=(",", ":")).encode()
+        return self._write(EVENT_MAGIC + struct.pack(">BI", 0, len(body)) + body, bounded=True)
+
+    def _write(self, data: bytes, bounded: bool = False) -> bool:
+        """Our end is non-blocking: what does not fit now waits in the backlog, in order."""
+        with self._send_lock:
+            if self._closed:
+                return False
+            if bounded and len(self._backlog) + len(data) > MAX_EVENT_BACKLOG:
+                self.events_dropped += 1
+                return False
+            self._backlog += data
+            try:
+                sent = self._ours.send(self._backlog)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError:  # the program is gone; nobody waits for this
+                self._backlog.clear()
+                return False
+            del self._backlog[:sent]
+            return True
 
     def close(self) -> None:
+        with self._send_lock:
+            self._closed = True
         for s in (self._ours, self._theirs):
             with contextlib.suppress(OSError):
                 s.close()

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gorun_kernel import config
-from gorun_kernel.events import ClearOutput, Display
+from gorun_kernel.events import ClearOutput, Display, WidgetMessage
 
 FD_ENV = config.DISPLAY_FD.name
 LIMIT_ENV = config.DISPLAY_LIMIT.name
@@ -66,7 +66,8 @@ class RawUpdate:
     body: bytes
 
 
-DisplayEvent = Display | ClearOutput | Note | RawUpdate  # from the decoder; notes go to stderr
+# From the decoder; notes go to stderr.
+DisplayEvent = Display | ClearOutput | WidgetMessage | Note | RawUpdate
 
 
 @dataclass
@@ -214,6 +215,8 @@ def _events(msg: dict[str, Any]) -> list[DisplayEvent]:
     kind = msg.get("type")
     if kind == "clear":
         return [ClearOutput(wait=msg.get("wait") is not False)]
+    if kind == "widget":
+        return _widget(msg)
     if kind not in ("display", "update"):
         return [Note(f"a display frame has an unknown type {_short(kind)}")]
     display_id = msg.get("id")
@@ -232,6 +235,42 @@ def _events(msg: dict[str, Any]) -> list[DisplayEvent]:
         return events
     events.append(Display(data, metadata, display_id, update=kind == "update"))
     return events
+
+
+_WIDGET_METHODS = ("open", "update", "close")
+# ipywidgets' own model modules: every Jupyter frontend with widget support has them.
+STANDARD_WIDGET_MODULES = (
+    "@jupyter-widgets/base",
+    "@jupyter-widgets/controls",
+    "@jupyter-widgets/output",
+)
+_MODEL_ID = re.compile(r"[A-Za-z0-9_.-]{1,200}")
+
+
+def _widget(msg: dict[str, Any]) -> list[DisplayEvent]:
+    """A widget frame: {"type": "widget", "method", "id", "state"}."""
+    method, model_id, state = msg.get("method"), msg.get("id"), msg.get("state")
+    if method not in _WIDGET_METHODS:
+        return [Note(f"a widget frame has an unknown method {_short(method)}")]
+    if not isinstance(model_id, str) or not _MODEL_ID.fullmatch(model_id):
+        return [Note(f"a widget frame has a malformed model id {_short(model_id)}")]
+    if state is None and method == "close":
+        state = {}
+    if not isinstance(state, dict):
+        return [Note(f"a widget frame's state is not a JSON object (model {model_id})")]
+    if method == "open":
+        for key in ("_model_name", "_model_module", "_model_module_version"):
+            if not isinstance(state.get(key), str):
+                return [Note(f"a widget frame opens a model without {key} (model {model_id})")]
+        if state["_model_module"] not in STANDARD_WIDGET_MODULES:
+            return [
+                Note(
+                    f"a widget of unknown type {_short(state['_model_name'])} from "
+                    f"{_short(state['_model_module'])} was not shown (only the standard "
+                    "@jupyter-widgets models are)"
+                )
+            ]
+    return [WidgetMessage(method, model_id, state)]
 
 
 def check_bundle(data: object) -> tuple[list[str], dict[str, Any]]:

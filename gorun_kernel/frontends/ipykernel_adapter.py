@@ -41,6 +41,7 @@ from ipykernel.kernelbase import Kernel
 
 TESTED = ">=7.1,<8"  # the ipykernel releases these hooks are checked against
 HELP_REQUESTS = ("complete_request", "inspect_request")
+COMM_REQUESTS = ("comm_open", "comm_msg", "comm_close", "comm_info_request")
 
 
 class AdaptedKernel(Kernel):
@@ -84,6 +85,11 @@ class AdaptedKernel(Kernel):
             if peeked is not None:
                 self.detach(self.answer_help_now(*peeked))
                 return
+            # Widget events go to the running program now, not after it.
+            peeked = peek_request(self, msg, COMM_REQUESTS)
+            if peeked is not None:
+                self.answer_comm_now(*peeked)
+                return
         await super().shell_channel_thread_main(msg)
 
     async def complete_request(self, stream: Any, ident: Any, parent: Any) -> None:
@@ -116,6 +122,9 @@ class AdaptedKernel(Kernel):
     async def answer_help_now(self, idents: list[Any], parent: dict[str, Any]) -> None:
         """Answer a completion or inspection request that came while a cell runs."""
 
+    def answer_comm_now(self, idents: list[Any], msg: dict[str, Any]) -> None:
+        """Handle a comm message (or comm_info_request) that came while a cell runs."""
+
     def detach(self, handler: Coroutine[Any, Any, Any]) -> None:
         """Run a request handler as a task of its own (kept until it is done)."""
         tasks: set[asyncio.Task[Any]] = self.__dict__.setdefault("_gorun_tasks", set())
@@ -144,11 +153,18 @@ class AdaptedKernel(Kernel):
 def peek_help_request(kernel: Kernel, msg: list[Any]) -> tuple[list[Any], dict[str, Any]] | None:
     """(identities, message) of a completion or inspection request on the main
     subshell; None for any other message, which must then take the usual way."""
+    return peek_request(kernel, msg, HELP_REQUESTS)
+
+
+def peek_request(
+    kernel: Kernel, msg: list[Any], types: tuple[str, ...]
+) -> tuple[list[Any], dict[str, Any]] | None:
+    """(identities, message) of a request of one of `types` on the main subshell."""
     idents, frames = kernel.session.feed_identities(msg, copy=False)
     # A peek first: unpacking the content records the message's signature, and
     # ipykernel would then refuse any message we leave to it as a replay.
     header = kernel.session.deserialize(frames, content=False, copy=False)["header"]
-    if header["msg_type"] not in HELP_REQUESTS or header.get("subshell_id"):
+    if header["msg_type"] not in types or header.get("subshell_id"):
         return None
     return idents, kernel.session.deserialize(frames, content=True, copy=False)
 

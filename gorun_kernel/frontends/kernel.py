@@ -22,7 +22,16 @@ from ipykernel.kernelapp import IPKernelApp
 from gorun_kernel import __version__, cmdline
 from gorun_kernel.build import warm
 from gorun_kernel.errors import GorunError, Interrupted
-from gorun_kernel.frontends import cellformat, cellhead, history, marks, render, session_commands
+from gorun_kernel.events import WidgetMessage
+from gorun_kernel.frontends import (
+    cellformat,
+    cellhead,
+    comms,
+    history,
+    marks,
+    render,
+    session_commands,
+)
 from gorun_kernel.frontends.ipykernel_adapter import AdaptedKernel
 from gorun_kernel.frontends.presentation import Bundle, Sink, present
 from gorun_kernel.frontends.session_start import SessionStart
@@ -77,6 +86,9 @@ class _Publisher:
 
     def clear(self, wait: bool) -> None:
         self._send("clear_output", {"wait": wait})
+
+    def widget(self, event: WidgetMessage) -> None:
+        self.kernel.comms.from_program(event)
 
     def ask(self, prompt: str) -> str | None:
         if not self.allow_stdin:
@@ -136,6 +148,7 @@ class GorunKernel(AdaptedKernel):
         atexit.register(_let_control_finish, self)
         self.history = history.History()  # cells for history_request (up-arrow in consoles)
         self.requests: dict[str, _Request] = {}  # by msg_id, until their reply is sent
+        self.comms = comms.WidgetComms(self)  # comm messages, and the widgets of programs
 
     @property
     def engine(self) -> Engine | None:
@@ -363,6 +376,9 @@ class GorunKernel(AdaptedKernel):
         kind = parent["header"]["msg_type"]
         reply = await self.help.answer(kind, parent["content"])
         self.send_shell_reply(kind.replace("_request", "_reply"), reply, parent, idents)
+
+    def answer_comm_now(self, idents: list[Any], msg: dict[str, Any]) -> None:
+        self.comms.handle_now(self.shell_stream, idents, msg)
 
     async def do_history(  # type: ignore[override]
         self, hist_access_type: str, output: bool, raw: bool, **request: Any

@@ -14,7 +14,7 @@ import uuid
 from typing import Any, Protocol
 
 from gorun_kernel.errors import GorunError
-from gorun_kernel.events import ClearOutput, Display, Event, Progress
+from gorun_kernel.events import ClearOutput, Display, Event, Progress, WidgetMessage
 from gorun_kernel.frontends import render
 from gorun_kernel.outcome import Outcome
 
@@ -55,6 +55,7 @@ class Sink:
         self.publisher = publisher
         self.progress = progress
         self.progress_id: str | None = None  # the cell's progress line, once shown
+        self.widgets_refused = False  # the note that this front-end has no widgets was given
 
     def stdout(self, text: str) -> None:
         self.publisher.stream("stdout", text)
@@ -73,6 +74,13 @@ class Sink:
                 self.progress_id = uuid.uuid4().hex
             bundle = render.progress_bundle(event.text)
             self.publisher.display(bundle, {}, self.progress_id, update=not first)
+        elif isinstance(event, WidgetMessage):
+            widget = getattr(self.publisher, "widget", None)  # only the kernel has widgets
+            if widget is not None:
+                widget(event)
+            elif not self.widgets_refused:
+                self.widgets_refused = True
+                self.stderr("[gorun: widgets are shown by the Go kernel only, not here]\n")
 
     def input_wanted(self, prompt: str) -> str | None:
         return self.publisher.ask(prompt)

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"sync"
 )
@@ -72,6 +71,11 @@ func send(f frame, sync bool) bool {
 	if f.Metadata == nil {
 		f.Metadata = map[string]any{}
 	}
+	return sendRaw(f, sync)
+}
+
+// sendRaw writes any JSON value as one frame (see send).
+func sendRaw(f any, sync bool) bool {
 	body, err := json.Marshal(f)
 	if err != nil || len(body) > maxFrame {
 		return false
@@ -93,8 +97,7 @@ func send(f frame, sync bool) bool {
 		return false
 	}
 	if sync {
-		var ack [1]byte
-		if _, err := io.ReadFull(conn, ack[:]); err != nil {
+		if err := readAck(); err != nil {
 			channel.conn = nil
 			// The frame was written; whether it was shown is unknown, so the
 			// text goes to stdout as well rather than being lost.

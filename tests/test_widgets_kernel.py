@@ -1,0 +1,131 @@
+"""Widgets through a real Go kernel, jupyter_client acting as the widget frontend.
+
+The frontend's side of the widget protocol is done by hand here, as JupyterLab's
+manager does it: comm_info_request, the program's models arriving as comm_open
+(target "jupyter.widget", ipywidgets' model names), the widget view as
+display_data, an `update` or a click as comm_msg to the kernel.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+import pytest
+
+from tests.kernel_client import execute, reply_to, running
+
+pytestmark = pytest.mark.e2e
+
+VIEW = "application/vnd.jupyter.widget-view+json"
+
+WAITING = """
+s := widgets.NewIntSlider("zoom", 0, 10, 3)
+b := widgets.NewButton("count")
+clicks := 0
+s.OnChange(func(v int) { fmt.Println("value", v, s.Value()) })
+b.OnClick(func() { clicks++; fmt.Println("click", clicks) })
+widgets.Show(widgets.NewVBox(s, b))
+fmt.Println("ready", os.Getpid())
+widgets.Wait()
+fmt.Println("done waiting")
+"""
+
+
+def comm_info(kc: Any) -> dict[str, Any]:
+    msg = kc.session.msg("comm_info_request", {})
+    kc.shell_channel.send(msg)
+    return reply_to(kc, msg["header"]["msg_id"])["content"]
+
+
+def send_comm(kc: Any, comm_id: str, data: dict[str, Any]) -> None:
+    kc.shell_channel.send(kc.session.msg("comm_msg", {"comm_id": comm_id, "data": data}))
+
+
+def opened(messages: list[tuple[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """model name -> comm_open content, of the comms a cell opened."""
+    return {
+        c["data"]["state"]["_model_name"]: c
+        for t, c in messages
+        if t == "comm_open" and c["target_name"] == "jupyter.widget"
+    }
+
+
+def test_comm_info_on_a_fresh_kernel_lists_no_comms() -> None:
+    with running() as (_, kc):
+        reply = comm_info(kc)
+    assert reply["status"] == "ok"
+    assert reply["comms"] == {}
+
+
+def test_a_running_program_gets_the_frontends_changes_and_clicks() -> None:
+    with running() as (km, kc):
+        seen: list[tuple[str, dict[str, Any]]] = []
+        sent: list[str] = []
+
+        def on_message(kind: str, content: dict[str, Any]) -> None:
+            seen.append((kind, content))
+            text = content.get("text", "") if kind == "stream" else ""
+            if text.startswith("ready") and not sent:
+                models = opened(seen)
+                sent.append("update")
+                slider = models["IntSliderModel"]["comm_id"]
+                button = models["ButtonModel"]["comm_id"]
+                send_comm(kc, slider, {"method": "update", "state": {"value": 7}})
+                send_comm(kc, button, {"method": "custom", "content": {"event": "click"}})
+                send_comm(kc, button, {"method": "custom", "content": {"event": "click"}})
+            if "click 2" in text:
+                threading.Thread(target=km.interrupt_kernel).start()
+
+        result = execute(kc, WAITING, on_message=on_message)
+        out = result.stream()
+        assert "value 7 7\nclick 1\nclick 2\n" in out
+        assert "done waiting" in out
+        models = opened(result.messages)
+        slider = models["IntSliderModel"]
+        assert slider["data"]["state"]["_model_module"] == "@jupyter-widgets/controls"
+        assert slider["data"]["state"]["_model_module_version"] == "2.0.0"
+        assert slider["data"]["state"]["value"] == 3
+        assert {"ButtonModel", "VBoxModel", "LayoutModel", "SliderStyleModel"} <= set(models)
+        views = [c["data"][VIEW] for c in result.of_type("display_data") if VIEW in c["data"]]
+        assert [v["model_id"] for v in views] == [models["VBoxModel"]["comm_id"]]
+        vbox = models["VBoxModel"]["data"]["state"]
+        assert vbox["children"] == [
+            "IPY_MODEL_" + slider["comm_id"],
+            "IPY_MODEL_" + models["ButtonModel"]["comm_id"],
+        ]
+        # The kernel holds the models after the program ended, with the frontend's change.
+        comms = comm_info(kc)["comms"]
+        assert comms[slider["comm_id"]] == {"target_name": "jupyter.widget"}
+        send_comm(kc, slider["comm_id"], {"method": "request_state"})
+        state = _next_comm_msg(kc, slider["comm_id"])["data"]
+        assert state["method"] == "update"
+        assert state["state"]["value"] == 7
+
+
+def _next_comm_msg(kc: Any, comm_id: str) -> dict[str, Any]:
+    while True:
+        msg = kc.get_iopub_msg(timeout=30)
+        content = msg["content"]
+        data = content.get("data", {})
+        if content.get("comm_id") == comm_id and data.get("method") == "update":
+            return content
+
+
+def test_restart_with_live_widgets_leaves_no_program_and_no_comms() -> None:
+    with running() as (km, kc):
+        kc.execute(WAITING)
+        pid = None
+        while pid is None:
+            msg = kc.get_iopub_msg(timeout=120)
+            text = msg["content"].get("text", "") if msg["msg_type"] == "stream" else ""
+            if text.startswith("ready"):
+                pid = int(text.split()[1])
+        os.kill(pid, 0)  # the program waits for events
+        assert comm_info(kc)["comms"]  # its models, listed while the cell runs
+        km.restart_kernel()
+        kc.wait_for_ready(timeout=120)
+        assert comm_info(kc)["comms"] == {}
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
