@@ -214,6 +214,14 @@ class Engine:
             lambda: _shell(command, cwd, env, self.control, sink, interactive, ceiling)
         )
 
+    def rerun(
+        self, exe: str, args: list[str], extra_env: Mapping[str, str], sink: OutputSink
+    ) -> Outcome:
+        """A cell's program run again from its executable, with extra_env (an Interact's
+        values): may run while a cell does, from another thread."""
+        env = {**self.toolchain.command_env(os.environ), **extra_env}
+        return self.runner.rerun(exe, args, env, os.getcwd(), sink)
+
     def go_doc(self, args: list[str], cwd: str | None = None) -> str | None:
         """`go doc ARGS`'s text, or None: in the session's module, or in `cwd` (its go.work too)."""
         with self._busy:

@@ -209,7 +209,7 @@ class DisplayChannel:
         data = self._view[:n]
         frames = self.decoder.feed(data) if data else self.decoder.finish()
         for frame in frames:
-            if any(
+            if frame.sync or any(
                 isinstance(e, ClearOutput) or (isinstance(e, Display) and not e.update)
                 for e in frame.events
             ):

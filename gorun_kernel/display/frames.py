@@ -237,7 +237,7 @@ def _events(msg: dict[str, Any]) -> list[DisplayEvent]:
     return events
 
 
-_WIDGET_METHODS = ("open", "update", "close")
+_WIDGET_METHODS = ("open", "update", "close", "interact", "begin")
 # ipywidgets' own model modules: every Jupyter frontend with widget support has them.
 STANDARD_WIDGET_MODULES = (
     "@jupyter-widgets/base",
@@ -254,7 +254,7 @@ def _widget(msg: dict[str, Any]) -> list[DisplayEvent]:
         return [Note(f"a widget frame has an unknown method {_short(method)}")]
     if not isinstance(model_id, str) or not _MODEL_ID.fullmatch(model_id):
         return [Note(f"a widget frame has a malformed model id {_short(model_id)}")]
-    if state is None and method == "close":
+    if state is None and method in ("close", "begin"):
         state = {}
     if not isinstance(state, dict):
         return [Note(f"a widget frame's state is not a JSON object (model {model_id})")]

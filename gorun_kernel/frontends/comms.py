@@ -16,16 +16,19 @@ unknown target is closed again with a log line, never an error.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import comm as comm_package
 from ipykernel.comm import CommManager
 from ipykernel.comm.comm import BaseComm
 
-from gorun_kernel.events import WidgetMessage
+from gorun_kernel.events import ClearOutput, Display, Event, WidgetMessage
 
 TARGET = "jupyter.widget"
 CONTROL_TARGET = "jupyter.widget.control"  # ipywidgets 8's "all states at once" channel
@@ -33,18 +36,23 @@ PROTOCOL_VERSION = "2.1.0"
 log = logging.getLogger("gorun_kernel.comms")
 
 
+REPLAY_ENV = "GORUN_INTERACT"  # the Go package's widgets.Interact reads it
+
+
 @dataclass
 class _Model:
     comm: BaseComm
     state: dict[str, Any]
     reply: Any  # Callable[[dict], bool] | None: the program that made it, while it runs
+    interacts: list[_Interact] = field(default_factory=list)  # the Interacts it drives
 
 
 class WidgetComms:
     """The kernel's comm manager and the widget models of its programs."""
 
-    def __init__(self, kernel: Any) -> None:
+    def __init__(self, kernel: Any, engine: Callable[[], Any] | None = None) -> None:
         self.kernel = kernel
+        self.engine = engine or (lambda: None)  # the session's Engine, for Interact's re-runs
         self.manager = CommManager(kernel=kernel)
         # BaseComm registers itself with whatever comm.get_comm_manager returns.
         comm_package.get_comm_manager = lambda: self.manager
@@ -61,6 +69,11 @@ class WidgetComms:
         if event.method == "open":
             self._open(event)
             return
+        if event.method == "interact":
+            self._interact(event)
+            return
+        if event.method == "begin":
+            return  # the start of an Interact's output, in a re-run only
         with self.lock:
             model = self.models.get(event.model_id)
         if model is None:
@@ -105,6 +118,8 @@ class WidgetComms:
             # ipywidgets 8: the change comes back as an echo, so that every view agrees.
             model.comm.send({"method": "echo_update", "state": state, "buffer_paths": []})
             self._to_program(model, {"id": model_id, "method": "update", "state": state})
+            for interact in model.interacts:
+                interact.changed()
         elif method == "request_state":
             with self.lock:
                 state = dict(model.state)
@@ -114,6 +129,51 @@ class WidgetComms:
             self._to_program(model, {"id": model_id, "method": "custom", "content": content})
         else:
             log.warning("widget %s: unknown comm message method %r ignored", model_id, method)
+
+    # -- Interact: a change re-runs the cell's program, its output into an Output --
+
+    def _interact(self, event: WidgetMessage) -> None:
+        state = event.state
+        controls, exe, args, index = (state.get(k) for k in ("controls", "exe", "args", "index"))
+        with self.lock:
+            output = self.models.get(event.model_id)
+            known = isinstance(controls, list) and all(c in self.models for c in controls)
+        if (
+            output is None
+            or not known
+            or not isinstance(exe, str)
+            or not isinstance(args, list)
+            or not isinstance(index, int)
+        ):
+            log.warning("widget %s: a malformed interact frame was ignored", event.model_id)
+            return
+        interact = _Interact(self, event.model_id, controls, exe, [str(a) for a in args], index)
+        with self.lock:
+            for c in controls:
+                self.models[c].interacts.append(interact)
+        interact.changed()  # its first output, from the values the controls start with
+
+    def values(self, ids: list[str]) -> list[Any]:
+        """The controls' values now, as Interact's f takes them."""
+        out = []
+        with self.lock:
+            for i in ids:
+                state = self.models[i].state
+                if state.get("_model_name") == "DropdownModel":
+                    labels, index = state.get("_options_labels") or [], state.get("index")
+                    ok = isinstance(index, int) and 0 <= index < len(labels)
+                    out.append(labels[index] if ok else "")
+                else:
+                    out.append(state.get("value"))
+        return out
+
+    def set_outputs(self, model_id: str, outputs: list[dict[str, Any]]) -> None:
+        with self.lock:
+            model = self.models.get(model_id)
+            if model is None:
+                return
+            model.state["outputs"] = outputs
+        model.comm.send({"method": "update", "state": {"outputs": outputs}, "buffer_paths": []})
 
     def _to_program(self, model: _Model, event: dict[str, Any]) -> None:
         if model.reply is not None and not model.reply(event):
@@ -156,3 +216,88 @@ class WidgetComms:
                 getattr(self.manager, msg_type)(stream, idents, msg)
         except Exception:  # a frontend's bad message must not end the shell thread
             log.exception("comm message %s failed", msg_type)
+
+
+class _Interact:
+    """One widgets.Interact: its controls' changes re-run the program, the latest only.
+
+    A worker thread runs the re-runs one at a time: a change that comes while one
+    runs waits, and several such changes make one re-run, with the values of the
+    moment it starts (a dragged slider never queues runs)."""
+
+    def __init__(
+        self,
+        owner: WidgetComms,
+        output_id: str,
+        controls: list[str],
+        exe: str,
+        args: list[str],
+        index: int,
+    ) -> None:
+        self.owner, self.output_id, self.controls = owner, output_id, controls
+        self.exe, self.args, self.index = exe, args, index
+        self.wanted = threading.Event()
+        self.thread: threading.Thread | None = None
+        self.last_seconds: float | None = None  # the latest re-run, change to output sent
+
+    def changed(self) -> None:
+        self.wanted.set()
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._loop, name="gorun-interact", daemon=True)
+            self.thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            self.wanted.wait()
+            self.wanted.clear()
+            try:
+                self._rerun()
+            except Exception:  # a failed re-run must not end the worker
+                log.exception("Interact re-run failed")
+
+    def _rerun(self) -> None:
+        engine = self.owner.engine()
+        if engine is None:
+            return
+        started = time.monotonic()
+        values = self.owner.values(self.controls)
+        capture = _Capture()
+        env = {REPLAY_ENV: f"{self.index}:{json.dumps(values)}"}
+        outcome = engine.rerun(self.exe, self.args, env, capture)
+        if outcome.error is not None:
+            capture.stderr(f"{outcome.error.message}\n")
+        self.owner.set_outputs(self.output_id, capture.outputs)
+        self.last_seconds = time.monotonic() - started
+
+
+class _Capture:
+    """A re-run's output as an Output widget's `outputs` (nbformat outputs), from the
+    Interact's start on (what the code before it printed is dropped)."""
+
+    def __init__(self) -> None:
+        self.outputs: list[dict[str, Any]] = []
+
+    def stdout(self, text: str) -> None:
+        self._stream("stdout", text)
+
+    def stderr(self, text: str) -> None:
+        self._stream("stderr", text)
+
+    def _stream(self, name: str, text: str) -> None:
+        last = self.outputs[-1] if self.outputs else None
+        if last is not None and last["output_type"] == "stream" and last["name"] == name:
+            last["text"] += text
+        else:
+            self.outputs.append({"output_type": "stream", "name": name, "text": text})
+
+    def input_wanted(self, prompt: str) -> str | None:
+        return None
+
+    def event(self, event: Event) -> None:
+        if (isinstance(event, WidgetMessage) and event.method == "begin") or isinstance(
+            event, ClearOutput
+        ):
+            self.outputs = []
+        elif isinstance(event, Display) and not event.update:
+            out = {"output_type": "display_data", "data": event.data, "metadata": event.metadata}
+            self.outputs.append(out)

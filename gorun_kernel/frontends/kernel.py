@@ -148,7 +148,8 @@ class GorunKernel(AdaptedKernel):
         atexit.register(_let_control_finish, self)
         self.history = history.History()  # cells for history_request (up-arrow in consoles)
         self.requests: dict[str, _Request] = {}  # by msg_id, until their reply is sent
-        self.comms = comms.WidgetComms(self)  # comm messages, and the widgets of programs
+        # Comm messages, and the widgets of programs (Interact re-runs them on the engine).
+        self.comms = comms.WidgetComms(self, self.session_start.made)
 
     @property
     def engine(self) -> Engine | None:

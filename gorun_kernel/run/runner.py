@@ -174,6 +174,32 @@ class Runner:
                 sink.stderr(f"[gorun: {note}]\n")
         return outcome
 
+    def rerun(
+        self, exe: str, args: list[str], env: Mapping[str, str], cwd: str, sink: OutputSink
+    ) -> Outcome:
+        """Run a cell's executable again, outside any cell (an Interact's change): no
+        build, no value, its own Control (a cell may be running), the cell's limits."""
+        display = DisplayChannel(self.display_limit)
+        try:
+            spec = ProcessSpec(
+                [exe, *args],
+                cwd,
+                {**env, **display.env(), VALUE_CACHE_ENV: str(self.value_cache)},
+                stdin=None,
+                interactive=False,
+                timeout=None,
+                capture=False,
+                output_limit=self.output_limit,
+                display=display,
+                memory=None,
+            )
+            res = run_process(spec, Control(), sink)
+        except GorunError as e:
+            return Outcome.failed(e)
+        finally:
+            display.close()
+        return Outcome.of(res, None, None)
+
     def _run(
         self,
         program: Program,

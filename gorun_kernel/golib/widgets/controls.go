@@ -133,6 +133,8 @@ func (d *Dropdown) SetValue(v string) {
 
 // OnChange calls f with the option chosen in the notebook.
 func (d *Dropdown) OnChange(f func(v string)) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	d.onUpdate = append(d.onUpdate, func(state map[string]any) {
 		if i, ok := state["index"]; ok && i != nil {
 			if n := toInt(i); n >= 0 && n < len(d.options) {

@@ -79,6 +79,9 @@ func open(modelModule, modelName, viewModule, viewName string, state map[string]
 	}
 	state["_view_count"] = nil
 	register(m)
+	if replaying {
+		return m // the kernel has these models from the cell's run
+	}
 	display.WidgetFrame(map[string]any{"method": "open", "id": m.id, "state": state}, false)
 	return m
 }
@@ -106,6 +109,9 @@ func (m *Model) set(kv map[string]any) {
 		m.state[k] = v
 	}
 	m.mu.Unlock()
+	if replaying {
+		return
+	}
 	display.WidgetFrame(map[string]any{"method": "update", "id": m.id, "state": kv}, false)
 }
 
@@ -165,6 +171,9 @@ func (m *Model) onValue(f func(v any)) {
 
 // Show displays widgets in the cell's output, one after the other.
 func Show(ws ...Widget) {
+	if replaying {
+		return
+	}
 	for _, w := range ws {
 		m := w.model()
 		if !display.InNotebook() {
