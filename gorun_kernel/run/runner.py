@@ -192,6 +192,10 @@ class Runner:
                 output_limit=self.output_limit,
                 display=display,
                 memory=None,
+                # No supervisor: it is a fork of the kernel, ~20 ms, four times a small
+                # f's whole run. The program's process group still ends with the run;
+                # only a child that leaves it (setsid) could outlive an Interact's f.
+                supervise=False,
             )
             res = run_process(spec, Control(), sink)
         except GorunError as e:
