@@ -24,7 +24,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from gorun_kernel.build.machinecache import link_missing
 from gorun_kernel.build.toolchain import find_toolchain
+from gorun_kernel.build.warm import warm_tests
 
 from .settings import WARM_PACKAGES
 
@@ -100,19 +102,11 @@ def warm_build_cache(gocache: Path, packages: list[str] | None = None) -> Warmed
 
 
 def _warm_go_test(env: dict[str, str]) -> None:
-    """A test cell's `go test` also compiles the test runner's packages and runs vet."""
+    """A test cell's `go test` also compiles the test runner's packages and go's
+    test2json: the package's own warm-up of them (`warm --machine` runs it too)."""
     with tempfile.TemporaryDirectory(prefix="gorun-class-test-") as work:
-        Path(work, "go.mod").write_text("module gorun.class/warm\n\ngo 1.21\n")
-        Path(work, "warm_test.go").write_text(
-            'package warm\n\nimport (\n\t"fmt"\n\t"testing"\n)\n\n'
-            "func TestWarm(t *testing.T) { fmt.Sprint(t.Name()) }\n"
-        )
-        _go(["test", "-count=1", "-json", "."], {**env, "GOFLAGS": "-mod=mod"}, cwd=work)
-        # gorun_kernel builds go's test2json for test cells (toolchains no longer ship
-        # it), as testrun.py does: -trimpath and no cgo, so its own compiled packages
-        tool_env = {**env, "CGO_ENABLED": "0", "GOFLAGS": "", "GOWORK": "off"}
-        args = ["build", "-trimpath", "-ldflags=-s -w", "-o", os.devnull, "cmd/test2json"]
-        _go(args, tool_env, cwd=work)
+        if not warm_tests(find_toolchain(env), Path(work), env):
+            raise CacheError("warming what test cells build failed (go test, cmd/test2json)")
 
 
 def warm_gorun_index(gorun_cache: Path) -> None:
@@ -155,25 +149,17 @@ def fill_module_cache(modcache: Path, modules: list[str]) -> None:
 
 
 def seed_build_cache(warmed: Path, student: Path) -> bool:
-    """Give a student a build cache that starts as the class's warmed one (hard links).
+    """Give a student a build cache that starts as the class's warmed one.
 
-    False when the student already has one (it is theirs now). trim.txt is
+    False when the student already has one (it is theirs now). The package's own
+    seeding (gorun_kernel.build.machinecache, as every kernel seeds from the
+    machine-wide cache): hard links where allowed, copies otherwise; trim.txt is
     copied, not linked: go rewrites that one file in place.
     """
     if student.exists() or not warmed.is_dir():
         return False
     student.parent.mkdir(parents=True, exist_ok=True)
-
-    def link(src: str, dst: str) -> None:
-        if os.path.basename(src) == "trim.txt":
-            shutil.copy2(src, dst)
-            return
-        try:
-            os.link(src, dst)
-        except OSError:  # another file system: a copy still saves the compile
-            shutil.copy2(src, dst)
-
-    shutil.copytree(warmed, student, copy_function=link)
+    link_missing(warmed, student)
     return True
 
 

@@ -108,6 +108,15 @@ WARM = Variable(
     "The background warm-up of go's build cache when a kernel starts or the magic "
     "loads (see [a fast first cell](getting-started.md#a-fast-first-cell-on-a-fresh-machine)).",
 )
+MACHINE_CACHE = Variable(
+    "GORUN_MACHINE_CACHE",
+    "a directory",
+    "`/var/cache/gorun_kernel`",
+    "The machine-wide warmed build cache that `python -m gorun_kernel warm --machine` "
+    "fills once (as an administrator, or in an image build) and every user's kernel "
+    "seeds its own go build cache from (see [a fast first cell](getting-started.md"
+    "#a-fast-first-cell-for-every-user-of-a-machine)). Set it only to move it (tests).",
+)
 HELP_TIMEOUT = Variable(
     "GORUN_HELP_TIMEOUT",
     "seconds (a number)",
@@ -197,6 +206,7 @@ VARIABLES: tuple[Variable, ...] = (
     MEMORY_LIMIT,
     CGROUP,
     WARM,
+    MACHINE_CACHE,
     HELP_TIMEOUT,
     HISTORY,
     DISPLAY_FD,

@@ -70,6 +70,9 @@ def hermetic_go(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
         "GORUN_SCRATCH_DIR": str(root / "scratch"),
         # No background warm-up (GOCACHE is the user's, warm): tests/test_warm.py turns it on.
         "GORUN_WARM": "0",
+        # No machine-wide cache (/var/cache/gorun_kernel) but the tests' own
+        # (tests/test_machine_cache.py): a kernel seeds from the one it is given.
+        "GORUN_MACHINE_CACHE": str(root / "no-machine-cache"),
         # The kernels' input history: the tests', never the user's.
         "GORUN_HISTORY": str(root / "history.sqlite"),
     }

@@ -11,6 +11,11 @@ The kernel (at start) and the magic (at `%load_ext`) run the same warm-up in
 a background process group of its own, niced, and kill that group the moment
 a cell runs: the cell never waits for it (what was compiled so far stays in
 go's cache). `GORUN_WARM=0` turns the background warm-up off.
+
+`python -m gorun_kernel warm --machine` fills the machine-wide warmed cache
+once (machinecache.py); the background process then first seeds the user's
+GOCACHE from it (the first cell waits for that, a fraction of a second) and,
+the machine cache being for this toolchain, warms nothing more.
 """
 
 from __future__ import annotations
@@ -18,16 +23,20 @@ from __future__ import annotations
 import argparse
 import atexit
 import contextlib
+import datetime
 import os
+import select
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from gorun_kernel import config
+from gorun_kernel.build import machinecache
 from gorun_kernel.build.scratch import go_mod_text
 from gorun_kernel.build.toolchain import Toolchain, find_toolchain
 from gorun_kernel.errors import GorunError
@@ -48,6 +57,11 @@ TIERS: list[list[str]] = [
      "os/exec", "testing"],
 ]  # fmt: skip
 PARENT_ENV = config.WARM_PARENT.name  # the background warm-up's parent, to die with it
+SEED_WAIT = 60.0  # seconds a cell waits at most for the seed from the machine cache
+TEST_PROGRAM = (
+    'package warm\n\nimport (\n\t"fmt"\n\t"testing"\n)\n\n'
+    "func TestWarm(t *testing.T) { fmt.Sprint(t.Name()) }\n"
+)
 
 
 def program(packages: list[str]) -> str:
@@ -105,6 +119,61 @@ def warm(tc: Toolchain, work: Path, tiers: list[list[str]], report: bool = False
     return ok
 
 
+def warm_tests(tc: Toolchain, work: Path, base: Mapping[str, str] | None = None) -> bool:
+    """What a test cell builds besides the standard packages: the test runner's
+    packages (a one-test package's `go test`) and go's cmd/test2json, as gotest/run.py
+    builds it (for this machine, -trimpath, no cgo). True if both built."""
+    env = {**tc.command_env(os.environ if base is None else base), "GOWORK": "off"}
+    env["GOTMPDIR"] = str(work / "tmp")
+    (work / "tmp").mkdir(parents=True, exist_ok=True)
+    mod = work / "tests"
+    mod.mkdir(exist_ok=True)
+    (mod / "go.mod").write_text(go_mod_text(tc))
+    (mod / "warm_test.go").write_text(TEST_PROGRAM)
+    ok = True
+    for argv, extra in (
+        (["test", "-count=1", "-json", "."], {"GOFLAGS": "-mod=mod"}),
+        (["build", "-trimpath", "-ldflags=-s -w", "-o", os.devnull, "cmd/test2json"],
+         {"CGO_ENABLED": "0", "GOFLAGS": ""}),
+    ):  # fmt: skip
+        proc = subprocess.run(
+            [tc.go, *argv], cwd=mod, env={**env, **extra}, stdin=subprocess.DEVNULL,
+            capture_output=True, text=True,
+        )  # fmt: skip
+        if proc.returncode != 0:
+            print(f"warm: go {' '.join(argv)} failed:\n{proc.stderr.rstrip()}", flush=True)
+            ok = False
+    return ok
+
+
+def warm_machine(root: Path) -> bool:
+    """Fill the machine-wide cache at root (see machinecache.py); True if all built."""
+    root.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileNotFoundError):
+        (root / machinecache.STAMP).unlink()  # incomplete until stamped again
+    os.umask(0o022)
+    os.environ["GOCACHE"] = str(root / machinecache.GOCACHE)
+    os.environ[config.CACHE.name] = str(root / machinecache.GORUN)
+    try:
+        tc = find_toolchain()
+    except GorunError as e:
+        sys.exit(f"warm: {e}")
+    print(f"warm: {tc.version} ({tc.go}), machine-wide cache {root}", flush=True)
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="gorun_kernel-warm-") as td:
+        ok = warm(tc, Path(td), TIERS, report=True)
+        ok = warm_tests(tc, Path(td)) and ok
+    from gorun_kernel.compose.stdlib import StdIndex
+
+    StdIndex.for_goroot(tc.goroot, tc.version)  # automatic imports' index, for everyone
+    print(f"warm: test cells and the standard-library index: {time.monotonic() - start:.1f} s")
+    if ok:
+        when = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        machinecache.publish(root, tc.version, when)
+        print(f"warm: {root} is ready: every user's kernel on this machine seeds from it")
+    return ok
+
+
 class Warmer:
     """The background warm-up of one process (a kernel, or IPython with the magic)."""
 
@@ -115,15 +184,17 @@ class Warmer:
 
     def start(self) -> None:
         """Start warming in the background, once per process, unless GORUN_WARM=0."""
-        if self.started or not config.switched_on(config.WARM):
+        if self.started:
             return
+        if not config.switched_on(config.WARM) and machinecache.stamp() is None:
+            return  # (with a machine cache, the process seeds from it even so)
         self.started = True
         try:
             self.work = Path(tempfile.mkdtemp(prefix="gorun_kernel-warm-"))
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "gorun_kernel", "warm", "--background", str(self.work)],
                 env={**os.environ, PARENT_ENV: str(os.getpid())},
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                 start_new_session=True,  # a group of its own: cancel() ends go and compile too
             )  # fmt: skip
         except OSError:
@@ -134,13 +205,27 @@ class Warmer:
     def cancel(self) -> None:
         """Kill the warm-up's process group now (a cell needs the CPU); cheap when done."""
         if self.proc is not None:
+            self._wait_for_seed()
             if self.proc.poll() is None:
                 signal_group(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
+            assert self.proc.stdout is not None
+            self.proc.stdout.close()
             self.proc = None
         if self.work is not None:
             shutil.rmtree(self.work, ignore_errors=True)
             self.work = None
+
+    def _wait_for_seed(self) -> None:
+        """The seed from the machine cache is not cut short: the background process
+        closes its stdout once seeded (or finding nothing to seed from)."""
+        assert self.proc is not None and self.proc.stdout is not None
+        out = self.proc.stdout
+        with contextlib.suppress(OSError, ValueError):
+            deadline = time.monotonic() + SEED_WAIT
+            while (left := deadline - time.monotonic()) > 0:
+                if not select.select([out], [], [], left)[0] or not os.read(out.fileno(), 64):
+                    return
 
 
 # One warm-up per process: the kernel's, or IPython's with the magic loaded.
@@ -164,8 +249,27 @@ def _background(work: Path) -> None:
     signal.signal(signal.SIGTERM, end)
     _die_with(parent)
     with contextlib.suppress(GorunError, OSError):  # no Go, no space: cells will say why
-        warm(find_toolchain(), work, TIERS)
+        tc = find_toolchain()
+        machine = machinecache.stamp()
+        seeded = machine is not None and machine.split(" ", 1)[0] == tc.version
+        if seeded:
+            from gorun_kernel.paths import cache_root
+
+            machinecache.seed(tc.goenv.get("GOCACHE", ""), tc.version)
+            machinecache.seed_gorun_cache(cache_root())
+        _seeded()
+        if not seeded and config.switched_on(config.WARM):
+            warm(tc, work, TIERS)
+    _seeded()
     shutil.rmtree(work, ignore_errors=True)
+
+
+def _seeded() -> None:
+    """Tell the parent the seed is over (its cells may cancel us now): stdout closes."""
+    with contextlib.suppress(OSError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.close(devnull)
 
 
 def _die_with(parent: int) -> None:
@@ -185,11 +289,24 @@ def main(argv: list[str] | None = None) -> None:
         "packages", nargs="*", metavar="PACKAGE",
         help="standard packages to build instead of the usual list (fmt, strings, ... net/http)",
     )  # fmt: skip
+    parser.add_argument(
+        "--machine", action="store_true",
+        help="fill the machine-wide warmed cache every user's kernel seeds from "
+        f"({machinecache.DEFAULT}, or $GORUN_MACHINE_CACHE); run once, by whoever installs",
+    )  # fmt: skip
     parser.add_argument("--background", metavar="DIR", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.background:
         _background(Path(args.background))
         return
+    if args.machine:
+        if args.packages:
+            parser.error("--machine warms the standard list; name no packages")
+        try:
+            ok = warm_machine(machinecache.location())
+        except OSError as e:
+            sys.exit(f"warm: cannot fill {machinecache.location()}: {e.strerror} ({e.filename})")
+        sys.exit(0 if ok else 1)
     os.nice(19)
     try:
         tc = find_toolchain()
