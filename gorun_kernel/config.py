@@ -196,6 +196,15 @@ DISPLAY_PAGE = Variable(
     set_by_gorun=True,
 )
 
+INTERACT = Variable(
+    "GORUN_INTERACT",
+    "`N:[values]`",
+    "unset (a cell's own run)",
+    "Set when the kernel runs a cell's program again for a `widgets.Interact`: which "
+    "Interact call (N, from 0) and its controls' values now, as JSON.",
+    set_by_gorun=True,
+)
+
 VARIABLES: tuple[Variable, ...] = (
     GO,
     CACHE,
@@ -216,6 +225,7 @@ VARIABLES: tuple[Variable, ...] = (
     VALUE_CACHE,
     WARM_PARENT,
     WASM_DIV,
+    INTERACT,
     DISPLAY_PAGE,
 )
 

@@ -28,6 +28,7 @@ import comm as comm_package
 from ipykernel.comm import CommManager
 from ipykernel.comm.comm import BaseComm
 
+from gorun_kernel import config
 from gorun_kernel.events import ClearOutput, Display, Event, WidgetMessage
 
 TARGET = "jupyter.widget"
@@ -36,7 +37,7 @@ PROTOCOL_VERSION = "2.1.0"
 log = logging.getLogger("gorun_kernel.comms")
 
 
-REPLAY_ENV = "GORUN_INTERACT"  # the Go package's widgets.Interact reads it
+REPLAY_ENV = config.INTERACT.name  # the Go package's widgets.Interact reads it
 
 
 @dataclass
