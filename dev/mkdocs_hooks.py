@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import ast
 import os
+import posixpath
+import re
 import subprocess
 from pathlib import Path
 
@@ -82,6 +84,34 @@ def display_page() -> str:
     return "".join(parts)
 
 
+def rewrite_links(text: str, source_dir: Path, uri: str) -> str:
+    """Markdown written in `source_dir` (a README of the repository) as the page `uri`:
+    its links to docs/ and notebooks/ rewritten to lead to the same pages from where
+    the page sits in the site; other links stay as they are."""
+    page_dir = posixpath.dirname(uri) or "."
+
+    def link(m: re.Match[str]) -> str:
+        target, anchor = m.group(2), m.group(3) or ""
+        if "://" in target or target.startswith("/"):
+            return m.group(0)
+        path = Path(posixpath.normpath((source_dir / target).as_posix()))
+        try:
+            path_text = path.relative_to(ROOT).as_posix()
+        except ValueError:
+            return m.group(0)
+        if path_text.startswith("docs/"):
+            path_text = path_text[len("docs/") :]  # a page of the site
+        elif not path_text.startswith("notebooks/"):  # a notebook is a page too
+            return m.group(0)
+        return f"{m.group(1)}({posixpath.relpath(path_text, page_dir)}{anchor})"
+
+    return re.sub(r"(\[[^\]]*\])\(([^)#\s]+)(#[^)\s]*)?\)", link, text)
+
+
+def readme_page(readme: Path, uri: str) -> str:
+    return rewrite_links(readme.read_text(encoding="utf-8"), readme.parent, uri)
+
+
 def _generated(config: MkDocsConfig, files: Files, uri: str, content: str) -> None:
     existing = files.get_file_from_path(uri)
     if existing is not None:
@@ -94,8 +124,8 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     _generated(config, files, "reference/kernel.md", reference.page("kernel"))
     _generated(config, files, "reference/magic.md", reference.page("magic"))
     _generated(config, files, "reference/display.md", display_page())
-    _generated(config, files, "guides/classroom.md", (ROOT / "classroom" / "README.md").read_text())
-    _generated(config, files, "benchmarks.md", (ROOT / "benchmarks" / "README.md").read_text())
+    for readme, uri in (("classroom", "guides/classroom.md"), ("benchmarks", "benchmarks.md")):
+        _generated(config, files, uri, readme_page(ROOT / readme / "README.md", uri))
     for path in NOTEBOOKS:
         uri = path.relative_to(ROOT).as_posix()
         files.append(File(uri, str(ROOT), config.site_dir, config.use_directory_urls))

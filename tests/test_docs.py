@@ -170,3 +170,23 @@ def test_the_wasm_notebook_runs_in_its_site_page_from_disk(site: Path, tmp_path:
         wait.until(lambda d: "78 primes up to 400" in d.execute_script(text, "#count"))
     finally:
         driver.quit()
+
+
+def test_the_readmes_that_are_pages_have_their_links_rewritten_for_the_site():
+    pytest.importorskip("mkdocs", reason='the docs tools come with the test extra (".[test]")')
+    sys.path.insert(0, str(ROOT / "dev"))
+    try:
+        import mkdocs_hooks
+    finally:
+        sys.path.remove(str(ROOT / "dev"))
+    text = (
+        "[a](../docs/getting-started.md#warm) [b](../notebooks/tour.ipynb) "
+        "[c](hub.py) [d](https://example.invalid/x.md) [e](../docs/guides/cells.md)"
+    )
+    page = mkdocs_hooks.rewrite_links(text, ROOT / "classroom", "guides/classroom.md")
+    assert page == (
+        "[a](../getting-started.md#warm) [b](../notebooks/tour.ipynb) "
+        "[c](hub.py) [d](https://example.invalid/x.md) [e](cells.md)"
+    )
+    page = mkdocs_hooks.rewrite_links(text, ROOT / "benchmarks", "benchmarks.md")
+    assert page.startswith("[a](getting-started.md#warm) [b](notebooks/tour.ipynb) ")
