@@ -15,7 +15,7 @@ step is skipped and the load test says so, never pretends:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .settings import CLASS_TIMEOUT_CELL
 
@@ -134,9 +134,26 @@ def features_in_help(help_text: str) -> set[str]:
     return {name for name, mark in FEATURE_MARKS.items() if mark in help_text}
 
 
-def cells_for(student: int, features: set[str], bad_student: bool) -> list[Cell]:
-    """The cells student number `student` runs, in order (student 0 may be the bad one)."""
+def container_bad_cell() -> Cell:
+    """The bad student's cell in a container whose memory limit (only) stops it."""
+    return replace(
+        BAD_STUDENT_CELL,
+        expect_text="memory limit of this server's container",  # "killed: over the 1 GiB ..."
+        needs="",
+    )
+
+
+def cells_for(
+    student: int, features: set[str], bad_student: bool, container_limit: str | None = None
+) -> list[Cell]:
+    """The cells student number `student` runs, in order (student 0 may be the bad one).
+
+    With a container_limit the kernel's own limit is off and the container's stops the
+    bad student's program.
+    """
     cells = [c for c in EXERCISE if not c.needs or c.needs in features]
-    if bad_student and student == 0 and "memory" in features:
+    if bad_student and student == 0 and container_limit:
+        cells.insert(3, container_bad_cell())
+    elif bad_student and student == 0 and "memory" in features:
         cells.insert(3, BAD_STUDENT_CELL)
     return cells

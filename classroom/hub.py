@@ -30,7 +30,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import caches, procs, settings
+from . import caches, podman, procs, settings
 from .proxy import ProxyUnavailable, ensure_proxy
 
 REPO = Path(__file__).resolve().parent.parent
@@ -55,12 +55,19 @@ class ClassOptions:
     modules: list[str] = field(default_factory=list)  # path@version for the shared module cache
     keep_state: bool = False  # keep the run's directory (homes, logs) after stop
     python: str = sys.executable  # the environment the single-user servers run in
+    # A container per student from this image (classroom/Dockerfile), through podman's
+    # Docker-compatible API and DockerSpawner; "" runs the servers as local processes.
+    image: str = ""
+    # The kernels' environment over settings.KERNEL_ENV (the load test's container mode
+    # turns the kernel's own memory limit off, so that the container's is what stops)
+    kernel_env: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Leftovers:
     processes: list[procs.Proc]
     scratch_dirs: list[Path]
+    containers: list[str] = field(default_factory=list)  # names, in container mode
 
 
 def free_port() -> int:
@@ -86,6 +93,7 @@ class Classroom:
         self.url = ""
         self.warmed: caches.Warmed | None = None
         self._hub: subprocess.Popen[bytes] | None = None
+        self._podman: subprocess.Popen[bytes] | None = None  # its API service, in container mode
         self.processes = procs.ClassProcesses(self.class_id)
 
     def __enter__(self) -> Classroom:
@@ -102,6 +110,8 @@ class Classroom:
 
     def _student_env(self) -> dict[str, str]:
         assert self.state is not None
+        if self.options.image:  # the image's ENV has the caches; scratch is the container's
+            return {procs.MARKER: self.class_id, **settings.KERNEL_ENV, **self.options.kernel_env}
         env = {
             procs.MARKER: self.class_id,
             "GORUN_SCRATCH_DIR": str(self.scratch_root),
@@ -136,6 +146,12 @@ class Classroom:
             "warmed_class_dir": str(self.options.class_dir) if self.options.shared_cache else "",
             "exercise_files": [str(p) for p in EXERCISE_FILES],
         }
+        if self.options.image:
+            spec["docker"] = {
+                "socket": str(self.state / "podman.sock"),
+                "image": self.options.image,
+                "class_id": self.class_id,
+            }
         path = self.state / "classroom.json"
         path.write_text(json.dumps(spec, indent=2))
         path.chmod(0o600)  # it holds the admin token
@@ -148,7 +164,7 @@ class Classroom:
         with (class_dir / ".lock").open("w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # two classes preparing at once take turns
             self.chp = ensure_proxy(class_dir / "node")
-            if self.options.shared_cache:
+            if self.options.shared_cache and not self.options.image:  # the image has them
                 caches.fill_module_cache(class_dir / "gomod", self.options.modules)
                 warmed = caches.warm_build_cache(class_dir / "go-build")
                 caches.warm_gorun_index(class_dir / "gorun-cache")
@@ -160,6 +176,8 @@ class Classroom:
         self.state = Path(tempfile.mkdtemp(prefix="gorun-class-"))
         spec = self._write_spec(self.chp)
         env = {**os.environ, "CLASSROOM_SPEC": str(spec), procs.MARKER: self.class_id}
+        if self.options.image:
+            self._start_podman_service(env, timeout)
         log = (self.state / "hub.log").open("wb")
         self._hub = subprocess.Popen(
             [self.options.python, "-m", "jupyterhub", "-f", str(HUB_CONFIG)],
@@ -173,6 +191,35 @@ class Classroom:
         log.close()
         self.url = f"http://127.0.0.1:{self.proxy_port}"
         self._wait_ready(timeout)
+
+    def _start_podman_service(self, env: dict[str, str], timeout: float) -> None:
+        """podman's Docker-compatible API on a socket of this run, for DockerSpawner.
+
+        It carries the class's marker, so whatever it leaves (conmon) is counted at stop.
+        """
+        assert self.state is not None
+        socket_path = self.state / "podman.sock"
+        log = (self.state / "podman.log").open("wb")
+        self._podman = subprocess.Popen(
+            [*podman.command(), "system", "service", "--time=0", f"unix://{socket_path}"],
+            env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        log.close()
+        deadline = time.monotonic() + timeout
+        while not socket_path.exists():
+            if self._podman.poll() is not None or time.monotonic() > deadline:
+                text = (self.state / "podman.log").read_text(errors="replace")
+                raise ClassroomError(f"podman system service did not start:\n{text[-2000:]}")
+            time.sleep(0.1)  # polling for the socket podman creates
+
+    def containers_left(self) -> list[str]:
+        """This run's student containers that still exist (any state)."""
+        if not self.options.image:
+            return []
+        name = f"gorun-class-{self.class_id}-"
+        proc = podman.run(["ps", "-a", "--filter", f"name={name}", "--format", "{{.Names}}"])
+        return proc.stdout.split()
 
     def _wait_ready(self, timeout: float) -> None:
         """Until the Hub answers through the proxy (or exits: then its log says why)."""
@@ -217,7 +264,17 @@ class Classroom:
             except subprocess.TimeoutExpired:
                 self._hub.kill()
                 self._hub.wait()
-        left = Leftovers(self.processes.scan(), self.scratch_dirs())
+        containers = self.containers_left()
+        for name in containers:  # reported, then removed
+            podman.run(["rm", "-f", "-t", "0", name], check=False)
+        if self._podman is not None and self._podman.poll() is None:
+            self._podman.send_signal(signal.SIGTERM)
+            try:
+                self._podman.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self._podman.kill()
+                self._podman.wait()
+        left = Leftovers(self.processes.scan(), self.scratch_dirs(), containers)
         for proc in left.processes:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(proc.pid, signal.SIGKILL)

@@ -57,24 +57,53 @@ class ClassSpawner(SimpleLocalProcessSpawner):
         await super().stop(now=True)  # now=True: straight to SIGTERM, then SIGKILL
 
 
-c.JupyterHub.spawner_class = ClassSpawner
 c.Spawner.term_timeout = 60  # time for the server to shut its kernels down
-c.SimpleLocalProcessSpawner.home_dir_template = str(state / "home" / "{username}")
-c.Spawner.cmd = spec["singleuser_cmd"]
-if os.geteuid() == 0:  # jupyter-server refuses root unless told
-    c.Spawner.args = ["--ServerApp.allow_root=True"]
 c.Spawner.start_timeout = 300  # a class starting at once on a small machine
 c.Spawner.http_timeout = 300
 # Set once for the class. SimpleLocalProcessSpawner does not enforce these: it only
-# passes MEM_LIMIT and CPU_LIMIT to the server's environment. KubeSpawner enforces them.
+# passes MEM_LIMIT and CPU_LIMIT to the server's environment. DockerSpawner (below)
+# and KubeSpawner make them the container's cgroup limits.
 c.Spawner.mem_limit = spec["mem_limit"]
 c.Spawner.cpu_limit = spec["cpu_limit"]
-c.Spawner.environment = {
-    **spec["student_env"],
-    # each student's own caches, seeded from the class's warmed ones below
-    "GOCACHE": lambda spawner: str(Path(spawner.home_dir, ".cache", "go-build")),
-    "GORUN_CACHE": lambda spawner: str(Path(spawner.home_dir, ".cache", "gorun_kernel")),
-}
+docker = spec.get("docker")
+if docker is None:
+    c.JupyterHub.spawner_class = ClassSpawner
+    c.SimpleLocalProcessSpawner.home_dir_template = str(state / "home" / "{username}")
+    c.Spawner.cmd = spec["singleuser_cmd"]
+    if os.geteuid() == 0:  # jupyter-server refuses root unless told
+        c.Spawner.args = ["--ServerApp.allow_root=True"]
+    c.Spawner.environment = {
+        **spec["student_env"],
+        # each student's own caches, seeded from the class's warmed ones below
+        "GOCACHE": lambda spawner: str(Path(spawner.home_dir, ".cache", "go-build")),
+        "GORUN_CACHE": lambda spawner: str(Path(spawner.home_dir, ".cache", "gorun_kernel")),
+    }
+else:
+    # A container per student from the class's image (classroom/Dockerfile), through
+    # podman's Docker-compatible API. Host networking: no bridge or port forwarding to
+    # set up; each server listens on its own port of 127.0.0.1, as local servers do.
+    from dockerspawner import DockerSpawner
+    from jupyterhub.utils import random_port
+
+    class ClassDockerSpawner(DockerSpawner):
+        async def start(self):
+            self.port = random_port()
+            return await super().start()
+
+        async def get_ip_and_port(self):
+            return "127.0.0.1", self.port
+
+    c.JupyterHub.spawner_class = ClassDockerSpawner
+    c.DockerSpawner.client_kwargs = {"base_url": f"unix://{docker['socket']}"}
+    c.DockerSpawner.image = docker["image"]
+    c.DockerSpawner.pull_policy = "never"  # built here; no registry to pull from
+    c.DockerSpawner.network_name = "host"
+    c.DockerSpawner.use_internal_ip = True  # no port bindings: none with host networking
+    c.DockerSpawner.ip = "127.0.0.1"
+    c.DockerSpawner.remove = True  # a stopped student's container is gone
+    c.DockerSpawner.name_template = f"gorun-class-{docker['class_id']}-{{username}}"
+    c.DockerSpawner.cmd = ["jupyterhub-singleuser"]
+    c.Spawner.environment = spec["student_env"]  # the image's ENV has the caches
 
 
 def prepare_home(spawner) -> None:
@@ -93,4 +122,5 @@ def prepare_home(spawner) -> None:
         seed_gorun_cache(warmed / "gorun-cache", home / ".cache" / "gorun_kernel")
 
 
-c.Spawner.pre_spawn_hook = prepare_home
+if docker is None:
+    c.Spawner.pre_spawn_hook = prepare_home

@@ -1,6 +1,7 @@
 """A class of N students against the local JupyterHub, measured.
 
     python -m classroom.loadtest [--students 10] [--think 2] [--no-shared-cache] [--json F]
+                                 [--containers [--image NAME]]
 
 Each student logs in (a token for the dummy user, made with the admin API
 token), starts a server, opens the exercise notebook's kernel and runs its
@@ -8,6 +9,12 @@ cells (classroom/exercise.py) with think time between them. Printed: cells
 run, unexpected failures, cell latency, cells per minute, memory per student,
 and, after the Hub has stopped, the processes and scratch directories left.
 The exit status is 0 only with no unexpected failure and nothing left.
+
+With --containers each student's server runs in a container of its own (DockerSpawner
+through podman's Docker-compatible API), from the class's image (classroom/Dockerfile,
+built from this checkout on the local Debian base, or --image), with the class's memory
+and CPU limits set on the container; the kernel's own memory limit is off, so the bad
+student is stopped by the container's.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from pathlib import Path
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 from tornado.websocket import WebSocketClosedError
 
-from . import exercise, report
+from . import exercise, podman, report, settings
 from .caches import CacheError
 from .hub import ClassOptions, Classroom, ClassroomError, default_class_dir
 from .proxy import ProxyUnavailable
@@ -113,7 +120,11 @@ async def play(room: Classroom, index: int, cells: list, opts: LoadOptions) -> S
 
 async def run_class(room: Classroom, opts: LoadOptions, features: set[str]) -> report.Report:
     AsyncHTTPClient.configure(None, max_clients=4 * opts.students + 10)
-    plans = [exercise.cells_for(i, features, opts.bad_student) for i in range(opts.students)]
+    limit = settings.MEM_LIMIT if room.options.image else None
+    plans = [
+        exercise.cells_for(i, features, opts.bad_student, container_limit=limit)
+        for i in range(opts.students)
+    ]
     started = time.monotonic()
     with MemorySampler(room) as sampler:
         results = await asyncio.gather(
@@ -169,6 +180,13 @@ def run(opts: LoadOptions) -> report.Report:
     result.left_processes = [f"{p.pid} {p.cmdline}" for p in left.processes]
     result.left_scratch = [str(p) for p in left.scratch_dirs]
     result.warmed = room.warmed.how if room.warmed else ""
+    result.left_containers = left.containers
+    if room.options.image:
+        result.warmed = "in the image"
+        result.containers = (
+            f"a container each from {room.options.image} (DockerSpawner, podman), "
+            f"--memory {settings.MEM_LIMIT} --cpus {settings.CPU_LIMIT:g}, kernel limit off"
+        )
     return result
 
 
@@ -181,19 +199,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-shared-cache", action="store_true", help="cold build caches")
     parser.add_argument("--class-dir", type=Path, default=default_class_dir())
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--containers", action="store_true", help="a container per student (podman, DockerSpawner)"
+    )
+    parser.add_argument(
+        "--image", help="with --containers: this image, not one built from this checkout"
+    )
     args = parser.parse_args(argv)
     if args.students < 1:
         parser.error("--students must be at least 1")
-    opts = LoadOptions(
-        students=args.students,
-        think=args.think,
-        ramp=args.ramp,
-        bad_student=not args.no_bad_student,
-        class_options=ClassOptions(args.class_dir, shared_cache=not args.no_shared_cache),
-    )
+    class_options = ClassOptions(args.class_dir, shared_cache=not args.no_shared_cache)
     try:
+        if args.containers:
+            if args.image is None:
+                built = podman.build_image()
+                print(f"built {built.image} in {built.seconds:.0f} s", file=sys.stderr)
+            class_options.image = args.image or podman.IMAGE
+            # the container's limit is what stops the bad student
+            class_options.kernel_env = {"GORUN_MEMORY_LIMIT": "off"}
+        opts = LoadOptions(
+            students=args.students,
+            think=args.think,
+            ramp=args.ramp,
+            bad_student=not args.no_bad_student,
+            class_options=class_options,
+        )
         result = run(opts)
-    except (ClassroomError, CacheError, ProxyUnavailable) as e:
+    except (ClassroomError, CacheError, ProxyUnavailable, podman.PodmanError) as e:
         print(f"the class could not start: {e}", file=sys.stderr)
         return 1
     print(result.text())

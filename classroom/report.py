@@ -34,6 +34,8 @@ class Report:
     memory: dict[str, dict[str, int]]  # peak RSS per student and kind; "" = Hub + proxy
     left_processes: list[str] = field(default_factory=list)
     left_scratch: list[str] = field(default_factory=list)
+    left_containers: list[str] = field(default_factory=list)
+    containers: str = ""  # how the servers ran in containers (image, limits), or ""
     warmed: str = ""
     hub_log: str = ""  # a copy of the Hub's log, kept when something failed
 
@@ -43,7 +45,9 @@ class Report:
 
     @property
     def passed(self) -> bool:
-        return not (self.failures or self.left_processes or self.left_scratch)
+        return not (
+            self.failures or self.left_processes or self.left_scratch or self.left_containers
+        )
 
     def _student_mb(self, kind: str) -> list[float]:
         return [kinds.get(kind, 0) / MB for user, kinds in self.memory.items() if user]
@@ -81,6 +85,8 @@ class Report:
             "skipped": self.skipped(),
             "processes_left": len(self.left_processes),
             "scratch_dirs_left": len(self.left_scratch),
+            "containers": self.containers,
+            "containers_left": len(self.left_containers),
         }
 
     def skipped(self) -> list[str]:
@@ -120,6 +126,7 @@ class Report:
         lines = [
             f"classroom load test: {self.students} students, think time {self.think:g} s, "
             f"shared build cache: {cache}",
+            *([f"servers: {self.containers}"] if self.containers else []),
             f"cells run: {s['cells_run']}    unexpected failures: {s['unexpected_failures']}",
             *[f"  FAILED {f}" for f in self.failures],
             f"cell latency: p50 {s['latency_p50_s']:.2f} s, p95 {s['latency_p95_s']:.2f} s "
@@ -138,8 +145,10 @@ class Report:
             *self._bad_student(),
             *[f"skipped: {x}" for x in s["skipped"]],
             f"after the Hub stopped: {s['processes_left']} processes left, "
-            f"{s['scratch_dirs_left']} scratch directories left",
+            f"{s['scratch_dirs_left']} scratch directories left"
+            + (f", {s['containers_left']} containers left" if self.containers else ""),
             *[f"  LEFT {p}" for p in self.left_processes + self.left_scratch],
+            *[f"  LEFT container {c}" for c in self.left_containers],
         ]
         if self.hub_log:
             lines.append(f"the Hub's log (servers and kernels included): {self.hub_log}")

@@ -39,6 +39,7 @@ class CellRun:
     input_requests: int = 0
     interrupted: bool = False
     problem: str = ""  # why this run is an unexpected failure, or ""
+    timing: dict[str, Any] = field(default_factory=dict)  # the reply's gorun_timing
 
     def judge(self) -> None:
         c = self.cell
@@ -200,6 +201,7 @@ class Student:
                 replied = True
                 run.status = body["status"]
                 run.ename, run.evalue = body.get("ename", ""), body.get("evalue", "")
+                run.timing = reply.get("metadata", {}).get("gorun_timing") or {}
             elif kind == "status":
                 idle = body["execution_state"] == "idle"
             elif kind == "input_request":

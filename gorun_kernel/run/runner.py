@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -23,12 +24,13 @@ from gorun_kernel.build.gobuild import Built
 from gorun_kernel.build.toolchain import Toolchain
 from gorun_kernel.diagnostics import LineTable, TraceMapper
 from gorun_kernel.display.channel import DisplayChannel
-from gorun_kernel.errors import ExitError, GoPanic, GorunError
+from gorun_kernel.errors import ExitError, GoPanic, GorunError, OverMemoryLimit
 from gorun_kernel.events import OutputSink
 from gorun_kernel.outcome import Outcome
 from gorun_kernel.proc import memlimit
 from gorun_kernel.proc.channels import Channel
 from gorun_kernel.proc.control import Control
+from gorun_kernel.proc.enclosing import enclosing_limit
 from gorun_kernel.proc.process import ProcessSpec, run_process
 from gorun_kernel.run.request import RunRequest
 from gorun_kernel.run.values import Value, read_value, truncated_text
@@ -241,6 +243,9 @@ class Runner:
                 channels=channels,
                 on_quiet=on_quiet,
             )
+            # With no limit of ours, the container's (if any) is what a program meets.
+            enclosing = enclosing_limit() if memory is None else None
+            ooms_before = enclosing.oom_kills() if enclosing else 0
             res = run_process(spec, control, sink)
         except GorunError as e:
             target = self.cross_target(env)
@@ -260,6 +265,11 @@ class Runner:
                 f"{self.output_limit:,} bytes per cell]\n"
             )
         outcome = Outcome.of(res, request.timeout, memory)
+        if enclosing and res.returncode == -signal.SIGKILL and enclosing.oom_kills() > ooms_before:
+            outcome.error = OverMemoryLimit(
+                f"killed: over the {enclosing} memory limit of this server's container"
+            )
+            outcome.status = outcome.error.message
         outcome.cached = built.cached
         outcome.build_seconds = built.seconds
         outcome.run_seconds = time.monotonic() - started
