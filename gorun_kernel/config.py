@@ -117,6 +117,14 @@ MACHINE_CACHE = Variable(
     "seeds its own go build cache from (see [a fast first cell](getting-started.md"
     "#a-fast-first-cell-for-every-user-of-a-machine)). Set it only to move it (tests).",
 )
+DIRECT_BUILD = Variable(
+    "GORUN_DIRECT_BUILD",
+    "`0`, `off` or `no` to turn it off",
+    "on",
+    "The fast path for edited cells: go's compiler and linker called directly, with the "
+    "plan go itself made for the cell's imports (see [running cells](guides/running.md"
+    "#how-an-edited-cell-is-built)). Off: every edited cell is a `go build`.",
+)
 HELP_TIMEOUT = Variable(
     "GORUN_HELP_TIMEOUT",
     "seconds (a number)",
@@ -216,6 +224,7 @@ VARIABLES: tuple[Variable, ...] = (
     CGROUP,
     WARM,
     MACHINE_CACHE,
+    DIRECT_BUILD,
     HELP_TIMEOUT,
     HISTORY,
     DISPLAY_FD,

@@ -51,13 +51,24 @@ class Outcome:
     job_output: object = None  # a background job's jobs.JobOutput, growing as it prints
     build_seconds: float | None = None  # getting the program (cache lookup or go build)
     run_seconds: float | None = None  # the program's run
+    built_by: str | None = None  # "cache", "direct" (compile + link: build/direct.py) or "go"
+    fallback: str | None = None  # why go built it rather than the fast path
     # A snippet's program got past its initialization (main began), as it said
     # (run.py); None when it was not asked to say.
     started: bool | None = None
 
     def timing(self) -> dict[str, object]:
         """The figures, for a reply's metadata."""
-        return {"build": self.build_seconds, "run": self.run_seconds, "cached": self.cached}
+        figures: dict[str, object] = {
+            "build": self.build_seconds,
+            "run": self.run_seconds,
+            "cached": self.cached,
+        }
+        if self.built_by is not None:
+            figures["built_by"] = self.built_by
+        if self.fallback is not None:
+            figures["fallback"] = self.fallback
+        return figures
 
     def timing_words(self) -> str:
         """` · build 0.14 s · run 0.02 s`, or ` · cached · run 0.02 s`; "" when nothing ran."""

@@ -19,6 +19,7 @@ from dataclasses import replace
 
 from gorun_kernel.build import embeds, localmods, vet
 from gorun_kernel.build import gobuild as build
+from gorun_kernel.build.direct import DirectBuilder
 from gorun_kernel.build.gobuild import Builder, BuildJob, Built
 from gorun_kernel.build.scratch import ScratchModule
 from gorun_kernel.compose.compose import Composed, compose_snippet
@@ -48,6 +49,8 @@ class CellBuilder:
         # Modules around the notebook that the scratch module requires and replaces.
         self.local: dict[str, localmods.LocalModule] = {}
         self.vetted = vet.VetMemory()
+        # Edited cells by compile + link, once go has shown how (build/direct.py).
+        self.direct = DirectBuilder(builder)
 
     def build(
         self,
@@ -69,7 +72,7 @@ class CellBuilder:
             self._use_local_modules(composed.imports, cwd, gowork, env)
             if composed.form in ("snippet", "test"):
                 return self._build_snippet(composed, flags, env, cwd, sink, run_vet)
-            built = self._go_build(self.job(composed, flags, env, cwd), sink, run_vet)
+            built = self._go_build(self.job(composed, flags, env, cwd), sink, run_vet, composed)
         except BuildError:
             self.scratch.go_mod.write_text(saved[0])
             self.scratch.go_sum.write_text(saved[1])
@@ -149,10 +152,12 @@ class CellBuilder:
             roots=[str(root), os.path.realpath(root)],
         )
 
-    def _go_build(self, job: BuildJob, sink: OutputSink | None, run_vet: bool) -> Built:
-        """One go build; with run_vet, go vet runs alongside it, on the same files."""
+    def _go_build(
+        self, job: BuildJob, sink: OutputSink | None, run_vet: bool, composed: Composed
+    ) -> Built:
+        """One build; with run_vet, go vet runs alongside it, on the same files."""
         if not run_vet:
-            return self.builder.build(job, sink)
+            return self.direct.build(job, composed.files, composed.own_module, sink)
         key = self.builder.key(job.key_parts(), job.env) if job.key_parts else None
         known = self.vetted.get(key)
         if known is None:
@@ -193,7 +198,8 @@ class CellBuilder:
             composed = compose_snippet(composed, std, show, drop)
         while True:
             try:
-                built = self._go_build(self.job(composed, flags, env, cwd), sink, run_vet)
+                job = self.job(composed, flags, env, cwd)
+                built = self._go_build(job, sink, run_vet, composed)
                 break
             except BuildError as e:
                 show, drop = composed.show, composed.drop

@@ -107,6 +107,8 @@ class Built:
     temporary: bool = False  # not kept in the cache: remove after the run
     note: str | None = None  # something the user should know about this build, once
     seconds: float = 0.0  # how long getting it took (set by the engine)
+    by: str = "go"  # "go" (go build), "direct" (compile + link, build/direct.py), "cache"
+    why: str | None = None  # built by go although the fast path was asked: why
 
 
 class Builder:
@@ -175,7 +177,7 @@ class Builder:
         if job.key_parts is not None:
             hit = self.cache.lookup(self.key(job.key_parts(), job.env))
             if hit is not None:
-                return Built(hit, cached=True)
+                return Built(hit, cached=True, by="cache")
         if job.prepare is not None:
             job.prepare()
         target = self.cache.new_dir()
@@ -206,12 +208,12 @@ class Builder:
                 stored = self.cache.store(k, exe)
                 self.cache.discard(target)
                 return Built(stored, cached=False, log=log)
-            return Built(exe, cached=False, log=log, temporary=True, note=self._note())
+            return Built(exe, cached=False, log=log, temporary=True, note=self.note())
         except BaseException:
             self.cache.discard(target)
             raise
 
-    def _note(self) -> str | None:
+    def note(self) -> str | None:
         """The cache's note (read-only, say), the first time a build is not kept."""
         if self._noted or self.cache.note is None:
             return None

@@ -272,6 +272,7 @@ class Runner:
             outcome.status = outcome.error.message
         outcome.cached = built.cached
         outcome.build_seconds = built.seconds
+        outcome.built_by, outcome.fallback = built.by, built.why
         outcome.run_seconds = time.monotonic() - started
         if request.capture:
             outcome.stdout = res.stdout.decode("utf-8", errors="replace")
