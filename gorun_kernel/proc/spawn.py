@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 
 from gorun_kernel.errors import GorunError
-from gorun_kernel.proc import cgroup, linux, supervisor
+from gorun_kernel.proc import cgroup, linux, spawner, supervisor
 from gorun_kernel.proc.control import Control, die_with_parent, signal_group
 from gorun_kernel.proc.memlimit import MemoryLimit
 
@@ -182,7 +182,7 @@ class SupervisedChild:
         )
         self.argv0 = argv[0]
         _reap_later()
-        self.supervisor, self.report = supervisor.start(launch)
+        self.supervisor, self.report = spawner.start(launch)  # (a fork of ours, at worst)
         control.supervisor = self.supervisor
         self.pid: int | None = None
         self.returncode: int | None = None

@@ -1,0 +1,136 @@
+"""The long-lived spawner of supervisors (proc/spawner.py): runs after the first are
+supervised by a supervisor forked from it, not from the kernel, with the same guarantees.
+
+The "kernel" here is a Python process of its own running run_process (so that it can
+be killed outright): the supervisor's parent is read from /proc.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc (Linux)"),
+]
+
+REPO = Path(__file__).resolve().parent.parent
+
+# Runs programs as a kernel does; prints one JSON line per run.
+KERNEL = textwrap.dedent(
+    """
+    import json, os, sys, time
+    from gorun_kernel.proc.control import Control
+    from gorun_kernel.proc.process import ProcessSpec, run_process
+    from gorun_kernel.proc import spawner
+
+    def ppid(pid):
+        text = open(f"/proc/{pid}/stat").read()
+        return int(text.rsplit(")", 1)[1].split()[1])
+
+    class Sink:
+        def __init__(self): self.out = ""
+        def stdout(self, t): self.out += t
+        def stderr(self, t): pass
+        def event(self, e): pass
+        def input_wanted(self, p): return None
+
+    # the program: its own pid, its supervisor's, and a daemon in a session of its own
+    program = [sys.executable, "-c",
+        "import os, subprocess, sys;"
+        "d = subprocess.Popen(['sleep', '1000'], start_new_session=True);"
+        "print(os.getpid(), os.getppid(), d.pid, flush=True);"
+        "sys.stdin.read() if len(sys.argv) > 1 else None", *sys.argv[1:2]]
+    deadline = time.monotonic() + 60
+    while True:  # until a run goes through the spawner (it starts at the first run)
+        sink = Sink()
+        control = Control()
+        res = run_process(ProcessSpec(program, os.getcwd(), os.environ), control, sink)
+        pid, sup, daemon = map(int, sink.out.split())
+        print(json.dumps({"status": res.returncode, "pid": pid, "supervisor": sup,
+                          "daemon": daemon, "spawner": spawner.SPAWNER.proc.pid
+                          if spawner.SPAWNER.proc else None}), flush=True)
+        if spawner.SPAWNER.ready or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    if len(sys.argv) > 2:  # one more run, which the test ends by killing us
+        program.append("wait")
+        print("last", flush=True)
+        run_process(ProcessSpec(program, os.getcwd(), os.environ, interactive=True),
+                    Control(), Sink())
+    """
+)
+
+
+def alive(pid: int) -> bool:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return text.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def gone(pids: list[int], timeout: float = 30) -> list[int]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(alive(p) for p in pids):
+        time.sleep(0.02)
+    return [p for p in pids if alive(p)]
+
+
+def kernel(*args: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.Popen(
+        [sys.executable, "-c", KERNEL, *args], env=env, stdout=subprocess.PIPE, text=True
+    )
+
+
+def test_a_run_after_the_first_is_supervised_from_the_spawner_and_leaves_nothing() -> None:
+    proc = kernel()
+    out, _ = proc.communicate(timeout=120)
+    runs = [json.loads(line) for line in out.splitlines()]
+    last = runs[-1]
+    assert last["spawner"] is not None, "no spawner started"
+    # the run's supervisor was forked from the spawner, not from the kernel
+    assert last["supervisor"] != proc.pid
+    assert len(runs) >= 2
+    assert all(r["status"] == 0 for r in runs)
+    # the daemon each program left in a session of its own ended with its run
+    assert gone([r["daemon"] for r in runs]) == []
+    assert gone([last["spawner"]]) == []  # and the spawner with its kernel
+
+
+def test_a_kernel_killed_outright_ends_the_spawner_the_supervisor_and_the_program() -> None:
+    proc = kernel("wait", "last")
+    assert proc.stdout is not None
+    runs = []
+    for line in proc.stdout:
+        if line.strip() == "last":
+            break
+        runs.append(json.loads(line))
+    spawner_pid = runs[-1]["spawner"]
+    assert spawner_pid is not None
+    # the last run is under way (its program waits for input): find it below the spawner
+    deadline = time.monotonic() + 30
+    below: list[int] = []
+    while time.monotonic() < deadline and len(below) < 3:  # supervisor, program, daemon
+        below = _descendants(spawner_pid)
+        time.sleep(0.02)
+    assert len(below) >= 3, below
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert gone([spawner_pid, *below]) == []
+
+
+def _descendants(pid: int) -> list[int]:
+    from gorun_kernel.proc import linux
+
+    return list(linux.descendants(pid))
