@@ -44,6 +44,7 @@ def test_range_of_this_session_and_of_earlier_ones(tmp_path: Path):
     path = tmp_path / "history.sqlite"
     first = History(path)
     ran(first, "one", "two", "three")
+    first.written()  # (stored by a thread: another session sees them once written)
     second = History(path)
     ran(second, "four", "five")
 

@@ -13,6 +13,12 @@ share the file: SQLite locks it per write. A file that cannot be opened or
 written (a read-only home, a corrupt file) is never an error of a cell: the
 session keeps its history in memory and the log says why.
 
+A cell's rows are written by a thread of the history's own, never on the way
+to the cell's run: a SQLite commit waits for the disk (16 ms a cell, two
+commits, on the machine of issue 23, where an unchanged cell's re-run is
+meant to take 8). Reading (a history_request, Format Go cell's cells, the
+end of the session) first waits for what is queued.
+
 The three kinds of request, with IPython's meanings:
 - tail: the last n cells stored, across sessions, oldest first;
 - range: cells [start, stop) of a session (its number; 0 or less counts back
@@ -23,10 +29,13 @@ The three kinds of request, with IPython's meanings:
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import logging
 import os
 import sqlite3
 import sys
+import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -81,7 +90,12 @@ class History:
             path = store_path()
         self.path = path
         self.db = self._open(path)
+        self.lock = threading.Lock()  # the connection: one user at a time
+        self.queued: list[tuple[str, tuple[Any, ...]]] = []
+        self.idle = threading.Condition()  # queued is empty and nothing is being written
+        self.writing = False
         self.session = self._begin()
+        atexit.register(self.written)  # the last cells reach the file before the kernel ends
 
     def _open(self, path: Path | None) -> sqlite3.Connection:
         if path is not None:
@@ -105,32 +119,76 @@ class History:
     def _write(self, sql: str, args: tuple[Any, ...]) -> sqlite3.Cursor | None:
         """A write that may fail (a locked or full disk): history is never a cell's error."""
         try:
-            return self.db.execute(sql, args)
+            with self.lock:
+                return self.db.execute(sql, args)
         except sqlite3.Error as e:
             log.warning("gorun history: not stored (%s)", e)
             return None
+
+    def _later(self, *writes: tuple[str, tuple[Any, ...]]) -> None:
+        """Queue writes for the writer thread (started when there is nothing to write)."""
+        with self.idle:
+            self.queued.extend(writes)
+            if self.writing:
+                return
+            self.writing = True
+        threading.Thread(target=self._write_queued, name="gorun-history", daemon=True).start()
+
+    def _write_queued(self) -> None:
+        while True:
+            with self.idle:
+                batch, self.queued = self.queued, []
+                if not batch:
+                    self.writing = False
+                    self.idle.notify_all()
+                    return
+            with self.lock:  # one transaction, one commit, for what came meanwhile
+                try:
+                    self.db.execute("BEGIN")
+                    for sql, args in batch:
+                        self.db.execute(sql, args)
+                    self.db.execute("COMMIT")
+                except sqlite3.Error as e:
+                    log.warning("gorun history: not stored (%s)", e)
+                    with contextlib.suppress(sqlite3.Error):
+                        self.db.execute("ROLLBACK")
+
+    def _read(self, sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        self.written()
+        with self.lock:
+            return self.db.execute(sql, args).fetchall()
+
+    def written(self) -> None:
+        """Wait until what is queued is in the file (before reading it; another session
+        sees this one's cells once they are written)."""
+        with self.idle:
+            self.idle.wait_for(lambda: not self.writing)
 
     # -- storing ---------------------------------------------------------------------
 
     def store(self, line: int, source: str) -> None:
         """Cell number line of this session ran source (stored as it starts, as IPython)."""
-        self._write("INSERT OR REPLACE INTO history (session, line, source) VALUES (?, ?, ?)",
-                    (self.session, line, source))  # fmt: skip
-        self._write("UPDATE sessions SET num_cmds = num_cmds + 1, end = ? WHERE session = ?",
-                    (time.time(), self.session))  # fmt: skip
+        self._later(
+            ("INSERT OR REPLACE INTO history (session, line, source) VALUES (?, ?, ?)",
+             (self.session, line, source)),
+            ("UPDATE sessions SET num_cmds = num_cmds + 1, end = ? WHERE session = ?",
+             (time.time(), self.session)),
+        )  # fmt: skip
 
     def store_output(self, line: int, output: str) -> None:
         """The text of the value cell number line showed (its execute_result)."""
-        self._write("UPDATE history SET output = ? WHERE session = ? AND line = ?",
-                    (output, self.session, line))  # fmt: skip
+        self._later(("UPDATE history SET output = ? WHERE session = ? AND line = ?",
+                     (output, self.session, line)))  # fmt: skip
 
     def cells(self) -> list[str]:
         """This session's cells so far, oldest first."""
         return [source for _, _, source, _ in self.range(0, 0, None)]
 
     def close(self) -> None:
+        self.written()
         self._write("UPDATE sessions SET end = ? WHERE session = ?", (time.time(), self.session))
-        self.db.close()
+        with self.lock:
+            self.db.close()
 
     # -- answering -------------------------------------------------------------------
 
@@ -166,21 +224,21 @@ class History:
         return {"status": "ok", "history": list(_entries(rows, output))}
 
     def tail(self, n: int) -> list[tuple[Any, ...]]:
-        rows = self.db.execute(
+        rows = self._read(
             "SELECT session, line, source, output FROM history "
             "ORDER BY session DESC, line DESC LIMIT ?",
             (max(n, 0),),
-        ).fetchall()
+        )
         return rows[::-1]
 
     def range(self, session: int, start: int, stop: int | None) -> list[tuple[Any, ...]]:
         if session <= 0:
             session += self.session
-        return self.db.execute(
+        return self._read(
             "SELECT session, line, source, output FROM history "
             "WHERE session = ? AND line >= ? AND (? IS NULL OR line < ?) ORDER BY line",
             (session, start, stop, stop),
-        ).fetchall()
+        )
 
     def search(self, pattern: str, n: int | None, unique: bool) -> list[tuple[Any, ...]]:
         if unique:
@@ -196,7 +254,7 @@ class History:
         if n:
             sql += " LIMIT ?"
             args += (n,)
-        return self.db.execute(sql, args).fetchall()[::-1]
+        return self._read(sql, args)[::-1]
 
 
 def _entries(rows: Iterable[tuple[Any, ...]], output: bool) -> Iterable[Entry]:
