@@ -172,10 +172,11 @@ def test_the_adapter_overrides_exactly_the_listed_hooks():
 
 def test_kernel_info_is_the_base_classes_without_the_debugger():
     # Kernel.kernel_info imports ipykernel.debugger (debugpy: 0.1-0.4 s before the
-    # kernel's first reply) to list a "debugger" feature this kernel does not have.
+    # kernel's first reply) to list a "debugger" feature; ours lists it when the
+    # subclass has one (has_debugger: the Go kernel's, relayed to Delve).
     fields = dict(
         implementation="gorun_kernel", implementation_version="1", language_info={"name": "go"},
-        banner="b", help_links=[], _supports_kernel_subshells=True,
+        banner="b", help_links=[], _supports_kernel_subshells=True, has_debugger=False,
     )  # fmt: skip
     base = Kernel.kernel_info.fget(types.SimpleNamespace(**fields))  # type: ignore[attr-defined]
     ours = AdaptedKernel.kernel_info.fget(types.SimpleNamespace(**fields))  # type: ignore[attr-defined]
@@ -186,3 +187,6 @@ def test_kernel_info_is_the_base_classes_without_the_debugger():
     assert ours["supported_features"] == [f for f in base["supported_features"] if f != "debugger"]
     assert "kernel subshells" in ours["supported_features"]
     assert "from .debugger import" in source(Kernel.kernel_info.fget)  # why ours exists
+    with_debugger = types.SimpleNamespace(**{**fields, "has_debugger": True})
+    ours = AdaptedKernel.kernel_info.fget(with_debugger)  # type: ignore[attr-defined]
+    assert ours["supported_features"] == ["kernel subshells", "debugger"]

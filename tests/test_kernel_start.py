@@ -22,14 +22,14 @@ def kernel_info(kc) -> dict:
     return reply_to(kc, kc.kernel_info())["content"]
 
 
-def test_kernel_info_names_the_go_version_and_no_debugger():
+def test_kernel_info_names_the_go_version_and_the_debugger():
     go = find_toolchain().go
     version = subprocess.run([go, "env", "GOVERSION"], capture_output=True, text=True).stdout
     with running() as (_, kc):
         info = kernel_info(kc)
         assert info["language_info"]["version"] == version.strip().removeprefix("go")
         assert f"{version.strip()} from " in info["banner"]
-        assert "debugger" not in info["supported_features"]  # this kernel has none
+        assert "debugger" in info["supported_features"]  # relayed to Delve (gorun_kernel/debug)
         # The first requests after ready wait for the engine, and are answered.
         assert "Println" in complete(kc, "fmt.Print")["matches"]
         assert execute(kc, 'fmt.Println("first")').stream() == "first\n"

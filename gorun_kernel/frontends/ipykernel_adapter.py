@@ -18,8 +18,8 @@ kernel needs a little more, and this module is the only place that reaches it:
   a background program goes to the cell that started it, not the current one);
 - `_allow_stdin`: what `raw_input` checks (the base class never sets it);
 - `kernel_info`: the base class imports its debugger (debugpy: 0.1-0.4 s, before
-  the kernel's first reply) only to list "debugger" among the features, which
-  this kernel does not have;
+  the kernel's first reply) only to list "debugger" among the features; this
+  kernel lists it when its subclass has one (`has_debugger`: gorun_kernel/debug);
 - for the `%%gorun` magic in a Python notebook: `IPythonKernel.do_inspect` on the
   running kernel instance (the shell's `kernel`), which `inspect_request` calls.
 
@@ -53,13 +53,17 @@ class AdaptedKernel(Kernel):
     """
 
     cell_running = False  # an execute_request is being handled
+    has_debugger = False  # answers debug_request (do_debug_request)
     control_finished: Callable[[], None] | None = None  # called after each control message
 
     # -- the hooks -----------------------------------------------------------
 
     @property
     def kernel_info(self) -> dict[str, Any]:
-        """Kernel.kernel_info without the debugger (see the module's docstring)."""
+        """Kernel.kernel_info without debugpy (see the module's docstring)."""
+        features = ["kernel subshells"] if self._supports_kernel_subshells else []
+        if self.has_debugger:
+            features.append("debugger")
         return {
             "protocol_version": kernel_protocol_version,
             "implementation": self.implementation,
@@ -67,7 +71,7 @@ class AdaptedKernel(Kernel):
             "language_info": self.language_info,
             "banner": self.banner,
             "help_links": self.help_links,
-            "supported_features": ["kernel subshells"] if self._supports_kernel_subshells else [],
+            "supported_features": features,
         }
 
     async def execute_request(self, stream: Any, ident: Any, parent: Any) -> None:
@@ -142,6 +146,10 @@ class AdaptedKernel(Kernel):
         self.session.send(
             self.iopub_socket, msg_type, content, parent=parent, ident=self._topic(msg_type)
         )
+
+    def publish_debug_event(self, event: dict[str, Any]) -> None:
+        """A debug_event on IOPub (from any thread: the IOPub socket queues it)."""
+        self.session.send(self.iopub_socket, "debug_event", event, ident=self._topic("debug_event"))
 
     def send_shell_reply(
         self, msg_type: str, content: dict[str, Any], parent: dict[str, Any], idents: list[Any]

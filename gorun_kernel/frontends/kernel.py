@@ -9,6 +9,7 @@ handler, which ends the program's process group and lets the cell return.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import os
 import sys
@@ -40,6 +41,7 @@ from gorun_kernel.outcome import Outcome, RunOptions
 from gorun_kernel.proc.stdinwatch import stdin_detection_works
 
 if TYPE_CHECKING:
+    from gorun_kernel.debug.adapter import Debugger
     from gorun_kernel.engine import Engine
     from gorun_kernel.frontends.kernel_help import KernelHelp
 
@@ -133,6 +135,7 @@ class GorunKernel(AdaptedKernel):
     implementation = "gorun_kernel"
     implementation_version = __version__
     language = "go"
+    has_debugger = True  # the Jupyter debug protocol, relayed to Delve (gorun_kernel/debug)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -150,6 +153,8 @@ class GorunKernel(AdaptedKernel):
         self.requests: dict[str, _Request] = {}  # by msg_id, until their reply is sent
         # Comm messages, and the widgets of programs (Interact re-runs them on the engine).
         self.comms = comms.WidgetComms(self, self.session_start.made)
+        self.debugger: Debugger | None = None  # made by the first debug_request
+        self.cell_codes: dict[str, str] = {}  # by label ("[3]"): how the debugger names cells
 
     @property
     def engine(self) -> Engine | None:
@@ -218,6 +223,7 @@ class GorunKernel(AdaptedKernel):
         publisher = _Publisher(self, silent, allow_stdin)
         request = _Request(publisher, Sink(publisher, progress=allow_stdin), allow_stdin, cell_id)
         self.requests[publisher.parent["header"]["msg_id"]] = request
+        self.cell_codes[f"[{self.execution_count}]"] = code
         try:
             outcome = self._execute(code, request)
         except GorunError as e:
@@ -229,6 +235,9 @@ class GorunKernel(AdaptedKernel):
             # real traceback so that it can be reported.
             self.log.exception("gorun_kernel internal error")
             outcome = Outcome.failed(InternalError(e))
+        finally:
+            if self.debugger is not None:
+                self.debugger.end_run()
         if outcome is not None:
             if outcome.run_seconds is not None:
                 request.timing = outcome.timing()
@@ -302,6 +311,14 @@ class GorunKernel(AdaptedKernel):
                 )
             if outcome is not None and outcome.error is not None:
                 return outcome
+        if self.debugger is not None and (test_words is not None or head.body.strip()):
+            debug_words = self.debugger.begin_run(code)
+            if debug_words:  # dlv reads its stdin: asking the person for input would wedge
+                request.allow_stdin = False
+            if test_words is not None:
+                test_words = debug_words + test_words
+            else:
+                cell_words = debug_words + cell_words
         if test_words is not None:
             return self._tests(head.body, test_words, testflags.USAGE, request, head.first_line)
         if not head.body.strip():
@@ -387,11 +404,23 @@ class GorunKernel(AdaptedKernel):
         """history_request: tail, range and search of the user's cells (history.py)."""
         return self.history.reply(hist_access_type, output, raw, **request)
 
+    # -- the debugger (gorun_kernel/debug) ------------------------------------------
+
+    async def do_debug_request(self, msg: dict[str, Any]) -> dict[str, Any]:  # type: ignore[override]
+        if self.debugger is None:
+            from gorun_kernel.debug.adapter import Debugger
+
+            start = self.session_start
+            self.debugger = Debugger(self.publish_debug_event, start.toolchain, self.cell_codes)
+        return await asyncio.to_thread(self.debugger.handle, msg)
+
     # -- shutdown --------------------------------------------------------------
 
     async def do_shutdown(self, restart: bool) -> dict[str, Any]:  # type: ignore[override]
         warm.WARMER.cancel()
         self.shutting_down = True
+        if self.debugger is not None:
+            self.debugger.close()  # the debugged program, stopped or not, ends with its run
         engine = self.session_start.cancel()  # not made yet: it never will be
         if engine is not None:
             engine.close()  # ends a running program, removes the scratch module

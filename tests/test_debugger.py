@@ -1,0 +1,220 @@
+"""The Jupyter debug protocol through a real Go kernel, relayed to a real Delve.
+
+The client speaks as JupyterLab does (and as ipykernel's tests/test_debugger.py
+do): debug_request on the control channel, debug_event on IOPub; cells are named
+by the paths debugInfo's hash method and prefix give (murmur2 of the code).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kernel_client import running
+
+from conftest import network_available
+from gorun_kernel.debug import cells, delve
+
+pytestmark = pytest.mark.e2e
+
+TIMEOUT = 120.0  # a bound on a hang: a debug build and Delve's start on a loaded machine
+
+DECLS = """type Point struct{ X, Y int }
+
+func double(n int) int {
+	m := n * 2
+	return m
+}
+"""
+
+SNIPPET = """n := 21
+s := "hi"
+p := Point{1, 2}
+xs := []int{1, 2, 3}
+m := map[string]int{"a": 1}
+r := double(n)
+fmt.Println(r, s, p, xs, m)
+"""
+
+
+@pytest.fixture(scope="session")
+def dlv() -> str:
+    """Delve, built once per toolchain with the real module proxy into a cache the
+    test runs share (the hermetic proxy serves no Delve); skipped when offline."""
+    version = subprocess.run(
+        ["go", "env", "GOVERSION"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    home = Path(os.environ.get("GORUN_TEST_TOOLS") or Path.home() / ".cache" / "gorun-tests")
+    target = home / f"dlv-{delve.VERSION}-{version}" / "dlv"
+    if target.is_file():
+        return str(target)
+    if not network_available():
+        pytest.skip("no network: Delve cannot be built from proxy.golang.org")
+    env = {k: v for k, v in os.environ.items() if k not in ("GOFLAGS", "GOOS", "GOARCH")}
+    env.update(
+        GOPROXY="https://proxy.golang.org",
+        GOSUMDB="sum.golang.org",
+        GOBIN=str(target.parent),
+        GOMODCACHE=str(home / "modcache"),
+        GOFLAGS="-buildvcs=false -modcacherw",
+    )
+    subprocess.run(
+        ["go", "install", f"{delve.MODULE}/cmd/dlv@{delve.VERSION}"], env=env, check=True
+    )
+    return str(target)
+
+
+class Debug:
+    """A JupyterLab-like debug client of one kernel."""
+
+    def __init__(self, kc: Any) -> None:
+        self.kc = kc
+        self.seq = 0
+        self.events: list[dict[str, Any]] = []
+        self.iopub: list[tuple[str, dict[str, Any]]] = []
+
+    def request(self, command: str, arguments: dict[str, Any] | None = None) -> dict[str, Any]:
+        self.seq += 1
+        content = {"type": "request", "seq": self.seq, "command": command}
+        content["arguments"] = arguments or {}
+        msg = self.kc.session.msg("debug_request", content)
+        self.kc.control_channel.send(msg)
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            reply = self.kc.control_channel.get_msg(timeout=deadline - time.monotonic())
+            if reply["parent_header"].get("msg_id") == msg["header"]["msg_id"]:
+                return reply["content"]
+
+    def ok(self, command: str, arguments: dict[str, Any] | None = None) -> dict[str, Any]:
+        reply = self.request(command, arguments)
+        assert reply["success"], reply
+        return reply.get("body", {})
+
+    def start(self) -> dict[str, Any]:
+        arguments = {"clientID": "test", "adapterID": "go", "linesStartAt1": True}
+        self.ok("initialize", {**arguments, "supportsVariableType": True})
+        self.ok("attach")
+        return self.ok("debugInfo")
+
+    def breakpoints(self, code: str, lines: list[int]) -> str:
+        path = self.ok("dumpCell", {"code": code})["sourcePath"]
+        points = [{"line": n} for n in lines]
+        self.ok("setBreakpoints", {"source": {"path": path}, "breakpoints": points})
+        self.ok("configurationDone")
+        return path
+
+    def wait_event(self, name: str) -> dict[str, Any]:
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            msg = self.kc.get_iopub_msg(timeout=deadline - time.monotonic())
+            kind, content = msg["header"]["msg_type"], msg["content"]
+            self.iopub.append((kind, content))
+            if kind == "debug_event":
+                self.events.append(content)
+                if content["event"] == name:
+                    return content
+
+    def finish(self, msg_id: str) -> dict[str, Any]:
+        """The execute reply; the IOPub messages up to the cell's idle status."""
+        reply = self.kc.get_shell_msg(timeout=TIMEOUT)
+        assert reply["parent_header"]["msg_id"] == msg_id
+        while True:
+            try:
+                msg = self.kc.get_iopub_msg(timeout=TIMEOUT)
+            except queue.Empty:
+                raise AssertionError("no idle status after the reply") from None
+            kind, content = msg["header"]["msg_type"], msg["content"]
+            self.iopub.append((kind, content))
+            if (
+                kind == "status"
+                and content["execution_state"] == "idle"
+                and msg["parent_header"].get("msg_id") == msg_id
+            ):
+                return reply["content"]
+
+    def stdout(self) -> str:
+        return "".join(c["text"] for k, c in self.iopub if k == "stream" and c["name"] == "stdout")
+
+    def top(self, thread: int) -> dict[str, Any]:
+        frames = self.ok("stackTrace", {"threadId": thread})["stackFrames"]
+        return frames[0]
+
+    def locals(self, frame: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        scopes = self.ok("scopes", {"frameId": frame["id"]})["scopes"]
+        ref = next(s for s in scopes if s["name"].startswith("Locals"))["variablesReference"]
+        found = self.ok("variables", {"variablesReference": ref})["variables"]
+        return {v["name"]: v for v in found}
+
+
+@pytest.fixture
+def kernel(dlv: str) -> Iterator[tuple[Any, Any]]:
+    with running(env={"GORUN_DLV": dlv}) as (km, kc):
+        yield km, kc
+
+
+def run_quietly(kc: Any, code: str) -> None:
+    from kernel_client import execute
+
+    result = execute(kc, code)
+    assert result.status == "ok", result.messages
+
+
+def test_kernel_info_says_debugger(kernel: tuple[Any, Any]) -> None:
+    _, kc = kernel
+    kc.kernel_info()
+    reply = kc.get_shell_msg(timeout=TIMEOUT)
+    assert "debugger" in reply["content"]["supported_features"]
+
+
+def test_debug_info_names_cells_as_jupyterlab_computes_them(kernel: tuple[Any, Any]) -> None:
+    _, kc = kernel
+    dbg = Debug(kc)
+    info = dbg.start()
+    assert info["hashMethod"] == "Murmur2" and info["tmpFileSuffix"] == ".go"
+    path = dbg.ok("dumpCell", {"code": SNIPPET})["sourcePath"]
+    assert path == f"{info['tmpFilePrefix']}{cells.murmur2(SNIPPET, info['hashSeed'])}.go"
+    assert Path(path).read_text() == SNIPPET
+
+
+def test_snippet_breakpoint_locals_step_into_out_over_and_continue(kernel: tuple[Any, Any]) -> None:
+    _, kc = kernel
+    run_quietly(kc, DECLS)  # cell [1]
+    dbg = Debug(kc)
+    dbg.start()
+    decls = dbg.ok("dumpCell", {"code": DECLS})["sourcePath"]
+    path = dbg.breakpoints(SNIPPET, [6])
+    msg_id = kc.execute(SNIPPET)
+    stopped = dbg.wait_event("stopped")
+    thread = stopped["body"]["threadId"]
+    frame = dbg.top(thread)
+    assert (frame["source"]["path"], frame["line"]) == (path, 6)
+    found = dbg.locals(frame)
+    assert found["n"]["value"] == "21" and found["n"]["type"] == "int"
+    assert found["s"]["value"] == '"hi"'
+    assert "X: 1" in found["p"]["value"] and found["p"]["variablesReference"] > 0
+    assert found["xs"]["value"].endswith("[1,2,3]") and found["xs"]["variablesReference"] > 0
+    assert '"a": 1' in found["m"]["value"] and found["m"]["variablesReference"] > 0
+    inspected = {v["name"]: v for v in dbg.ok("inspectVariables")["variables"]}
+    assert inspected["n"]["value"] == "21"
+
+    dbg.ok("stepIn", {"threadId": thread})
+    dbg.wait_event("stopped")
+    frame = dbg.top(thread)
+    assert frame["source"]["path"] == decls and frame["name"] == "main.double"
+    dbg.ok("stepOut", {"threadId": thread})
+    dbg.wait_event("stopped")
+    frame = dbg.top(thread)
+    assert (frame["source"]["path"], frame["line"]) == (path, 6)
+    dbg.ok("next", {"threadId": thread})
+    dbg.wait_event("stopped")
+    assert dbg.top(thread)["line"] == 7
+    dbg.ok("continue", {"threadId": thread})
+    reply = dbg.finish(msg_id)
+    assert reply["status"] == "ok"
+    assert dbg.stdout() == "42 hi {1 2} [1 2 3] map[a:1]\n"
