@@ -10,10 +10,17 @@ the scores.
 
 from __future__ import annotations
 
+import functools
+import importlib
 import json
 import os
+import pwd
 import shutil
+import subprocess
 import sys
+import tempfile
+import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -52,7 +59,7 @@ func IsPalindrome(s string) bool {
 }"""
 
 
-def nbgrader(course: Path):  # -> NbGraderAPI
+def nbgrader(course: Path, exchange: Path | None = None):  # -> NbGraderAPI
     """nbgrader's API for the course, configured as its nbgrader_config.py would."""
     from nbgrader.apps import NbGraderAPI
     from traitlets.config import Config
@@ -61,6 +68,8 @@ def nbgrader(course: Path):  # -> NbGraderAPI
     c.CourseDirectory.root = str(course)
     c.CourseDirectory.course_id = "go101"
     c.ClearSolutions.code_stub = {"go": STUB}
+    if exchange is not None:
+        c.Exchange.root = str(exchange)
     return NbGraderAPI(config=c)
 
 
@@ -130,3 +139,165 @@ def test_autograde_gives_0_to_a_wrong_answer_and_full_points_to_a_right_one(tmp_
     table = "".join(cells["visible_tests"]["outputs"][0]["data"]["text/plain"])
     assert "panic: runtime error: index out of range [7] with length 7" in table
     assert "cell[2]:3" in table  # the student's line: s[i] != s[len(s)-i] (//line directives)
+
+
+# Never returns once two letters match (i and j are never moved on): the class's
+# %timeout (the notebook's set-up cell) stops every test that calls it, not a person.
+ENDLESS = """\
+func IsPalindrome(s string) bool {
+	rs := []rune(strings.ToLower(s))
+	i, j := 0, len(rs)-1
+	for i < j {
+		if rs[i] == rs[j] {
+			continue
+		}
+		return false
+	}
+	return true
+}"""
+
+STUDENTS = {"gcright": RIGHT, "gcwrong": WRONG, "gcendless": ENDLESS}
+RUNUSER = shutil.which("runuser") or "runuser"  # in /usr/sbin
+
+
+def _as(user: str, args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    """A command run as the student (runuser), in a directory of theirs."""
+    env = {"HOME": str(cwd), "USER": user, "PATH": "/usr/bin:/bin"}
+    return subprocess.run(
+        [RUNUSER, "-u", user, "--", *args],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+
+
+def _exchange_step(step: str, exchange: Path, home: Path) -> None:
+    """The student's `nbgrader fetch_assignment ps1` or `nbgrader submit ps1`, in their home.
+
+    nbgrader's own exchange classes, as its command line runs them; called in a child
+    process that has become the student (see as_student).
+    """
+    from nbgrader.auth import Authenticator
+    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.exchange.default import ExchangeFetchAssignment, ExchangeSubmit
+    from traitlets.config import Config
+
+    c = Config()
+    c.CourseDirectory.root = str(home)
+    c.CourseDirectory.course_id = "go101"
+    c.Exchange.root = str(exchange)
+    coursedir = CourseDirectory(config=c)
+    coursedir.assignment_id = "ps1"
+    kind = {"fetch": ExchangeFetchAssignment, "submit": ExchangeSubmit}[step]
+    kind(coursedir=coursedir, authenticator=Authenticator(config=c), config=c).start()
+
+
+def as_student(user: str, work: Callable[[], None]) -> None:
+    """work() in a child process that is the student: their uid and gid, HOME, cwd.
+
+    A fork, not a new interpreter: the test's Python may live where students cannot
+    read (a venv whose python is under /root); what work() needs is imported first.
+    """
+    pw = pwd.getpwnam(user)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the student
+        os.close(read)
+        code = 0
+        try:
+            os.setgroups([])
+            os.setgid(pw.pw_gid)
+            os.setuid(pw.pw_uid)
+            os.environ.update(HOME=pw.pw_dir, USER=user, LOGNAME=user)
+            os.chdir(pw.pw_dir)
+            work()
+        except BaseException:
+            os.write(write, traceback.format_exc().encode())
+            code = 1
+        os._exit(code)
+    os.close(write)
+    with os.fdopen(read) as f:
+        error = f.read()
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, f"as {user}:\n{error}"
+
+
+@pytest.fixture
+def student_users():
+    """Three real Unix users (one per student), removed afterwards with their homes."""
+    if os.geteuid() != 0 or shutil.which("useradd") is None or shutil.which("runuser") is None:
+        pytest.skip("creating the students' Unix users needs root, useradd and runuser")
+    made = []
+    try:
+        for name in STUDENTS:
+            # Debian's useradd makes homes world-readable (HOME_MODE 0755): a class's are not
+            add = ["useradd", "--create-home", "-K", "HOME_MODE=0700", name]
+            subprocess.run(add, check=True, capture_output=True)
+            made.append(name)
+        yield {name: Path(pwd.getpwnam(name).pw_dir) for name in made}
+    finally:
+        for name in made:
+            subprocess.run(["userdel", "--remove", name], check=False, capture_output=True)
+
+
+def test_the_round_trip_through_the_exchange_grades_three_real_students(
+    student_users: dict[str, Path], monkeypatch
+) -> None:
+    """generate -> release -> each student (a Unix user) fetches, answers, submits ->
+    collect -> autograde -> feedback, through nbgrader's exchange on this machine."""
+    bindir = os.path.dirname(sys.executable)
+    monkeypatch.setenv("PATH", bindir + os.pathsep + os.environ.get("PATH", ""))
+    from nbgrader.api import Gradebook
+
+    work = Path(tempfile.mkdtemp(prefix="gorun-class-nbgrader-"))
+    try:
+        exchange = work / "exchange"
+        exchange.mkdir()
+        exchange.chmod(0o777)  # as nbgrader's docs make /srv/nbgrader/exchange
+        work.chmod(0o755)  # the students reach the exchange through it
+        course = work / "course"
+        (course / "source" / "ps1").mkdir(parents=True)
+        course.chmod(0o700)  # the teacher's: solutions and hidden tests
+        shutil.copy(NOTEBOOKS / "classroom.ipynb", course / "source" / "ps1")
+        shutil.copy(NOTEBOOKS / "palindromes.txt", course / "source" / "ps1")
+        api = nbgrader(course, exchange)
+        check(api.generate_assignment("ps1"))
+        check(api.release_assignment("ps1"))
+
+        importlib.import_module("nbgrader.auth")  # before the students' forks (as_student)
+        importlib.import_module("nbgrader.coursedir")
+        importlib.import_module("nbgrader.exchange.default")
+
+        for name, home in student_users.items():
+            as_student(name, functools.partial(_exchange_step, "fetch", exchange, home))
+            notebook = home / "ps1" / "classroom.ipynb"
+            nb = json.loads(notebook.read_text())
+            cells_by_id(nb)["answer"]["source"] = STUDENTS[name]
+            answer = json.dumps(nb)
+            as_student(name, functools.partial(notebook.write_text, answer))
+            as_student(name, functools.partial(_exchange_step, "submit", exchange, home))
+
+        # nothing of one student's is readable by another: not the answer, not the home
+        right, wrong = student_users["gcright"], "gcwrong"
+        peek = _as(wrong, ["cat", str(right / "ps1" / "classroom.ipynb")], Path("/"))
+        assert peek.returncode != 0 and "Permission denied" in peek.stderr, peek
+
+        check(api.collect("ps1"))
+        for name in student_users:
+            check(api.autograde("ps1", name))
+        check(api.generate_feedback("ps1"))
+        check(api.release_feedback("ps1"))
+
+        with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+            scores = {s: gb.find_submission("ps1", s).score for s in student_users}
+        print(f"\nnbgrader grades: {scores}", file=sys.stderr)
+        assert scores == {"gcright": 3, "gcwrong": 0, "gcendless": 0}
+        graded = course / "autograded" / "gcendless" / "ps1" / "classroom.ipynb"
+        cells = cells_by_id(json.loads(graded.read_text()))
+        for grade_id in ("visible_tests", "hidden_tests"):
+            outputs = cells[grade_id]["outputs"]
+            text = json.dumps(outputs)
+            assert outputs[-1]["output_type"] == "error", text
+            assert "timed out after 2s" in text, text[-1500:]
+        feedback = course / "feedback" / "gcright" / "ps1"
+        assert list(feedback.glob("classroom.html")), list(course.rglob("*.html"))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
