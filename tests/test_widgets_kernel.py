@@ -163,13 +163,12 @@ def test_interact_reruns_f_from_the_executable_on_each_change() -> None:
         output = next(
             c["comm_id"] for c in models if c["data"]["state"]["_model_name"] == "OutputModel"
         )
-        # The first output, from the starting values: it may come while the cell runs.
-        early = [
+        # The first output, from the starting values, comes before the cell's end.
+        first = next(
             c["data"]["state"]["outputs"]
             for t, c in result.messages
             if t == "comm_msg" and c["comm_id"] == output and "outputs" in c["data"]["state"]
-        ]
-        first = early[0] if early else _outputs_update(kc, output)
+        )
         assert first == [{"output_type": "stream", "name": "stdout", "text": "sum 5\n"}]
         assert "before Interact" in result.stream()  # the cell's run printed it, not f's
         # Each change: the output area shows f's output for the new values, only it.

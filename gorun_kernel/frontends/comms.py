@@ -152,7 +152,10 @@ class WidgetComms:
         with self.lock:
             for c in controls:
                 self.models[c].interacts.append(interact)
-        interact.changed()  # its first output, from the values the controls start with
+        # Its first output, from the values the controls start with, now: the program
+        # waits for this frame's ack, so the output is in place when the cell ends
+        # (a notebook run by nbclient saves it with the widget state).
+        interact.run_now()
 
     def values(self, ids: list[str]) -> list[Any]:
         """The controls' values now, as Interact's f takes them."""
@@ -238,6 +241,7 @@ class _Interact:
         self.owner, self.output_id, self.controls = owner, output_id, controls
         self.exe, self.args, self.index = exe, args, index
         self.wanted = threading.Event()
+        self.one_at_a_time = threading.Lock()
         self.thread: threading.Thread | None = None
         self.last_seconds: float | None = None  # the latest re-run, change to output sent
 
@@ -247,14 +251,18 @@ class _Interact:
             self.thread = threading.Thread(target=self._loop, name="gorun-interact", daemon=True)
             self.thread.start()
 
+    def run_now(self) -> None:
+        try:
+            with self.one_at_a_time:
+                self._rerun()
+        except Exception:  # a failed re-run must not end the worker, or the cell
+            log.exception("Interact re-run failed")
+
     def _loop(self) -> None:
         while True:
             self.wanted.wait()
             self.wanted.clear()
-            try:
-                self._rerun()
-            except Exception:  # a failed re-run must not end the worker
-                log.exception("Interact re-run failed")
+            self.run_now()
 
     def _rerun(self) -> None:
         engine = self.owner.engine()

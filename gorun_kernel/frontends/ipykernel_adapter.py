@@ -89,8 +89,9 @@ class AdaptedKernel(Kernel):
             if peeked is not None:
                 self.detach(self.answer_help_now(*peeked))
                 return
-            # Widget events go to the running program now, not after it.
-            peeked = peek_request(self, msg, COMM_REQUESTS)
+            # Widget events go to the running program now, not after it: from any
+            # subshell (JupyterLab's widget manager sends its comm messages on one).
+            peeked = peek_request(self, msg, COMM_REQUESTS, any_subshell=True)
             if peeked is not None:
                 self.answer_comm_now(*peeked)
                 return
@@ -165,14 +166,15 @@ def peek_help_request(kernel: Kernel, msg: list[Any]) -> tuple[list[Any], dict[s
 
 
 def peek_request(
-    kernel: Kernel, msg: list[Any], types: tuple[str, ...]
+    kernel: Kernel, msg: list[Any], types: tuple[str, ...], any_subshell: bool = False
 ) -> tuple[list[Any], dict[str, Any]] | None:
-    """(identities, message) of a request of one of `types` on the main subshell."""
+    """(identities, message) of a request of one of `types` on the main subshell (or
+    on any, with any_subshell)."""
     idents, frames = kernel.session.feed_identities(msg, copy=False)
     # A peek first: unpacking the content records the message's signature, and
     # ipykernel would then refuse any message we leave to it as a replay.
     header = kernel.session.deserialize(frames, content=False, copy=False)["header"]
-    if header["msg_type"] not in types or header.get("subshell_id"):
+    if header["msg_type"] not in types or (header.get("subshell_id") and not any_subshell):
         return None
     return idents, kernel.session.deserialize(frames, content=True, copy=False)
 
