@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import queue
+import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -123,7 +124,8 @@ class Debug:
     def finish(self, msg_id: str) -> dict[str, Any]:
         """The execute reply; the IOPub messages up to the cell's idle status."""
         reply = self.kc.get_shell_msg(timeout=TIMEOUT)
-        assert reply["parent_header"]["msg_id"] == msg_id
+        while reply["parent_header"].get("msg_id") != msg_id:  # kernel_info's, from the start
+            reply = self.kc.get_shell_msg(timeout=TIMEOUT)
         while True:
             try:
                 msg = self.kc.get_iopub_msg(timeout=TIMEOUT)
@@ -218,3 +220,146 @@ def test_snippet_breakpoint_locals_step_into_out_over_and_continue(kernel: tuple
     reply = dbg.finish(msg_id)
     assert reply["status"] == "ok"
     assert dbg.stdout() == "42 hi {1 2} [1 2 3] map[a:1]\n"
+
+
+PROGRAM = """package main
+
+import "fmt"
+
+func main() {
+	x := 5
+	fmt.Println("x is", x)
+}
+"""
+
+TEST_CELL = """%%gotest
+func TestAdd(t *testing.T) {
+	v := 2 + 3
+	if v != 5 {
+		t.Fatal(v)
+	}
+}
+"""
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below pid, from /proc's children lists."""
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            tasks = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                kids = Path(f"/proc/{p}/task/{task}/children").read_text().split()
+            except OSError:
+                continue
+            for kid in map(int, kids):
+                if kid not in found:
+                    found.add(kid)
+                    todo.append(kid)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def stop_at(dbg: Debug, code: str, line: int) -> tuple[str, str, int]:
+    """Run code with a breakpoint at line: (its path, the request's msg_id, the thread)."""
+    path = dbg.breakpoints(code, [line])
+    msg_id = dbg.kc.execute(code)
+    thread = dbg.wait_event("stopped")["body"]["threadId"]
+    frame = dbg.top(thread)
+    assert (frame["source"]["path"], frame["line"]) == (path, line)
+    return path, msg_id, thread
+
+
+def test_program_cell_stops_and_finishes_with_its_output(kernel: tuple[Any, Any]) -> None:
+    _, kc = kernel
+    dbg = Debug(kc)
+    dbg.start()
+    _, msg_id, thread = stop_at(dbg, PROGRAM, 7)
+    assert dbg.locals(dbg.top(thread))["x"]["value"] == "5"
+    dbg.ok("continue", {"threadId": thread})
+    assert dbg.finish(msg_id)["status"] == "ok"
+    assert dbg.stdout() == "x is 5\n"
+
+
+def test_test_cell_stops_at_its_line(kernel: tuple[Any, Any]) -> None:
+    _, kc = kernel
+    dbg = Debug(kc)
+    dbg.start()
+    _, msg_id, thread = stop_at(dbg, TEST_CELL, 4)
+    assert dbg.locals(dbg.top(thread))["v"]["value"] == "5"
+    dbg.ok("continue", {"threadId": thread})
+    assert dbg.finish(msg_id)["status"] == "ok"
+
+
+def test_interrupt_while_stopped_ends_the_run_and_the_kernel_goes_on(
+    kernel: tuple[Any, Any],
+) -> None:
+    km, kc = kernel
+    dbg = Debug(kc)
+    dbg.start()
+    _, msg_id, _ = stop_at(dbg, PROGRAM, 6)
+    # Requests are still answered while the program is stopped.
+    assert dbg.ok("debugInfo")["stoppedThreads"]
+    km.interrupt_kernel()
+    reply = dbg.finish(msg_id)
+    assert reply["status"] == "error"
+    assert "x is" not in dbg.stdout()
+    dbg.ok("disconnect")
+    from kernel_client import execute
+
+    assert execute(kc, 'fmt.Println("after")').stream() == "after\n"
+
+
+def test_restart_while_stopped_leaves_no_process(kernel: tuple[Any, Any]) -> None:
+    km, kc = kernel
+    dbg = Debug(kc)
+    dbg.start()
+    stop_at(dbg, PROGRAM, 6)
+    below = descendants(km.provisioner.process.pid)
+    assert len(below) >= 2  # dlv and the program, at least
+    km.restart_kernel(now=False)
+    deadline = time.monotonic() + TIMEOUT
+    while any(alive(p) for p in below) and time.monotonic() < deadline:
+        time.sleep(0.1)  # polling the processes' end: there is nothing to wait on
+    assert [p for p in below if alive(p)] == []
+
+
+def test_debugger_off_again_runs_cells_as_before(kernel: tuple[Any, Any]) -> None:
+    _, kc = kernel
+    dbg = Debug(kc)
+    dbg.start()
+    dbg.breakpoints(PROGRAM, [6])
+    dbg.ok("disconnect")
+    from kernel_client import execute
+
+    result = execute(kc, PROGRAM)
+    assert result.status == "ok" and result.stream() == "x is 5\n"
+    assert result.of_type("debug_event") == []
+    info = dbg.ok("debugInfo")
+    assert not info["isStarted"] and info["breakpoints"] == []
+
+
+def test_without_delve_the_debugger_says_so_and_cells_run(tmp_path: Path) -> None:
+    path = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if p)
+    with running(env={"GORUN_DLV": "", "PATH": path}) as (_, kc):
+        if shutil.which("dlv", path=path):
+            pytest.skip("dlv is on PATH here")
+        dbg = Debug(kc)
+        reply = dbg.request("initialize", {"adapterID": "go"})
+        assert not reply["success"]
+        assert reply["message"].startswith("The debugger needs Delve (dlv v1.27.2)")
+        from kernel_client import execute
+
+        assert execute(kc, 'fmt.Println("still here")').stream() == "still here\n"
