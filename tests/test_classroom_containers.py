@@ -94,9 +94,10 @@ def test_the_image_runs_a_first_go_cell_as_fast_as_an_edited_one(class_image) ->
         podman.run(["rm", "-f", "-t", "0", name], check=False)
     # The first cell of a new container compiles only the cell itself: the standard
     # library, the runner's packages and gorun_kernel's index came warmed in the image.
-    # Cold, the first cell compiles fmt and its dependencies: many seconds more.
+    # Measured at a load average of 19 on 2 cores: first 2.4 s, edited 0.6 s; the same
+    # image with an empty GOCACHE (-e GOCACHE=...): first 62.5 s, edited 0.7 s.
     assert first["cached"] is False and edited["cached"] is False
-    assert first["build"] < 2 * edited["build"] + 1.0, (first, edited)
+    assert first["build"] < 4 * edited["build"] + 3.0, (first, edited)
     gone = podman.run(["ps", "-a", "--filter", f"name={name}", "-q"]).stdout.strip()
     assert gone == "", f"container {name} left behind"
 
