@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from kernel_client import execute
-from test_machine_cache import HELLO, kernel_as, processes_of
+from test_machine_cache import HELLO, end_processes, kernel_as
 
 
 def new_user() -> pwd.struct_passwd:
@@ -40,8 +40,7 @@ def new_user() -> pwd.struct_passwd:
 
 
 def remove(account: pwd.struct_passwd) -> None:
-    for pid in processes_of(account.pw_uid):
-        os.kill(pid, 9)
+    end_processes(account.pw_uid)
     subprocess.run(["userdel", "-r", account.pw_name], check=False, capture_output=True)
 
 

@@ -109,9 +109,7 @@ def user() -> Iterator[pwd.struct_passwd]:
     try:
         yield pwd.getpwnam(name)
     finally:
-        for pid in processes_of(pwd.getpwnam(name).pw_uid):  # the test's kernel's, if left
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, 9)
+        end_processes(pwd.getpwnam(name).pw_uid)  # the test's kernel's, if left
         subprocess.run(["userdel", "-r", name], check=False, capture_output=True)
         shutil.rmtree(home, ignore_errors=True)
 
@@ -123,6 +121,17 @@ def processes_of(uid: int) -> list[int]:
             if entry.isdigit() and os.stat(f"/proc/{entry}").st_uid == uid:
                 found.append(int(entry))
     return found
+
+
+def end_processes(uid: int, timeout: float = 30) -> None:
+    """Kill what is left of a test user's processes and wait until they are gone
+    (userdel refuses a user who still runs something)."""
+    deadline = time.monotonic() + timeout
+    while (left := processes_of(uid)) and time.monotonic() < deadline:
+        for pid in left:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, 9)
+        time.sleep(0.05)
 
 
 @contextlib.contextmanager
