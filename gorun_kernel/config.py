@@ -132,6 +132,12 @@ HELP_TIMEOUT = Variable(
     "How long completion and inspection wait for the typeinfo helper before "
     "answering without types.",
 )
+DLV = Variable(
+    "GORUN_DLV",
+    "a path to a `dlv` program",
+    "gorun's cache, then `dlv` on `PATH`, else built once from the module proxy",
+    "The Delve debugger the JupyterLab debugger uses for Go cells (see [debugging](debugging.md)).",
+)
 HISTORY = Variable(
     "GORUN_HISTORY",
     "a file path, or `off`",
@@ -226,6 +232,7 @@ VARIABLES: tuple[Variable, ...] = (
     MACHINE_CACHE,
     DIRECT_BUILD,
     HELP_TIMEOUT,
+    DLV,
     HISTORY,
     DISPLAY_FD,
     VALUE_FD,

@@ -16,6 +16,7 @@ import subprocess
 import threading
 from pathlib import Path
 
+from gorun_kernel import config
 from gorun_kernel.build.toolchain import Toolchain
 from gorun_kernel.errors import GorunError
 from gorun_kernel.paths import cache_root
@@ -39,7 +40,7 @@ def cached_path(tc: Toolchain) -> Path:
 def find(tc: Toolchain | None) -> str:
     """dlv's path; builds it the first time. Raises DelveUnavailable."""
     with _lock:
-        given = os.environ.get("GORUN_DLV")
+        given = config.DLV.text()
         if given:
             if os.access(given, os.X_OK):
                 return given
