@@ -19,8 +19,31 @@ import platform
 import statistics
 import sys
 import tempfile
+import time
 
 from run import HELLO_PROGRAM, HELLO_SNIPPET, SALT, WEB_PROGRAM, GoRun, Kernel, fmt_ms
+
+from gorun_kernel.build.toolchain import find_toolchain
+from gorun_kernel.cmdline import parse
+from gorun_kernel.engine import Engine
+from gorun_kernel.events import BaseSink
+from gorun_kernel.outcome import RunOptions
+
+
+class Quiet(BaseSink):
+    def stdout(self, text: str) -> None:
+        pass
+
+    def stderr(self, text: str) -> None:
+        pass
+
+
+def engine_cell(engine: Engine, cwd: str, code: str) -> float:
+    """Build and run one cell in this process's engine (no kernel, no messages)."""
+    start = time.perf_counter()
+    outcome = engine.run_cell(code, parse([]), Quiet(), RunOptions(cwd))
+    assert outcome.ok and outcome.built_by in ("direct", "cache"), outcome
+    return time.perf_counter() - start
 
 
 def kernel_env(tree: str, cache: str) -> dict[str, str]:
@@ -67,6 +90,34 @@ def main() -> None:
             f"{med(a) / med(g):.2f}x | {med(b) / med(g):.2f}x |"
         )
         print(lines[-1], file=sys.stderr)
+    # The same edits without the kernel around the engine: what the build costs.
+    os.environ["GORUN_CACHE"] = tempfile.mkdtemp(prefix="gorun-bench-engine-")
+    engine = Engine(find_toolchain())
+    lines += ["", "| in-process engine (no kernel) | after | go run | after / go run |"]
+    lines.append("|---|---|---|---|")
+    for name, cell, program in cases[1:]:
+        engine_cell(engine, work, cell.format(i=SALT - 2))
+        a, g = [], []
+        for i in range(args.reps):
+            n = SALT + 50000 + i + 1000 * len(lines)
+            a.append(engine_cell(engine, work, cell.format(i=n)))
+            g.append(gorun.run(program.format(i=n)))
+        lines.append(
+            f"| {name} | {fmt_ms(a)} | {fmt_ms(g)} | "
+            f"{statistics.median(a) / statistics.median(g):.2f}x |"
+        )
+        print(lines[-1], file=sys.stderr)
+    engine.close()
+    # What a kernel adds to any cell on this machine now: an unchanged cell.
+    a, b = [], []
+    for _ in range(args.reps):
+        a.append(after.run(HELLO_SNIPPET.format(i=SALT)))
+        b.append(before.run(HELLO_SNIPPET.format(i=SALT)))
+    lines.append("")
+    lines.append(
+        f"Unchanged cell re-run (the kernel's own cost per cell, no build): after "
+        f"{fmt_ms(a)}, before {fmt_ms(b)}."
+    )
     lines.append("")
     lines.append(f"Load average at the end: {os.getloadavg()[0]:.1f}.")
     after.close()

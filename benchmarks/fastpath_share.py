@@ -32,7 +32,12 @@ from gorun_kernel.events import BaseSink
 from gorun_kernel.outcome import RunOptions
 
 ROOT = Path(__file__).resolve().parent.parent
-FIGURES = re.compile(r"(build|run) \d+\.\d\d s|cached|\d+\.\d+ ?(ms|s)\b")
+# What differs between two runs of the same notebook whoever builds: times, pids, a
+# job's age, the race detector's addresses and goroutine numbers.
+FIGURES = re.compile(
+    r"(build|run) \d+\.\d\d s|cached|\d+(\.\d+)? ?(ms|s)\b|pid \d+|0x[0-9a-f]+|"
+    r"[Gg]oroutine \d+|\+0x[0-9a-f]+"
+)
 
 
 def run_notebook(path: Path, direct: bool) -> list[tuple[str, dict[str, object]]]:
@@ -107,6 +112,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--every", type=int, default=5, help="every Nth of Go's run programs")
     parser.add_argument("--out")
+    parser.add_argument("--notebooks-only", action="store_true")
     args = parser.parse_args()
     lines = []
 
@@ -119,7 +125,10 @@ def main() -> None:
         on, off = run_notebook(path, True), run_notebook(path, False)
         for i, ((text_on, timing), (text_off, _)) in enumerate(zip(on, off, strict=True)):
             if timing.get("built_by") in ("direct", "go"):
-                notebooks[timing.get("fallback") or timing["built_by"]] += 1
+                # go without a reason: builds that are not a cell's (a %gorun of a
+                # package, --vet's build beside vet).
+                why = timing.get("fallback") or timing["built_by"]
+                notebooks["--vet or a package run" if why == "go" else why] += 1
             if text_on != text_off:
                 differ.append(f"{path.relative_to(ROOT)} cell {i}")
         print(path.name, share_line(notebooks), file=sys.stderr)
@@ -129,6 +138,9 @@ def main() -> None:
         + ("the same in every cell" if not differ else "DIFFER in " + ", ".join(differ))
     )
 
+    if args.notebooks_only:
+        print("\n".join(lines))
+        return
     os.environ["GORUN_CACHE"] = tempfile.mkdtemp(prefix="gorun-share-")
     engine = Engine(find_toolchain())
     suite = Counter[str]()
