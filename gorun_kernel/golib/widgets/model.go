@@ -23,6 +23,7 @@ import (
 	"math"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -177,16 +178,25 @@ func Show(ws ...Widget) {
 	for _, w := range ws {
 		m := w.model()
 		if !display.InNotebook() {
-			fmt.Printf("%s(%v)\n", m.name, m.get("value"))
+			fmt.Println(m.text())
 			continue
 		}
 		display.Bundle(map[string]any{
 			"application/vnd.jupyter.widget-view+json": map[string]any{
 				"model_id": m.id, "version_major": 2, "version_minor": 0,
 			},
-			"text/plain": fmt.Sprintf("%s(%v)", m.name, m.get("value")),
+			"text/plain": m.text(),
 		})
 	}
+}
+
+// text is a widget's text form: its kind, and its value if it has one.
+func (m *Model) text() string {
+	kind := strings.TrimSuffix(m.name, "Model")
+	if v := m.get("value"); v != nil {
+		return fmt.Sprintf("%s(%v)", kind, v)
+	}
+	return kind
 }
 
 // Wait runs the widgets' callbacks until the cell is interrupted (or the
