@@ -12,6 +12,7 @@ go command.
 from __future__ import annotations
 
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -113,6 +114,25 @@ def test_shutdown_leaves_no_stopped_supervisor(path):
         kc.stop_channels()
         km.shutdown_kernel(now=False)
     assert wait_gone(supervisor), "the stopped supervisor outlived the kernel"
+    assert all(wait_gone(p) for p in program)
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_a_killed_kernel_leaves_no_stopped_supervisor(path):
+    """A restart that kills the kernel outright (or its crash): the stopped supervisor
+    is woken by its parent's death and ends the program."""
+    needs_cgroups(path)
+    km, kc = start(env=NO_CGROUP if path == "no-cgroup" else {})
+    try:
+        kernel = km.provisioner.process.pid
+        kc.execute(STOP_SUPERVISOR + "time.Sleep(time.Hour)")
+        supervisor = stopped_child(kernel)
+        program = children(supervisor)
+        os.kill(kernel, signal.SIGKILL)
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    assert wait_gone(supervisor), "the stopped supervisor outlived the killed kernel"
     assert all(wait_gone(p) for p in program)
 
 

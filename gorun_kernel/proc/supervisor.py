@@ -8,7 +8,8 @@ interpreter start-up) that makes itself a child subreaper
 (PR_SET_CHILD_SUBREAPER), so that every orphan of the program's tree is
 re-parented to it whatever its session. The supervisor starts the program,
 reaps orphans as they end, and when the program exits (or on SIGTERM: we ask
-it to stop, or our process died, PR_SET_PDEATHSIG) kills the program's
+it to stop; or our process died: PR_SET_PDEATHSIG, whose signal is SIGCONT, so
+that it also wakes a supervisor the program stopped) kills the program's
 group and then every descendant, reaps them all, reports the program's own
 exit status on a pipe, and exits.
 
@@ -86,8 +87,9 @@ def start(launch: Launch) -> tuple[int, int]:
 
 
 class _Stopper:
-    """SIGTERM (from us, or PDEATHSIG) ends the run; only once the program is
-    started and reported is it safe to raise in the middle of things."""
+    """SIGTERM (from us, or our parent's death: see `orphaned`) ends the run; only
+    once the program is started and reported is it safe to raise in the middle of
+    things."""
 
     def __init__(self) -> None:
         self.asked = False
@@ -119,9 +121,17 @@ def _supervise(launch: Launch, report: int, parent: int) -> int:
         signal.signal(sig, _ignore)
     stopper = _Stopper()
     signal.signal(signal.SIGTERM, stopper)
+
+    def orphaned(signum: int, frame: object) -> None:
+        # Our parent's death signal is SIGCONT, the one signal (but SIGKILL) that
+        # also wakes us if the program stopped us (SIGSTOP); we continue ours too.
+        if os.getppid() != parent:
+            stopper(signal.SIGTERM, frame)
+
+    signal.signal(signal.SIGCONT, orphaned)
     os.setsid()  # a Ctrl-C or a kernel interrupt meant for our parent never reaches us
     linux.become_child_subreaper()
-    linux.set_parent_death_signal(signal.SIGTERM)
+    linux.set_parent_death_signal(signal.SIGCONT)
     if os.getppid() != parent:
         return 0  # our parent died before PDEATHSIG was armed
     report = _descriptors(launch, report)
@@ -143,6 +153,7 @@ def _supervise(launch: Launch, report: int, parent: int) -> int:
     # Stopping now: a second SIGTERM (our parent asked, then died: PDEATHSIG) must
     # not cut the clean-up short and leave what the program started running.
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGCONT, signal.SIG_DFL)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(program, signal.SIGKILL)
     with contextlib.suppress(Stop):
