@@ -130,17 +130,21 @@ def execute(
     allow_stdin: bool = False,
     on_message: Callable[[str, dict[str, Any]], object] | None = None,
     cell_id: str | None = None,
+    stop_on_error: bool = True,
 ) -> Result:
     """Execute code and collect its IOPub output until the kernel is idle again.
 
     cell_id: sent as JupyterLab does, in the request's metadata (cellId).
+    stop_on_error=False: a cell expected to fail, followed at once by another:
+    after an error reply ipykernel aborts the requests that arrive before its
+    next loop turn ("aborted"), and a fast client's next request can be one.
     """
     stdin = allow_stdin or answers is not None
     if cell_id is None:
-        msg_id = kc.execute(code, allow_stdin=stdin)
+        msg_id = kc.execute(code, allow_stdin=stdin, stop_on_error=stop_on_error)
     else:
-        content = {"code": code, "silent": False, "store_history": True,
-                   "user_expressions": {}, "allow_stdin": stdin, "stop_on_error": True}  # fmt: skip
+        content = {"code": code, "silent": False, "store_history": True, "user_expressions": {},
+                   "allow_stdin": stdin, "stop_on_error": stop_on_error}  # fmt: skip
         msg = kc.session.msg("execute_request", content, metadata={"cellId": cell_id})
         kc.shell_channel.send(msg)
         msg_id = msg["header"]["msg_id"]
@@ -188,6 +192,7 @@ def execute_and_interrupt(
     marker: str,
     stream: str = "stdout",
     timeout: float = 120,
+    stop_on_error: bool = True,
 ) -> tuple[Result, list[int], float]:
     """Execute code; when output on `stream` starts with `marker`, interrupt the kernel.
 
@@ -204,7 +209,7 @@ def execute_and_interrupt(
             sent.append(time.monotonic())
             threading.Thread(target=km.interrupt_kernel).start()
 
-    result = execute(kc, code, timeout=timeout, on_message=on_message)
+    result = execute(kc, code, timeout=timeout, on_message=on_message, stop_on_error=stop_on_error)
     assert sent, f"the program never printed {marker!r}"
     return result, numbers, time.monotonic() - sent[0]
 

@@ -24,7 +24,7 @@ NUL_LINES = [
 
 @pytest.mark.parametrize("cell", NUL_LINES, ids=["%env", "--env", "--stdin-file", "arg", "goflags"])
 def test_a_nul_byte_is_a_usage_error_and_the_session_stays_healthy(kc, cell):
-    r = execute(kc, cell)
+    r = execute(kc, cell, stop_on_error=False)
     assert r.reply["content"]["ename"] == "UsageError", r.reply["content"]
     assert "NUL byte" in r.reply["content"]["evalue"]
     assert "Traceback" not in "".join(r.reply["content"]["traceback"])
@@ -43,7 +43,7 @@ def test_a_nul_byte_in_the_magic_line_is_a_usage_error(run, line):
 
 @pytest.mark.parametrize("size", ["99999999999999T", "9" * 400])
 def test_an_absurd_memory_limit_is_a_usage_error(kc, size):
-    r = execute(kc, f'%%gorun --memory {size}\nfmt.Println("hi")')
+    r = execute(kc, f'%%gorun --memory {size}\nfmt.Println("hi")', stop_on_error=False)
     assert r.reply["content"]["ename"] == "UsageError"
     assert "more than the system can limit" in r.reply["content"]["evalue"]
 
@@ -55,6 +55,7 @@ def test_a_program_saying_out_of_memory_is_not_over_the_limit(kc):
         'fmt.Fprintln(os.Stderr, "error: database out of memory quota")\n'
         'fmt.Fprintln(os.Stderr, "fatal error: runtime: out of memory (quoted)")\n'
         "os.Exit(1)",
+        stop_on_error=False,
     )
     assert (r.reply["content"]["ename"], r.reply["content"]["evalue"]) == (
         "ExitError",

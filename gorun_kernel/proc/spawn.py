@@ -196,8 +196,9 @@ class SupervisedChild:
 
     @property
     def polled(self) -> bool:
-        """While ending: the loop calls event(sel, "poll") often (see _nudge)."""
-        return self.ending_since is not None and not self.done
+        """Until the program's pid is known, and while ending: the loop calls
+        event(sel, "poll") often (see _nudge)."""
+        return (self.pid is None or self.ending_since is not None) and not self.done
 
     def watch(self, sel: selectors.BaseSelector) -> None:
         self.sel = sel
@@ -271,12 +272,13 @@ class SupervisedChild:
         self._nudge()
 
     def _nudge(self) -> None:
-        """Continue a stopped supervisor; take over from one that never reports."""
-        if self.done or self.ending_since is None:
+        """Continue a stopped supervisor (the program can stop it even before it
+        reports the program's pid); take over from one that never reports."""
+        if self.done or (self.pid is not None and self.ending_since is None):
             return
         with contextlib.suppress(ProcessLookupError):
             os.kill(self.supervisor, signal.SIGCONT)
-        if time.monotonic() - self.ending_since > TAKE_OVER:
+        if self.ending_since is not None and time.monotonic() - self.ending_since > TAKE_OVER:
             self._take_over()
 
     def _take_over(self) -> None:
