@@ -21,6 +21,7 @@ from kernel_client import execute, execute_and_interrupt, start
 from test_sessions import wait_gone
 
 from gorun_kernel.proc import cgroup
+from gorun_kernel.proc.linux import children  # (threads end while we look)
 
 pytestmark = pytest.mark.e2e
 
@@ -57,13 +58,6 @@ def state(pid: int) -> str | None:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except (OSError, IndexError):
         return None
-
-
-def children(pid: int) -> list[int]:
-    found: list[int] = []
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        found += [int(c) for c in Path(f"/proc/{pid}/task/{tid}/children").read_text().split()]
-    return found
 
 
 def stopped_child(pid: int, timeout: float = 60) -> int:
