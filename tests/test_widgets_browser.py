@@ -61,3 +61,28 @@ def _labels(lab: Lab) -> list[str]:
         "return [...cell(0).outputArea.node.querySelectorAll('.widget-label')]"
         ".map(e => e.textContent)"
     )
+
+
+INTERACT = """widgets.Interact(func(a, b int) { fmt.Printf("%d * %d = %d\\n", a, b, a*b) },
+	widgets.NewIntSlider("a", 0, 12, 6), widgets.NewIntSlider("b", 0, 12, 7))"""
+
+
+def test_drag_an_interact_slider_and_the_output_area_changes(lab: Lab) -> None:
+    lab.open(lab.notebook("widgets-interact.ipynb", [INTERACT]))
+    lab.run_cell(0)
+
+    def area() -> str:
+        return lab.js(
+            "const o = cell(0).outputArea.node.querySelector('.widget-output');"
+            "return o ? o.innerText : '';"
+        )
+
+    assert lab.wait_for(lambda: "6 * 7 = 42" in area() and area(), "f's first output")
+    handle = lab.cell_output(0).find_elements(By.CSS_SELECTOR, ".noUi-handle")[0]
+    ActionChains(lab.driver).drag_and_drop_by_offset(handle, 80, 0).perform()
+    changed = lab.wait_for(
+        lambda: (t := area()) and "6 * 7" not in t and "* 7 =" in t and t, "a new output"
+    )
+    a = int(changed.split("*")[0].strip().splitlines()[-1])
+    assert f"{a} * 7 = {a * 7}" in changed  # f's output for the dragged value, only it
+    lab.screenshot("widgets-interact", cell=0)
