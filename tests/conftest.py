@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from goproxy import build_proxy
+from goproxy import build_proxy, network_available
 
 # Tiers (pyproject.toml's e2e marker). A test that uses one of these fixtures starts
 # a kernel, IPython, a browser or a hub, or runs go: it is e2e whatever its module says.
@@ -87,14 +86,6 @@ def hermetic_go(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
             os.environ.pop(k, None)
         else:
             os.environ[k] = v
-
-
-def network_available(host: str = "proxy.golang.org") -> bool:
-    try:
-        with socket.create_connection((host, 443), timeout=3):
-            return True
-    except OSError:
-        return False
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ like any proxy, so the hermetic tests exercise real module fetching.
 from __future__ import annotations
 
 import json
+import socket
 import zipfile
 from pathlib import Path
 
@@ -65,3 +66,14 @@ def build_proxy(root: Path) -> str:
                 for name, content in files.items():
                     z.writestr(f"{module}@{version}/{name}", content)
     return root.as_uri()
+
+
+def network_available(host: str = "proxy.golang.org") -> bool:
+    """Whether the real Go module proxy answers (tests marked `network` skip without it).
+    Here, not in conftest.py: test modules import it, and with several conftest.py files
+    in the tree `from conftest import` may find another one."""
+    try:
+        with socket.create_connection((host, 443), timeout=3):
+            return True
+    except OSError:
+        return False

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from goproxy import network_available
 from kernel_client import running
 
-from conftest import network_available
 from gorun_kernel.debug import cells, delve
 
 pytestmark = pytest.mark.e2e
