@@ -31,9 +31,10 @@ def kernel_json(python: str = sys.executable) -> dict[str, object]:
         "language": "go",
         "interrupt_mode": "signal",
         # ipykernel loads debugpy, which warns about frozen modules; this kernel
-        # has no debugger, so the warning is only noise in jupyter console.
+        # does not use it (its debugger is Delve), so the warning is only noise.
         "env": {"PYDEVD_DISABLE_FILE_VALIDATION": "1"},
-        "metadata": {"debugger": False},
+        # JupyterLab enables its debugger for kernels whose spec says so (gorun_kernel/debug).
+        "metadata": {"debugger": True},
     }
 
 
