@@ -46,6 +46,10 @@ fmt.Println(r, s, p, xs, m)
 
 @pytest.fixture(scope="session")
 def dlv() -> str:
+    return dlv_path()
+
+
+def dlv_path() -> str:
     """Delve, built once per toolchain with the real module proxy into a cache the
     test runs share (the hermetic proxy serves no Delve); skipped when offline."""
     version = subprocess.run(
