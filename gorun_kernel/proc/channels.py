@@ -33,6 +33,7 @@ class Channel:
     # before this channel's data reaches the sink first (a display after the
     # lines printed before it).
     ordered: bool = False
+    read_size: int = READ_SIZE  # bytes per read of our end
     fd: int = -1  # our end, while the run is on
     child_fd: int = -1  # the program's end (closed in our process once it started)
     received: int = 0
@@ -59,7 +60,7 @@ class Channel:
     def read(self) -> bool:
         """Read what is there; False at end of stream."""
         try:
-            data = os.read(self.fd, READ_SIZE)
+            data = os.read(self.fd, self.read_size)
         except BlockingIOError:
             return True
         except OSError:

@@ -36,7 +36,7 @@ class DataChannel(Channel):
     def create(
         cls, env: str, handle: Callable[[bytes], None], outgoing: list[bytes | memoryview]
     ) -> DataChannel:
-        return cls(env=env, handle=handle, two_way=True, outgoing=outgoing)
+        return cls(env=env, handle=handle, two_way=True, read_size=BUFFER, outgoing=outgoing)
 
     def open(self) -> None:
         super().open()
@@ -50,21 +50,6 @@ class DataChannel(Channel):
         )
         self.writers.append(writer)
         writer.start()
-
-    def read(self) -> bool:
-        """As Channel.read, in reads of up to BUFFER bytes (a value may be 80 MB)."""
-        try:
-            data = os.read(self.fd, BUFFER)
-        except BlockingIOError:
-            return True
-        except OSError:
-            data = b""
-        if not data:
-            self.handle(b"")
-            return False
-        self.received += len(data)
-        self.handle(data)
-        return True
 
     def join(self, timeout: float = 10.0) -> None:
         """Wait for the writers: each ends once all was written or the program is gone."""
