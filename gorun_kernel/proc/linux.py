@@ -11,6 +11,7 @@ library lookup or allocation after the fork.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import sys
@@ -50,19 +51,29 @@ def become_child_subreaper() -> None:
         _PRCTL(PR_SET_CHILD_SUBREAPER, 1)
 
 
-def children(pid: int) -> list[int]:
-    """The direct children of process pid, over all its threads (empty if it is gone)."""
-    found: list[int] = []
+def _per_thread(pid: int, name: str) -> list[str]:
+    """The text of /proc/<pid>/task/<tid>/<name> for each thread of pid; threads that
+    end while we look are left out (empty if pid is gone)."""
+    found: list[str] = []
     try:
         tids = os.listdir(f"/proc/{pid}/task")
     except OSError:
         return found
     for tid in tids:
         try:
-            with open(f"/proc/{pid}/task/{tid}/children") as f:
-                found.extend(int(c) for c in f.read().split())
-        except (OSError, ValueError):
-            continue  # the thread ended while we looked
+            with open(f"/proc/{pid}/task/{tid}/{name}") as f:
+                found.append(f.read())
+        except OSError:
+            continue
+    return found
+
+
+def children(pid: int) -> list[int]:
+    """The direct children of process pid, over all its threads (empty if it is gone)."""
+    found: list[int] = []
+    for text in _per_thread(pid, "children"):
+        with contextlib.suppress(ValueError):
+            found.extend(int(c) for c in text.split())
     return found
 
 
@@ -83,18 +94,7 @@ def thread_syscalls(pid: int) -> list[list[str]]:
     "<nr> <arg0> ... <sp> <pc>" while blocked in a syscall, "running" or "-1 ..."
     otherwise; threads that end while we look are left out.
     """
-    found: list[list[str]] = []
-    try:
-        tids = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return found
-    for tid in tids:
-        try:
-            with open(f"/proc/{pid}/task/{tid}/syscall") as f:
-                found.append(f.read().split())
-        except OSError:
-            continue
-    return found
+    return [text.split() for text in _per_thread(pid, "syscall")]
 
 
 def can_see_threads() -> bool:
