@@ -188,6 +188,22 @@ def test_debug_info_names_cells_as_jupyterlab_computes_them(kernel: tuple[Any, A
     assert Path(path).read_text() == SNIPPET
 
 
+def test_debug_info_says_started_from_the_initialize_reply_on(kernel: tuple[Any, Any]) -> None:
+    """JupyterLab's session is started once initialize answers, and any debugInfo reply
+    after that sets its started flag; its handlers ask for debugInfo while the bug
+    button's start is still between initialize and attach (as ipykernel, started
+    must already be true there, or JupyterLab drops the gutter's breakpoints)."""
+    _, kc = kernel
+    dbg = Debug(kc)
+    assert not dbg.ok("debugInfo")["isStarted"]
+    dbg.ok("initialize", {"clientID": "jupyterlab", "adapterID": "gorun", "linesStartAt1": True})
+    assert dbg.ok("debugInfo")["isStarted"]
+    dbg.ok("attach")
+    assert dbg.ok("debugInfo")["isStarted"]
+    dbg.ok("disconnect")
+    assert not dbg.ok("debugInfo")["isStarted"]
+
+
 def test_snippet_breakpoint_locals_step_into_out_over_and_continue(kernel: tuple[Any, Any]) -> None:
     _, kc = kernel
     run_quietly(kc, DECLS)  # cell [1]

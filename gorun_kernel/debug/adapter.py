@@ -176,9 +176,14 @@ class Debugger:
         if command == "initialize":
             self.dlv = delve.find(self.toolchain())  # the first time: a build
             self.client_args = {**args, "adapterID": "go", "pathFormat": "path"}
+            # Started from here on, as ipykernel's is: JupyterLab counts its session as
+            # started once initialize answers, and takes isStarted from any debugInfo
+            # reply after that; one answered between initialize and attach (its other
+            # handlers ask while the bug button's start is under way) said false, and
+            # JupyterLab dropped the breakpoints clicked into the gutter.
+            self.started = True
             return CAPABILITIES
         if command == "attach":
-            self.started = True
             return {}
         if command == "disconnect":
             self.started = False
