@@ -9,11 +9,13 @@ Zero to JupyterHub's config.yaml say what classroom/settings.py says.
 from __future__ import annotations
 
 import json
+import os
 import queue
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import urllib.request
 from pathlib import Path
@@ -24,7 +26,8 @@ from kernel_client import execute, start
 
 ROOT = Path(__file__).parent.parent
 sys.path.insert(0, str(ROOT))  # classroom/ is not part of the installed package
-from classroom import caches, exercise, settings  # noqa: E402
+from classroom import caches, exercise, settings, userenv  # noqa: E402
+from classroom.hub import ClassOptions, Classroom, ClassroomError  # noqa: E402
 from classroom.student import CellRun  # noqa: E402
 
 needs_npm = pytest.mark.skipif(
@@ -180,3 +183,34 @@ def test_a_cell_run_is_judged_by_what_the_exercise_expects(cell, status, ename, 
     run = CellRun(cell, status=status, ename=ename, output=output)
     run.judge()
     assert (problem in run.problem) if problem else run.problem == ""
+
+
+def test_only_an_environment_every_user_may_run_is_usable_by_students(tmp_path: Path) -> None:
+    open_dir = Path(tempfile.mkdtemp(prefix="gorun-class-env-", dir="/var/tmp"))
+    try:
+        open_dir.chmod(0o755)
+        private = open_dir / "root"
+        for d in (open_dir / "opt" / "bin", private / "bin"):
+            d.mkdir(parents=True)
+            (d / "python").write_text("")
+            (d / "python").chmod(0o755)
+        private.chmod(0o700)  # as /root
+        assert userenv.usable_by_all(open_dir / "opt" / "bin" / "python", execute=True)
+        assert userenv.first_unusable(open_dir / "opt" / "bin" / "python") is None
+        assert not userenv.usable_by_all(private / "bin" / "python", execute=True)
+        assert userenv.first_unusable(private / "bin" / "python") == private
+        (open_dir / "opt" / "bin" / "python").chmod(0o700)  # not executable by others
+        assert not userenv.usable_by_all(open_dir / "opt" / "bin" / "python", execute=True)
+        # the Hub says so before it starts anything
+        options = ClassOptions(
+            class_dir=tmp_path / "class",
+            python=str(private / "bin" / "python"),
+            unix_users=["root"],
+        )
+        expected = "classroom.userenv" if os.geteuid() == 0 else "must run as root"
+        with pytest.raises(ClassroomError, match=expected):
+            Classroom(options).start()
+        assert not (tmp_path / "class").exists()
+    finally:
+        (open_dir / "root").chmod(0o755)
+        shutil.rmtree(open_dir)

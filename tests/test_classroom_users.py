@@ -1,5 +1,6 @@
-"""Students as Unix users of one machine: JupyterHub's LocalProcessSpawner, as The
-Littlest JupyterHub deploys it, with three real users made by the test (as root).
+"""Students as Unix users of one machine (one user per student, as The Littlest JupyterHub
+deploys a class): JupyterHub's LocalProcessSpawner, with three real users made by the
+test (as root).
 
 The Hub runs as root; each student's jupyterhub-singleuser is started by the spawner
 as that student, from an environment every user may run (classroom.userenv: a venv of
@@ -102,9 +103,16 @@ def students() -> Iterator[list[pwd.struct_passwd]]:
         yield [pwd.getpwnam(name) for name in made]
     finally:
         for name in made:
-            with contextlib.suppress(KeyError):
-                kill_processes(pwd.getpwnam(name).pw_uid)
+            uid = pwd.getpwnam(name).pw_uid
+            kill_processes(uid)
             subprocess.run(["userdel", "--remove", name], check=False, capture_output=True)
+            # the kernels' per-user scratch root (empty: the test checks no session is left);
+            # a later user given the same uid must not inherit it
+            with contextlib.suppress(OSError):
+                (STUDENT_TMP / f"gorun_kernel-{uid}").rmdir()
+        for name in made:
+            with pytest.raises(KeyError):
+                pwd.getpwnam(name)  # removed
 
 
 def kernel_pid(kernel_id: str) -> int:
