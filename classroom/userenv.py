@@ -76,15 +76,16 @@ def first_unusable(path: Path) -> Path | None:
 
 
 def system_python() -> str | None:
-    """A python3 (3.10 or later) that every user may run, from the system's PATH."""
+    """A python3 (3.10 or later, with venv and ensurepip: Debian's python3-venv) that every
+    user may run, from the system's PATH."""
     for d in SYSTEM_PATH:
         candidate = Path(d, "python3")
         if not usable_by_all(candidate, execute=True):
             continue
+        check = "import sys, ensurepip, venv; print(sys.version_info >= (3, 10))"
         proc = subprocess.run(
-            [str(candidate), "-c", "import sys, venv; print(sys.version_info >= (3, 10))"],
-            capture_output=True, text=True, timeout=60, check=False,
-        )  # fmt: skip
+            [str(candidate), "-c", check], capture_output=True, text=True, timeout=60, check=False
+        )
         if proc.stdout.strip() == "True":
             return str(candidate)
     return None

@@ -63,7 +63,7 @@ pytestmark = [
     ),
     pytest.mark.skipif(
         userenv.system_python() is None,
-        reason="no system python3 (3.10+, with venv) that every user may run",
+        reason="no system python3 (3.10+, with venv and ensurepip) that every user may run",
     ),
 ]
 
