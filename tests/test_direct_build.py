@@ -192,6 +192,46 @@ def test_a_dependency_archive_go_has_trimmed_is_asked_of_go_again(go_engine):
     assert all(os.path.exists(a) for a in direct.recipes[key].archives())
 
 
+def test_a_linked_archive_go_has_trimmed_is_asked_of_go_again(go_engine):
+    """An archive only the linker reads (a dependency of a dependency), gone from go's
+    cache: the link fails, go is asked for its plan again, and the cell still builds."""
+    code = hello(f"l{SALT}", '"fmt"; "strings"', "var _ = strings.ToUpper\n")
+    built(go_engine, code)
+    direct = go_engine.cells.direct
+    (key, recipe), *_ = [(k, r) for k, r in direct.recipes.items() if "strings" in r.imports]
+    compiled = {line.split("=", 1)[1] for line in recipe.importcfg.splitlines() if "=" in line}
+    gone = next(a for a in recipe.archives() if a not in compiled)
+    direct.recipes[key] = dataclasses.replace(
+        recipe, link_importcfg=recipe.link_importcfg.replace(gone, gone + ".trimmed")
+    )
+    plans = direct.plans
+    outcome, out = built(go_engine, code.replace(f"l{SALT}", f"m{SALT}"))
+    assert out == f"hello m{SALT}\n" and outcome.built_by == "direct"
+    assert direct.plans == plans + 1
+    assert all(os.path.exists(a) for a in direct.recipes[key].archives())
+
+
+def test_an_edit_writes_only_its_source(go_engine):
+    """The plan's importcfg files are written once per plan, into the session's own
+    $WORK; the program is linked beside the executable cache and renamed into it:
+    an edit leaves no build directory behind."""
+    built(go_engine, hello(f"w{SALT}"))
+    work = go_engine.cells.direct.work / "b001"
+    before = {name: (work / name).stat() for name in ("importcfg", "importcfg.link")}
+    outcome, out = built(go_engine, hello(f"x{SALT}"))
+    assert out == f"hello x{SALT}\n" and outcome.built_by == "direct"
+    for name, st in before.items():
+        now = (work / name).stat()
+        assert (now.st_ino, now.st_mtime_ns) == (st.st_ino, st.st_mtime_ns), name
+    cache = go_engine.builder.cache.dir
+    assert not [p.name for p in cache.iterdir() if p.name.startswith(".build-")]
+    assert list((work / "exe").iterdir()) == []  # the program went into the cache
+    # $WORK removed under the session (a cleaner, say): written again, still direct.
+    shutil.rmtree(go_engine.cells.direct.work)
+    outcome, out = built(go_engine, hello(f"y{SALT}"))
+    assert out == f"hello y{SALT}\n" and outcome.built_by == "direct"
+
+
 def test_a_test_cell_is_left_to_go(go_engine):
     """go test builds a test binary (a testmain, the package twice): never the fast path."""
     job = BuildJob("test", ["-c"], ["."], ".", {}, key_parts=lambda: {"files": {}})

@@ -50,7 +50,7 @@ class CellBuilder:
         self.local: dict[str, localmods.LocalModule] = {}
         self.vetted = vet.VetMemory()
         # Edited cells by compile + link, once go has shown how (build/direct.py).
-        self.direct = DirectBuilder(builder)
+        self.direct = DirectBuilder(builder, scratch.path / ".gorun-direct")
 
     def build(
         self,

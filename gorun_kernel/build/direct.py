@@ -27,6 +27,8 @@ sources and the recipe), which no program reads except by parsing its own file.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import os
 import re
@@ -58,6 +60,10 @@ _HEREDOC = re.compile(r"^cat >(\$WORK/b001/importcfg(?:\.link)?) << 'EOF'")
 IMPLICIT = frozenset({"runtime", "unsafe"})
 # Reasons a cell was built by go, for the share of edited cells the fast path takes.
 DIRECT = "direct"
+COMPILE_FAILED = "the compiler failed (go says why)"
+LINK_FAILED = "the linker failed (go says why)"
+LINK_SPOKE = "the linker printed something (go shows it)"
+_TOOL_FAILED = (COMPILE_FAILED, LINK_FAILED)
 
 
 @dataclass(frozen=True)
@@ -75,13 +81,22 @@ class Recipe:
     name: str  # the program's file name (go's -o directory/<name>)
     header: str  # "# gorun": go's line above the compiler's messages
 
-    def archives(self) -> list[str]:
-        return [
+    def archives(self) -> tuple[str, ...]:
+        """The dependency archives in go's build cache that the recipe names, once each."""
+        return _archives(self.importcfg, self.link_importcfg)
+
+
+@functools.lru_cache(maxsize=64)
+def _archives(*importcfgs: str) -> tuple[str, ...]:
+    # Read once per recipe, not per cell: a net/http program's recipe names ~190.
+    return tuple(
+        dict.fromkeys(
             line.split("=", 1)[1]
-            for text in (self.importcfg, self.link_importcfg)
+            for text in importcfgs
             for line in text.splitlines()
             if line.startswith("packagefile ") and "$WORK" not in line
-        ]
+        )
+    )
 
 
 def parse_plan(text: str) -> Recipe | None:
@@ -135,6 +150,7 @@ def parse_plan(text: str) -> Recipe | None:
         or mv[0] != "mv"
         or len(mv) != 3
         or "-pack" not in compile_argv
+        or not _links_into(link_argv, "$WORK/b001/exe/")
     ):
         return None
     if any("$WORK" in a and not a.startswith("$WORK/b001") for a in compile_argv + link_argv):
@@ -205,16 +221,20 @@ def _import_specs(decl: Node) -> Iterator[Node]:
 class DirectBuilder:
     """Builds a session's edited cells with compile + link when go's recipe is known."""
 
-    def __init__(self, builder: Builder) -> None:
+    def __init__(self, builder: Builder, work: Path) -> None:
+        """work: the session's own directory for the recipe's $WORK (its importcfg
+        files and the compiled package), kept from one edit to the next."""
         self.builder = builder
+        self.work = work
+        self._written: tuple[str, str] | None = None  # the importcfg files now in work
+        self._same_fs: bool | None = None  # work and the executable cache: one file system
         self.recipes: dict[str, Recipe] = {}
         self.why: Counter[str] = Counter()  # how each build that missed the cache went
         self.plans = 0  # times go was asked for its plan (go build -n)
         self.enabled = config.switched_on(config.DIRECT_BUILD)
 
-    def _recipe_key(self, job: BuildJob, imports: frozenset[str]) -> str:
-        assert job.key_parts is not None
-        parts = dict(job.key_parts())
+    def _recipe_key(self, job: BuildJob, parts: dict[str, object], imports: frozenset[str]) -> str:
+        parts = dict(parts)
         files = parts.pop("files")
         assert isinstance(files, dict)
         parts.update(kind="recipe", names=sorted(files), imports=sorted(imports), cwd=job.cwd)
@@ -252,8 +272,12 @@ class DirectBuilder:
         sink: OutputSink | None = None,
     ) -> Built:
         """The cell's program: from the executable cache, by compile + link, or by go."""
-        if job.key_parts is not None:
-            hit = self.builder.cache.lookup(self.builder.key(job.key_parts(), job.env))
+        # What determines the binary, read once: compile and link leave go.mod as it
+        # is, so the binary they make is stored under the key it was looked up by.
+        parts = job.key_parts() if job.key_parts is not None else None
+        key = self.builder.key(parts, job.env) if parts is not None else None
+        if key is not None:
+            hit = self.builder.cache.lookup(key)
             if hit is not None:
                 return Built(hit, cached=True, by="cache")
         reason = self.unfit(job, files, own_module)
@@ -264,32 +288,52 @@ class DirectBuilder:
             reason = "cgo"
         recipe = None
         if reason is None:
-            assert imports is not None
-            key = self._recipe_key(job, imports)
-            recipe = self.recipes.get(key)
-            if recipe is not None and not all(os.path.exists(a) for a in recipe.archives()):
-                recipe = None  # go trimmed its cache: ask go again
-                self.recipes.pop(key, None)
+            assert imports is not None and parts is not None
+            recipe_key = self._recipe_key(job, parts, imports)
+            recipe = self.recipes.get(recipe_key)
             if recipe is None:
-                # go's plan for this import set (go build -n), on the cell's files.
-                assert job.prepare is not None
-                job.prepare()
-                job = replace(job, prepare=None)
-                recipe = self._learn(job, imports)
-                if recipe is None:
-                    reason = "a new import set whose plan is more than compile + link"
-            named = {f.removeprefix("./") for f in recipe.files} if recipe else set(files)
-            if named != set(files):
-                reason, recipe = "files other than the plan's", None
+                job, recipe, key = self._ask_go(job, recipe_key, imports)
+            reason = self._unlike(recipe, files)
         if recipe is not None and reason is None:
-            built, reason = self._direct(job, recipe)
+            assert key is not None
+            built, reason = self._direct(job, recipe, key)
+            if built is None and reason in _TOOL_FAILED and not _present(recipe.archives()):
+                # go trimmed its cache since it planned (the compiler or the linker
+                # missed an archive): ask go again, then compile and link once more.
+                # (Checked here, not before every build: a build that works had them.)
+                self.recipes.pop(recipe_key, None)
+                job, recipe, key = self._ask_go(job, recipe_key, imports)
+                reason = self._unlike(recipe, files)
+                if recipe is not None and reason is None:
+                    built, reason = self._direct(job, recipe, key)
             if built is not None:
                 self.why[DIRECT] += 1
                 return built
         self.why[reason or "?"] += 1
         return replace(self.builder.build(job, sink), by="go", why=reason)
 
-    def _learn(self, job: BuildJob, imports: frozenset[str]) -> Recipe | None:
+    def _ask_go(
+        self, job: BuildJob, recipe_key: str, imports: frozenset[str]
+    ) -> tuple[BuildJob, Recipe | None, str]:
+        """go's plan for this import set (go build -n), on the cell's files, now written;
+        and the executable cache key again (go may have added a module to go.mod)."""
+        if job.prepare is not None:
+            job.prepare()
+            job = replace(job, prepare=None)
+        recipe = self._learn(job, recipe_key, imports)
+        assert job.key_parts is not None
+        return job, recipe, self.builder.key(job.key_parts(), job.env)
+
+    @staticmethod
+    def _unlike(recipe: Recipe | None, files: dict[str, str]) -> str | None:
+        """Why the plan cannot build these files; None if it can."""
+        if recipe is None:
+            return "a new import set whose plan is more than compile + link"
+        if {f.removeprefix("./") for f in recipe.files} != set(files):
+            return "files other than the plan's"
+        return None
+
+    def _learn(self, job: BuildJob, recipe_key: str, imports: frozenset[str]) -> Recipe | None:
         """go's plan for the cell's files (written), if it is compile + link only."""
         self.plans += 1
         target = self.builder.cache.new_dir()
@@ -307,12 +351,11 @@ class DirectBuilder:
             return None
         if os.path.realpath(recipe.cwd) != os.path.realpath(job.cwd):
             return None
-        self.recipes[self._recipe_key(job, imports)] = recipe
+        self.recipes[recipe_key] = recipe
         return recipe
 
-    def _direct(self, job: BuildJob, recipe: Recipe) -> tuple[Built | None, str | None]:
+    def _direct(self, job: BuildJob, recipe: Recipe, key: str) -> tuple[Built | None, str | None]:
         """compile + link as go would; (None, why) to let go build instead."""
-        assert job.key_parts is not None
         if job.prepare is not None:
             job.prepare()
         sources = b"".join(
@@ -321,51 +364,91 @@ class DirectBuilder:
         digest = hashlib.sha256(repr(recipe).encode() + sources).digest()
         action = _buildid(digest[:15])
         link_action = _buildid(hashlib.sha256(digest + b"link").digest()[:15])
-        target = self.builder.cache.new_dir()
         try:
-            work = target / "work"
-            (work / "b001" / "exe").mkdir(parents=True)
-            w = str(work)
-            (work / "b001" / "importcfg").write_text(recipe.importcfg.replace("$WORK", w))
-            (work / "b001" / "importcfg.link").write_text(recipe.link_importcfg.replace("$WORK", w))
-            compile_argv = _with_value(
-                [a.replace("$WORK", w) for a in recipe.compile], "-buildid", f"{action}/{action}"
-            )
-            code, out = self._tool(compile_argv, recipe.cwd, job.env)
-            if code != 0:
-                return None, "the compiler failed (go says why)"
-            if out:
-                return None, "the compiler printed something (go shows it)"
-            link_argv = [
-                a.replace("$WORK", w) if not a.startswith("-buildid=") else a for a in recipe.link
-            ]
-            link_argv = [
-                f"-buildid={link_action}/{action}/{action}/{link_action}"
-                if a.startswith("-buildid=")
-                else a
-                for a in link_argv
-            ]
-            env = {**job.env, **dict(recipe.link_env)}
-            code, out = self._tool(link_argv, recipe.cwd, env)
-            if code != 0:
-                return None, "the linker failed (go says why)"
-            if out:
-                return None, "the linker printed something (go shows it)"
-            exe = target / recipe.name
-            os.replace(work / "b001" / "exe" / "a.out", exe)
-            if not self.builder.cache.keeps:
-                self.builder.cache.discard(work)
-                note = self.builder.note()
-                return Built(exe, cached=False, temporary=True, note=note, by=DIRECT), None
-            stored = self.builder.cache.store(self.builder.key(job.key_parts(), job.env), exe)
-            self.builder.cache.discard(target)
-            return Built(stored, cached=False, by=DIRECT), None
+            w = self._workdir(recipe)
         except OSError as e:
-            self.builder.cache.discard(target)
+            self._written = None
             return None, f"the fast path could not write its files ({e.strerror})"
-        except BaseException:
-            self.builder.cache.discard(target)
-            raise
+        compile_argv = _with_value(
+            [a.replace("$WORK", w) for a in recipe.compile], "-buildid", f"{action}/{action}"
+        )
+        code, out = self._tool(compile_argv, recipe.cwd, job.env)
+        if code != 0:
+            self._written = None  # (its directory may be gone: written again next time)
+            return None, COMPILE_FAILED
+        if out:
+            return None, "the compiler printed something (go shows it)"
+        # The linker writes where a rename puts its program into the executable
+        # cache: $WORK/b001/exe as go does, when the cache is on the same file
+        # system; else a directory of the cache's own. Nothing is copied or removed.
+        in_work = self.builder.cache.keeps and self._beside_cache()
+        target = self.work / "b001" / "exe" if in_work else self.builder.cache.new_dir()
+        built = None
+        try:
+            built = self._link(job, recipe, key, w, target, action, link_action)
+            return built, None
+        except _Declined as e:
+            return None, str(e)
+        except OSError as e:
+            return None, f"the fast path could not write its files ({e.strerror})"
+        finally:
+            if not in_work and (built is None or not built.temporary):
+                self.builder.cache.discard(target)  # (left empty by the rename into the cache)
+            elif built is None:
+                with contextlib.suppress(OSError):
+                    (target / _linked_name(recipe)).unlink()  # what an interrupted link left
+
+    def _link(
+        self,
+        job: BuildJob,
+        recipe: Recipe,
+        key: str,
+        w: str,
+        target: Path,
+        action: str,
+        link_action: str,
+    ) -> Built:
+        """The plan's link of the compiled package into target, then into the cache."""
+        link_argv = [
+            f"-buildid={link_action}/{action}/{action}/{link_action}"
+            if a.startswith("-buildid=")
+            else a.replace("$WORK/b001/exe/", f"{target}{os.sep}").replace("$WORK", w)
+            for a in recipe.link
+        ]
+        env = {**job.env, **dict(recipe.link_env)}
+        linked = target / _linked_name(recipe)
+        code, out = self._tool(link_argv, recipe.cwd, env)
+        if code != 0 or out:
+            raise _Declined(LINK_FAILED if code != 0 else LINK_SPOKE)
+        if not self.builder.cache.keeps:
+            exe = target / recipe.name
+            os.replace(linked, exe)
+            return Built(exe, cached=False, temporary=True, note=self.builder.note(), by=DIRECT)
+        return Built(self.builder.cache.store(key, linked), cached=False, by=DIRECT)
+
+    def _beside_cache(self) -> bool:
+        """Whether $WORK is on the executable cache's file system (a rename moves
+        a program from one to the other)."""
+        if self._same_fs is None:
+            try:
+                self._same_fs = os.stat(self.work).st_dev == os.stat(self.builder.cache.dir).st_dev
+            except OSError:
+                return False
+        return self._same_fs
+
+    def _workdir(self, recipe: Recipe) -> str:
+        """The recipe's $WORK, with its importcfg files written (only when they change)."""
+        w = str(self.work)
+        cfg = self.work / "b001" / "importcfg"
+        link_cfg = self.work / "b001" / "importcfg.link"
+        texts = (recipe.importcfg, recipe.link_importcfg)
+        if self._written != texts or not link_cfg.exists():
+            self._written = None
+            (self.work / "b001" / "exe").mkdir(mode=0o700, parents=True, exist_ok=True)
+            cfg.write_text(recipe.importcfg.replace("$WORK", w))
+            link_cfg.write_text(recipe.link_importcfg.replace("$WORK", w))
+            self._written = texts
+        return w
 
     def _tool(self, argv: list[str], cwd: str, env: dict[str, str] | object) -> tuple[int, str]:
         """Run the compiler or the linker as go runs it (PWD set to its directory)."""
@@ -374,6 +457,28 @@ class DirectBuilder:
         if res.interrupted:
             raise Interrupted("the build was stopped by an interrupt")
         return res.returncode, (res.stdout + res.stderr).decode("utf-8", errors="replace")
+
+
+class _Declined(Exception):
+    """The fast path leaves this build to go, for the reason given."""
+
+
+def _present(paths: tuple[str, ...]) -> bool:
+    return all(os.path.exists(p) for p in paths)
+
+
+def _links_into(link_argv: list[str], directory: str) -> bool:
+    """Whether the linker writes one file in directory (-o directory/name)."""
+    if "-o" not in link_argv[:-1]:
+        return False
+    out = link_argv[link_argv.index("-o") + 1]
+    return out.startswith(directory) and "/" not in out[len(directory) :]
+
+
+def _linked_name(recipe: Recipe) -> str:
+    """The file name the plan's linker writes (go's a.out), the one it was given."""
+    out = recipe.link[recipe.link.index("-o") + 1]
+    return out.rsplit("/", 1)[-1]
 
 
 def _with_value(argv: list[str], flag: str, value: str) -> list[str]:
