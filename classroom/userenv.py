@@ -21,6 +21,7 @@ source's digest is kept in the environment), and does nothing otherwise.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import shutil
 import stat
@@ -70,6 +71,8 @@ def first_unusable(path: Path) -> Path | None:
         try:
             if not parent.stat().st_mode & stat.S_IXOTH:
                 return parent
+        except FileNotFoundError:
+            return None  # made later, by us (umask 022)
         except OSError:
             return parent
     return None
@@ -133,6 +136,13 @@ def make(prefix: Path, source: Path = REPO, python: str | None = None) -> Path:
             f"{prefix} is under {blocked}, which other users cannot enter: "
             "choose a place every student can read, such as /opt/gorun-class"
         )
+    prefix.parent.mkdir(parents=True, exist_ok=True)
+    with prefix.with_name(f".{prefix.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two classes starting at once take turns
+        return _make(prefix, source, python)
+
+
+def _make(prefix: Path, source: Path, python: str | None) -> Path:
     env_python = prefix / "bin" / "python"
     if not env_python.exists():
         base = python or system_python()
