@@ -232,6 +232,20 @@ def test_an_edit_writes_only_its_source(go_engine):
     assert out == f"hello y{SALT}\n" and outcome.built_by == "direct"
 
 
+def test_a_cache_on_another_file_system_gets_programs_linked_beside_it(go_engine):
+    """$WORK and the executable cache on two file systems (no rename from one to the
+    other): the linker writes into a directory of the cache's, removed once renamed."""
+    direct = go_engine.cells.direct
+    direct._same_fs = False
+    try:
+        outcome, out = built(go_engine, hello(f"fs{SALT}"))
+    finally:
+        direct._same_fs = None
+    assert out == f"hello fs{SALT}\n" and outcome.built_by == "direct"
+    cache = go_engine.builder.cache.dir
+    assert not [p.name for p in cache.iterdir() if p.name.startswith(".build-")]
+
+
 def test_a_test_cell_is_left_to_go(go_engine):
     """go test builds a test binary (a testmain, the package twice): never the fast path."""
     job = BuildJob("test", ["-c"], ["."], ".", {}, key_parts=lambda: {"files": {}})
