@@ -131,20 +131,40 @@ def around(cwd: str, gowork: str | None) -> list[LocalModule]:
 
 
 def fingerprint(dirs: list[Path]) -> list[tuple[str, int, int]]:
-    """(path, size, mtime) of the files of these module trees (nested modules excluded)."""
+    """(path, size, mtime) of the files of these module trees (nested modules excluded).
+
+    Read on every cell (golib's, and the library's next to the notebook), so by
+    os.scandir: os.walk's listing, joins and stats cost several times more."""
     seen: list[tuple[str, int, int]] = []
     for top in dirs:
-        for dirpath, dirnames, filenames in os.walk(top):
-            if dirpath != str(top) and "go.mod" in filenames:
-                dirnames[:] = []  # another module
-                continue
-            dirnames[:] = sorted(
-                d for d in dirnames if d not in _SKIP_DIRS and not d.startswith((".", "_"))
-            )
-            for name in sorted(filenames):
-                try:
-                    st = os.stat(os.path.join(dirpath, name))
-                except OSError:
-                    continue
-                seen.append((os.path.join(dirpath, name), st.st_size, st.st_mtime_ns))
+        _fingerprint_dir(str(top), True, seen)
     return seen
+
+
+def _fingerprint_dir(path: str, top: bool, seen: list[tuple[str, int, int]]) -> None:
+    """One directory, then its subdirectories in name order, as os.walk goes top-down
+    (symbolic links to directories are not followed; what cannot be read is left out)."""
+    try:
+        with os.scandir(path) as it:
+            entries = sorted(it, key=lambda e: e.name)
+    except OSError:
+        return
+    files, subdirs = [], []
+    for entry in entries:
+        try:
+            is_dir = entry.is_dir()
+        except OSError:
+            is_dir = False
+        (subdirs if is_dir else files).append(entry)
+    if not top and any(e.name == "go.mod" for e in files):
+        return  # another module
+    for entry in files:
+        try:
+            st = entry.stat()
+        except OSError:
+            continue
+        seen.append((entry.path, st.st_size, st.st_mtime_ns))
+    for entry in subdirs:
+        if entry.name in _SKIP_DIRS or entry.name.startswith((".", "_")) or entry.is_symlink():
+            continue
+        _fingerprint_dir(entry.path, False, seen)

@@ -1,0 +1,85 @@
+"""localmods.fingerprint: what the executable cache key sees of a module tree.
+
+It runs on every cell (the display package's tree, and the library next to the
+notebook), so it lists directories with os.scandir; these tests hold it to the
+os.walk listing it replaced, entry for entry, on a tree with everything a walk
+can meet: nested modules, skipped and hidden directories, symbolic links to
+files and directories, a broken link.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from gorun_kernel.build.localmods import _SKIP_DIRS, fingerprint
+
+
+def walked(dirs: list[Path]) -> list[tuple[str, int, int]]:
+    """The os.walk listing fingerprint gave before (the reference)."""
+    seen: list[tuple[str, int, int]] = []
+    for top in dirs:
+        for dirpath, dirnames, filenames in os.walk(top):
+            if dirpath != str(top) and "go.mod" in filenames:
+                dirnames[:] = []
+                continue
+            dirnames[:] = sorted(
+                d for d in dirnames if d not in _SKIP_DIRS and not d.startswith((".", "_"))
+            )
+            for name in sorted(filenames):
+                try:
+                    st = os.stat(os.path.join(dirpath, name))
+                except OSError:
+                    continue
+                seen.append((os.path.join(dirpath, name), st.st_size, st.st_mtime_ns))
+    return seen
+
+
+def tree(root: Path) -> Path:
+    files = {
+        "go.mod": "module example.org/lib\n",
+        "lib.go": "package lib\n",
+        "b/b.go": "package b\n",
+        "a/a.go": "package a\n",
+        "a/deep/deeper/d.go": "package deeper\n",
+        "a/z.txt": "zz",
+        "nested/go.mod": "module example.org/nested\n",
+        "nested/n.go": "package nested\n",
+        ".git/HEAD": "ref",
+        "_skip/s.go": "package skip\n",
+        "testdata/t.txt": "t",
+        "vendor/v.go": "package v\n",
+        "node_modules/x.js": "x",
+        ".hidden/h.go": "package h\n",
+    }
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    outside = root.parent / f"{root.name}-outside"
+    (outside / "o").mkdir(parents=True)
+    (outside / "o" / "o.go").write_text("package o\n")
+    (root / "linked_dir").symlink_to(outside / "o")
+    (root / "linked_file.go").symlink_to(root / "lib.go")
+    (root / "broken.go").symlink_to(root / "missing.go")
+    return root
+
+
+def test_the_listing_is_os_walks(tmp_path):
+    lib = tree(tmp_path / "lib")
+    assert fingerprint([lib]) == walked([lib])
+    names = [os.path.relpath(p, lib) for p, _, _ in fingerprint([lib])]
+    top = ["go.mod", "lib.go", "linked_file.go"]  # (linked_dir: a link, not walked)
+    assert names == [*top, "a/a.go", "a/z.txt", "a/deep/deeper/d.go", "b/b.go"]
+
+
+def test_several_trees_and_a_missing_one(tmp_path):
+    one, two = tree(tmp_path / "one"), tree(tmp_path / "two")
+    dirs = [one, tmp_path / "gone", two]
+    assert fingerprint(dirs) == walked(dirs)
+
+
+def test_an_edit_changes_it(tmp_path):
+    lib = tree(tmp_path / "lib")
+    before = fingerprint([lib])
+    (lib / "a" / "a.go").write_text("package a // edited\n")
+    assert fingerprint([lib]) != before
