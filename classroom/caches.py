@@ -1,22 +1,22 @@
 """Shared Go caches for a class: a module cache filled once, a build cache warmed once.
 
-    python -m classroom.caches --gocache DIR --gomodcache DIR [--gorun-cache DIR]
-                               [--module path@version ...]
+    python -m classroom.caches --gomodcache DIR [--module path@version ...]
+                               [--gocache DIR [--package P ...]] [--gorun-cache DIR]
 
 The module cache is shared read-only by every student (see settings.shared_go_env).
 go's build cache must be writable, so each student starts from a copy of the
 warmed one made of hard links (`seed_build_cache`): no extra disk, a fraction of
-a second, and go never rewrites a cache entry it finds valid. In a container the
-image layer plays that role: the warmed cache is in the image, and each pod
-writes to its own copy-on-write layer.
+a second, and go never rewrites a cache entry it finds valid. The seeding is the
+package's own (gorun_kernel.build.machinecache), as every kernel seeds from the
+machine-wide cache that `python -m gorun_kernel warm --machine` fills: the
+container image runs that command for its build cache, and this one (without
+--gocache) for its module cache alone.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from gorun_kernel.build.machinecache import link_missing
+from gorun_kernel.build.machinecache import copy_stdlib_index, link_missing
 from gorun_kernel.build.toolchain import find_toolchain
 from gorun_kernel.build.warm import warm_tests
 
@@ -39,21 +39,6 @@ class CacheError(Exception):
 class Warmed:
     seconds: float
     how: str  # which commands warmed it, for the figures and the README
-
-
-def gorun_warm_available() -> bool:
-    """Whether the installed gorun_kernel has `python -m gorun_kernel warm` (issue 14).
-
-    Checked by feature: its command-line entry must know the word. Before that
-    lands, `python -m gorun_kernel warm` would start a kernel, so we must not try it.
-    """
-    if importlib.util.find_spec("gorun_kernel.build.warm") is not None:
-        return True
-    spec = importlib.util.find_spec("gorun_kernel.__main__")
-    if spec is None or spec.origin is None:
-        return False
-    text = Path(spec.origin).read_text()
-    return '"warm"' in text or "'warm'" in text
 
 
 def _go(args: list[str], env: dict[str, str], cwd: Path | str, timeout: float = 900) -> None:
@@ -73,26 +58,27 @@ def _go(args: list[str], env: dict[str, str], cwd: Path | str, timeout: float = 
 def warm_build_cache(gocache: Path, packages: list[str] | None = None) -> Warmed:
     """Compile the standard-library packages a class uses into gocache, once.
 
-    With `python -m gorun_kernel warm` available it runs first (it warms what the
-    kernel's own first cell needs); `go build PACKAGES` then adds what the
-    exercises import. On a warm cache both take about a second.
+    `python -m gorun_kernel warm` runs first (it warms what the kernel's own first
+    cell needs); `go build PACKAGES` then adds what the exercises import. On a warm
+    cache both take about a second.
     """
     gocache.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "GOCACHE": str(gocache), "GOFLAGS": "-buildvcs=false"}
     started = time.monotonic()
-    how = []
-    if gorun_warm_available():
-        proc = subprocess.run(
-            [sys.executable, "-m", "gorun_kernel", "warm"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=900,
-            stdin=subprocess.DEVNULL,
-        )
-        if proc.returncode != 0:
-            raise CacheError(f"python -m gorun_kernel warm failed:\n{proc.stderr.strip()}")
-        how.append("python -m gorun_kernel warm")
+    proc = subprocess.run(
+        [sys.executable, "-m", "gorun_kernel", "warm"],
+        # not from a checkout (python -m would import its gorun_kernel): the installed
+        # package's display module is the one kernels build, keyed by its directory
+        cwd=tempfile.gettempdir(),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        stdin=subprocess.DEVNULL,
+    )
+    if proc.returncode != 0:
+        raise CacheError(f"python -m gorun_kernel warm failed:\n{proc.stderr.strip()}")
+    how = ["python -m gorun_kernel warm"]
     pkgs = list(packages or WARM_PACKAGES)
     _go(["build", *pkgs], env, cwd=tempfile.gettempdir())
     how.append(f"go build {' '.join(pkgs)}")
@@ -166,20 +152,18 @@ def seed_build_cache(warmed: Path, student: Path) -> bool:
 def seed_gorun_cache(warmed: Path, student: Path) -> bool:
     """Copy the class's standard-library index into a student's GORUN_CACHE (a few MB).
 
-    Only the index: the executable cache stays each student's own.
-    """
-    index = warmed / "stdlib"
-    if (student / "stdlib").exists() or not index.is_dir():
-        return False
-    shutil.copytree(index, student / "stdlib")
-    return True
+    The package's own copy (gorun_kernel.build.machinecache, as every kernel seeds
+    its index from the machine-wide cache); the executable cache stays theirs."""
+    return copy_stdlib_index(warmed, student)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m classroom.caches", description="Fill and warm a class's shared Go caches."
     )
-    parser.add_argument("--gocache", type=Path, required=True, help="the build cache to warm")
+    parser.add_argument(
+        "--gocache", type=Path, help="a build cache to warm (an image warms the machine's instead)"
+    )
     parser.add_argument("--gomodcache", type=Path, required=True, help="the module cache to fill")
     parser.add_argument(
         "--gorun-cache", type=Path, help="gorun_kernel's cache: build its stdlib index here"
@@ -191,13 +175,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         fill_module_cache(args.gomodcache.resolve(), args.module)
-        warmed = warm_build_cache(args.gocache.resolve(), args.package)
+        warmed = warm_build_cache(args.gocache.resolve(), args.package) if args.gocache else None
         if args.gorun_cache:
             warm_gorun_index(args.gorun_cache.resolve())
     except CacheError as e:
         print(e, file=sys.stderr)
         return 1
-    print(f"warmed {args.gocache} in {warmed.seconds:.1f} s ({warmed.how})")
+    print(f"module cache {args.gomodcache}: {len(args.module)} module(s) added")
+    if warmed is not None:
+        print(f"warmed {args.gocache} in {warmed.seconds:.1f} s ({warmed.how})")
     return 0
 
 

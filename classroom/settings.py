@@ -18,6 +18,15 @@ INSTALL_COMMAND = 'pip install ".[classroom,go]"'
 MEM_LIMIT = "1G"
 CPU_LIMIT = 1.0
 
+# Zero to JupyterHub (config.yaml): the chart's version it was written for (its
+# JupyterHub is 5.5.0), and how long a server may sit idle before the chart's culler
+# stops it. The local Hub does not cull: Ctrl-C ends the class.
+Z2JH_CHART = "4.4.0"
+CULL_TIMEOUT = 3600
+
+# The single-user image's name (Dockerfile, config.yaml); its tag is the package's version.
+IMAGE_NAME = "gorun-class"
+
 # The kernels' own program limits, for every student's kernel.
 KERNEL_ENV = {
     # bytes of a program's output shown per cell (gorun_kernel, exists today)
@@ -63,8 +72,16 @@ def shared_go_env(modcache: Path, gocache: str) -> dict[str, str]:
 
 
 def image_env() -> dict[str, str]:
-    """The Go environment baked into the single-user image (Dockerfile ENV)."""
-    return {
-        **shared_go_env(IMAGE_CACHE_ROOT / "gomod", str(IMAGE_CACHE_ROOT / "go-build")),
-        "GORUN_CACHE": str(IMAGE_CACHE_ROOT / "gorun-cache"),
-    }
+    """The Go environment baked into the single-user image (Dockerfile ENV).
+
+    The class's module cache only: each student's build cache and gorun cache are
+    the defaults in their home, seeded by their kernel from the machine-wide cache
+    that the image build fills (`python -m gorun_kernel warm --machine`)."""
+    env = shared_go_env(IMAGE_CACHE_ROOT / "gomod", gocache="")
+    del env["GOCACHE"]
+    return env
+
+
+# Variables that would take a student's kernel off the image's machine-wide cache
+# (config.yaml's extraEnv must not set them).
+IMAGE_UNSET = ("GOCACHE", "GORUN_CACHE", "GORUN_MACHINE_CACHE")

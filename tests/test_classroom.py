@@ -21,12 +21,13 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import tomllib
 import yaml
 from kernel_client import execute, start
 
 ROOT = Path(__file__).parent.parent
 sys.path.insert(0, str(ROOT))  # classroom/ is not part of the installed package
-from classroom import caches, exercise, settings, userenv  # noqa: E402
+from classroom import caches, exercise, hub, settings, userenv  # noqa: E402
 from classroom.hub import ClassOptions, Classroom, ClassroomError  # noqa: E402
 from classroom.student import CellRun  # noqa: E402
 
@@ -146,6 +147,20 @@ def test_seeded_build_cache_shares_the_warmed_files(tmp_path: Path) -> None:
     assert not caches.seed_build_cache(warmed, student)  # theirs now: left alone
 
 
+def test_a_students_gorun_cache_gets_the_class_index_through_the_package(tmp_path: Path) -> None:
+    """The class's index is copied by the package's own code (machinecache), once."""
+    warmed = tmp_path / "gorun-cache"
+    (warmed / "stdlib" / "go1.x").mkdir(parents=True)
+    (warmed / "stdlib" / "go1.x" / "index.json").write_text('{"fmt": []}')
+    (warmed / "exe").mkdir()  # the class's executable cache is not the student's
+    student = tmp_path / "home" / ".cache" / "gorun_kernel"
+    assert caches.seed_gorun_cache(warmed, student)
+    assert (student / "stdlib" / "go1.x" / "index.json").read_text() == '{"fmt": []}'
+    assert not (student / "exe").exists()
+    assert not caches.seed_gorun_cache(warmed, student)  # theirs now: left alone
+    assert not caches.seed_gorun_cache(tmp_path / "none", tmp_path / "other")
+
+
 def _dockerfile_env(text: str) -> dict[str, str]:
     env = {}
     for line in text.splitlines():
@@ -155,17 +170,82 @@ def _dockerfile_env(text: str) -> dict[str, str]:
     return env
 
 
+def _dockerfile_runs(text: str) -> list[str]:
+    """The Dockerfile's RUN instructions, continuation lines joined, spaces squeezed, in order."""
+    joined = text.replace("\\\n", " ")
+    return [" ".join(line[4:].split()) for line in joined.splitlines() if line.startswith("RUN ")]
+
+
+def _quantity(text: str | int | float) -> float:
+    """A Kubernetes / JupyterHub memory quantity in bytes (1G = 2**30, as JupyterHub reads it)."""
+    units = {"K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+    text = str(text)
+    return float(text[:-1]) * units[text[-1]] if text[-1] in units else float(text)
+
+
+def test_the_image_warms_the_machine_wide_cache_after_the_install() -> None:
+    """The image's build cache is the package's machine-wide one (issue 23's command), made
+    after the install (its entries are for that toolchain and that gorun), and nothing in
+    the image's environment takes a student's kernel off it."""
+    dockerfile = (ROOT / "classroom" / "Dockerfile").read_text()
+    runs = _dockerfile_runs(dockerfile)
+    install = runs.index(settings.INSTALL_COMMAND)
+    # from outside the checkout, or python would warm the checkout's display package
+    assert "cd / && python -m gorun_kernel warm --machine" in runs[install + 1 :]
+    image_env = _dockerfile_env(dockerfile)
+    assert {k: image_env.get(k) for k in settings.image_env()} == settings.image_env()
+    assert not set(settings.IMAGE_UNSET) & set(image_env), image_env
+    # The class's caches add only the module cache (no build cache of their own).
+    (fill,) = [r for r in runs if "python -m classroom.caches" in r]
+    assert "--gomodcache" in fill and "--gocache" not in fill, fill
+    # Every standard package the class's exercises import is one the warm-up compiles.
+    from gorun_kernel.build.warm import TIERS
+
+    assert set(settings.WARM_PACKAGES) <= {p for tier in TIERS for p in tier}
+
+
 def test_container_and_z2jh_config_match_the_local_settings() -> None:
     dockerfile = (ROOT / "classroom" / "Dockerfile").read_text()
     assert f"RUN {settings.INSTALL_COMMAND}" in dockerfile
-    image_env = _dockerfile_env(dockerfile)
-    assert {k: image_env.get(k) for k in settings.image_env()} == settings.image_env()
     config = yaml.safe_load((ROOT / "classroom" / "config.yaml").read_text())
     user = config["singleuser"]
+    # The image: the one the Dockerfile builds, tagged with the package's version, as the
+    # README's build command names it.
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert user["image"] == {"name": settings.IMAGE_NAME, "tag": version}
+    readme = (ROOT / "classroom" / "README.md").read_text()
+    assert f"-t {settings.IMAGE_NAME}:{version} ." in readme
+    assert f"-t {settings.IMAGE_NAME}:{version} ." in dockerfile
+    assert f"ARG NB_UID={user['uid']}" in dockerfile  # the user who reads the image's caches
+    # Limits: the class's, enforced there by the pod's cgroup; guarantees within them.
     assert user["memory"]["limit"] == settings.MEM_LIMIT
     assert float(user["cpu"]["limit"]) == settings.CPU_LIMIT
+    assert _quantity(user["memory"]["guarantee"]) <= _quantity(settings.MEM_LIMIT)
+    assert float(user["cpu"]["guarantee"]) <= settings.CPU_LIMIT
+    # The kernel: its program limits set once for every student, and nothing that takes
+    # a kernel off the image's caches; the notebook opened is the exercise, in the Go
+    # kernel that `pip install` registers.
     assert user["extraEnv"] == settings.KERNEL_ENV
-    readme = (ROOT / "classroom" / "README.md").read_text()
+    assert not set(settings.IMAGE_UNSET) & set(user["extraEnv"])
+    assert user["defaultUrl"] == "/lab"
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    spec_targets = pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]["shared-data"]
+    assert spec_targets["kernel.json"] == "share/jupyter/kernels/gorun/kernel.json"
+    notebook = json.loads((ROOT / "notebooks" / "classroom.ipynb").read_text())
+    assert notebook["metadata"]["kernelspec"]["name"] == "gorun"
+    # The exercise is handed out from where the image keeps it (a home volume hides the
+    # image's /home/jovyan), the same files the local Hub hands out.
+    hook = " ".join(user["lifecycleHooks"]["postStart"]["exec"]["command"])
+    source = settings.IMAGE_CACHE_ROOT / "exercise"
+    assert f"{source}/*" in hook and '"$HOME"' in hook
+    for path in hub.EXERCISE_FILES:
+        assert f"{path.relative_to(ROOT)}" in dockerfile and str(source) in dockerfile
+    # Idle culling, and the chart version the docs and config.yaml name.
+    assert config["cull"] == {"enabled": True, "timeout": settings.CULL_TIMEOUT}
+    chart = f"--version {settings.Z2JH_CHART}"
+    assert chart in (ROOT / "classroom" / "config.yaml").read_text()
+    kubernetes = readme.split("## On Kubernetes", 1)[1]
+    assert chart in kubernetes and "helm template" in kubernetes and "helm lint" in kubernetes
     assert settings.INSTALL_COMMAND in readme.split("## On one machine", 1)[1]
 
 

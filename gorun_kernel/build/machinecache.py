@@ -79,9 +79,18 @@ def seed(gocache: str | Path, go_version: str, root: Path | None = None) -> bool
 
 def seed_gorun_cache(gorun_cache: Path, root: Path | None = None) -> bool:
     """Copy the machine's standard-library index into a user's GORUN_CACHE when it lacks it."""
-    index = (root or location()) / GORUN / "stdlib"
+    if stamp(root) is None:
+        return False
+    return copy_stdlib_index((root or location()) / GORUN, gorun_cache)
+
+
+def copy_stdlib_index(source: Path, gorun_cache: Path) -> bool:
+    """Copy the standard-library index of one gorun cache into another that lacks it.
+
+    Only the index (a few MB): the executable cache stays each user's own. True if copied."""
+    index = source / "stdlib"
     target = gorun_cache / "stdlib"
-    if target.exists() or stamp(root) is None or not index.is_dir():
+    if target.exists() or not index.is_dir():
         return False
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
