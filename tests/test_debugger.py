@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import shutil
 import subprocess
 import time
@@ -383,3 +384,71 @@ def test_without_delve_the_debugger_says_so_and_cells_run(tmp_path: Path) -> Non
         from kernel_client import execute
 
         assert execute(kc, 'fmt.Println("still here")').stream() == "still here\n"
+
+
+EXIT_CELL = 'fmt.Println("before")\nos.Exit(3)\n'
+PANIC_CELL = 'xs := []int{1}\ni := 3\nfmt.Println("before")\nfmt.Println(xs[i])\n'
+
+
+def cell_label(text: str) -> str:
+    """text with its cell numbers ([2]) and code offsets (+0x2e8: a debug build's
+    code is not an optimised one's) made alike: the same cell, run twice."""
+    return re.sub(r"\+0x[0-9a-f]+", "+0x", re.sub(r"\[\d+\]", "[n]", text))
+
+
+def failure(result: Any) -> tuple[str, str, str]:
+    """A failed cell's ename, evalue and traceback text (ANSI colours left in)."""
+    content = result.reply["content"]
+    errors = result.of_type("error")
+    assert len(errors) == 1, result.messages
+    return content["ename"], content["evalue"], "\n".join(errors[0]["traceback"])
+
+
+def test_exit_status_with_the_debugger_on_is_the_programs(kernel: tuple[Any, Any]) -> None:
+    _, kc = kernel
+    from kernel_client import execute
+
+    off = execute(kc, EXIT_CELL, stop_on_error=False)
+    dbg = Debug(kc)
+    dbg.start()
+    on = execute(kc, EXIT_CELL, stop_on_error=False)
+    assert on.status == "error" and on.stream() == "before\n"
+    assert failure(on)[:2] == failure(off)[:2] == ("ExitError", "exit status 3")
+
+
+def test_a_panic_with_the_debugger_on_reports_as_a_panic_with_cell_lines(
+    kernel: tuple[Any, Any],
+) -> None:
+    _, kc = kernel
+    from kernel_client import execute
+
+    off = execute(kc, PANIC_CELL, stop_on_error=False)
+    ename, evalue, trace = failure(off)
+    assert ename == "GoPanic" and "line 4" in evalue + trace  # the debugger-off baseline
+    dbg = Debug(kc)
+    dbg.start()
+    msg_id = kc.execute(PANIC_CELL, stop_on_error=False)
+    # Delve stops at an unrecovered panic (JupyterLab shows where); continue lets it end.
+    stopped = dbg.wait_event("stopped")
+    assert stopped["body"]["reason"] in ("exception", "panic"), stopped
+    dbg.ok("continue", {"threadId": stopped["body"]["threadId"]})
+    reply = dbg.finish(msg_id)
+    assert reply["status"] == "error"
+    assert (reply["ename"], cell_label(reply["evalue"])) == (ename, cell_label(evalue))
+    errors = [c for k, c in dbg.iopub if k == "error"]
+    assert len(errors) == 1 and cell_label("\n".join(errors[0]["traceback"])) == cell_label(trace)
+    assert dbg.stdout() == "before\n"
+
+
+def test_stdin_with_the_debugger_on_is_asked_for_as_with_it_off(kernel: tuple[Any, Any]) -> None:
+    _, kc = kernel
+    from kernel_client import execute
+
+    code = 'var name string\nfmt.Print("Your name? ")\nfmt.Scanln(&name)\nfmt.Println("hi", name)\n'
+    off = execute(kc, code, answers=["Ada"])
+    assert off.prompts == ["Your name? "] and "hi Ada\n" in off.stream()  # the baseline
+    dbg = Debug(kc)
+    dbg.start()
+    on = execute(kc, code, answers=["Ada"])
+    assert on.status == "ok", on.messages
+    assert on.prompts == off.prompts and on.stream() == off.stream(), on.messages

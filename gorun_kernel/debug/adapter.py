@@ -4,11 +4,14 @@ JupyterLab speaks DAP to the kernel (debug_request on the control channel,
 debug_event on IOPub) as to one long session: initialize and attach when the
 debugger is switched on, dumpCell and setBreakpoints on cells, then requests
 about a stopped program. Delve, though, debugs one process: each cell run with
-the debugger on is built with `-gcflags=all=-N -l` and run under
-`dlv exec --headless` (launch.py, through -exec), and a DapClient connects to
-it, replays the breakpoints and lets the program go. While it runs, requests
-are forwarded and Delve's events published; between runs the session answers
-by itself.
+the debugger on is built with `-gcflags=all=-N -l` (through the fast path,
+build/direct.py, like any edited cell) and run through launch.py (-exec),
+which starts `dlv dap --client-addr`: Delve dials the socket this session
+listens on for the run, the session sends `launch` (mode exec, the program
+just built), replays the breakpoints and lets the program go. While it runs,
+requests are forwarded and Delve's events published; between runs the session
+answers by itself. The program's exit code (Delve's `exited` event) goes back
+to launch.py, which ends with it: the run's status is the program's.
 
 Cells are named by the `//line` directives (compose/linedirs.py): the cell
 being run is `cell`, an earlier cell [3] is `cell[3]`. The relay maps those
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import os
 import shlex
 import signal
@@ -26,6 +30,7 @@ import socket
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -37,8 +42,10 @@ from gorun_kernel.debug.dap import DapClient, DapClosed, Message
 
 LAUNCHER = Path(__file__).with_name("launch.py")
 DEBUG_GCFLAGS = "-gcflags=all=-N -l"  # no optimisation, no inlining: every line and variable
-DEBUG_LDFLAGS = "-ldflags=-s=false -w=false"  # keep DWARF (go run's defaults strip it)
-CONNECT_TIMEOUT = 60.0  # dlv starts and loads the binary's debug information
+# Keep DWARF (go run's defaults strip it), uncompressed: the linker does not spend
+# ~0.1 s compressing it, nor Delve ~20 ms inflating it, for a file read once.
+DEBUG_LDFLAGS = "-ldflags=-s=false -w=false -compressdwarf=false"
+CONNECT_TIMEOUT = 60.0  # dlv starts and dials the session (a loaded machine)
 REQUEST_TIMEOUT = 30.0
 NOT_RUNNING = "No Go program is being debugged: run a cell to stop at its breakpoints."
 
@@ -65,30 +72,47 @@ class Run:
 
     def __init__(self, current: str) -> None:
         self.current = current  # JupyterLab's path of the cell being run
-        with socket.socket() as s:  # a free port for dlv (it binds it a moment later)
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        # dlv dials this (launch.py's --client-addr): listening before dlv starts,
+        # the session meets it at once, with no port to poll and none to race for.
+        self.listener = socket.create_server(("127.0.0.1", 0), backlog=1)
+        self.port = self.listener.getsockname()[1]
         self.tmp = Path(tempfile.mkdtemp(prefix="gorun-dlv-"))
-        self.pidfile = self.tmp / "pid"
         self.client: DapClient | None = None
         self.ready = threading.Event()  # configured (or failed): requests may go to Delve
         self.ended = threading.Event()
-        self.targets: list[int] = []  # the debugged processes (dlv's children)
+        self.targets: list[int] = []  # the debugged processes (Delve's `process` events)
 
-    def dlv_pid(self) -> int | None:
+    def accept(self, timeout: float) -> socket.socket | None:
+        """dlv's connection; None if it does not come within timeout or the run ends."""
+        deadline = time.monotonic() + timeout
+        self.listener.settimeout(0.1)  # to see the run's end (an interrupt before dlv dials)
         try:
-            return int(self.pidfile.read_text())
-        except (OSError, ValueError):
+            while time.monotonic() < deadline and not self.ended.is_set():
+                try:
+                    conn, _ = self.listener.accept()
+                except TimeoutError:
+                    continue
+                conn.settimeout(None)
+                return conn
             return None
+        finally:
+            self.listener.close()
 
-    def note_targets(self) -> None:
-        pid = self.dlv_pid()
-        if pid is None:
-            return
+    def target(self) -> dict[str, Any]:
+        """The program, its arguments and directory, as launch.py wrote them."""
+        return json.loads((self.tmp / "target").read_text())
+
+    def exited(self, code: int) -> None:
+        """The program's exit code, for launch.py to end with."""
+        part = self.tmp / "exit.part"
+        part.write_text(str(code))
+        part.replace(self.tmp / "exit")
+
+    def failed(self, message: str) -> None:
+        """Delve could not start the program: launch.py says so and ends with status 1."""
         with contextlib.suppress(OSError):
-            for task in os.listdir(f"/proc/{pid}/task"):
-                text = Path(f"/proc/{pid}/task/{task}/children").read_text()
-                self.targets += [int(p) for p in text.split()]
+            (self.tmp / "failed").write_text(message)
+            self.exited(1)
 
 
 class Debugger:
@@ -124,7 +148,7 @@ class Debugger:
         run = Run(self.files.path(code))
         self.run = run
         prefix = [sys.executable, "-S", "-E", str(LAUNCHER), self.dlv, str(run.port)]
-        prefix += [str(run.tmp / "dlv.log"), str(run.pidfile)]
+        prefix += [str(run.tmp / "dlv.log"), str(run.tmp)]
         threading.Thread(target=self._connect, args=(run,), name="gorun-dlv", daemon=True).start()
         return [DEBUG_GCFLAGS, DEBUG_LDFLAGS, "-exec", shlex.join(prefix)]
 
@@ -135,6 +159,8 @@ class Debugger:
             return
         run.ended.set()
         run.ready.wait(5)
+        with contextlib.suppress(OSError):
+            run.listener.close()
         if run.client is not None:
             with contextlib.suppress(DapClosed, TimeoutError, Exception):
                 run.client.call("disconnect", {"terminateDebuggee": True}, timeout=2)
@@ -176,6 +202,7 @@ class Debugger:
         if command == "initialize":
             self.dlv = delve.find(self.toolchain())  # the first time: a build
             self.client_args = {**args, "adapterID": "go", "pathFormat": "path"}
+            self.client_args["supportsRunInTerminalRequest"] = False  # the run's own stdio
             # Started from here on, as ipykernel's is: JupyterLab counts its session as
             # started once initialize answers, and takes isStarted from any debugInfo
             # reply after that; one answered between initialize and attach (its other
@@ -310,15 +337,18 @@ class Debugger:
 
     def _connect(self, run: Run) -> None:
         try:
-            client = DapClient.connect(
-                run.port, self._delve_event, CONNECT_TIMEOUT, lambda: not run.ended.is_set()
-            )
-            if client is None:
+            conn = run.accept(CONNECT_TIMEOUT)
+            if conn is None:
                 return
+            client = DapClient(conn, lambda event: self._delve_event(event, run))
             run.client = client
             client.call("initialize", {"linesStartAt1": True, **self.client_args})
-            client.call("attach", {"mode": "remote"})
-            run.note_targets()
+            target = run.target()
+            launched = client.call("launch", {"mode": "exec", **target}, timeout=CONNECT_TIMEOUT)
+            if not launched.get("success"):  # the cell says why (launch.py); dlv leaves
+                run.failed(_launch_failed(launched))
+                client.request("disconnect", {"terminateDebuggee": True})
+                return
             with self._lock:
                 wanted = dict(self.breakpoints)
             for path, points in wanted.items():
@@ -327,18 +357,24 @@ class Debugger:
                     client.call("setBreakpoints", self._delve_breakpoints(name, points))
             run.ready.set()
             client.call("configurationDone")
-        except (DapClosed, TimeoutError, OSError):
+        except (DapClosed, TimeoutError, OSError, ValueError):
             pass
         finally:
             run.ready.set()
 
-    def _delve_event(self, event: Message) -> None:
+    def _delve_event(self, event: Message, run: Run) -> None:
         kind = event.get("event")
         body = event.get("body") or {}
-        run = self.run
-        if kind == "terminated" and run is not None and run.client is not None:
-            # The program has ended; a headless dlv waits for its client to leave,
-            # and the run waits for dlv. (Sent, not awaited: this is the reader thread.)
+        if kind == "process" and isinstance(body.get("systemProcessId"), int):
+            run.targets.append(body["systemProcessId"])  # ended with the run, whatever dlv does
+            return
+        if kind == "exited" and isinstance(body.get("exitCode"), int):
+            with contextlib.suppress(OSError):
+                run.exited(body["exitCode"])
+            return
+        if kind == "terminated" and run.client is not None:
+            # The program has ended; dlv waits for its client to leave, and the
+            # run waits for dlv. (Sent, not awaited: this is the reader thread.)
             run.client.request("disconnect", {"terminateDebuggee": True})
             return
         if kind == "stopped":
@@ -370,6 +406,11 @@ class Debugger:
         if message is not None:
             out["message"] = message
         return out
+
+
+def _launch_failed(reply: Message) -> str:
+    why = ((reply.get("body") or {}).get("error") or {}).get("format") or reply.get("message")
+    return f"The debugger could not start the program: {why or 'Delve did not say why'}.\n"
 
 
 def _relayed_output(body: dict[str, Any]) -> bool:

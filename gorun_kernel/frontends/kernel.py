@@ -312,9 +312,7 @@ class GorunKernel(AdaptedKernel):
             if outcome is not None and outcome.error is not None:
                 return outcome
         if self.debugger is not None and (test_words is not None or head.body.strip()):
-            debug_words = self.debugger.begin_run(code)
-            if debug_words:  # dlv reads its stdin: asking the person for input would wedge
-                request.allow_stdin = False
+            debug_words = self.debugger.begin_run(code)  # the program reads stdin as usual
             if test_words is not None:
                 test_words = debug_words + test_words
             else:
