@@ -135,7 +135,9 @@ def main() -> None:
     times: dict[str, list[float]] = {"on": [], "off": [], "go run": [], "to stopped": []}
     # The kernel's own split of each on/off run (its reply's gorun_timing): the build,
     # the run (under dlv when on: dlv's start, the DAP handshake, the program, the end).
-    split: dict[str, list[float]] = {f"{k} {p}": [] for k in ("on", "off") for p in ("build", "run")}
+    split: dict[str, list[float]] = {
+        f"{k} {p}": [] for k in ("on", "off") for p in ("build", "run")
+    }
     memory: list[tuple[int, int]] = []
     for _ in range(args.reps):
         for name, client in (("on", on), ("off", off)):
