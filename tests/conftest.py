@@ -30,6 +30,8 @@ E2E_FIXTURES = frozenset(
         "lab",
         # an in-process Engine (tests/engine_tier.py): it runs go
         "go_engine",
+        # `python -m gorun_kernel warm --machine`: it runs go
+        "machine_cache",
     }
 )
 
@@ -164,6 +166,35 @@ def go_engine() -> Iterator[object]:
     engine = Engine(find_toolchain())
     yield engine
     engine.close()
+
+
+@pytest.fixture(scope="session")
+def machine_cache() -> Iterator[Path]:
+    """`python -m gorun_kernel warm --machine`, run once for the session by this user
+    (root, in the tests that use it), in a place other users can read. Shared by
+    test_machine_cache (users' kernels seed from it) and test_classroom_users (the
+    class's own machine cache is pre-linked from it, so its own warm finds every
+    entry instead of compiling the standard library a second time)."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    reuse = os.environ.get("GORUN_TEST_FILLED_MACHINE_CACHE")  # (iterating on those tests)
+    if reuse:
+        yield Path(reuse)
+        return
+    parent = Path(tempfile.mkdtemp(prefix="gorun-machine-", dir="/var/tmp"))
+    parent.chmod(0o755)
+    root = parent / "gorun_kernel"
+    env = {**os.environ, "GORUN_MACHINE_CACHE": str(root)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "gorun_kernel", "warm", "--machine"],
+        env=env, capture_output=True, text=True, timeout=1800, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"{root} is ready" in proc.stdout
+    yield root
+    shutil.rmtree(parent, ignore_errors=True)
 
 
 @pytest.fixture

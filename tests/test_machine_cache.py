@@ -79,24 +79,10 @@ def snapshot(root: Path) -> dict[str, tuple[int, int, int, float, str]]:
 
 
 @pytest.fixture(scope="module")
-def filled() -> Iterator[Path]:
-    """`python -m gorun_kernel warm --machine`, run once by root, in a place users can read."""
-    reuse = os.environ.get("GORUN_TEST_FILLED_MACHINE_CACHE")  # (iterating on these tests)
-    if reuse:
-        yield Path(reuse)
-        return
-    parent = Path(tempfile.mkdtemp(prefix="gorun-machine-", dir="/var/tmp"))
-    parent.chmod(0o755)
-    root = parent / "gorun_kernel"
-    env = {**os.environ, "GORUN_MACHINE_CACHE": str(root)}
-    proc = subprocess.run(
-        [sys.executable, "-m", "gorun_kernel", "warm", "--machine"],
-        env=env, capture_output=True, text=True, timeout=1800, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert f"{root} is ready" in proc.stdout
-    yield root
-    shutil.rmtree(parent, ignore_errors=True)
+def filled(machine_cache: Path) -> Path:
+    """`python -m gorun_kernel warm --machine`, run once by root, in a place users can
+    read (conftest's session fixture: test_classroom_users starts from it too)."""
+    return machine_cache
 
 
 @pytest.fixture
