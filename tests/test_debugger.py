@@ -189,6 +189,12 @@ def test_debug_info_names_cells_as_jupyterlab_computes_them(kernel: tuple[Any, A
     assert Path(path).read_text() == SNIPPET
 
 
+def test_modules_answers_an_empty_list_as_jupyterlab_reads_it(kernel: tuple[Any, Any]) -> None:
+    """JupyterLab sends `modules` after every cell run and reads body.modules."""
+    _, kc = kernel
+    assert Debug(kc).ok("modules", {}) == {"modules": [], "totalModules": 0}
+
+
 def test_debug_info_says_started_from_the_initialize_reply_on(kernel: tuple[Any, Any]) -> None:
     """JupyterLab's session is started once initialize answers, and any debugInfo reply
     after that sets its started flag; its handlers ask for debugInfo while the bug

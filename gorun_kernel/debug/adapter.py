@@ -228,6 +228,12 @@ class Debugger:
             return {"variables": self._inspect()}
         if command == "setExceptionBreakpoints":
             return {}
+        if command == "modules":
+            # JupyterLab asks after every cell run, debugger on or off, for its Kernel
+            # Sources panel, and reads body.modules: a Go program's packages are not
+            # source files the panel could open, so none (never a failed reply it
+            # would trip over).
+            return {"modules": [], "totalModules": 0}
         if command in FORWARDED:
             return self._forward(command, args)
         raise _Failed(f"The Go kernel's debugger does not support {command!r}.")
