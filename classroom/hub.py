@@ -246,7 +246,10 @@ class Classroom:
         started = time.monotonic()
         proc = subprocess.run(
             [self.options.python, "-m", "gorun_kernel", "warm", "--machine"],
-            env=env, capture_output=True, text=True, timeout=1800,
+            # from /: in the checkout, `python -m` would import the checkout's gorun_kernel
+            # and warm its display package under the checkout's directory, which the
+            # students' kernels (the environment's gorun_kernel) never look up
+            cwd="/", env=env, capture_output=True, text=True, timeout=1800,
             stdin=subprocess.DEVNULL, umask=0o022,
         )  # fmt: skip
         if proc.returncode != 0:

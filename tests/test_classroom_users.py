@@ -11,7 +11,8 @@ class's caches). One Hub for every check:
   does the Go program of a cell, which runs and prints;
 - the class's shared caches (the machine cache of `warm --machine`, the module cache)
   are read by every student (a module from the module cache builds; each student's
-  GOCACHE was seeded from the machine cache) and written by none (permission denied);
+  GOCACHE was seeded from the machine cache, so their first cell is built as an edited
+  cell is: built_by "direct") and written by none (permission denied);
 - nothing of one student's is readable by another (home, GOCACHE, scratch, notebook);
 - after the Hub stops no process of theirs is left, and the users are removed.
 """
@@ -249,6 +250,12 @@ async def _class(room: Classroom, students: list[pwd.struct_passwd]) -> None:
             status = ids(kernel_pid(student.kernel_id))
             assert status["Uid"] == [account.pw_uid] * 4, status
             assert status["Gid"] == [account.pw_gid] * 4, status
+            # the student's first cell is built as an edited cell is (compile + link of the
+            # cell alone): go's plan had no compile of fmt, the runtime or the display
+            # package, which came from the class's machine cache
+            first = await student.run_cell(Cell("first", 'fmt.Println("first")'), timeout=300)
+            assert first.status == "ok", f"{first.ename}: {first.evalue}\n{first.output}"
+            assert first.timing.get("built_by") == "direct", first.timing
             # a Go cell runs and prints, its program the student's too; a module from the
             # class's module cache builds
             hello = Cell(
