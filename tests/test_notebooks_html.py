@@ -13,7 +13,6 @@ import html
 import re
 import subprocess
 import sys
-from functools import cache
 from pathlib import Path
 
 import nbformat
@@ -55,21 +54,30 @@ def span(css: str, text: str) -> str:
     return f'<span class="{css}">{text}</span>'
 
 
-@cache
 def rendered(name: str, outdir: str) -> tuple[str, dict[str, tuple[str, str]]]:
     """The notebook's HTML, and {cell id: (lexer, highlighted source)} of its code cells."""
-    subprocess.run(
-        [sys.executable, "-m", "jupyter", "nbconvert", "--to", "html",
-         "--output-dir", outdir, str(NOTEBOOKS / name)],
-        check=True, capture_output=True, text=True,
-    )  # fmt: skip
     page = (Path(outdir) / Path(name).name).with_suffix(".html").read_text(encoding="utf-8")
     return page, {cid: (lexer, pre) for cid, lexer, pre in CODE_CELL.findall(page)}
 
 
 @pytest.fixture(scope="module")
 def outdir(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return str(tmp_path_factory.mktemp("html"))
+    """Every documentation notebook rendered by one `jupyter nbconvert --to html` run.
+
+    One command for them all, as a user converting a folder would type it: the
+    pages are the same as one run per notebook, without a Python start per notebook.
+    """
+    names = GO_NOTEBOOKS + PYTHON_NOTEBOOKS
+    pages = [Path(name).name for name in names]
+    assert len(set(pages)) == len(pages), f"two notebooks would write one page: {names}"
+    out = str(tmp_path_factory.mktemp("html"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "jupyter", "nbconvert", "--to", "html",
+         "--output-dir", out, *(str(NOTEBOOKS / name) for name in names)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    return out
 
 
 def code_cells(name: str) -> list[nbformat.NotebookNode]:
