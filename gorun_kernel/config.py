@@ -146,6 +146,14 @@ HISTORY = Variable(
     "The kernel's input history (SQLite, shared by a user's kernels), which "
     "`jupyter console`'s up-arrow and Ctrl-R read; `off` keeps none.",
 )
+SPANS = Variable(
+    "GORUN_SPANS",
+    "a file path",
+    "unset (nothing is measured)",
+    "For profiling the kernel: each cell appends one line of JSON to this file, the "
+    "`CLOCK_MONOTONIC` time (ns) of each step of its handling (`benchmarks/spans.py` "
+    "reads it). Read once, when the kernel starts.",
+)
 
 # Set by gorun for the programs it starts (golib reads them).
 DISPLAY_FD = Variable(
@@ -234,6 +242,7 @@ VARIABLES: tuple[Variable, ...] = (
     HELP_TIMEOUT,
     DLV,
     HISTORY,
+    SPANS,
     DISPLAY_FD,
     VALUE_FD,
     STARTED_FD,

@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from gorun_kernel import config
+from gorun_kernel import config, spans
 from gorun_kernel.build import gobuild as build
 from gorun_kernel.build import packages, wasm
 from gorun_kernel.build.cellbuild import CellBuilder
@@ -275,11 +275,13 @@ class Engine:
             sink.stderr(note + "\n")
         if cmd.wasm:
             return self._run_in_page(code, composed, cmd, sink, opts, where)
+        spans.mark("composed")
         request = self.request(cmd, opts)
         try:
             built, composed = self._build(composed, cmd, request.env, opts.cwd, sink)
         except GorunError as e:
             return Outcome.failed(e)  # go's own errors (a flag it does not know) included
+        spans.mark("built")
         background = request.background is not None
         show = composed.show and not background  # a background program has no value
         snippet = composed.plan is not None  # its main says when it began: _joined

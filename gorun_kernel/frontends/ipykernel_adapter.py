@@ -39,6 +39,8 @@ from ipykernel._version import kernel_protocol_version
 from ipykernel.jsonutil import json_clean
 from ipykernel.kernelbase import Kernel
 
+from gorun_kernel import spans
+
 TESTED = ">=7.1,<8"  # the ipykernel releases these hooks are checked against
 HELP_REQUESTS = ("complete_request", "inspect_request")
 COMM_REQUESTS = ("comm_open", "comm_msg", "comm_close", "comm_info_request")
@@ -75,11 +77,14 @@ class AdaptedKernel(Kernel):
         }
 
     async def execute_request(self, stream: Any, ident: Any, parent: Any) -> None:
+        spans.mark("request")
         self.cell_running = True
         try:
             await super().execute_request(stream, ident, parent)
         finally:
             self.cell_running = False
+            spans.mark("replied")
+            spans.flush()
 
     async def shell_channel_thread_main(self, msg: Any) -> None:
         # While a cell runs, the main thread is in it and help requests would wait

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ipykernel.kernelapp import IPKernelApp
 
-from gorun_kernel import __version__, cmdline
+from gorun_kernel import __version__, cmdline, spans
 from gorun_kernel.build import warm
 from gorun_kernel.errors import GorunError, Interrupted
 from gorun_kernel.events import WidgetMessage
@@ -216,6 +216,7 @@ class GorunKernel(AdaptedKernel):
         cell_meta: dict[str, Any] | None = None,
         cell_id: str | None = None,
     ) -> dict[str, Any]:
+        spans.mark("do_execute")
         warm.WARMER.cancel()  # this cell gets the CPU
         if store_history and not silent:
             self.history.store(self.execution_count, code)
@@ -225,6 +226,7 @@ class GorunKernel(AdaptedKernel):
         self.requests[publisher.parent["header"]["msg_id"]] = request
         self.cell_codes[f"[{self.execution_count}]"] = code
         try:
+            spans.mark("execute")
             outcome = self._execute(code, request)
         except GorunError as e:
             outcome = Outcome.failed(e)
@@ -238,12 +240,14 @@ class GorunKernel(AdaptedKernel):
         finally:
             if self.debugger is not None:
                 self.debugger.end_run()
+        spans.mark("executed")
         if outcome is not None:
             if outcome.run_seconds is not None:
                 request.timing = outcome.timing()
             present(outcome, publisher, quiet=request.quiet, timing=self.settings.timing)
             if store_history and not silent and outcome.ok and outcome.value is not None:
                 self.history.store_output(self.execution_count, outcome.value)
+        spans.mark("presented")
         if publisher.failure is not None:
             request.marks = marks.error_marks(publisher.failure)
             content = _error_content(publisher.failure)

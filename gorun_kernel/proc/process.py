@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from gorun_kernel import spans
 from gorun_kernel.display.channel import DisplayChannel
 from gorun_kernel.events import OutputSink
 from gorun_kernel.proc import supervisor
@@ -133,10 +134,14 @@ class ProcessRun:
 
     def run(self) -> ProcessResult:
         try:
+            spans.mark("spawn")
             self._spawn()
+            spans.mark("spawned")
             self._loop()
+            spans.mark("loop-done")
         finally:
             self._cleanup()
+            spans.mark("cleaned")
         assert self.child is not None and self.child.returncode is not None
         if self.child.error is not None:
             raise self.child.error

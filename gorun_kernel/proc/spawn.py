@@ -25,6 +25,7 @@ import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
 
+from gorun_kernel import spans
 from gorun_kernel.errors import GorunError
 from gorun_kernel.proc import cgroup, linux, spawner, supervisor
 from gorun_kernel.proc.control import Control, die_with_parent, signal_group
@@ -175,6 +176,7 @@ class SupervisedChild:
     ) -> None:
         self.control = control
         path = find_program(argv, cwd, env)
+        spans.mark("supervised")
         box = cgroup.sandbox()
         self.cgroup = box.run(memory.limit if memory is not None else None) if box else None
         launch = supervisor.Launch(
@@ -182,7 +184,9 @@ class SupervisedChild:
         )
         self.argv0 = argv[0]
         _reap_later()
-        self.supervisor, self.report = spawner.start(launch)  # (a fork of ours, at worst)
+        spans.mark("cgroup-made")
+        self.supervisor, self.report = spawner.start(launch)
+        spans.mark("spawner-answered")  # (a fork of ours, at worst)
         control.supervisor = self.supervisor
         self.pid: int | None = None
         self.returncode: int | None = None
@@ -207,6 +211,7 @@ class SupervisedChild:
 
     def event(self, sel: selectors.BaseSelector, what: str) -> None:
         if what == "exit":  # the program's pidfd: it has ended
+            spans.mark("program-exit")
             self._unwatch_program()
             self._ending()
             return
@@ -223,6 +228,7 @@ class SupervisedChild:
             for line in lines:
                 self._said(line.decode())
             return
+        spans.mark("report-eof")
         self._finish()  # the supervisor is done: everything has ended
 
     def _finish(self) -> None:
@@ -243,6 +249,7 @@ class SupervisedChild:
 
     def _said(self, line: str) -> None:
         word, _, value = line.partition(" ")
+        spans.mark(f"said-{word}")
         if word == "pid":
             self.pid = int(value)
             self.control.started(self.pid)

@@ -37,6 +37,7 @@ import sys
 import threading
 from dataclasses import replace
 
+from gorun_kernel import spans
 from gorun_kernel.proc import supervisor
 
 GIVE_UP = 3  # spawners lost before every run forks from the kernel again, as before
@@ -168,6 +169,8 @@ def _serve(sock: socket.socket, parent: int) -> None:
             return
         if not msg:
             return  # the kernel closed its end: it is gone
+        spans.forget()
+        spans.mark("spawner-got")
         try:
             pid = _fork_supervisor(pickle.loads(msg), fds)  # noqa: S301 (our kernel, a private pair)
             answer = f"pid {pid}"
@@ -183,6 +186,7 @@ def _fork_supervisor(launch: supervisor.Launch, fds: list[int]) -> int:
     me = os.getpid()
     pid = os.fork()
     if pid == 0:
+        spans.mark("sup-forked")
         code = 70
         try:
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the supervisor reaps its own way

@@ -37,6 +37,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from gorun_kernel import spans
 from gorun_kernel.proc import linux
 from gorun_kernel.proc.cgroup import RunGroup
 from gorun_kernel.proc.memlimit import MemoryLimit
@@ -117,6 +118,7 @@ def _ignore(signum: int, frame: object) -> None:
 
 def _supervise(launch: Launch, report: int, parent: int) -> int:
     gc.disable()
+    spans.mark("sup-start")
     for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGHUP):
         signal.signal(sig, _ignore)
     stopper = _Stopper()
@@ -134,12 +136,15 @@ def _supervise(launch: Launch, report: int, parent: int) -> int:
     linux.set_parent_death_signal(signal.SIGCONT)
     if os.getppid() != parent:
         return 0  # our parent died before PDEATHSIG was armed
+    spans.mark("sup-setup")
     report = _descriptors(launch, report)
+    spans.mark("sup-fds")
     try:
         program = _spawn(launch)
     except OSError as e:
         _say(report, f"error {e.errno or errno.EIO}")
         return 0
+    spans.mark("sup-spawned")
     _say(report, f"pid {program}")
     for fd in (0, 1, 2, *launch.keep):  # the program's now: their ends come with its end
         with contextlib.suppress(OSError):
@@ -148,6 +153,7 @@ def _supervise(launch: Launch, report: int, parent: int) -> int:
     try:
         stopper.arm()
         code = _wait_for(program)
+        spans.mark("sup-program-exit")
     except Stop:
         pass
     # Stopping now: a second SIGTERM (our parent asked, then died: PDEATHSIG) must
@@ -158,6 +164,8 @@ def _supervise(launch: Launch, report: int, parent: int) -> int:
         os.killpg(program, signal.SIGKILL)
     with contextlib.suppress(Stop):
         _end_descendants()
+    spans.mark("sup-ended")
+    spans.flush(".supervisor")  # (before the report ends: then the run's cgroup.kill may end us)
     _say(report, f"exit {code}")
     os.close(report)  # the run is over now, not after our own exit (a large process's)
     return 0
@@ -196,6 +204,7 @@ def _spawn(launch: Launch) -> int:
         return _fork_exec(launch, launch.memory)
     if launch.cgroup is not None:
         launch.cgroup.enter()  # (failing: OSError, reported as the program's start)
+        spans.mark("sup-cgroup-entered")
     try:
         return os.posix_spawn(
             launch.path,
@@ -206,6 +215,7 @@ def _spawn(launch: Launch) -> int:
             setsigmask=(),
         )
     finally:
+        spans.mark("sup-posix-spawned")
         if launch.cgroup is not None:
             launch.cgroup.leave()  # born there, the program stays; we go back
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from gorun_kernel import config
+from gorun_kernel import config, spans
 from gorun_kernel.build.execache import ExeCache
 from gorun_kernel.build.gobuild import Built
 from gorun_kernel.build.toolchain import Toolchain
@@ -148,6 +148,7 @@ class Runner:
         """Run a built program to its end; its output streams to sink.
 
         control: how it is stopped (a background job has its own); else the session's."""
+        spans.mark("runner")
         traces = TraceMapper(sink, program.table) if program.table is not None else None
         value = ValueChannel(self.output_limit, self.display_limit) if program.show_value else None
         channels = {"value": value.channel} if value is not None else {}
@@ -169,6 +170,7 @@ class Runner:
                 outcome.status = outcome.error.message
         if program.report_start:
             outcome.started = channels["started"].received > 0
+        spans.mark("ran")
         shown = value.value() if value is not None else None
         if shown is not None:
             outcome.value, outcome.value_data = shown.text, shown.data
@@ -246,6 +248,7 @@ class Runner:
             # With no limit of ours, the container's (if any) is what a program meets.
             enclosing = enclosing_limit() if memory is None else None
             ooms_before = enclosing.oom_kills() if enclosing else 0
+            spans.mark("process")
             res = run_process(spec, control, sink)
         except GorunError as e:
             target = self.cross_target(env)
