@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import sys
+import threading
 from pathlib import Path
 
 import pexpect
@@ -38,6 +39,22 @@ def test_tail_spans_sessions_oldest_first(tmp_path: Path):
         "history": [(first.session, 2, "fmt.Println(a)"), (second.session, 1, "x := 2")],
     }
     assert len(second.reply("tail", False, True, n=100)["history"]) == 3
+
+
+def test_one_writer_thread_for_the_session_not_one_a_cell(tmp_path: Path):
+    # A thread started per cell cost its start on the way to every cell's run (issue 23).
+    h = History(tmp_path / "history.sqlite")
+    ran(h, "a := 1")
+    h.written()
+    writer = h.writer
+    for line in range(2, 12):
+        h.store(line, f"fmt.Println({line})")
+        h.store_output(line, str(line))
+        h.written()
+        assert h.writer is writer and writer is not None and writer.is_alive()
+    assert [t.name for t in threading.enumerate()].count("gorun-history") >= 1
+    assert len(h.cells()) == 11
+    h.close()
 
 
 def test_range_of_this_session_and_of_earlier_ones(tmp_path: Path):

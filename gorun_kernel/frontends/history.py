@@ -93,7 +93,8 @@ class History:
         self.lock = threading.Lock()  # the connection: one user at a time
         self.queued: list[tuple[str, tuple[Any, ...]]] = []
         self.idle = threading.Condition()  # queued is empty and nothing is being written
-        self.writing = False
+        self.writing = False  # the writer thread has taken a batch it has not committed yet
+        self.writer: threading.Thread | None = None
         self.session = self._begin()
         atexit.register(self.written)  # the last cells reach the file before the kernel ends
 
@@ -126,22 +127,27 @@ class History:
             return None
 
     def _later(self, *writes: tuple[str, tuple[Any, ...]]) -> None:
-        """Queue writes for the writer thread (started when there is nothing to write)."""
+        """Queue writes for the writer thread (one for the session, started by the first)."""
         with self.idle:
             self.queued.extend(writes)
-            if self.writing:
+            self.idle.notify_all()
+            if self.writer is not None:
                 return
-            self.writing = True
-        threading.Thread(target=self._write_queued, name="gorun-history", daemon=True).start()
+            self.writer = threading.Thread(
+                target=self._write_queued, name="gorun-history", daemon=True
+            )
+        # Started once: a thread started per cell cost its start (a wait for the new
+        # thread to run, 0.2-3 ms on a busy machine) on the way to every cell's run.
+        self.writer.start()
 
     def _write_queued(self) -> None:
         while True:
             with self.idle:
+                self.writing = False
+                self.idle.notify_all()
+                self.idle.wait_for(lambda: self.queued)
                 batch, self.queued = self.queued, []
-                if not batch:
-                    self.writing = False
-                    self.idle.notify_all()
-                    return
+                self.writing = True
             with self.lock:  # one transaction, one commit, for what came meanwhile
                 try:
                     self.db.execute("BEGIN")
@@ -162,7 +168,7 @@ class History:
         """Wait until what is queued is in the file (before reading it; another session
         sees this one's cells once they are written)."""
         with self.idle:
-            self.idle.wait_for(lambda: not self.writing)
+            self.idle.wait_for(lambda: not self.writing and not self.queued)
 
     # -- storing ---------------------------------------------------------------------
 
