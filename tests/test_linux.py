@@ -144,3 +144,37 @@ def test_a_subreaper_adopts_the_orphans_of_its_descendants() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert out.stdout.strip() == "True"
+
+
+def test_a_child_forked_into_a_cgroup_is_born_there():
+    from gorun_kernel.proc import cgroup
+
+    box = cgroup.sandbox()
+    group = box.run(None) if box is not None else None
+    if group is None or group.born_in() is None:
+        pytest.skip("no writable cgroup v2 hierarchy on this machine")
+    # In a process of one thread, as the supervisor and the spawner are.
+    script = textwrap.dedent(
+        f"""
+        import os
+        from gorun_kernel.proc import linux
+        fd = os.open({str(group.born_in())!r}, os.O_RDONLY | os.O_DIRECTORY)
+        pid = linux.fork_into_cgroup(fd)
+        if pid == 0:
+            print(open("/proc/self/cgroup").read(), flush=True)
+            os._exit(0)
+        print("forked" if pid else "no clone3", flush=True)
+        os.waitpid(pid, 0) if pid else None
+        """
+    )
+    try:
+        out = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+        ).stdout
+    finally:
+        group.end()
+    if "no clone3" in out:
+        pytest.skip("clone3 with CLONE_INTO_CGROUP is refused here (an older kernel, seccomp)")
+    v2 = [line for line in out.splitlines() if line.startswith("0::")]
+    assert v2 and v2[0].endswith(f"/{group.born_in().parent.name}/{group.born_in().name}")
+    assert "forked" in out

@@ -27,8 +27,12 @@ What each machine gets (docs/faults-and-limits.md says the same to users):
 
 The session cgroup is made once (`gorun-<pid>-<start time>`), each run's
 (`run-<n>`) as it starts, and removed when the run is over. Our process never
-joins any of them: the supervisor moves itself into a run's cgroup only to
-start the program there, then moves back where it came from.
+joins any of them. A program is born in its run's cgroup: its supervisor,
+forked there by the spawner (spawner.py), starts it there; or the supervisor
+forks it straight into it (clone3, linux.fork_into_cgroup); or, where neither
+can be (cgroup v1, no clone3), the supervisor moves itself into the run's
+cgroup to start the program, then moves back where it came from (each move
+waits for an RCU grace period: 10-20 ms).
 """
 
 from __future__ import annotations
@@ -147,6 +151,8 @@ class Sandbox:
             return None
         if self.memory is None:
             limit = None  # (RLIMIT_DATA alone, then)
+        if _ending:
+            _remove_ended()
         with self.lock:
             name = f"run-{next(self.numbers)}"
         parents = [self.lifetime]
@@ -235,9 +241,14 @@ class RunGroup:
 
     # -- in the supervisor (a forked copy of our process) --------------------------
 
-    def enter(self) -> None:
-        """Move the calling process into the run's cgroups (what it starts is born there)."""
-        for d in self.dirs:
+    def born_in(self) -> Path | None:
+        """The cgroup a child can be born in (clone3's CLONE_INTO_CGROUP: v2 only)."""
+        return self.dirs[0] if self.version == 2 else None
+
+    def enter(self, born: bool = False) -> None:
+        """Move the calling process into the run's cgroups (what it starts is born there);
+        born: it was born in the first (born_in), the others remain."""
+        for d in self.dirs[1:] if born else self.dirs:
             _write(d / "cgroup.procs", "0")
 
     def leave(self) -> None:
@@ -264,15 +275,38 @@ class RunGroup:
         except (OSError, ValueError):
             return []
 
-    def end(self) -> None:
-        """Kill what is left, wait (bounded) for it to be gone, remove the cgroups."""
+    def end(self, wait: bool = True) -> None:
+        """Kill what is left, wait (bounded) for it to be gone, remove the cgroups.
+
+        wait=False: what is left can only be on its way out (the run's supervisor,
+        after its report: everything it started is reaped). It is killed all the
+        same, and the cgroups it keeps are removed at a later run's start or at
+        the session's end, not waited for now."""
+        if not wait:
+            if not self._remove():
+                self.kill()
+                with _lock:
+                    _ending.append(self)
+            return
         deadline = time.monotonic() + END_BOUND
         while self._pids() and time.monotonic() < deadline:
             self.kill()
-            time.sleep(0.001)  # dying processes leave the cgroup as they are reaped
+            # Dying processes leave the cgroup as they exit: most often only the
+            # supervisor, born here (spawner.py), on its way out after its report.
+            time.sleep(0.0002)
+        self._remove()
+
+    def _remove(self) -> bool:
+        """Remove the cgroups; False if one is not empty yet."""
+        removed = True
         for d in reversed(self.dirs):
-            with contextlib.suppress(OSError):
+            try:
                 d.rmdir()
+            except FileNotFoundError:
+                pass
+            except OSError:
+                removed = False
+        return removed
 
     def oom_killed(self) -> bool:
         """Whether the kernel killed a process of the run for its memory limit."""
@@ -292,6 +326,14 @@ class RunGroup:
 _sandbox: Sandbox | None = None
 _made = False
 _lock = threading.Lock()
+_ending: list[RunGroup] = []  # killed, emptying: removed by a later run (end(wait=False))
+
+
+def _remove_ended() -> None:
+    """Remove the cgroups of ended runs that have emptied since."""
+    with _lock:
+        left = [group for group in _ending if not group._remove()]
+        _ending[:] = left
 
 
 def sandbox() -> Sandbox | None:

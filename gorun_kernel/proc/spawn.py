@@ -237,13 +237,16 @@ class SupervisedChild:
         self._unwatch_program()
         self.control.supervisor = None
         self.control.running = None
-        if self.returncode is None:  # it died without a word (killed by the program?)
+        reported = self.returncode is not None  # all it started has ended and is reaped
+        if not reported:  # it died without a word (killed by the program?)
             if self.pid is not None:
                 signal_group(self.pid, signal.SIGKILL)
             self.returncode = -signal.SIGKILL
         if self.cgroup is not None:
             self.oom_killed = self.cgroup.oom_killed()
-            self.cgroup.end()  # what escaped the supervisor, if it was stopped or killed
+            # What escaped the supervisor, if it was stopped or killed; after its report,
+            # only the supervisor itself may be left, on its way out: not waited for.
+            self.cgroup.end(wait=not reported)
         _reap_later(self.supervisor)
         self.done = True
 

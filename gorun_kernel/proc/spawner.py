@@ -8,7 +8,9 @@ own (`python -m gorun_kernel.proc.spawner`, a few MB: this module and the
 supervisor's), and from then on each run's supervisor is forked from that one
 instead, and does exactly what it did when forked from the kernel: a session of
 its own, child subreaper, the run's cgroup and memory limit, the report pipe,
-nothing left behind. The first run, and any run when the spawner is not (or no
+nothing left behind. Without a memory limit it is forked straight into the run's
+cgroup (v2, clone3), so that the program is born there without a move between
+cgroups (see _fork_into_run). The first run, and any run when the spawner is not (or no
 longer) there, forks from the kernel as before.
 
 The spawner ends when its socket does: the kernel's process is gone, however
@@ -38,7 +40,7 @@ import threading
 from dataclasses import replace
 
 from gorun_kernel import spans
-from gorun_kernel.proc import supervisor
+from gorun_kernel.proc import linux, supervisor
 
 GIVE_UP = 3  # spawners lost before every run forks from the kernel again, as before
 MAX_FDS = 64  # stdio, the report pipe, and the channels a run keeps
@@ -184,18 +186,41 @@ def _serve(sock: socket.socket, parent: int) -> None:
 
 def _fork_supervisor(launch: supervisor.Launch, fds: list[int]) -> int:
     me = os.getpid()
-    pid = os.fork()
+    pid, inside = _fork_into_run(launch)
     if pid == 0:
         spans.mark("sup-forked")
         code = 70
         try:
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the supervisor reaps its own way
             stdin, out, err, report, *_kept = _renumber(fds, launch.keep)
-            launch = replace(launch, stdio=(stdin, out, err))
+            launch = replace(launch, stdio=(stdin, out, err), inside=inside)
             code = supervisor._supervise(launch, report, me)
         finally:
             os._exit(code)
     return pid
+
+
+def _fork_into_run(launch: supervisor.Launch) -> tuple[int, bool]:
+    """os.fork's (pid, whether the child was born in the run's cgroup).
+
+    A run without a memory limit has its supervisor born in its cgroup, so that
+    the program is born there from the supervisor's posix_spawn: no move between
+    cgroups (each waits for an RCU grace period: 10-20 ms, most of an unchanged
+    cell's run). The supervisor then stays in it: a run's cgroup.kill ends it with
+    the program, as its report's end says. (Under a memory limit the supervisor
+    stays out, so that its pages never count: the program alone is born there.)
+    """
+    directory = launch.cgroup.born_in() if launch.cgroup and launch.memory is None else None
+    if directory is not None:
+        with contextlib.suppress(OSError):
+            fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            try:
+                pid = linux.fork_into_cgroup(fd)
+            finally:
+                os.close(fd)
+            if pid is not None:
+                return pid, True
+    return os.fork(), False
 
 
 def _renumber(fds: list[int], targets: list[int]) -> list[int]:

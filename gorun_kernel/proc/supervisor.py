@@ -61,6 +61,9 @@ class Launch:
     keep: list[int] = field(default_factory=list)  # inherited at the same numbers (channels)
     memory: MemoryLimit | None = None
     cgroup: RunGroup | None = None  # the program is started in it (cgroup.py)
+    # The supervisor was born in the cgroup (the spawner forked it there): the program
+    # is born there too, from a plain posix_spawn, and the supervisor stays.
+    inside: bool = False
 
 
 class Stop(Exception):
@@ -195,14 +198,21 @@ def _descriptors(launch: Launch, report: int) -> int:
 def _spawn(launch: Launch) -> int:
     """Start the program in a session of its own, every signal at its default.
 
-    Without a memory limit this is posix_spawn (a vfork: cheap, whatever our
-    size); a limit is set between a fork and the exec. (Not subprocess.Popen:
-    its object reaps the child when it is dropped, and we reap it ourselves.)
+    In a run's cgroup (v2), the program is born there: a fork straight into it
+    (clone3, linux.fork_into_cgroup), then the exec. Otherwise, without a
+    memory limit, this is posix_spawn (a vfork: cheap, whatever our size), in
+    the cgroup we move into for it and out of again; a limit is set between a
+    fork and the exec. (Not subprocess.Popen: its object reaps the child when
+    it is dropped, and we reap it ourselves.)
     """
     os.chdir(launch.cwd)
+    born = None if launch.inside else _born_in_cgroup(launch)
+    if born is not None:
+        return born
     if launch.memory is not None:
         return _fork_exec(launch, launch.memory)
-    if launch.cgroup is not None:
+    moves = launch.cgroup is not None and not launch.inside
+    if moves:
         launch.cgroup.enter()  # (failing: OSError, reported as the program's start)
         spans.mark("sup-cgroup-entered")
     try:
@@ -216,31 +226,71 @@ def _spawn(launch: Launch) -> int:
         )
     finally:
         spans.mark("sup-posix-spawned")
-        if launch.cgroup is not None:
+        if moves:
             launch.cgroup.leave()  # born there, the program stays; we go back
+
+
+def _born_in_cgroup(launch: Launch) -> int | None:
+    """The program started by a fork into the run's v2 cgroup; None where that cannot
+    be (no cgroup, a v1 one, no clone3 here): the caller starts it its own way."""
+    directory = launch.cgroup.born_in() if launch.cgroup is not None else None
+    if directory is None:
+        return None
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    errr, errw = os.pipe()
+    try:
+        pid = linux.fork_into_cgroup(fd)
+        if pid == 0:
+            _exec_child(launch, errr, errw, launch.memory, born=True)
+    finally:
+        os.close(fd)
+    if pid is None:
+        os.close(errr)
+        os.close(errw)
+        return None
+    spans.mark("sup-cloned")
+    return _exec_result(pid, errr, errw)
 
 
 def _fork_exec(launch: Launch, memory: MemoryLimit) -> int:
     errr, errw = os.pipe()
     pid = os.fork()
     if pid == 0:
-        try:
-            os.close(errr)
-            os.setsid()
+        _exec_child(launch, errr, errw, memory, born=False)
+    return _exec_result(pid, errr, errw)
+
+
+def _exec_child(
+    launch: Launch, errr: int, errw: int, memory: MemoryLimit | None, born: bool
+) -> None:
+    """In the program's process, between the fork and the exec; never returns.
+    born: already in the run's (first) cgroup."""
+    try:
+        os.close(errr)
+        os.setsid()
+        if memory is not None:
             linux.set_parent_death_signal(signal.SIGKILL)
-            if launch.cgroup is not None:
-                launch.cgroup.enter()
+        if launch.cgroup is not None:
+            launch.cgroup.enter(born=born)
+        if memory is not None:
             memory.apply_in_child()
-            for sig in _DEFAULT_SIGNALS:
-                signal.signal(sig, signal.SIG_DFL)
-            signal.pthread_sigmask(signal.SIG_SETMASK, ())
-            os.execve(launch.path, list(launch.argv), launch.env)  # noqa: S606 (argv, no shell)
-        except OSError as e:
-            os.write(errw, str(e.errno or errno.EIO).encode())
-        except BaseException:  # (ValueError, OverflowError: said as "invalid argument")
-            os.write(errw, str(errno.EINVAL).encode())
-        finally:
-            os._exit(127)
+        for sig in _DEFAULT_SIGNALS:
+            signal.signal(sig, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, ())
+        os.execve(launch.path, list(launch.argv), launch.env)  # noqa: S606 (argv, no shell)
+    except OSError as e:
+        os.write(errw, str(e.errno or errno.EIO).encode())
+    except BaseException:  # (ValueError, OverflowError: said as "invalid argument")
+        os.write(errw, str(errno.EINVAL).encode())
+    finally:
+        os._exit(127)
+
+
+def _exec_result(pid: int, errr: int, errw: int) -> int:
+    """The child's pid once its exec succeeded (the pipe closes with it); OSError if not."""
     os.close(errw)
     with os.fdopen(errr, "rb") as f:
         failed = f.read()
