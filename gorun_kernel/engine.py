@@ -47,7 +47,7 @@ from gorun_kernel.proc.process import ProcessSpec, run_process
 from gorun_kernel.run import wasm as in_page
 from gorun_kernel.run.jobs import Jobs
 from gorun_kernel.run.request import Background, RunRequest
-from gorun_kernel.run.runner import Program, Runner
+from gorun_kernel.run.runner import Program, Runner, may_display
 
 DEFAULT_OUTPUT_LIMIT = 4 << 20  # bytes of output shown per cell; the rest is counted
 VALUE_CACHE = ".gorun-values"  # in the scratch module: values cells keep (golib/cache)
@@ -286,6 +286,8 @@ class Engine:
         show = composed.show and not background  # a background program has no value
         snippet = composed.plan is not None  # its main says when it began: _joined
         program = Program(built, cmd.positional, composed.table, show, snippet, label)
+        std = self.stdlib()
+        program.display = may_display(composed.files, lambda p: std.name_of(p) is not None)
         outcome = self.jobs.run(self.runner, program, request, sink, f"cell {label}")
         return _joined(self.session, outcome, composed, background)
 

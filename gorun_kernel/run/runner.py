@@ -11,6 +11,7 @@ output, and the directory where golib/cache keeps values between cells.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import time
@@ -53,6 +54,41 @@ class Program:
     show_value: bool = False  # a snippet's final value comes back (GORUN_VALUE_FD)
     report_start: bool = False  # a snippet's main says it began (GORUN_STARTED_FD)
     label: str | None = None  # the cell's ("[3]"), for a panic's headline
+    # It may use the display channel (may_display); a package or test run: assumed.
+    display: bool = True
+
+
+DISPLAY_PACKAGE = "gorun.dev/display"
+# The display module's packages that never write to the display channel: a
+# snippet's value, its start, the values kept between cells, pandas data.
+NO_DISPLAY = frozenset(f"{DISPLAY_PACKAGE}/{p}" for p in ("value", "started", "cache", "pydata"))
+_IMPORTS = re.compile(r"^import\s*(?:\(([^)]*)\)|([^\n]*))", re.MULTILINE)
+_PATH = re.compile(r'"([^"]*)"')
+
+
+def may_display(files: Mapping[str, str], is_std: Callable[[str], bool]) -> bool:
+    """Whether a program built from these Go files may show displays: it imports the
+    display package, or a package that could import it (any but the standard
+    library's), or names the channel's variable itself (frames written by hand).
+    Only then does its run get a display channel (a socket pair and its buffer:
+    most of the descriptors and allocations of a run of a cell that prints).
+    Anything unclear counts as yes.
+    """
+    for name, text in files.items():
+        if not name.endswith(".go"):
+            continue
+        if config.DISPLAY_FD.name in text:
+            return True
+        for block, line in _IMPORTS.findall(text):
+            decl = block or line
+            if "`" in decl:
+                return True  # a raw-string import path: not read here
+            for path in _PATH.findall(decl):
+                if path in NO_DISPLAY:
+                    continue
+                if path.startswith(DISPLAY_PACKAGE) or path == "C" or not is_std(path):
+                    return True
+    return False
 
 
 class ValueChannel:
@@ -227,8 +263,8 @@ class Runner:
         if memory is not None and not memlimit.ENFORCED:
             sink.stderr(f"[gorun: the {memory} memory limit is not enforced on this system]\n")
         prefix = self.exec_prefix(request)
-        display = DisplayChannel(self.display_limit)
-        extra = {**display.env(), VALUE_CACHE_ENV: str(self.value_cache)}
+        display = DisplayChannel(self.display_limit) if program.display else None
+        extra = {**(display.env() if display else {}), VALUE_CACHE_ENV: str(self.value_cache)}
         started = time.monotonic()
         try:
             spec = ProcessSpec(
@@ -259,7 +295,8 @@ class Runner:
                 )
             return Outcome.failed(e)
         finally:
-            display.close()
+            if display is not None:
+                display.close()
             if built.temporary:
                 self.cache.discard(built.exe.parent)
         if res.dropped:

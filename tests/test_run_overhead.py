@@ -1,0 +1,129 @@
+"""Per-run work a program does not need is not done (issue 23: the re-run's overhead).
+
+- A run's display channel (a socket pair and its buffer) is opened only for a
+  program that may show displays: one that imports the display package, or a
+  package outside the standard library that could. Counted from the program's
+  side, in /proc: the descriptors it inherits and the variable that names the
+  channel. The pure rule (may_display) is checked without a build.
+- Where runs get a cgroup (v2), the program is born in its run's cgroup, and so
+  is its supervisor (forked there by the spawner): no move between cgroups,
+  each of which waits for an RCU grace period. Seen from the program: its
+  cgroup and its parent's, in /proc. A later run removes the run's cgroup.
+"""
+
+from __future__ import annotations
+
+import pytest
+from engine_tier import run
+
+from gorun_kernel.proc import cgroup, spawner
+from gorun_kernel.run.runner import may_display
+
+STD = {"fmt", "os", "strings", "net/http", "encoding/json"}
+
+
+def is_std(path: str) -> bool:
+    return path in STD
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ('package main\n\nimport "fmt"\n', False),
+        ('package main\n\nimport (\n\t"fmt"\n\t"net/http"\n)\n', False),
+        # what a snippet's program imports for its value and its start: no displays
+        ('import (\n\t"fmt"\n\t"gorun.dev/display/started"\n\t"gorun.dev/display/value"\n)', False),
+        ('import (\n\t"fmt"\n\t"gorun.dev/display"\n)\n', True),
+        ('import d "gorun.dev/display"\n', True),
+        ('import "gorun.dev/display/widgets"\n', True),
+        # a package that could import the display package itself
+        ('import (\n\t"fmt"\n\t"example.com/lib"\n)\n', True),
+        ('import "mylib/plot"\n', True),
+        ('import "C"\n', True),
+        ("import `fmt`\n", True),  # not read here: counts as yes
+        # frames written by hand to the channel the variable names
+        ('import "os"\n\nvar fd = os.Getenv("GORUN_DISPLAY_FD")\n', True),
+    ],
+)
+def test_a_display_channel_only_for_a_program_that_may_display(source, expected):
+    assert may_display({"main.go": source}, is_std) is expected
+
+
+def test_only_go_files_are_read():
+    assert not may_display({"go.mod": 'import "gorun.dev/display"', "a.go": ""}, is_std)
+
+
+# The program's descriptors that are sockets (the display channel is a socket pair's
+# end; stdio, the value and start channels are pipes), and the variable naming it.
+FDS = (
+    'import (\n\t"fmt"\n\t"os"\n\t"strings"\n)\n\n'
+    'entries, _ := os.ReadDir("/proc/self/fd")\n'
+    "sockets := 0\n"
+    "for _, e := range entries {\n"
+    '\tif to, _ := os.Readlink("/proc/self/fd/" + e.Name()); strings.HasPrefix(to, "socket:") {\n'
+    "\t\tsockets++\n"
+    "\t}\n"
+    "}\n"
+    "named := false\n"
+    "for _, kv := range os.Environ() {\n"
+    # (not the variable's name in one piece: a program naming it gets the channel)
+    '\tnamed = named || strings.HasPrefix(kv, "GORUN_"+"DISPLAY_FD=")\n'
+    "}\n"
+    "fmt.Println(sockets, named)\n"
+)
+
+
+@pytest.mark.e2e
+def test_a_program_without_displays_inherits_no_display_channel(go_engine):
+    outcome, sink = run(go_engine, FDS)
+    assert outcome.ok, outcome.status
+    assert sink.text().split() == ["0", "false"]
+    # The same program importing the display package has its channel.
+    shows = FDS.replace('"os"\n', '"os"\n\t"gorun.dev/display"\n') + 'display.Markdown("*x*")\n'
+    outcome, sink = run(go_engine, shows)
+    assert outcome.ok, outcome.status
+    sockets, named = sink.text().split()
+    assert named == "true"
+    assert int(sockets) >= 1
+
+
+CGROUPS = (
+    'import (\n\t"fmt"\n\t"os"\n)\n\n'
+    'own, _ := os.ReadFile("/proc/self/cgroup")\n'
+    'parent, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", os.Getppid()))\n'
+    'fmt.Print(string(own), "--\\n", string(parent))\n'
+)
+
+
+def v2_path(text: str) -> str:
+    return next(line[3:] for line in text.splitlines() if line.startswith("0::"))
+
+
+@pytest.mark.e2e
+def test_a_program_and_its_supervisor_are_born_in_the_runs_cgroup(go_engine):
+    box = cgroup.sandbox()
+    if box is None or box.lifetime is None or box.lifetime_version != 2:
+        pytest.skip("no writable cgroup v2 hierarchy on this machine (cgroup.py's fallback runs)")
+    outcome, sink = run(go_engine, CGROUPS)
+    # The first run starts the spawner (its runs' supervisors fork from the kernel until
+    # it says it is ready): run again until a run went through it.
+    for _ in range(20):
+        if spawner.SPAWNER.ready:
+            break
+        outcome, sink = run(go_engine, CGROUPS)
+    assert spawner.SPAWNER.ready, "the spawner never became ready"
+    outcome, sink = run(go_engine, CGROUPS)
+    assert outcome.ok, outcome.status
+    own, parent = (v2_path(part) for part in sink.text().split("--\n"))
+    run_dir = box.lifetime / own.rsplit("/", 1)[1]
+    assert own.endswith(f"/{box.lifetime.name}/{run_dir.name}")
+    assert run_dir.name.startswith("run-")
+    assert parent == own  # the supervisor, born there with the program
+    # Its supervisor, killed on its way out, is not waited for: a later run's start
+    # removes the cgroup once it is empty (the next one, unless the machine is slow).
+    for _ in range(20):
+        outcome, _ = run(go_engine, CGROUPS)
+        assert outcome.ok, outcome.status
+        if not run_dir.exists():
+            break
+    assert not run_dir.exists(), "an earlier run's cgroup is never removed"
