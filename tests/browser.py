@@ -1,8 +1,10 @@
 """End-to-end tests in a real JupyterLab, driven in headless Chromium.
 
-The `lab` fixture (tests/conftest.py, one per test module) starts a JupyterLab server
-(labserver.py) on 127.0.0.1 with the test environment, and Debian's Chromium through
-Debian's chromedriver (selenium; nothing is downloaded). Without /usr/bin/chromium or
+The `lab` fixture (tests/conftest.py) is a fresh JupyterLab page for each test module:
+one JupyterLab server (labserver.py) on 127.0.0.1 with the test environment, and
+Debian's Chromium through Debian's chromedriver (selenium; nothing is downloaded),
+serve every module of the session; each module loads the application anew with its
+workspace reset, and its kernels are shut down when it ends. Without /usr/bin/chromium or
 /usr/bin/chromedriver the tests skip, saying so (`.ci/run` installs them).
 
     def test_hello(lab):
@@ -27,6 +29,7 @@ Screenshots and the server's log go to test-artifacts/browser/ (gitignored).
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import tempfile
@@ -101,7 +104,8 @@ class Lab:
         self.artifacts = artifacts
         self.root = server.root
         driver.set_script_timeout(WAIT)
-        driver.get(f"{server.url}/lab?token={server.token}")
+        # ?reset: the default workspace as new (no notebooks or panels a module before left)
+        driver.get(f"{server.url}/lab?reset&token={server.token}")
         self.wait_for(lambda: self.driver.execute_script("return !!window.jupyterapp"), "the app")
         self.driver.execute_async_script("window.jupyterapp.restored.then(arguments[0])")
 
@@ -269,8 +273,9 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60]
 
 
-def lab_session(name: str) -> Iterator[Lab]:
-    """A JupyterLab server and a Chromium page on it, for one test module."""
+@contextlib.contextmanager
+def lab_processes(name: str) -> Iterator[tuple[LabServer, webdriver.Chrome]]:
+    """A JupyterLab server and Chromium, both stopped when the with block ends."""
     reason = missing_browser()
     if reason is not None:
         pytest.skip(f"browser tests need Chromium: {reason}")
@@ -282,9 +287,30 @@ def lab_session(name: str) -> Iterator[Lab]:
     try:
         driver = start_chromium(state / "chromium-profile", ARTIFACTS / f"{name}-chromedriver.log")
         try:
-            yield Lab(server, driver, ARTIFACTS)
+            yield server, driver
         finally:
             driver.quit()
     finally:
         server.stop()
         shutil.rmtree(state, ignore_errors=True)
+
+
+def lab_page(server: LabServer, driver: webdriver.Chrome) -> Iterator[Lab]:
+    """A JupyterLab page loaded anew; when done, every kernel of the server is shut down
+    (the notebooks saved and closed first), as a server of its own would leave none."""
+    lab = Lab(server, driver, ARTIFACTS)
+    try:
+        yield lab
+        lab.close_all()  # saved: leaving the page asks nothing
+    finally:
+        for session in server.api("sessions"):
+            server.api(f"sessions/{session['id']}", method="DELETE")
+        for kernel in server.kernels():
+            server.api(f"kernels/{kernel['id']}", method="DELETE")
+        driver.get("about:blank")  # no application polling the server until the next module
+
+
+def lab_session(name: str) -> Iterator[Lab]:
+    """A JupyterLab server and a Chromium page on it, of their own (one test module's)."""
+    with lab_processes(name) as (server, driver):
+        yield from lab_page(server, driver)

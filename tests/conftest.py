@@ -202,9 +202,19 @@ def kc(kernel):
     return kernel[1]
 
 
-@pytest.fixture(scope="module")
-def lab(request: pytest.FixtureRequest):
-    """A real JupyterLab in headless Chromium, one per test module (tests/browser.py)."""
-    from browser import lab_session
+@pytest.fixture(scope="session")
+def lab_processes():
+    """One JupyterLab server and one headless Chromium for every browser test module."""
+    from browser import lab_processes
 
-    yield from lab_session(request.module.__name__)
+    with lab_processes("browser-tests") as processes:
+        yield processes
+
+
+@pytest.fixture(scope="module")
+def lab(lab_processes):
+    """A real JupyterLab in headless Chromium: a page loaded anew for each test module,
+    its kernels shut down when the module ends (tests/browser.py)."""
+    from browser import lab_page
+
+    yield from lab_page(*lab_processes)
