@@ -190,3 +190,40 @@ def test_kernel_info_is_the_base_classes_without_the_debugger():
     with_debugger = types.SimpleNamespace(**{**fields, "has_debugger": True})
     ours = AdaptedKernel.kernel_info.fget(with_debugger)  # type: ignore[attr-defined]
     assert ours["supported_features"] == ["kernel subshells", "debugger"]
+
+
+def test_the_reply_flushes_stdout_then_stderr_and_a_write_marks_a_flush_pending():
+    # flush_only_what_was_written: stdout's flush is the barrier for what is queued
+    # before the reply; stderr's only needs to flush what was written to it.
+    from ipykernel.iostream import OutStream
+
+    body = source(Kernel.execute_request)
+    assert 0 < body.index("sys.stdout.flush()") < body.index("sys.stderr.flush()")
+    assert "self._schedule_flush()" in source(OutStream.write)
+    assert "self._flush_pending = True" in source(OutStream._schedule_flush)
+    assert "self._flush_pending = False" in source(OutStream._flush)
+    assert "self._subprocess_flush_pending = True" in source(OutStream.write)
+
+
+def test_flush_only_what_was_written_then_as_before():
+    class Stream:
+        _flush_pending = False
+        _subprocess_flush_pending = False
+        flushes = 0
+
+        def flush(self) -> None:
+            self.flushes += 1
+
+    stream = Stream()
+    restore = ipykernel_adapter.flush_only_what_was_written(stream)
+    stream.flush()
+    assert stream.flushes == 0  # nothing written: no round trip
+    stream._flush_pending = True
+    stream.flush()
+    assert stream.flushes == 1
+    restore()
+    stream._flush_pending = False
+    stream.flush()
+    assert stream.flushes == 2  # put back: every flush flushes
+    other = types.SimpleNamespace(flush=lambda: None)  # not an OutStream: left alone
+    ipykernel_adapter.flush_only_what_was_written(other)()

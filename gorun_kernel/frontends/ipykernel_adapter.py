@@ -17,6 +17,11 @@ kernel needs a little more, and this module is the only place that reaches it:
 - `_topic`: the IOPub topic of a message sent outside `send_response` (output of
   a background program goes to the cell that started it, not the current one);
 - `_allow_stdin`: what `raw_input` checks (the base class never sets it);
+- `OutStream._flush_pending` (and `_subprocess_flush_pending`): whether anything was
+  written to a stream since its last flush. Before each reply ipykernel flushes
+  sys.stdout, then sys.stderr, each a round trip through the IOPub thread; the
+  first lets every message queued before it go out (the thread sends in order),
+  so during a request the second flushes only what was written to stderr;
 - `kernel_info`: the base class imports its debugger (debugpy: 0.1-0.4 s, before
   the kernel's first reply) only to list "debugger" among the features; this
   kernel lists it when its subclass has one (`has_debugger`: gorun_kernel/debug);
@@ -32,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -79,9 +85,11 @@ class AdaptedKernel(Kernel):
     async def execute_request(self, stream: Any, ident: Any, parent: Any) -> None:
         spans.mark("request")
         self.cell_running = True
+        restore = flush_only_what_was_written(sys.stderr)
         try:
             await super().execute_request(stream, ident, parent)
         finally:
+            restore()
             self.cell_running = False
             spans.mark("replied")
             spans.flush()
@@ -162,6 +170,22 @@ class AdaptedKernel(Kernel):
     ) -> None:
         """A reply on the shell channel, from any thread's loop."""
         self.session.send(self.shell_stream, msg_type, json_clean(content), parent, idents)
+
+
+def flush_only_what_was_written(stream: Any) -> Callable[[], None]:
+    """Until the returned function is called, `stream.flush()` (an ipykernel OutStream)
+    flushes only when something was written to it since its last flush: not a wait
+    for a round trip through the IOPub thread for nothing. Any other stream: as it is."""
+    if not hasattr(stream, "_flush_pending") or "flush" in vars(stream):
+        return lambda: None
+    flush = stream.flush
+
+    def flush_written() -> None:
+        if stream._flush_pending or getattr(stream, "_subprocess_flush_pending", False):
+            flush()
+
+    stream.flush = flush_written
+    return lambda: vars(stream).pop("flush", None)
 
 
 def peek_help_request(kernel: Kernel, msg: list[Any]) -> tuple[list[Any], dict[str, Any]] | None:
