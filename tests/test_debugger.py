@@ -7,11 +7,14 @@ by the paths debugInfo's hash method and prefix give (murmur2 of the code).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import re
 import shutil
+import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -458,3 +461,79 @@ def test_stdin_with_the_debugger_on_is_asked_for_as_with_it_off(kernel: tuple[An
     on = execute(kc, code, answers=["Ada"])
     assert on.status == "ok", on.messages
     assert on.prompts == off.prompts and on.stream() == off.stream(), on.messages
+
+
+class SilentProxy:
+    """A module proxy that takes connections and never answers: a Delve build from it
+    is under way until the proxy closes (then go fails at once)."""
+
+    def __init__(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.server.getsockname()[1]}"
+        self.asked = threading.Event()  # a connection came
+        self.held: list[socket.socket] = []
+        self.closed = False
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn = self.server.accept()[0]
+                with self.lock:
+                    if self.closed:
+                        conn.close()
+                        return
+                    self.held.append(conn)
+                self.asked.set()
+
+    def close(self) -> None:
+        with self.lock:
+            self.closed = True
+            self.server.close()
+            for conn in self.held:
+                conn.close()
+
+
+def test_building_delve_leaves_the_control_channel_served(tmp_path: Path) -> None:
+    path = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if p)
+    if shutil.which("dlv", path=path):
+        pytest.skip("dlv is on PATH here: there is no build to wait for")
+    proxy = SilentProxy()
+    env = {
+        "GORUN_DLV": "",
+        "PATH": path,
+        "GORUN_CACHE": str(tmp_path / "cache"),  # no Delve built before
+        "GOMODCACHE": str(tmp_path / "modcache"),  # nor its modules
+        "GOPROXY": proxy.url,
+    }
+    try:
+        with running(env=env) as (_, kc):
+            dbg = Debug(kc)
+            dbg.seq += 1
+            content = {"type": "request", "seq": dbg.seq, "command": "initialize"}
+            init = kc.session.msg("debug_request", {**content, "arguments": {"adapterID": "go"}})
+            kc.control_channel.send(init)
+            assert proxy.asked.wait(TIMEOUT)  # go install asks it
+            info = kc.session.msg("kernel_info_request")
+            kc.control_channel.send(info)
+            replies = {}
+            while info["header"]["msg_id"] not in replies:  # the build is still waiting
+                reply = kc.control_channel.get_msg(timeout=TIMEOUT)
+                replies[reply["parent_header"]["msg_id"]] = reply
+            assert init["header"]["msg_id"] not in replies
+            assert replies[info["header"]["msg_id"]]["content"]["status"] == "ok"
+            proxy.close()  # go install fails now
+            while init["header"]["msg_id"] not in replies:
+                reply = kc.control_channel.get_msg(timeout=TIMEOUT)
+                replies[reply["parent_header"]["msg_id"]] = reply
+            answer = replies[init["header"]["msg_id"]]["content"]
+            assert not answer["success"]
+            message = answer["message"]
+            assert message.startswith("The debugger needs Delve (dlv v1.27.2)")
+            assert message.endswith("cells run as usual without it.") and "\n" not in message
+            from kernel_client import execute
+
+            assert execute(kc, 'fmt.Println("still here")').stream() == "still here\n"
+    finally:
+        proxy.close()

@@ -40,13 +40,16 @@ def test_the_installed_ipykernel_is_in_the_tested_range_and_pinned_to_it():
     assert f'"ipykernel{ipykernel_adapter.TESTED}"' in pyproject
 
 
-@pytest.mark.parametrize("name", ["execute_request", "complete_request", "inspect_request"])
+@pytest.mark.parametrize(
+    "name", ["execute_request", "complete_request", "inspect_request", "debug_request"]
+)
 def test_request_handlers_are_coroutines_taking_stream_ident_parent(name):
     handler = getattr(Kernel, name)
     assert inspect.iscoroutinefunction(handler), f"Kernel.{name} is no longer a coroutine"
     assert params(handler) == ["self", "stream", "ident", "parent"]
-    # The kernel's own handlers are found by name through shell_handlers.
-    assert name in Kernel.msg_types
+    # The kernel's own handlers are found by name through shell_handlers (debug_request:
+    # control_handlers).
+    assert name in (Kernel.control_msg_types if name == "debug_request" else Kernel.msg_types)
 
 
 def test_help_handlers_call_the_do_methods_the_kernel_overrides():
@@ -167,6 +170,7 @@ def test_the_adapter_overrides_exactly_the_listed_hooks():
         "inspect_request",
         "process_control",
         "pre_handler_hook",
+        "debug_request",
     }
 
 

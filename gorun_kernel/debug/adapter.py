@@ -177,6 +177,7 @@ class Debugger:
         self._event("continued", {"threadId": 1, "allThreadsContinued": True})
 
     def close(self) -> None:
+        delve.cancel()  # a first initialize may be building Delve
         self.end_run()
 
     # -- JupyterLab's requests ---------------------------------------------------

@@ -4,14 +4,18 @@ Like the typeinfo helper (help/typeinfo.py), nothing of this runs for a cell
 unless the debugger is on: the first debug request looks for dlv in
 $GORUN_DLV, then in gorun's cache (built there before), then on PATH, and
 else builds the pinned version from the module proxy into the cache (`go
-install`, a minute or two, once per toolchain). When none of that works (no
-network and nothing cached), DelveUnavailable says so in one sentence.
+install`, a minute or two, once per toolchain; the kernel answers initialize
+from a task of its own meanwhile, so its control channel is served). When
+none of that works (no network and nothing cached), DelveUnavailable says so
+in one sentence.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import threading
 from pathlib import Path
@@ -26,6 +30,7 @@ VERSION = "v1.27.2"
 BUILD_TIMEOUT = 900.0  # Delve and its dependencies, from the proxy, on a loaded machine
 
 _lock = threading.Lock()
+_building: subprocess.Popen[str] | None = None  # the go install under way, for cancel()
 
 
 class DelveUnavailable(GorunError):
@@ -64,21 +69,39 @@ def _build(tc: Toolchain, target: Path) -> Path:
     for name in ("GOOS", "GOARCH", "GOFLAGS", "GOEXPERIMENT", "GOWORK"):
         env.pop(name, None)
     env.update(GOBIN=str(target.parent), GOFLAGS="-buildvcs=false", GOWORK="off")
+    global _building
     try:
-        res = subprocess.run(
+        _building = subprocess.Popen(
             [tc.go, "install", f"{MODULE}/cmd/dlv@{VERSION}"],
             env=env,
             cwd=target.parent,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=BUILD_TIMEOUT,
+            start_new_session=True,  # its own group: cancel() ends go and its compilers
         )
-    except (OSError, subprocess.TimeoutExpired) as e:
-        raise DelveUnavailable(_unavailable(str(e))) from None
-    if res.returncode != 0 or not target.is_file():
-        last = (res.stderr.strip().splitlines() or ["go install failed"])[-1]
+        try:
+            _, err = _building.communicate(timeout=BUILD_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            cancel()
+            raise DelveUnavailable(_unavailable(f"no build after {BUILD_TIMEOUT:.0f} s")) from None
+        code = _building.returncode
+    except OSError as e:
+        raise DelveUnavailable(_unavailable(e.strerror or str(e))) from None
+    finally:
+        _building = None
+    if code != 0 or not target.is_file():
+        last = (err.strip().splitlines() or ["go install failed"])[-1]
         raise DelveUnavailable(_unavailable(last))
     return target
+
+
+def cancel() -> None:
+    """End a build of Delve under way (the kernel shuts down)."""
+    building = _building
+    if building is not None:
+        with contextlib.suppress(OSError):
+            os.killpg(building.pid, signal.SIGKILL)
 
 
 def _unavailable(why: str) -> str:

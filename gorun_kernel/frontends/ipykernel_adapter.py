@@ -11,6 +11,9 @@ kernel needs a little more, and this module is the only place that reaches it:
   content does (and ipykernel then refuses the message as a replay);
 - `complete_request`/`inspect_request`: run as tasks of their own, so the shell
   channel is free at once;
+- `debug_request`: initialize, which may first build Delve (a minute or two,
+  once), runs as a task of its own: ipykernel handles one control message at
+  a time, and kernel_info, interrupt and shutdown are served meanwhile;
 - `process_control`: to know when the shutdown request is fully handled;
 - `pre_handler_hook` and `saved_sigint_handler`: our own SIGINT handler while a
   request is handled;
@@ -116,6 +119,13 @@ class AdaptedKernel(Kernel):
 
     async def inspect_request(self, stream: Any, ident: Any, parent: Any) -> None:
         self.detach(super().inspect_request(stream, ident, parent))
+
+    async def debug_request(self, stream: Any, ident: Any, parent: Any) -> None:
+        # A DAP client sends nothing else before initialize's answer: no reordering.
+        if parent["content"].get("command") == "initialize":
+            self.detach(super().debug_request(stream, ident, parent))
+        else:
+            await super().debug_request(stream, ident, parent)
 
     async def process_control(self, msg: Any) -> None:
         await super().process_control(msg)
