@@ -291,6 +291,9 @@ class Classroom:
         log = (self.state / "podman.log").open("wb")
         self._podman = subprocess.Popen(
             [*podman.command(), "system", "service", "--time=0", f"unix://{socket_path}"],
+            # conmon (a container's monitor) writes a file "oom" into its working directory
+            # when the container's program is killed for memory: the run's, not the caller's
+            cwd=self.state,
             env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip

@@ -74,14 +74,11 @@ def shared_go_env(modcache: Path, gocache: str) -> dict[str, str]:
 def image_env() -> dict[str, str]:
     """The Go environment baked into the single-user image (Dockerfile ENV).
 
-    The class's module cache only: each student's build cache and gorun cache are
-    the defaults in their home, seeded by their kernel from the machine-wide cache
-    that the image build fills (`python -m gorun_kernel warm --machine`)."""
-    env = shared_go_env(IMAGE_CACHE_ROOT / "gomod", gocache="")
-    del env["GOCACHE"]
-    return env
+    The class's module cache, and the student's build cache seeded in the image from
+    the machine-wide cache (`python -m gorun_kernel warm --machine`, then `--seed`)."""
+    return shared_go_env(IMAGE_CACHE_ROOT / "gomod", str(IMAGE_CACHE_ROOT / "go-build"))
 
 
-# Variables that would take a student's kernel off the image's machine-wide cache
-# (config.yaml's extraEnv must not set them).
-IMAGE_UNSET = ("GOCACHE", "GORUN_CACHE", "GORUN_MACHINE_CACHE")
+# The caches' variables: the image sets what they must be; config.yaml's extraEnv must
+# not move them (a kernel would lose the image's seeded cache or the machine cache).
+CACHE_VARIABLES = ("GOCACHE", "GORUN_CACHE", "GORUN_MACHINE_CACHE")

@@ -185,16 +185,20 @@ def _quantity(text: str | int | float) -> float:
 
 def test_the_image_warms_the_machine_wide_cache_after_the_install() -> None:
     """The image's build cache is the package's machine-wide one (issue 23's command), made
-    after the install (its entries are for that toolchain and that gorun), and nothing in
-    the image's environment takes a student's kernel off it."""
+    after the install (its entries are for that toolchain and that gorun), and the
+    student's GOCACHE is seeded from it by the package, as the student, in the image."""
     dockerfile = (ROOT / "classroom" / "Dockerfile").read_text()
     runs = _dockerfile_runs(dockerfile)
     install = runs.index(settings.INSTALL_COMMAND)
     # from outside the checkout, or python would warm the checkout's display package
-    assert "cd / && python -m gorun_kernel warm --machine" in runs[install + 1 :]
+    warm = runs.index("cd / && python -m gorun_kernel warm --machine")
+    assert warm > install
+    (seed,) = [i for i, r in enumerate(runs) if "python -m gorun_kernel warm --seed" in r]
+    assert seed > warm and "cd / && runuser -u ${NB_USER} --" in runs[seed], runs[seed]
     image_env = _dockerfile_env(dockerfile)
     assert {k: image_env.get(k) for k in settings.image_env()} == settings.image_env()
-    assert not set(settings.IMAGE_UNSET) & set(image_env), image_env
+    assert image_env["GOCACHE"] == str(settings.IMAGE_CACHE_ROOT / "go-build")
+    assert not {"GORUN_CACHE", "GORUN_MACHINE_CACHE"} & set(image_env), image_env
     # The class's caches add only the module cache (no build cache of their own).
     (fill,) = [r for r in runs if "python -m classroom.caches" in r]
     assert "--gomodcache" in fill and "--gocache" not in fill, fill
@@ -226,7 +230,7 @@ def test_container_and_z2jh_config_match_the_local_settings() -> None:
     # a kernel off the image's caches; the notebook opened is the exercise, in the Go
     # kernel that `pip install` registers.
     assert user["extraEnv"] == settings.KERNEL_ENV
-    assert not set(settings.IMAGE_UNSET) & set(user["extraEnv"])
+    assert not set(settings.CACHE_VARIABLES) & set(user["extraEnv"])
     assert user["defaultUrl"] == "/lab"
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     spec_targets = pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]["shared-data"]

@@ -83,8 +83,8 @@ def _exec(name: str, argv: list[str]) -> str:
 @needs_podman
 @pytest.mark.timeout(1800)  # the first build of a session installs the image's packages
 def test_a_new_users_first_cell_in_the_image_is_an_ordinary_edited_cell(class_image) -> None:
-    """The image build ran `python -m gorun_kernel warm --machine`; a new user's kernel
-    seeds its own go build cache from it, so the first cell's plan (`go build -n`) is
+    """The image build ran `python -m gorun_kernel warm --machine` and seeded the user's
+    go build cache from it (`warm --seed`), so a new user's first cell's plan (`go build -n`) is
     compile + link of the cell alone, as for an edited cell: built_by "direct". Had go
     to compile fmt or the runtime, the plan would hold their compiles and go would build
     it (built_by "go", "a new import set whose plan is more than compile + link")."""
@@ -108,9 +108,9 @@ def test_a_new_users_first_cell_in_the_image_is_an_ordinary_edited_cell(class_im
     finally:
         podman.run(["rm", "-f", "-t", "0", name], check=False)
     print(f"\nfirst cell {first}\nedited cell {edited}", file=sys.stderr)
-    # The student's own cache (go's default, in their home) came from the machine cache,
-    # which they cannot write.
-    assert gocache == "/home/jovyan/.cache/go-build"
+    # The student's own cache (the image's, seeded in its build) came from the machine
+    # cache, which they cannot write.
+    assert gocache == settings.image_env()["GOCACHE"]
     assert seeded == machine_stamp and machine_stamp.startswith("go1."), (seeded, machine_stamp)
     assert writable == "", f"the student can write the machine cache: {writable}"
     # Neither cell came from the executable cache; both were compile + link of the cell.

@@ -186,3 +186,37 @@ def test_warm_of_a_package_that_is_not_there_says_so_and_fails():
     )  # fmt: skip
     assert res.returncode == 0, res.stdout + res.stderr
     assert "warm: fmt, strings: " in res.stdout and "warm: done in" in res.stdout
+
+
+def test_warm_seed_copies_the_machine_cache_into_this_users_caches(tmp_path: Path):
+    """`warm --seed` (an image's user, ahead of time): the machine cache's entries and
+    index land in this user's caches, marked with its stamp; a machine cache of another
+    Go is not used, and says so."""
+    from gorun_kernel.build import machinecache
+    from gorun_kernel.build.toolchain import find_toolchain
+
+    machine = tmp_path / "machine"
+    (machine / machinecache.GOCACHE / "0a").mkdir(parents=True)
+    (machine / machinecache.GOCACHE / "0a" / "0a1b-d").write_bytes(b"compiled package")
+    (machine / machinecache.GORUN / "stdlib").mkdir(parents=True)
+    (machine / machinecache.GORUN / "stdlib" / "index").write_text("fmt")
+    stamp = f"{find_toolchain().version} 2026-01-01T00:00:00+00:00\n"
+    (machine / machinecache.STAMP).write_text(stamp)
+    env = {
+        **os.environ, "GORUN_MACHINE_CACHE": str(machine),
+        "GOCACHE": str(tmp_path / "user" / "go-build"), "GORUN_CACHE": str(tmp_path / "gorun"),
+    }  # fmt: skip
+    argv = [sys.executable, "-m", "gorun_kernel", "warm", "--seed"]
+    res = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert res.stdout == f"warm: GOCACHE={env['GOCACHE']} seeded from {machine}\n"
+    mine = Path(env["GOCACHE"])
+    assert (mine / "0a" / "0a1b-d").read_bytes() == b"compiled package"
+    assert (mine / machinecache.MARKER).read_text() == stamp
+    assert (tmp_path / "gorun" / "stdlib" / "index").read_text() == "fmt"
+    (machine / machinecache.STAMP).write_text("go1.0 2026-01-01T00:00:00+00:00\n")
+    res = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 1
+    version = find_toolchain().version
+    said = f"warm: no machine-wide cache for {version} at {machine} (made by go1.0)\n"
+    assert res.stderr == said

@@ -174,6 +174,34 @@ def warm_machine(root: Path) -> bool:
     return ok
 
 
+def seed_now() -> int:
+    """`warm --seed`: seed this user's caches from the machine cache; an exit status."""
+    try:
+        tc = find_toolchain()
+    except GorunError as e:
+        print(f"warm: {e}", file=sys.stderr)
+        return 1
+    root, gocache = machinecache.location(), tc.goenv.get("GOCACHE", "")
+    made = machinecache.stamp(root)
+    if made is None or made.split(" ", 1)[0] != tc.version:
+        found = f"made by {made.split(' ', 1)[0]}" if made else "none this user can read"
+        print(f"warm: no machine-wide cache for {tc.version} at {root} ({found})", file=sys.stderr)
+        return 1
+    from gorun_kernel.paths import cache_root
+
+    machinecache.seed(gocache, tc.version, root)
+    machinecache.seed_gorun_cache(cache_root(), root)
+    try:
+        seeded = (Path(gocache) / machinecache.MARKER).read_text() == made
+    except OSError:
+        seeded = False
+    if not seeded:  # GOCACHE off, or not writable
+        print(f"warm: could not seed GOCACHE={gocache} from {root}", file=sys.stderr)
+        return 1
+    print(f"warm: GOCACHE={gocache} seeded from {root}")
+    return 0
+
+
 class Warmer:
     """The background warm-up of one process (a kernel, or IPython with the magic)."""
 
@@ -294,11 +322,20 @@ def main(argv: list[str] | None = None) -> None:
         help="fill the machine-wide warmed cache every user's kernel seeds from "
         f"({machinecache.DEFAULT}, or $GORUN_MACHINE_CACHE); run once, by whoever installs",
     )  # fmt: skip
+    parser.add_argument(
+        "--seed", action="store_true",
+        help="seed this user's GOCACHE and gorun cache from the machine-wide cache now, as "
+        "their kernel does at its start (an image's user, ahead of time)",
+    )  # fmt: skip
     parser.add_argument("--background", metavar="DIR", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.background:
         _background(Path(args.background))
         return
+    if args.seed:
+        if args.packages or args.machine:
+            parser.error("--seed copies the machine-wide cache; name no packages, no --machine")
+        sys.exit(seed_now())
     if args.machine:
         if args.packages:
             parser.error("--machine warms the standard list; name no packages")
