@@ -115,6 +115,7 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--dlv", default=os.environ.get("GORUN_DLV") or shutil.which("dlv") or "")
     ap.add_argument("--out")
+    ap.add_argument("--before", help="also a debugging kernel of this tree (a worktree)")
     args = ap.parse_args()
     if not args.dlv:
         sys.exit("give --dlv (a dlv v1.27.x) or put dlv on PATH")
@@ -123,25 +124,31 @@ def main() -> None:
     cache = tempfile.mkdtemp(prefix="gorun-bench-debug-cache-")
     env = {**os.environ, "GORUN_DLV": args.dlv, "GORUN_CACHE": cache}
     on, off = Client(env, work), Client(env, work)
-    on.debug("initialize", {"adapterID": "go", "supportsVariableType": True})
-    on.debug("attach")
+    kernels = [("on", on), ("off", off)]
+    if args.before:  # its own cache: the same edits are built again, not found
+        before_cache = tempfile.mkdtemp(prefix="gorun-bench-debug-before-")
+        before_env = {**env, "PYTHONPATH": args.before, "GORUN_CACHE": before_cache}
+        kernels.append(("on (before)", Client(before_env, work)))
+    for name, client in kernels:
+        if name != "off":
+            client.debug("initialize", {"adapterID": "go", "supportsVariableType": True})
+            client.debug("attach")
     n = int(time.time()) % 100000 * 1000
-    for client in (on, off):  # the import set's first build (go's plan), not measured
+    for _, client in kernels:  # the import set's first build (go's plan), not measured
         n += 1
         client.run(SNIPPET % n)
     gomod = Path(work, "plain")
     gomod.mkdir()
     (gomod / "go.mod").write_text("module plain\n\ngo 1.21\n")
-    times: dict[str, list[float]] = {"on": [], "off": [], "go run": [], "to stopped": []}
+    times: dict[str, list[float]] = {name: [] for name, _ in kernels}
+    times.update({"go run": [], "to stopped": []})
     # The kernel's own split of each on/off run (its reply's gorun_timing): the build,
     # the run (under dlv when on: dlv's start, the DAP handshake, the program, the end).
-    split: dict[str, list[float]] = {
-        f"{k} {p}": [] for k in ("on", "off") for p in ("build", "run")
-    }
+    split: dict[str, list[float]] = {f"{k} {p}": [] for k, _ in kernels for p in ("build", "run")}
     memory: list[tuple[int, int]] = []
     for _ in range(args.reps):
-        for name, client in (("on", on), ("off", off)):
-            n += 1
+        n += 1
+        for name, client in kernels:  # the same edit for each (their caches are their own)
             times[name].append(client.run(SNIPPET % n))
             for part in ("build", "run"):
                 split[f"{name} {part}"].append(client.shares[-1].get(part) or 0.0)
@@ -163,10 +170,10 @@ def main() -> None:
         on.debug("continue", {"threadId": 1})
         on.run("")  # the stopped cell ends; an empty cell after it marks the queue's end
         on.debug("setBreakpoints", {"source": {"path": path}, "breakpoints": []})
-        on.settle()
-        off.settle()
-    on.close()
-    off.close()
+        for _, client in kernels:
+            client.settle()
+    for _, client in kernels:
+        client.close()
     lines = [
         f"# Debugger figures ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})",
         "",
@@ -186,7 +193,11 @@ def main() -> None:
             f"| {name} | {statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f}) |"
         )
     ratio = statistics.median(times["on"]) / statistics.median(times["off"])
-    lines += ["", f"Debugger on / off, an edited cell with no breakpoint hit: {ratio:.2f}x.", ""]
+    lines += ["", f"Debugger on / off, an edited cell with no breakpoint hit: {ratio:.2f}x."]
+    if args.before:
+        was = statistics.median(times["on (before)"]) / statistics.median(times["off"])
+        lines.append(f"The tree given as --before ({args.before}), on / off: {was:.2f}x.")
+    lines.append("")
     kernel = statistics.median(m[0] for m in memory) / 1024
     total = statistics.median(m[1] for m in memory) / 1024
     lines.append(

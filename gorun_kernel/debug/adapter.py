@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import json
 import os
 import shlex
 import signal
@@ -41,6 +40,7 @@ from gorun_kernel.debug import cells, delve
 from gorun_kernel.debug.dap import DapClient, DapClosed, Message
 
 LAUNCHER = Path(__file__).with_name("launch.py")
+TELEMETRY = "GO_TELEMETRY_CHILD"  # launch.py's: dlv without Go telemetry's side process
 DEBUG_GCFLAGS = "-gcflags=all=-N -l"  # no optimisation, no inlining: every line and variable
 # Keep DWARF (go run's defaults strip it), uncompressed: the linker does not spend
 # ~0.1 s compressing it, nor Delve ~20 ms inflating it, for a file read once.
@@ -99,8 +99,18 @@ class Run:
             self.listener.close()
 
     def target(self) -> dict[str, Any]:
-        """The program, its arguments and directory, as launch.py wrote them."""
-        return json.loads((self.tmp / "target").read_text())
+        """A DAP launch of the program, its arguments and directory, as launch.py wrote them."""
+        cwd, telemetry, program, *args = (self.tmp / "target").read_bytes().split(b"\0")
+        # The program's environment is the run's: launch.py set the telemetry variable
+        # for dlv alone (null in a launch's env: unset).
+        env = {TELEMETRY: os.fsdecode(telemetry[1:]) if telemetry else None}
+        return {
+            "mode": "exec",
+            "program": os.fsdecode(program),
+            "args": [os.fsdecode(a) for a in args],
+            "cwd": os.fsdecode(cwd),
+            "env": env,
+        }
 
     def exited(self, code: int) -> None:
         """The program's exit code, for launch.py to end with."""
@@ -351,7 +361,7 @@ class Debugger:
             run.client = client
             client.call("initialize", {"linesStartAt1": True, **self.client_args})
             target = run.target()
-            launched = client.call("launch", {"mode": "exec", **target}, timeout=CONNECT_TIMEOUT)
+            launched = client.call("launch", target, timeout=CONNECT_TIMEOUT)
             if not launched.get("success"):  # the cell says why (launch.py); dlv leaves
                 run.failed(_launch_failed(launched))
                 client.request("disconnect", {"terminateDebuggee": True})
