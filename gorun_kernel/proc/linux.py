@@ -58,9 +58,13 @@ def _resolve_syscall() -> Callable[..., int] | None:
     try:
         # PyDLL: the call keeps the GIL, so a child of the clone goes on exactly
         # where its parent was (no GIL to take back in a process of one thread).
-        return ctypes.PyDLL(None, use_errno=True).syscall  # type: ignore[no-any-return]
+        call = ctypes.PyDLL(None, use_errno=True).syscall
     except (OSError, AttributeError):
         return None
+    # syscall(long number, ...): its arguments as the C library reads them, whole words.
+    call.argtypes = [ctypes.c_long, ctypes.c_void_p, ctypes.c_size_t]
+    call.restype = ctypes.c_long
+    return call  # type: ignore[no-any-return]
 
 
 _SYSCALL = _resolve_syscall()
