@@ -46,7 +46,12 @@ def built(engine, code: str, flags: str = "", cwd: str = "."):
 
 def test_edited_cells_are_compiled_and_linked_directly(go_engine):
     first, out = built(go_engine, hello(f"a{SALT}"))
-    assert out == f"hello a{SALT}\n" and first.built_by == "direct", first.fallback
+    # The first cell of an import set is direct when go's build cache has fmt's archive
+    # (the plan is compile + link); in a cache where fmt was never built (a fresh
+    # machine, a trimmed cache) go builds it, and says so: the fast path is for edits.
+    new_deps = "a new import set whose plan is more than compile + link"
+    assert out == f"hello a{SALT}\n", out
+    assert first.built_by == "direct" or first.fallback == new_deps, first.fallback
     again, out = built(go_engine, hello(f"b{SALT}"))
     assert out == f"hello b{SALT}\n" and again.built_by == "direct"
     assert again.timing()["built_by"] == "direct"
