@@ -34,6 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from gorun_kernel import spans
 from gorun_kernel.build.toolchain import Toolchain
 from gorun_kernel.compose.linedirs import CURRENT, cell_file
 from gorun_kernel.debug import cells, delve
@@ -160,6 +161,7 @@ class Debugger:
         prefix = [sys.executable, "-S", "-E", str(LAUNCHER), self.dlv, str(run.port)]
         prefix += [str(run.tmp / "dlv.log"), str(run.tmp)]
         threading.Thread(target=self._connect, args=(run,), name="gorun-dlv", daemon=True).start()
+        spans.mark("debug-begun")
         return [DEBUG_GCFLAGS, DEBUG_LDFLAGS, "-exec", shlex.join(prefix)]
 
     def end_run(self) -> None:
@@ -185,6 +187,7 @@ class Debugger:
         if self.stopped:
             self.stopped.clear()
         self._event("continued", {"threadId": 1, "allThreadsContinued": True})
+        spans.mark("debug-ended")
 
     def close(self) -> None:
         delve.cancel()  # a first initialize may be building Delve
