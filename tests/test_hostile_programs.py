@@ -73,12 +73,15 @@ def stopped_child(pid: int, timeout: float = 60) -> int:
 
 STOP_SUPERVISOR = "syscall.Kill(os.Getppid(), syscall.SIGSTOP)\n"
 # Stopped again and again (once could land before the supervisor reported the pid,
-# when the kernel continues it at once), for as long as it is our parent.
+# when the kernel continues it at once), for as long as it is our parent. Every
+# 250 ms: a supervisor woken by its parent's death (one SIGCONT) has that long to
+# get a CPU before it is stopped again (docs/faults.md: on a machine loaded far
+# past its cores, 50 ms lost that race about once in 12).
 KEEP_STOPPING = (
     "p := os.Getppid()\n"
     "for os.Getppid() == p {\n"
     "\tsyscall.Kill(p, syscall.SIGSTOP)\n"
-    "\ttime.Sleep(50 * time.Millisecond)\n"
+    "\ttime.Sleep(250 * time.Millisecond)\n"
     "}\n"
 )
 
