@@ -131,8 +131,8 @@ def test_the_kernel_warms_in_the_background_until_a_cell_comes(empty_gocache, kc
 
 
 def test_a_killed_kernels_warm_up_ends_too(empty_gocache):
-    # ready=False: the warm-up starts with the kernel, before it answers.
-    with running(ready=False, now=True) as (km, _):
+    # The warm-up starts once the kernel has answered kernel_info (ready).
+    with running(now=True) as (km, _):
         kernel_pid = km.provisioner.process.pid
         pid, work = wait_for(lambda: warm_up_of(kernel_pid), "the warm-up's go build runs")
         os.kill(kernel_pid, signal.SIGKILL)  # nothing of the kernel's own code runs

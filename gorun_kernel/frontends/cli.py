@@ -49,9 +49,7 @@ def main(argv: list[str]) -> None:
         sys.stderr.write(USAGE)
         sys.exit(f"python -m gorun_kernel: unknown command {command!r}")
     else:
-        from gorun_kernel.build.warm import WARMER
-
-        WARMER.start()  # go's build cache warms from the first moment, before ipykernel loads
+        # (go's build cache warms once the kernel has said it is ready: kernel.py)
         from gorun_kernel.frontends.kernel import main as kernel
 
         kernel(argv)
