@@ -73,6 +73,11 @@ class ClassOptions:
     # server as that user (the Hub runs as root). python must then be an environment
     # every user may run (classroom.userenv), class_dir a directory every user may read.
     unix_users: list[str] = field(default_factory=list)
+    # nbgrader: a directory holding the class's nbgrader_config.py (the exchange's root,
+    # the course's id), first on each student server's JUPYTER_CONFIG_PATH, where
+    # nbgrader's server extension (JupyterLab's Assignments panel: list, fetch, submit)
+    # reads it. With Unix users, every student must be able to read it.
+    nbgrader_config: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -144,6 +149,12 @@ class Classroom:
         return env
 
     def _student_env(self) -> dict[str, str]:
+        env = self._servers_env()
+        if self.options.nbgrader_config is not None:
+            env["JUPYTER_CONFIG_PATH"] = str(self.options.nbgrader_config)
+        return env
+
+    def _servers_env(self) -> dict[str, str]:
         assert self.state is not None
         if self.options.unix_users:
             return self._unix_student_env()
@@ -228,6 +239,12 @@ class Classroom:
                 f"{self.options.python} cannot be run by the students (it is under "
                 f"{userenv.first_unusable(Path(self.options.python))}): make an environment "
                 "they can run with `python -m classroom.userenv /opt/gorun-class`"
+            )
+        config = self.options.nbgrader_config
+        if config is not None and not userenv.usable_by_all(config / "nbgrader_config.py"):
+            raise ClassroomError(
+                f"{config / 'nbgrader_config.py'} cannot be read by the students: nbgrader's "
+                "Assignments panel in their servers would not find the exchange"
             )
 
     def _prepare_for_unix_users(self) -> None:

@@ -93,6 +93,11 @@ class Student:
     def server_url(self) -> str:
         return f"{self.hub_url}/user/{self.name}"
 
+    async def server_request(self, method: str, path: str, body: Any = None) -> Any:
+        """A request to the student's own server (path under its base URL), as JupyterLab
+        makes them: the contents API, a server extension's handlers (nbgrader's)."""
+        return await self._request(method, f"{self.server_url}/{path}", body)
+
     async def start_server(self, timeout: float = 300) -> None:
         """POST the server, then read the Hub's progress events until it says ready."""
         started = time.monotonic()

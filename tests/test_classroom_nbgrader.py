@@ -24,69 +24,19 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from nbgrader_course import (
+    ENDLESS,
+    NOTEBOOKS,
+    RIGHT,
+    STUB,
+    WRONG,
+    cells_by_id,
+    check,
+    nbgrader,
+    source,
+)
 
 pytestmark = pytest.mark.e2e
-
-NOTEBOOKS = Path(__file__).parent.parent / "notebooks"
-STUB = '// YOUR CODE HERE\npanic("not implemented")'
-
-# Off by one: s[len(s)-i] is past the end at i == 0, so every real case panics.
-WRONG = """\
-func IsPalindrome(s string) bool {
-	for i := 0; i < len(s)/2; i++ {
-		if s[i] != s[len(s)-i] {
-			return false
-		}
-	}
-	return true
-}"""
-
-RIGHT = """\
-func IsPalindrome(s string) bool {
-	keep := func(r rune) rune {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			return unicode.ToLower(r)
-		}
-		return -1
-	}
-	rs := []rune(strings.Map(keep, s))
-	for i := range len(rs) / 2 {
-		if rs[i] != rs[len(rs)-1-i] {
-			return false
-		}
-	}
-	return true
-}"""
-
-
-def nbgrader(course: Path, exchange: Path | None = None):  # -> NbGraderAPI
-    """nbgrader's API for the course, configured as its nbgrader_config.py would."""
-    from nbgrader.apps import NbGraderAPI
-    from traitlets.config import Config
-
-    c = Config()
-    c.CourseDirectory.root = str(course)
-    c.CourseDirectory.course_id = "go101"
-    c.ClearSolutions.code_stub = {"go": STUB}
-    if exchange is not None:
-        c.Exchange.root = str(exchange)
-    return NbGraderAPI(config=c)
-
-
-def check(result: dict) -> None:
-    assert result["success"], result.get("error", "") + result.get("log", "")
-
-
-def cells_by_id(nb: dict) -> dict[str, dict]:
-    return {
-        c["metadata"]["nbgrader"]["grade_id"]: c
-        for c in nb["cells"]
-        if "grade_id" in c["metadata"].get("nbgrader", {})
-    }
-
-
-def source(cell: dict) -> str:
-    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
 
 
 def test_autograde_gives_0_to_a_wrong_answer_and_full_points_to_a_right_one(tmp_path, monkeypatch):
@@ -140,21 +90,6 @@ def test_autograde_gives_0_to_a_wrong_answer_and_full_points_to_a_right_one(tmp_
     assert "panic: runtime error: index out of range [7] with length 7" in table
     assert "cell[2]:3" in table  # the student's line: s[i] != s[len(s)-i] (//line directives)
 
-
-# Never returns once two letters match (i and j are never moved on): the class's
-# %timeout (the notebook's set-up cell) stops every test that calls it, not a person.
-ENDLESS = """\
-func IsPalindrome(s string) bool {
-	rs := []rune(strings.ToLower(s))
-	i, j := 0, len(rs)-1
-	for i < j {
-		if rs[i] == rs[j] {
-			continue
-		}
-		return false
-	}
-	return true
-}"""
 
 STUDENTS = {"gcright": RIGHT, "gcwrong": WRONG, "gcendless": ENDLESS}
 RUNUSER = shutil.which("runuser") or "runuser"  # in /usr/sbin

@@ -15,6 +15,10 @@ class's caches). One Hub for every check:
   cell is: built_by "direct") and written by none (permission denied);
 - nothing of one student's is readable by another (home, GOCACHE, scratch, notebook);
 - after the Hub stops no process of theirs is left, and the users are removed.
+
+A second Hub, the same students: nbgrader's round trip through their own servers
+(nbgrader's server extension, as JupyterLab's Assignments panel calls it: list, fetch,
+submit; the answer saved through the contents API), graded by the teacher.
 """
 
 from __future__ import annotations
@@ -27,12 +31,23 @@ import pwd
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from nbgrader_course import (
+    ENDLESS,
+    NOTEBOOKS,
+    RIGHT,
+    WRONG,
+    cells_by_id,
+    check,
+    nbgrader,
+    source,
+)
 
 ROOT = Path(__file__).parent.parent
 sys.path.insert(0, str(ROOT))  # classroom/ is not part of the installed package
@@ -69,6 +84,7 @@ pytestmark = [
 ]
 
 MODULE = "example.com/greet@v1.2.0"  # from the tests' module proxy, into the class's cache
+COURSE = "go101"  # nbgrader's course id (tests/nbgrader_course.py's configuration)
 
 
 def processes_of(uid: int) -> list[int]:
@@ -201,23 +217,29 @@ async def _run(student: Student, cell: Cell) -> str:
     return run.output
 
 
+def class_options(students: list[pwd.struct_passwd], machine_cache: Path) -> ClassOptions:
+    """The class of these students: the kept environment (made or brought up to date)
+    and the kept class directory, its machine cache linked from the session's."""
+    KEPT.mkdir(exist_ok=True)
+    KEPT.chmod(0o755)
+    python = userenv.make(KEPT / "env")
+    # The class's own `warm --machine` (run by the Hub, with the students' go) starts
+    # from the session's filled machine cache: the same go finds every entry there, so
+    # it checks rather than compiles the standard library a second time.
+    for part in (machinecache.GOCACHE, machinecache.GORUN):
+        machinecache.link_missing(machine_cache / part, KEPT / "class" / "machine" / part)
+    names = [s.pw_name for s in students]
+    return ClassOptions(
+        class_dir=KEPT / "class", modules=[MODULE], python=str(python), unix_users=names
+    )
+
+
 def test_students_as_unix_users_run_as_themselves_share_caches_read_only_and_see_nothing_of_each_other(  # noqa: E501
     students: list[pwd.struct_passwd], machine_cache: Path
 ) -> None:
-    KEPT.mkdir(exist_ok=True)
-    KEPT.chmod(0o755)
     started = time.monotonic()
-    python = userenv.make(KEPT / "env")
+    options = class_options(students, machine_cache)
     env_seconds = time.monotonic() - started
-    names = [s.pw_name for s in students]
-    # The class's own `warm --machine` (run by the Hub below, with the students' go)
-    # starts from the session's filled machine cache: the same go finds every entry
-    # there, so it checks rather than compiles the standard library a second time.
-    for part in (machinecache.GOCACHE, machinecache.GORUN):
-        machinecache.link_missing(machine_cache / part, KEPT / "class" / "machine" / part)
-    options = ClassOptions(
-        class_dir=KEPT / "class", modules=[MODULE], python=str(python), unix_users=names
-    )
     room = Classroom(options)
     try:
         room.start(timeout=300)
@@ -308,3 +330,147 @@ async def _class(room: Classroom, students: list[pwd.struct_passwd]) -> None:
     finally:
         for student in opened:
             student.close()
+
+
+def test_nbgrader_round_trip_through_the_students_own_servers_on_the_hub(
+    students: list[pwd.struct_passwd], machine_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The teacher generates and releases notebooks/classroom.ipynb; each student, in their
+    own server on the Hub (as that Unix user), lists, fetches and submits it through
+    nbgrader's server extension as JupyterLab's Assignments panel does, and saves their
+    answer through the server's contents API; the teacher collects, autogrades and makes
+    the feedback. The endless answer is stopped by the notebook's %timeout."""
+    pytest.importorskip("nbgrader", reason='nbgrader is in the test extra: pip install ".[test]"')
+    # nbgrader (the teacher's, in this process) runs `alembic` from PATH: this venv's
+    bindir = os.path.dirname(sys.executable)
+    monkeypatch.setenv("PATH", bindir + os.pathsep + os.environ.get("PATH", ""))
+    from nbgrader.api import Gradebook
+
+    started = time.monotonic()
+    answers = dict(zip((s.pw_name for s in students), (RIGHT, WRONG, ENDLESS), strict=True))
+    work = Path(tempfile.mkdtemp(prefix="gorun-class-nbgrader-"))
+    try:
+        work.chmod(0o755)  # the students reach the exchange and the class's config through it
+        exchange = work / "exchange"
+        exchange.mkdir()
+        exchange.chmod(0o777)  # as nbgrader's docs make /srv/nbgrader/exchange
+        config = work / "students"  # what the students' servers read (JUPYTER_CONFIG_PATH)
+        config.mkdir(mode=0o755)
+        (config / "nbgrader_config.py").write_text(
+            "c = get_config()  # noqa: F821\n"
+            f"c.CourseDirectory.course_id = {COURSE!r}\n"
+            f"c.Exchange.root = {str(exchange)!r}\n"
+        )
+        (config / "nbgrader_config.py").chmod(0o644)
+        course = work / "course"
+        (course / "source" / "ps1").mkdir(parents=True)
+        course.chmod(0o700)  # the teacher's: solutions and hidden tests
+        shutil.copy(NOTEBOOKS / "classroom.ipynb", course / "source" / "ps1")
+        shutil.copy(NOTEBOOKS / "palindromes.txt", course / "source" / "ps1")
+        api = nbgrader(course, exchange)
+        check(api.generate_assignment("ps1"))
+        check(api.release_assignment("ps1"))
+
+        options = class_options(students, machine_cache)
+        options.nbgrader_config = config
+        room = Classroom(options)
+        try:
+            room.start(timeout=300)
+            logged_in = asyncio.run(_submit_all(room, students, answers))
+            for account in students:  # submitted by the student's server, as the student
+                (inbound,) = (exchange / COURSE / "inbound").glob(f"{account.pw_name}+ps1+*")
+                assert (inbound / "classroom.ipynb").stat().st_uid == account.pw_uid
+            submitted = time.monotonic() - started
+
+            check(api.collect("ps1"))
+            for name in answers:
+                check(api.autograde("ps1", name))
+            check(api.generate_feedback("ps1"))
+            check(api.release_feedback("ps1"))
+            graded = time.monotonic() - started
+            asyncio.run(_fetch_feedback_all(logged_in, students))
+        finally:
+            left = room.stop()
+        assert left.processes == [], left.processes
+        for account in students:
+            assert processes_of(account.pw_uid) == [], f"{account.pw_name} still runs something"
+        with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+            scores = {name: gb.find_submission("ps1", name).score for name in answers}
+        print(
+            f"\nnbgrader grades through the students' servers: {scores}; submitted at "
+            f"{submitted:.1f} s, graded at {graded:.1f} s, "
+            f"feedback fetched and the Hub stopped at {time.monotonic() - started:.1f} s",
+            file=sys.stderr,
+        )
+        assert list(scores.values()) == [3, 0, 0], scores  # right, wrong, endless
+        endless = students[2].pw_name
+        autograded = course / "autograded" / endless / "ps1" / "classroom.ipynb"
+        cells = cells_by_id(json.loads(autograded.read_text()))
+        for grade_id in ("visible_tests", "hidden_tests"):
+            outputs = cells[grade_id]["outputs"]
+            text = json.dumps(outputs)
+            assert outputs[-1]["output_type"] == "error", text
+            assert "timed out after 2s" in text, text[-1500:]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+async def _submit_all(
+    room: Classroom, students: list[pwd.struct_passwd], answers: dict[str, str]
+) -> list[Student]:
+    logged_in = await asyncio.gather(*(log_in(room, s.pw_name) for s in students))
+    await asyncio.gather(
+        *(
+            _fetch_answer_submit(student, account, answers[account.pw_name])
+            for student, account in zip(logged_in, students, strict=True)
+        )
+    )
+    return logged_in
+
+
+async def _fetch_feedback_all(logged_in: list[Student], students: list[pwd.struct_passwd]) -> None:
+    """The Assignments panel's Fetch Feedback: the teacher's feedback into each student's
+    ps1/feedback/<timestamp>/, by their server, as them."""
+    ps1 = {"course_id": COURSE, "assignment_id": "ps1"}
+    for student, account in zip(logged_in, students, strict=True):
+        listing = await student.server_request("POST", "assignments/fetch_feedback", ps1)
+        (submitted,) = [a for a in _assignments(listing) if a["status"] == "submitted"]
+        (submission,) = submitted["submissions"]
+        assert submission["has_local_feedback"], submission
+        (html,) = Path(account.pw_dir, "ps1", "feedback").glob("*/classroom.html")
+        assert html.stat().st_uid == account.pw_uid
+        assert "IsPalindrome" in html.read_text()
+
+
+def _assignments(listing: dict) -> list[dict]:
+    assert listing["success"], listing.get("value")
+    return [a for a in listing["value"] if a["assignment_id"] == "ps1"]
+
+
+async def _fetch_answer_submit(student: Student, account: pwd.struct_passwd, answer: str) -> None:
+    """As a student in JupyterLab: the Assignments panel lists ps1 as released, Fetch;
+    the notebook opened, the answer written and saved; Submit."""
+    await student.start_server()
+    listing = await student.server_request("GET", f"assignments?course_id={COURSE}")
+    assert [a["status"] for a in _assignments(listing)] == ["released"], listing
+    ps1 = {"course_id": COURSE, "assignment_id": "ps1"}
+    listing = await student.server_request("POST", "assignments/fetch", ps1)
+    (fetched,) = [a for a in _assignments(listing) if a["status"] == "fetched"]
+    paths = [nb["path"] for nb in fetched["notebooks"]]
+    assert paths == ["ps1/classroom.ipynb"], fetched
+    # fetched by the student's server, as the student, into their home
+    notebook = Path(account.pw_dir, "ps1", "classroom.ipynb")
+    assert notebook.stat().st_uid == account.pw_uid
+
+    model = await student.server_request("GET", "api/contents/ps1/classroom.ipynb")
+    nb = model["content"]
+    assert 'panic("not implemented")' in source(cells_by_id(nb)["answer"])  # the stub
+    cells_by_id(nb)["answer"]["source"] = answer
+    saved = {"type": "notebook", "format": "json", "content": nb}
+    await student.server_request("PUT", "api/contents/ps1/classroom.ipynb", saved)
+    assert source(cells_by_id(json.loads(notebook.read_text()))["answer"]) == answer
+
+    listing = await student.server_request("POST", "assignments/submit", ps1)
+    submitted = [a for a in _assignments(listing) if a["status"] == "submitted"]
+    assert len(submitted) == 1 and len(submitted[0]["submissions"]) == 1, listing
+    student.close()
