@@ -4,6 +4,7 @@ configuration, and three students' answers (right, wrong, never ending)."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 NOTEBOOKS = Path(__file__).parent.parent / "notebooks"
@@ -54,6 +55,20 @@ def nbgrader(course: Path, exchange: Path | None = None):  # -> NbGraderAPI
 
 def check(result: dict) -> None:
     assert result["success"], result.get("error", "") + result.get("log", "")
+
+
+def released(work: Path, exchange: Path):  # -> NbGraderAPI
+    """The teacher's course in work/course (theirs alone: solutions and hidden tests),
+    with notebooks/classroom.ipynb as ps1, generated and released to the exchange."""
+    course = work / "course"
+    (course / "source" / "ps1").mkdir(parents=True)
+    course.chmod(0o700)
+    shutil.copy(NOTEBOOKS / "classroom.ipynb", course / "source" / "ps1")
+    shutil.copy(NOTEBOOKS / "palindromes.txt", course / "source" / "ps1")
+    api = nbgrader(course, exchange)
+    check(api.generate_assignment("ps1"))
+    check(api.release_assignment("ps1"))
+    return api
 
 
 def cells_by_id(nb: dict) -> dict[str, dict]:

@@ -40,14 +40,14 @@ from pathlib import Path
 import pytest
 from nbgrader_course import (
     ENDLESS,
-    NOTEBOOKS,
     RIGHT,
     WRONG,
     cells_by_id,
     check,
-    nbgrader,
+    released,
     source,
 )
+from unix_users import end_processes, processes_of
 
 ROOT = Path(__file__).parent.parent
 sys.path.insert(0, str(ROOT))  # classroom/ is not part of the installed package
@@ -87,25 +87,6 @@ MODULE = "example.com/greet@v1.2.0"  # from the tests' module proxy, into the cl
 COURSE = "go101"  # nbgrader's course id (tests/nbgrader_course.py's configuration)
 
 
-def processes_of(uid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        with contextlib.suppress(OSError):
-            if entry.isdigit() and os.stat(f"/proc/{entry}").st_uid == uid:
-                found.append(int(entry))
-    return found
-
-
-def kill_processes(uid: int, timeout: float = 30) -> None:
-    """What a failed run left of a test user (userdel refuses a user who runs something)."""
-    deadline = time.monotonic() + timeout
-    while (left := processes_of(uid)) and time.monotonic() < deadline:
-        for pid in left:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, 9)
-        time.sleep(0.05)  # until the kernel has reaped them
-
-
 @pytest.fixture(scope="module")
 def students() -> Iterator[list[pwd.struct_passwd]]:
     """Three new users, their homes 0700 (Debian's useradd makes them 0755 unless told)."""
@@ -121,7 +102,7 @@ def students() -> Iterator[list[pwd.struct_passwd]]:
     finally:
         for name in made:
             uid = pwd.getpwnam(name).pw_uid
-            kill_processes(uid)
+            end_processes(uid)
             subprocess.run(["userdel", "--remove", name], check=False, capture_output=True)
             # the kernels' per-user scratch root (empty: the test checks no session is left);
             # a later user given the same uid must not inherit it
@@ -362,14 +343,8 @@ def test_nbgrader_round_trip_through_the_students_own_servers_on_the_hub(
             f"c.Exchange.root = {str(exchange)!r}\n"
         )
         (config / "nbgrader_config.py").chmod(0o644)
+        api = released(work, exchange)
         course = work / "course"
-        (course / "source" / "ps1").mkdir(parents=True)
-        course.chmod(0o700)  # the teacher's: solutions and hidden tests
-        shutil.copy(NOTEBOOKS / "classroom.ipynb", course / "source" / "ps1")
-        shutil.copy(NOTEBOOKS / "palindromes.txt", course / "source" / "ps1")
-        api = nbgrader(course, exchange)
-        check(api.generate_assignment("ps1"))
-        check(api.release_assignment("ps1"))
 
         options = class_options(students, machine_cache)
         options.nbgrader_config = config

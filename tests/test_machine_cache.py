@@ -29,6 +29,7 @@ from pathlib import Path
 import pytest
 from jupyter_client import KernelManager
 from kernel_client import START_TIMEOUT, execute
+from unix_users import end_processes
 
 from gorun_kernel.build import machinecache
 from gorun_kernel.build.toolchain import find_toolchain
@@ -98,26 +99,6 @@ def user() -> Iterator[pwd.struct_passwd]:
         end_processes(pwd.getpwnam(name).pw_uid)  # the test's kernel's, if left
         subprocess.run(["userdel", "-r", name], check=False, capture_output=True)
         shutil.rmtree(home, ignore_errors=True)
-
-
-def processes_of(uid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        with contextlib.suppress(OSError):
-            if entry.isdigit() and os.stat(f"/proc/{entry}").st_uid == uid:
-                found.append(int(entry))
-    return found
-
-
-def end_processes(uid: int, timeout: float = 30) -> None:
-    """Kill what is left of a test user's processes and wait until they are gone
-    (userdel refuses a user who still runs something)."""
-    deadline = time.monotonic() + timeout
-    while (left := processes_of(uid)) and time.monotonic() < deadline:
-        for pid in left:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, 9)
-        time.sleep(0.05)
 
 
 @contextlib.contextmanager
