@@ -92,6 +92,24 @@ def profile(spans: Path, client: list[tuple[int, int]]) -> dict[str, list[float]
     return rows
 
 
+def steps(spans: Path, client: list[tuple[int, int]]) -> str:
+    """--steps: every instant's step (from the one before it), median ms, in cell order."""
+    kernel = read_lines(spans)[-len(client) :]
+    supervisor = read_lines(Path(str(spans) + ".supervisor"))
+    supervisor = supervisor[-len(client) :] if len(supervisor) >= len(client) else []
+    per: dict[str, list[float]] = {}
+    for i, (sent, idle) in enumerate(client):
+        marks = [("client-send", sent), *kernel[i], ("client-idle", idle)]
+        if supervisor:
+            marks += supervisor[i]
+        marks.sort(key=lambda m: m[1])
+        for (_, t0), (name, t1) in itertools.pairwise(marks):
+            per.setdefault(name, []).append((t1 - t0) / 1e6)
+    lines = ["| step (ends at) | median ms |", "| --- | --- |"]
+    lines += [f"| {name} | {statistics.median(v):.3f} |" for name, v in per.items()]
+    return "\n".join(lines)
+
+
 def table(rows: dict[str, list[float]], totals: list[float]) -> str:
     medians = {row: statistics.median(v) for row, v in rows.items() if v}
     overhead = sum(ms for row, ms in medians.items() if not _not_overhead(row))
@@ -118,6 +136,7 @@ def main() -> None:
     parser.add_argument("--web", action="store_true", help="an edited net/http cell")
     parser.add_argument("--tree", help="the checkout whose kernel runs (default: this one)")
     parser.add_argument("--out")
+    parser.add_argument("--steps", action="store_true", help="also every step, finer than the rows")
     args = parser.parse_args()
     tree = args.tree or str(Path(__file__).resolve().parent.parent)
     work = Path(tempfile.mkdtemp(prefix="gorun-spans-"))
@@ -148,6 +167,8 @@ def main() -> None:
         + table(rows, [(b - a) / 1e6 for a, b in client])
         + "\n"
     )
+    if args.steps:
+        text += "\n" + steps(spans, client) + "\n"
     print(text)
     if args.out:
         Path(args.out).write_text(text)
