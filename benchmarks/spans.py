@@ -49,7 +49,7 @@ ROWS: dict[str, tuple[str, ...]] = {
         "runner", "process", "spawn", "supervised", "loop-done", "cleaned", "ran",
     ),
     "supervisor start (cgroup, spawner, fork)": (
-        "cgroup-made", "spawner-got", "sup-forked", "spawner-answered", "spawned",
+        "launch-made", "standby-got", "spawner-answered", "spawned",
         "sup-start", "sup-setup", "sup-fds",
     ),
     "spawn (the program's start)": (

@@ -134,3 +134,101 @@ def _descendants(pid: int) -> list[int]:
     from gorun_kernel.proc import linux
 
     return list(linux.descendants(pid))
+
+
+# -- the standby: the next run's supervisor, forked before the run ------------------
+
+STANDBY = textwrap.dedent(
+    """
+    import json, os, sys, time
+    from gorun_kernel.proc import cgroup, linux, spawner
+    from gorun_kernel.proc.control import Control
+    from gorun_kernel.proc.process import ProcessSpec, run_process
+
+    class Sink:
+        def __init__(self): self.out = ""
+        def stdout(self, t): self.out += t
+        def stderr(self, t): pass
+        def event(self, e): pass
+        def input_wanted(self, p): return None
+
+    def run():
+        sink = Sink()
+        program = [sys.executable, "-S", "-c", "import os; print(os.getppid())"]
+        res = run_process(ProcessSpec(program, os.getcwd(), os.environ), Control(), sink)
+        assert res.returncode == 0, res
+        return int(sink.out)
+
+    def cgroup_of(pid):
+        text = open(f"/proc/{pid}/cgroup").read()
+        return next(line[3:] for line in text.splitlines() if line.startswith("0::"))
+
+    deadline = time.monotonic() + 60
+    while not spawner.SPAWNER.ready and time.monotonic() < deadline:
+        run()
+    last = run()  # through the spawner: its standby took it, and a new one is made after it
+    box = cgroup.sandbox()
+    v2 = box is not None and box.lifetime is not None and box.lifetime_version == 2
+    spawner_pid = spawner.SPAWNER.proc.pid
+    waiting = []
+    while not waiting and time.monotonic() < deadline:  # (made as the last run ended)
+        waiting = [p for p in linux.children(spawner_pid)  # (not the last run's, exiting)
+                   if p != last and os.getsid(p) == p
+                   and (not v2 or os.path.basename(cgroup_of(p)).startswith("run-s"))]
+    standby = waiting[0]
+    info = {"v2": v2, "spawner": spawner_pid, "standby": standby,
+            "standby_cgroup": cgroup_of(standby), "supervisor": run()}
+    print(json.dumps(info), flush=True)
+    if len(sys.argv) > 1:  # wait for the test to kill us, a standby waiting
+        run()
+        print("[]", flush=True)
+        time.sleep(3600)
+    """
+)
+
+
+def standby_kernel(*args: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.Popen(
+        [sys.executable, "-c", STANDBY, *args], env=env, stdout=subprocess.PIPE, text=True
+    )
+
+
+def test_the_next_runs_supervisor_waits_in_its_own_cgroup_before_the_run() -> None:
+    """After a run, the spawner has a supervisor ready for the next one: already a
+    session leader, in a run cgroup of its own (run-sN) where the program will be born;
+    the next run is supervised by exactly that process."""
+    proc = standby_kernel()
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0, out
+    info = json.loads(out.splitlines()[0])
+    if not info["v2"]:
+        pytest.skip("no writable cgroup v2 hierarchy here: standbys come without a cgroup")
+    assert info["standby_cgroup"].rsplit("/", 1)[1].startswith("run-s")
+    assert info["supervisor"] == info["standby"]
+    assert gone([info["spawner"], info["standby"]]) == []
+
+
+def test_a_kernel_killed_while_a_standby_waits_leaves_no_process_and_no_cgroup() -> None:
+    proc = standby_kernel("wait")
+    assert proc.stdout is not None
+    info = json.loads(proc.stdout.readline())
+    assert proc.stdout.readline().strip() == "[]"
+    spawner_pid = info["spawner"]
+    below = _descendants(spawner_pid)
+    assert below, "no standby waiting below the spawner"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert gone([spawner_pid, *below]) == []
+    if info["v2"]:
+        session = Path(
+            "/sys/fs/cgroup/unified"
+            if Path("/sys/fs/cgroup/unified").is_dir()
+            else "/sys/fs/cgroup"
+        )
+        leftover = [
+            p
+            for p in session.glob(f"**/gorun-{proc.pid}-*/run-s*")  # (the session's own)
+        ]
+        # the standby's cgroup was removed by the spawner on its way out
+        assert all(not p.exists() for p in leftover), leftover

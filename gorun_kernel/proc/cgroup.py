@@ -329,6 +329,12 @@ _lock = threading.Lock()
 _ending: list[RunGroup] = []  # killed, emptying: removed by a later run (end(wait=False))
 
 
+def tidy() -> None:
+    """Remove the cgroups of ended runs that have emptied since (at each run's start)."""
+    if _ending:
+        _remove_ended()
+
+
 def _remove_ended() -> None:
     """Remove the cgroups of ended runs that have emptied since."""
     with _lock:

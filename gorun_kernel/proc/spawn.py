@@ -178,14 +178,18 @@ class SupervisedChild:
         path = find_program(argv, cwd, env)
         spans.mark("supervised")
         box = cgroup.sandbox()
-        self.cgroup = box.run(memory.limit if memory is not None else None) if box else None
-        launch = supervisor.Launch(
-            path, argv, cwd, dict(env), stdio, keep, memory, cgroup=self.cgroup
-        )
+        limit = memory.limit if memory is not None else None
+
+        def make_group() -> cgroup.RunGroup | None:
+            # (where the spawner's standby supervisor brings none: spawner.py)
+            return box.run(limit) if box is not None else None
+
+        launch = supervisor.Launch(path, argv, cwd, dict(env), stdio, keep, memory)
         self.argv0 = argv[0]
         _reap_later()
-        spans.mark("cgroup-made")
-        self.supervisor, self.report = spawner.start(launch)
+        cgroup.tidy()
+        spans.mark("launch-made")
+        self.supervisor, self.report, self.cgroup = spawner.start(launch, make_group)
         spans.mark("spawner-answered")  # (a fork of ours, at worst)
         control.supervisor = self.supervisor
         self.pid: int | None = None

@@ -1,28 +1,44 @@
-"""A long-lived spawner of per-run supervisors: a run without a fork of the kernel.
+"""A long-lived spawner of per-run supervisors, each forked before its run: a run without a fork.
 
 Each program runs under a supervisor of its own (supervisor.py). Forked from
 the kernel, that costs a copy of the kernel's page tables each run (2-30 ms for
-a 60 MB Python with its threads, more on a busy machine): most of an unchanged
-cell's re-run. So the kernel starts, at its first run, one small process of its
-own (`python -m gorun_kernel.proc.spawner`, a few MB: this module and the
-supervisor's), and from then on each run's supervisor is forked from that one
-instead, and does exactly what it did when forked from the kernel: a session of
-its own, child subreaper, the run's cgroup and memory limit, the report pipe,
-nothing left behind. Without a memory limit it is forked straight into the run's
-cgroup (v2, clone3), so that the program is born there without a move between
-cgroups (see _fork_into_run). The first run, and any run when the spawner is not (or no
+a 60 MB Python with its threads, more on a busy machine). So the kernel starts,
+at its first run, one small process of its own (`python -m gorun_kernel.proc.spawner`,
+a few MB: this module and the supervisor's), and from then on each run's supervisor
+comes from that one, and does exactly what it did when forked from the kernel: a
+session of its own, child subreaper, the run's cgroup and memory limit, the report
+pipe, nothing left behind. The first run, and any run when the spawner is not (or no
 longer) there, forks from the kernel as before.
 
-The spawner ends when its socket does: the kernel's process is gone, however
-it ended (not PR_SET_PDEATHSIG: that follows the thread that started it, and
-runs happen in threads that end). Each supervisor's parent death signal then
-ends its run as the kernel's death did before: nothing outlives the kernel.
+Even a small fork costs a millisecond or two, and a run's cgroup a directory made:
+most of an unchanged cell's re-run (issue 23). So the spawner keeps one supervisor
+ready before it is asked for one, a *standby*: forked into a cgroup of its own,
+made for the next run (clone3 with CLONE_INTO_CGROUP, or moved there once, ahead
+of time), already a session leader, subreaper, watching its parent. The standby
+itself takes the next launch from the kernel's socket, answers its pid and its
+cgroup's name, and supervises; the program is born in that cgroup from its
+posix_spawn (a vfork: no move between cgroups, each of which waits for an RCU
+grace period). The spawner makes the next standby once the taken one's program
+has ended (the run's reply is then on its way: the fork is off the path of both
+this run and the next), or at once when a launch waits and there is none (a
+background program still running).
+
+The spawner and its standby end when the kernel's socket does: the kernel's
+process is gone, however it ended (not PR_SET_PDEATHSIG: that follows the thread
+that started it, and runs happen in threads that end). Each supervisor's parent
+death signal then ends its run as the kernel's death did before: nothing outlives
+the kernel.
 
 Protocol, on a SOCK_SEQPACKET pair: the kernel sends a pickled `Launch` and,
 as SCM_RIGHTS, the program's stdin, stdout, stderr, the report pipe's write
-end and the descriptors it keeps (channels), in that order; the spawner answers
-the supervisor's pid (or `error ERRNO`). The kept descriptors are put back at
-the kernel's numbers: the program's environment names them.
+end and the descriptors it keeps (channels), in that order; the standby answers
+`pid PID GROUP` (GROUP: the name of the run's cgroup in the session's, made by
+the spawner, or `-` where the launch brought its own, under a memory limit, or
+there are none), `error ERRNO`, or `retry` (it cannot take this launch: the
+kernel forks the run's supervisor itself). The kept descriptors are put back at
+the kernel's numbers: the program's environment names them. Between a standby and
+the spawner, a pipe: `taken` once it answered, `ended` once its run's report is
+done (or its end, whatever happened), `gone` if the kernel's socket ended.
 """
 
 from __future__ import annotations
@@ -30,20 +46,33 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import gc
+import itertools
 import os
 import pickle
+import selectors
 import signal
 import socket
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
 from gorun_kernel import spans
-from gorun_kernel.proc import linux, supervisor
+from gorun_kernel.proc import cgroup, linux, supervisor
+from gorun_kernel.proc.cgroup import RunGroup
 
 GIVE_UP = 3  # spawners lost before every run forks from the kernel again, as before
 MAX_FDS = 64  # stdio, the report pipe, and the channels a run keeps
+LOST_STANDBYS = 3  # standbys in a row that die untaken: the spawner gives up (and the
+# kernel forks its runs' supervisors itself)
+
+MakeGroup = Callable[[], RunGroup | None]
+
+
+class Retry(OSError):
+    """A standby that cannot take this launch: the kernel forks its supervisor itself."""
 
 
 class Spawner:
@@ -56,20 +85,40 @@ class Spawner:
         self.ready = False
         self.owner = 0  # the pid that started it (a forked child of ours must not use it)
         self.failures = 0  # spawners that died or never said ready: after GIVE_UP, none
+        # The session's v2 cgroup, where the spawner makes each standby's (None: the
+        # kernel makes a run's cgroup itself, as under a memory limit).
+        self.groups: Path | None = None
+        self.origin: Path | None = None  # cgroup.procs of the cgroup the session's is in
 
-    def start(self, launch: supervisor.Launch) -> tuple[int, int]:
-        """A supervisor for launch: (its pid, the read end of its report pipe)."""
+    def start(
+        self, launch: supervisor.Launch, make_group: MakeGroup
+    ) -> tuple[int, int, RunGroup | None]:
+        """A supervisor for launch: (its pid, the read end of its report pipe, the run's
+        cgroup). make_group makes the run's cgroup where the standby brings none."""
+        made = False
         with self.lock:
             if self._usable():
                 try:
-                    return self._through_spawner(launch)
+                    if self.groups is None or launch.memory is not None:
+                        launch, made = replace(launch, cgroup=make_group()), True
+                    pid, report, name = self._through_spawner(launch)
+                    return pid, report, self._group(launch, name)
                 except (OSError, ValueError, TypeError, AttributeError, pickle.PicklingError):
                     # gone (or a launch it cannot take): this run forks from us as
                     # before, the next starts a new spawner
                     self._drop()
             elif self.proc is None and self.failures < GIVE_UP:
                 self._begin()
-        return supervisor.start(launch)
+        if not made:
+            launch = replace(launch, cgroup=make_group())
+        pid, report = supervisor.start(launch)
+        return pid, report, launch.cgroup
+
+    def _group(self, launch: supervisor.Launch, name: str) -> RunGroup | None:
+        if launch.cgroup is not None or name == "-" or self.groups is None:
+            return launch.cgroup
+        origin = [self.origin] if self.origin is not None else []
+        return RunGroup([self.groups / name], 2, origin)
 
     def _usable(self) -> bool:
         if self.sock is None or self.owner != os.getpid():
@@ -87,10 +136,17 @@ class Spawner:
         return self.ready
 
     def _begin(self) -> None:
+        box = cgroup.sandbox()
+        args: list[str] = []
+        self.groups = self.origin = None
+        if box is not None and box.lifetime is not None and box.lifetime_version == 2:
+            self.groups, self.origin = box.lifetime, box.origin.get(box.lifetime)
+            args = [str(self.groups), str(self.origin or "")]
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-S", "-m", "gorun_kernel.proc.spawner", str(theirs.fileno())],
+                [sys.executable, "-S", "-m", "gorun_kernel.proc.spawner", str(theirs.fileno()),
+                 *args],
                 pass_fds=[theirs.fileno()], env={**os.environ, "PYTHONPATH": _path()},
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 start_new_session=True,  # no Ctrl-C or kernel interrupt meant for us
@@ -103,13 +159,13 @@ class Spawner:
             theirs.close()
         self.sock, self.owner, self.ready = ours, os.getpid(), False
 
-    def _through_spawner(self, launch: supervisor.Launch) -> tuple[int, int]:
+    def _through_spawner(self, launch: supervisor.Launch) -> tuple[int, int, str]:
         assert self.sock is not None
         r, w = os.pipe()
         try:
             fds = [*launch.stdio, w, *launch.keep]
             socket.send_fds(self.sock, [pickle.dumps(launch)], fds)
-            answer = self.sock.recv(64).decode()
+            answer = self.sock.recv(256).decode()
         except BaseException:
             os.close(r)
             raise
@@ -118,8 +174,11 @@ class Spawner:
         word, _, value = answer.partition(" ")
         if word != "pid":
             os.close(r)
+            if word == "retry":
+                raise Retry("the standby supervisor cannot take this launch")
             raise OSError(int(value or 0), "the spawner could not fork")
-        return int(value), r
+        pid, _, name = value.partition(" ")
+        return int(pid), r, name or "-"
 
     def _drop(self) -> None:
         self.failures += 1
@@ -147,70 +206,139 @@ def _path() -> str:
 SPAWNER = Spawner()
 
 
-def start(launch: supervisor.Launch) -> tuple[int, int]:
+def start(launch: supervisor.Launch, make_group: MakeGroup) -> tuple[int, int, RunGroup | None]:
     """supervisor.start, by way of the kernel's spawner when there is one."""
-    return SPAWNER.start(launch)
+    return SPAWNER.start(launch, make_group)
 
 
 # -- the spawner process -----------------------------------------------------------
+
+
+class _Groups:
+    """The standbys' cgroups, made in the session's (None: none made here)."""
+
+    def __init__(self, parent: Path | None, origin: Path | None) -> None:
+        self.parent = parent
+        self.origin = [origin] if origin is not None else []
+        self.numbers = itertools.count(1)
+        self.of: dict[int, RunGroup] = {}  # a standby's pid: its cgroup, until reaped
+
+    def make(self) -> RunGroup | None:
+        if self.parent is None:
+            return None
+        directory = self.parent / f"run-s{next(self.numbers)}"
+        try:
+            directory.mkdir()
+        except OSError:
+            return None
+        return RunGroup([directory], 2, self.origin)
+
+    def reaped(self, pid: int) -> None:
+        """A standby is gone, and with it its run: its cgroup is empty (unless the
+        kernel removed it already), or holds what its run left, killed now."""
+        group = self.of.pop(pid, None)
+        if group is not None:
+            group.end(wait=False)
+
+
+_GROUPS = _Groups(None, None)
+
+
+class _Standby:
+    """A supervisor forked ahead of its run, and the pipe it talks to the spawner on."""
+
+    def __init__(self, pid: int, pipe: int) -> None:
+        self.pid, self.pipe = pid, pipe
+        self.said = b""
 
 
 def _serve(sock: socket.socket, parent: int) -> None:
     gc.disable()  # nothing here makes cycles; a collection would only cost time per run
     for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGHUP):
         signal.signal(sig, signal.SIG_IGN)
-    signal.signal(signal.SIGCHLD, _on_child)  # supervisors are reaped as they end
+    signal.signal(signal.SIGCHLD, _on_child)  # standbys are reaped as they end
     if os.getppid() != parent:
         return  # the kernel is gone already
     sock.send(b"ready")
+    sel = selectors.DefaultSelector()
+    standby: _Standby | None = None  # the one waiting for a launch
+    running: dict[int, _Standby] = {}  # taken ones, by pipe, until their run ended
+    wanted = True  # a standby is to be made now
+    lost = 0
     while True:
-        _reap()
+        if standby is None and wanted:
+            standby = _fork_standby(sock, sel)
+            wanted = False
+        if standby is None:
+            sel.register(sock, selectors.EVENT_READ)  # a launch waits: a standby now
         try:
-            msg, fds, _, _ = socket.recv_fds(sock, 1 << 20, MAX_FDS)
-        except OSError:
-            return
-        if not msg:
-            return  # the kernel closed its end: it is gone
-        spans.forget()
-        spans.mark("spawner-got")
-        try:
-            pid = _fork_supervisor(pickle.loads(msg), fds)  # noqa: S301 (our kernel, a private pair)
-            answer = f"pid {pid}"
-        except OSError as e:
-            answer = f"error {e.errno or 0}"
+            events = sel.select()
         finally:
-            for fd in fds:
+            if standby is None:
+                sel.unregister(sock)
+        for key, _ in events:
+            if key.fileobj is sock:
+                wanted = True
+                continue
+            fd = key.fd
+            one = standby if standby is not None and standby.pipe == fd else running.get(fd)
+            if one is None:
+                continue
+            data = _read(fd)
+            one.said += data
+            if b"gone" in one.said:
+                _reap_standby(one)
+                return  # the kernel closed its end: it is gone
+            if one is standby and (b"taken" in one.said or not data):
+                standby, lost = None, (0 if b"taken" in one.said else lost + 1)
+                if lost >= LOST_STANDBYS:
+                    return  # standbys die at birth here: the kernel forks its own
+                running[fd] = one
+                if not data:
+                    wanted = True
+            if fd in running and (b"ended" in one.said or not data):
+                del running[fd]
+                sel.unregister(fd)
                 os.close(fd)
-        sock.send(answer.encode())
+                wanted = True  # the run is over: the next one's standby
 
 
-def _fork_supervisor(launch: supervisor.Launch, fds: list[int]) -> int:
+def _read(fd: int) -> bytes:
+    try:
+        return os.read(fd, 64)
+    except OSError:
+        return b""
+
+
+def _reap_standby(one: _Standby) -> None:
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(one.pid, 0)
+    _GROUPS.reaped(one.pid)
+
+
+def _fork_standby(sock: socket.socket, sel: selectors.BaseSelector) -> _Standby:
     me = os.getpid()
-    pid, inside = _fork_into_run(launch)
+    group = _GROUPS.make()
+    r, w = os.pipe()
+    pid, inside = _fork_into(group)
     if pid == 0:
-        spans.mark("sup-forked")
         code = 70
         try:
+            os.close(r)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the supervisor reaps its own way
-            stdin, out, err, report, *_kept = _renumber(fds, launch.keep)
-            launch = replace(launch, stdio=(stdin, out, err), inside=inside)
-            code = supervisor._supervise(launch, report, me)
+            code = _stand_by(sock, w, group, inside, me)
         finally:
             os._exit(code)
-    return pid
+    os.close(w)
+    if group is not None:
+        _GROUPS.of[pid] = group
+    sel.register(r, selectors.EVENT_READ)
+    return _Standby(pid, r)
 
 
-def _fork_into_run(launch: supervisor.Launch) -> tuple[int, bool]:
-    """os.fork's (pid, whether the child was born in the run's cgroup).
-
-    A run without a memory limit has its supervisor born in its cgroup, so that
-    the program is born there from the supervisor's posix_spawn: no move between
-    cgroups (each waits for an RCU grace period: 10-20 ms, most of an unchanged
-    cell's run). The supervisor then stays in it: a run's cgroup.kill ends it with
-    the program, as its report's end says. (Under a memory limit the supervisor
-    stays out, so that its pages never count: the program alone is born there.)
-    """
-    directory = launch.cgroup.born_in() if launch.cgroup and launch.memory is None else None
+def _fork_into(group: RunGroup | None) -> tuple[int, bool]:
+    """os.fork's (pid, whether the child was born in group)."""
+    directory = group.born_in() if group is not None else None
     if directory is not None:
         with contextlib.suppress(OSError):
             fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
@@ -221,6 +349,64 @@ def _fork_into_run(launch: supervisor.Launch) -> tuple[int, bool]:
             if pid is not None:
                 return pid, True
     return os.fork(), False
+
+
+def _stand_by(
+    sock: socket.socket, pipe: int, group: RunGroup | None, inside: bool, spawner: int
+) -> int:
+    """In the standby: be a supervisor now, then take one launch and supervise it."""
+    if group is not None and not inside:
+        try:
+            group.enter()  # a move between cgroups, ahead of its run (no clone3 here)
+        except OSError:
+            group = None  # the launch that wants a cgroup is sent back: `retry`
+    stopper = supervisor.prepare(spawner)
+    if stopper is None:
+        return 0  # the spawner died before our death signal was armed
+
+    def orphaned(signum: int, frame: object) -> None:
+        if os.getppid() != spawner:
+            os._exit(0)  # no run yet: nothing to end
+
+    signal.signal(signal.SIGCONT, orphaned)
+    try:
+        msg, fds, _, _ = socket.recv_fds(sock, 1 << 20, MAX_FDS)
+    except OSError:
+        msg, fds = b"", []
+    if not msg:
+        _tell(pipe, b"gone")
+        return 0
+    spans.forget()
+    spans.mark("standby-got")
+    launch: supervisor.Launch = pickle.loads(msg)  # noqa: S301 (our kernel, a private pair)
+    wants_group = launch.cgroup is None and _GROUPS.parent is not None
+    if os.getppid() != spawner or (wants_group and group is None):
+        _answer(sock, "retry")
+        for fd in fds:
+            os.close(fd)
+        _tell(pipe, b"taken ended")
+        return 0
+    name = "-"
+    if launch.cgroup is None and group is not None:
+        launch, name = replace(launch, cgroup=group, inside=True), group.dirs[0].name
+    _answer(sock, f"pid {os.getpid()} {name}")
+    _tell(pipe, b"taken")
+    supervisor.watch_parent(stopper, spawner)
+    stdin, out, err, report, *_kept = _renumber(fds, launch.keep)
+    launch = replace(launch, stdio=(stdin, out, err))
+    return supervisor.serve(
+        launch, report, stopper, keep=(pipe,), after=lambda: _tell(pipe, b"ended")
+    )
+
+
+def _answer(sock: socket.socket, text: str) -> None:
+    with contextlib.suppress(OSError):
+        sock.send(text.encode())
+
+
+def _tell(pipe: int, word: bytes) -> None:
+    with contextlib.suppress(OSError):
+        os.write(pipe, word + b"\n")
 
 
 def _renumber(fds: list[int], targets: list[int]) -> list[int]:
@@ -238,18 +424,21 @@ def _renumber(fds: list[int], targets: list[int]) -> list[int]:
 
 
 def _on_child(signum: int, frame: object) -> None:
-    _reap()
-
-
-def _reap() -> None:
-    """The supervisors that have exited (each reported to the kernel before)."""
+    """Standbys that have exited (each reported to the kernel before): reaped, their
+    cgroups removed."""
     with contextlib.suppress(ChildProcessError):
-        while os.waitpid(-1, os.WNOHANG)[0]:
-            pass
+        while True:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+            if not pid:
+                return
+            _GROUPS.reaped(pid)
 
 
 def main() -> None:
+    global _GROUPS
     sock = socket.socket(fileno=int(sys.argv[1]))
+    if len(sys.argv) > 2:
+        _GROUPS = _Groups(Path(sys.argv[2]), Path(sys.argv[3]) if sys.argv[3:4] != [""] else None)
     _serve(sock, os.getppid())
 
 

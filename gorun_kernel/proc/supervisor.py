@@ -34,7 +34,7 @@ import gc
 import os
 import signal
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from gorun_kernel import spans
@@ -120,32 +120,63 @@ def _ignore(signum: int, frame: object) -> None:
 
 
 def _supervise(launch: Launch, report: int, parent: int) -> int:
+    stopper = prepare(parent)
+    if stopper is None:
+        return 0  # our parent died before PDEATHSIG was armed
+    return serve(launch, report, stopper)
+
+
+def prepare(parent: int) -> _Stopper | None:
+    """Make this process a supervisor: its own session, child subreaper, its parent's
+    death noticed. None if the parent is gone already.
+
+    Done before the run's launch is known: a standby (spawner.py) does this ahead."""
     gc.disable()
     spans.mark("sup-start")
     for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGHUP):
         signal.signal(sig, _ignore)
     stopper = _Stopper()
     signal.signal(signal.SIGTERM, stopper)
-
-    def orphaned(signum: int, frame: object) -> None:
-        # Our parent's death signal is SIGCONT, the one signal (but SIGKILL) that
-        # also wakes us if the program stopped us (SIGSTOP); we continue ours too.
-        if os.getppid() != parent:
-            stopper(signal.SIGTERM, frame)
-
-    signal.signal(signal.SIGCONT, orphaned)
+    watch_parent(stopper, parent)
     os.setsid()  # a Ctrl-C or a kernel interrupt meant for our parent never reaches us
     linux.become_child_subreaper()
     linux.set_parent_death_signal(signal.SIGCONT)
     if os.getppid() != parent:
-        return 0  # our parent died before PDEATHSIG was armed
+        return None
     spans.mark("sup-setup")
-    report = _descriptors(launch, report)
+    return stopper
+
+
+def watch_parent(stopper: _Stopper, parent: int) -> None:
+    """Our parent's death ends the run (its death signal is SIGCONT, the one signal but
+    SIGKILL that also wakes us if the program stopped us (SIGSTOP))."""
+
+    def orphaned(signum: int, frame: object) -> None:
+        if os.getppid() != parent:
+            stopper(signal.SIGTERM, frame)
+
+    signal.signal(signal.SIGCONT, orphaned)
+
+
+def serve(
+    launch: Launch,
+    report: int,
+    stopper: _Stopper,
+    keep: tuple[int, ...] = (),
+    after: Callable[[], None] | None = None,
+) -> int:
+    """Start the program, end everything it started, report; the supervisor's exit code.
+
+    keep: our own descriptors the program's set-up must leave open (a standby's pipe to
+    the spawner); after: called once the report is done."""
+    report = _descriptors(launch, report, keep)
     spans.mark("sup-fds")
     try:
         program = _spawn(launch)
     except OSError as e:
         _say(report, f"error {e.errno or errno.EIO}")
+        if after is not None:
+            after()
         return 0
     spans.mark("sup-spawned")
     _say(report, f"pid {program}")
@@ -171,18 +202,21 @@ def _supervise(launch: Launch, report: int, parent: int) -> int:
     spans.flush(".supervisor")  # (before the report ends: then the run's cgroup.kill may end us)
     _say(report, f"exit {code}")
     os.close(report)  # the run is over now, not after our own exit (a large process's)
+    if after is not None:
+        after()
     return 0
 
 
-def _descriptors(launch: Launch, report: int) -> int:
-    """Install the program's 0, 1, 2; close every other descriptor of our parent's.
+def _descriptors(launch: Launch, report: int, own: tuple[int, ...] = ()) -> int:
+    """Install the program's 0, 1, 2; close every other descriptor of our parent's
+    (but own: ours, not inheritable, so never the program's).
 
     Returns the report pipe's (possibly moved) number."""
     moved = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3) for fd in launch.stdio]
     report = fcntl.fcntl(report, fcntl.F_DUPFD_CLOEXEC, 3) if report < 3 else report
     for target, fd in enumerate(moved):
         os.dup2(fd, target, inheritable=True)
-    keep = {0, 1, 2, report, *launch.keep}
+    keep = {0, 1, 2, report, *launch.keep, *own}
     open_fds = linux.open_fds()
     if open_fds is None:
         open_fds = list(range(os.sysconf("SC_OPEN_MAX")))
