@@ -197,7 +197,7 @@ def serve(
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(program, signal.SIGKILL)
     with contextlib.suppress(Stop):
-        _end_descendants()
+        _end_descendants(program)
     spans.mark("sup-ended")
     spans.flush(".supervisor")  # (before the report ends: then the run's cgroup.kill may end us)
     _say(report, f"exit {code}")
@@ -349,14 +349,25 @@ def _wait_for(program: int) -> int:
             os.waitpid(info.si_pid, 0)
 
 
-def _end_descendants() -> None:
-    """Kill and reap every process below us, however deep and whatever its session."""
+def _end_descendants(program: int | None = None) -> None:
+    """Kill and reap every process below us, however deep and whatever its session
+    (program: ours, ended or killed, its group killed)."""
 
     def give_up(signum: int, frame: object) -> None:
         raise Stop
 
     signal.signal(signal.SIGALRM, give_up)
     signal.setitimer(signal.ITIMER_REAL, _REAP_BOUND)
+    if program is not None:
+        # Most often the program was all there was: reaped, nothing is below us (what it
+        # started would be ours now, the subreaper's: its children, or theirs), and no
+        # walk of /proc is needed.
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(program, 0)
+        try:
+            os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return  # (otherwise a child is left, running or not reaped: all are killed below)
     me = os.getpid()
     while True:
         for pid in linux.descendants(me):
