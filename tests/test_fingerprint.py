@@ -12,6 +12,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
+from gorun_kernel.build import localmods
 from gorun_kernel.build.localmods import _SKIP_DIRS, fingerprint
 
 
@@ -83,3 +86,59 @@ def test_an_edit_changes_it(tmp_path):
     before = fingerprint([lib])
     (lib / "a" / "a.go").write_text("package a // edited\n")
     assert fingerprint([lib]) != before
+
+
+# -- snapshot: the fingerprint, and stamps that tell it still holds (the re-run memo) --
+
+
+def test_a_snapshot_is_the_fingerprint_and_holds_until_a_change(tmp_path, monkeypatch):
+    monkeypatch.setattr(localmods, "RACY_NS", 0)
+    lib = tree(tmp_path / "lib")
+    state = localmods.snapshot([lib])
+    assert state.files == fingerprint([lib]) and state.trusted and state.holds()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "edit in place, same size, same second",
+        "add a file",
+        "remove a file",
+        "add a directory with a file",
+        "a nested module's go.mod removed",
+        "a broken link mended",
+    ],
+)
+def test_each_change_a_walk_would_see_breaks_the_snapshot(tmp_path, monkeypatch, change):
+    monkeypatch.setattr(localmods, "RACY_NS", 0)
+    lib = tree(tmp_path / "lib")
+    state = localmods.snapshot([lib])
+    assert state.holds()
+    if change.startswith("edit"):
+        st = (lib / "a" / "a.go").stat()
+        (lib / "a" / "a.go").write_text("package b\n")
+        os.utime(lib / "a" / "a.go", ns=(st.st_atime_ns, st.st_mtime_ns + 1))
+    elif change == "add a file":
+        (lib / "a" / "deep" / "new.go").write_text("package deep\n")
+    elif change == "remove a file":
+        (lib / "b" / "b.go").unlink()
+    elif change.startswith("add a directory"):
+        (lib / "c").mkdir()
+        (lib / "c" / "c.go").write_text("package c\n")
+    elif change.startswith("a nested"):
+        (lib / "nested" / "go.mod").unlink()
+    else:
+        (lib / "missing.go").write_text("package lib\n")
+    assert fingerprint([lib]) != state.files  # what a walk sees
+    assert not state.holds()
+
+
+def test_a_young_tree_is_not_trusted_by_its_stamps(tmp_path, monkeypatch):
+    # Changed within RACY_NS of its walk: a second change in the same tick of the
+    # file system's clock would leave every stamp as it was.
+    (tmp_path / "a.go").write_text("package a\n")
+    monkeypatch.setattr(localmods, "RACY_NS", 3600 * 10**9)
+    state = localmods.snapshot([tmp_path])
+    assert not state.trusted and not state.holds()
+    monkeypatch.setattr(localmods, "RACY_NS", 0)
+    assert localmods.snapshot([tmp_path]).holds()

@@ -16,8 +16,9 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
-from gorun_kernel.build import embeds, localmods, vet
+from gorun_kernel.build import embeds, localmods, rerun, vet
 from gorun_kernel.build import gobuild as build
 from gorun_kernel.build.direct import DirectBuilder
 from gorun_kernel.build.gobuild import Builder, BuildJob, Built
@@ -51,6 +52,10 @@ class CellBuilder:
         self.vetted = vet.VetMemory()
         # Edited cells by compile + link, once go has shown how (build/direct.py).
         self.direct = DirectBuilder(builder, scratch.path / ".gorun-direct")
+        # Module trees, walked again only when a stamp changed.
+        self.trees = localmods.Trees()
+        # Unchanged cells' builds, checked rather than worked out again (rerun.py).
+        self.memo = rerun.RerunMemo(builder.cache, scratch.go_mod, scratch.go_sum)
 
     def build(
         self,
@@ -67,12 +72,20 @@ class CellBuilder:
         A cell that fails to build leaves the session as it was, go.mod included.
         run_vet: go vet alongside the build; its findings come in the Built's log.
         """
+        adds = self._local_to_add(composed.imports, cwd, gowork)
+        memo_key = None if run_vet else rerun.memo_key(composed, flags, env, cwd, gowork)
+        if memo_key is not None and not adds:  # (a module to add: go.mod changes)
+            remembered = self.memo.find(memo_key, composed, self.local, self.std)
+            if remembered is not None:
+                return remembered
         saved = (self.scratch.go_mod.read_text(), self.scratch.go_sum.read_text(), dict(self.local))
         try:
-            self._use_local_modules(composed.imports, cwd, gowork, env)
+            self._add_local(adds, env)
             if composed.form in ("snippet", "test"):
-                return self._build_snippet(composed, flags, env, cwd, sink, run_vet)
-            built = self._go_build(self.job(composed, flags, env, cwd), sink, run_vet, composed)
+                built, final = self._build_snippet(composed, flags, env, cwd, sink, run_vet)
+            else:
+                final = composed
+                built = self._go_build(self.job(composed, flags, env, cwd), sink, run_vet, final)
         except BuildError:
             self.scratch.go_mod.write_text(saved[0])
             self.scratch.go_sum.write_text(saved[1])
@@ -83,7 +96,43 @@ class CellBuilder:
             root = self.scratch.path / composed.subdir
             self.scratch.go_mod.write_text((root / "go.mod").read_text())
             self.scratch.go_sum.write_text((root / "go.sum").read_text())
-        return built, composed
+        if memo_key is not None:
+            self._remember(memo_key, final, built, flags, env, cwd)
+        return built, final
+
+    def _remember(
+        self,
+        memo_key: rerun.MemoKey,
+        final: Composed,
+        built: Built,
+        flags: list[str],
+        env: dict[str, str],
+        cwd: str,
+    ) -> None:
+        """Note a build for the cell's next run, when it is a binary kept in the
+        executable cache under the key the state noted here gives."""
+        if built.exe is None or built.temporary or built.log or built.note:
+            return
+        go_mod, go_sum = rerun.read(self.scratch.go_mod), rerun.read(self.scratch.go_sum)
+        local = dict(self.local)
+        trees = (self.trees.state(self._local_dirs()) if local else None, self._golib())
+        job = self.job(final, flags, env, cwd)  # (its key reads the same trees, held)
+        if job.key_parts is None or go_mod is None or go_sum is None:
+            return
+        exe_key = self.builder.key(job.key_parts(), job.env)
+        if built.exe != self.builder.cache.dir / exe_key:
+            return  # stored under another key: not what this state builds
+        memo = rerun.Remembered(
+            exe_key, final.show, final.drop, final.files, go_mod, go_sum, local, trees
+        )
+        self.memo.note(memo_key, memo)
+
+    def _local_dirs(self) -> tuple[Path, ...]:
+        return tuple(m.dir for m in self.local.values())
+
+    @staticmethod
+    def _golib() -> localmods.TreeState:
+        return localmods.TREES.state((GOLIB_DIR,))
 
     def job(
         self, composed: Composed, flags: list[str], env: dict[str, str], cwd: str | None = None
@@ -100,10 +149,10 @@ class CellBuilder:
         # though the key is computed before and after it.
         local = None
         if self.local and not own_mod:
-            local = localmods.fingerprint([m.dir for m in self.local.values()])
+            local = self.trees.state(self._local_dirs()).files
         # The display package every session requires: a new gorun_kernel (or an
         # edit to it) must not run binaries built with the old one.
-        golib = None if own_mod else localmods.fingerprint([GOLIB_DIR])
+        golib = None if own_mod else self._golib().files
         # A program cell is built as `go run main.go` builds it: files named on go's
         # command line keep no build constraints (a `//go:build ignore` generator runs).
         packages = sorted(files) if composed.form == "program" else ["."]
@@ -217,19 +266,28 @@ class CellBuilder:
             self.retries[digest] = (composed.show, composed.drop)
         return built, composed
 
-    def _use_local_modules(
-        self, imports: list[str], cwd: str, gowork: str | None, env: dict[str, str]
-    ) -> None:
-        """Let the scratch module import the module around the notebook, once it is used."""
+    def _local_to_add(
+        self, imports: list[str], cwd: str, gowork: str | None
+    ) -> list[localmods.LocalModule]:
+        """The modules around the notebook that the cell's imports need and the
+        scratch module does not yet require."""
         if not imports:
-            return
+            return []
         std = self.std()
         outside = [p for p in imports if p not in std.by_path and not p.startswith("gorun/")]
         if not outside:
-            return
+            return []
+        adds: dict[str, localmods.LocalModule] = {}
         for module in localmods.around(cwd, gowork):
-            if module.path in self.local or not any(module.provides(p) for p in outside):
+            if module.path in self.local or module.path in adds:
                 continue
+            if any(module.provides(p) for p in outside):
+                adds[module.path] = module
+        return list(adds.values())
+
+    def _add_local(self, modules: list[localmods.LocalModule], env: dict[str, str]) -> None:
+        """Let the scratch module import the module around the notebook, once it is used."""
+        for module in modules:
             edits = [
                 f"-require={module.path}@{module.require_version()}",
                 f"-replace={module.path}={module.dir}",

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -137,13 +138,86 @@ def fingerprint(dirs: list[Path]) -> list[tuple[str, int, int]]:
     os.scandir: os.walk's listing, joins and stats cost several times more."""
     seen: list[tuple[str, int, int]] = []
     for top in dirs:
-        _fingerprint_dir(str(top), True, seen)
+        _fingerprint_dir(str(top), True, seen, None)
     return seen
 
 
-def _fingerprint_dir(path: str, top: bool, seen: list[tuple[str, int, int]]) -> None:
+# A stamp: what os.stat says of an entry (inode, size, modification and change
+# times), or None for one that cannot be stat'ed (a broken link, a gone directory).
+Stamp = tuple[int, int, int, int] | None
+# A snapshot whose entries changed this recently when it was taken may change again
+# within the same tick of the file system's clock, unseen by their times: such a
+# snapshot is walked again (git's "racily clean" files, the same reasoning).
+RACY_NS = 2_000_000_000
+
+
+def _stamp(path: str) -> Stamp:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+@dataclass(frozen=True)
+class TreeState:
+    """Module trees' fingerprint, and the stamps that tell cheaply that it still holds.
+
+    The stamps are of every directory the walk read (a file added, removed or
+    renamed changes its directory's times, a nested module's go.mod too) and of
+    every file it listed: while none changed, a walk would list the same files,
+    sizes and times, so the fingerprint is the walk's without walking."""
+
+    files: list[tuple[str, int, int]]  # the fingerprint
+    stamps: tuple[tuple[str, Stamp], ...]
+    trusted: bool  # nothing changed within RACY_NS of the walk
+
+    def holds(self) -> bool:
+        """Whether a walk now would give this fingerprint (False: walk again)."""
+        return self.trusted and all(_stamp(path) == stamp for path, stamp in self.stamps)
+
+
+class Trees:
+    """Module trees' states by their directories: walked again only when a stamp changed."""
+
+    def __init__(self) -> None:
+        self._states: dict[tuple[Path, ...], TreeState] = {}
+
+    def state(self, dirs: tuple[Path, ...]) -> TreeState:
+        """The trees' state: the last walk's while it holds, else a new walk."""
+        state = self._states.get(dirs)
+        if state is None or not state.holds():
+            state = self._states[dirs] = snapshot(dirs)
+        return state
+
+
+# The display package's tree, the same for every session of the process.
+TREES = Trees()
+
+
+def snapshot(dirs: list[Path] | tuple[Path, ...]) -> TreeState:
+    """Walk the trees as fingerprint does, noting the stamps of what it read."""
+    taken = time.time_ns()
+    seen: list[tuple[str, int, int]] = []
+    stamps: list[tuple[str, Stamp]] = []
+    for top in dirs:
+        _fingerprint_dir(str(top), True, seen, stamps)
+    recent = taken - RACY_NS
+    trusted = all(s is None or max(s[2], s[3]) < recent for _, s in stamps)
+    return TreeState(seen, tuple(stamps), trusted)
+
+
+def _fingerprint_dir(
+    path: str,
+    top: bool,
+    seen: list[tuple[str, int, int]],
+    stamps: list[tuple[str, Stamp]] | None,
+) -> None:
     """One directory, then its subdirectories in name order, as os.walk goes top-down
-    (symbolic links to directories are not followed; what cannot be read is left out)."""
+    (symbolic links to directories are not followed; what cannot be read is left out).
+    stamps, when given, gets the stamp of the directory and of each file listed."""
+    if stamps is not None:
+        stamps.append((path, _stamp(path)))  # before it is read: a change after shows
     try:
         with os.scandir(path) as it:
             entries = sorted(it, key=lambda e: e.name)
@@ -162,9 +236,13 @@ def _fingerprint_dir(path: str, top: bool, seen: list[tuple[str, int, int]]) -> 
         try:
             st = entry.stat()
         except OSError:
+            if stamps is not None:
+                stamps.append((entry.path, None))  # a broken link, until it is mended
             continue
         seen.append((entry.path, st.st_size, st.st_mtime_ns))
+        if stamps is not None:
+            stamps.append((entry.path, (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)))
     for entry in subdirs:
         if entry.name in _SKIP_DIRS or entry.name.startswith((".", "_")) or entry.is_symlink():
             continue
-        _fingerprint_dir(entry.path, False, seen)
+        _fingerprint_dir(entry.path, False, seen, stamps)
