@@ -197,8 +197,8 @@ def test_kernel_info_is_the_base_classes_without_the_debugger():
 
 
 def test_the_reply_flushes_stdout_then_stderr_and_a_write_marks_a_flush_pending():
-    # flush_only_what_was_written: stdout's flush is the barrier for what is queued
-    # before the reply; stderr's only needs to flush what was written to it.
+    # flush_only_what_was_written: each flushes only what was written to it (the idle
+    # status, after the reply, is what orders a cell's outputs for clients).
     from ipykernel.iostream import OutStream
 
     body = source(Kernel.execute_request)

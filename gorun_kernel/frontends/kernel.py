@@ -33,7 +33,7 @@ from gorun_kernel.frontends import (
     render,
     session_commands,
 )
-from gorun_kernel.frontends.ipykernel_adapter import AdaptedKernel
+from gorun_kernel.frontends.ipykernel_adapter import AdaptedKernel, flush_streams_only_when_written
 from gorun_kernel.frontends.presentation import Bundle, Sink, present
 from gorun_kernel.frontends.session_start import SessionStart
 from gorun_kernel.gotest import flags as testflags
@@ -139,6 +139,7 @@ class GorunKernel(AdaptedKernel):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        flush_streams_only_when_written()  # not 4 round trips to the IOPub thread a cell
         # The engine is made in a thread, once the kernel has answered kernel_info.
         self.session_start = SessionStart()
         self._help: KernelHelp | None = None
