@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Literal
 
 from gorun_kernel.compose import txtar
@@ -54,6 +55,13 @@ class Composed:
         return "go.mod" in self.files
 
 
+@lru_cache(maxsize=64)
+def _parsed(code: str) -> Cell:
+    """parse_cell, once per text: a cell run again is not parsed again. (The Cell is
+    shared by the plans made from it: nothing downstream changes an Item.)"""
+    return parse_cell(code)
+
+
 def _check_text(code: str, first_line: int) -> None:
     try:
         code.encode()
@@ -87,7 +95,7 @@ def compose_cell(
     # CRLF means nothing more than LF to Go (raw strings drop the CR), and
     # the parser and the quoted lines are simpler without it.
     code = code.replace("\r\n", "\n")
-    cell = parse_cell(code)
+    cell = _parsed(code)
     if cell.package is None and not cell.items:
         return Composed("empty", {}, {})  # only comments
     imports = [p for item in cell.items if item.kind == "import" for _, p, _ in item.imports]
@@ -138,7 +146,7 @@ def compose_tests(
     if txtar.is_txtar(code):
         raise CellError("a test cell is a snippet of test functions, not several files")
     code = code.replace("\r\n", "\n")  # as in compose_cell
-    cell = parse_cell(code) if code.strip() else Cell(None, [])
+    cell = _parsed(code) if code.strip() else Cell(None, [])
     if cell.package is not None:
         raise CellError(
             "a test cell has no package clause: write Test, Benchmark, Fuzz and Example "

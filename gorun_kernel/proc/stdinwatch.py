@@ -6,6 +6,7 @@ user: the run loop then turns its pending partial line into a prompt.
 
 from __future__ import annotations
 
+import functools
 import platform
 
 from gorun_kernel.proc import linux
@@ -36,6 +37,8 @@ def blocked_reading_stdin(pid: int) -> bool:
     return any(_reading_fd0(p) for p in [pid, *linux.descendants(pid)])
 
 
+@functools.cache
 def stdin_detection_works() -> bool:
-    """Whether this platform lets us see that a program waits for input."""
+    """Whether this platform lets us see that a program waits for input (asked per
+    cell, looked up once: /proc's layout does not change under a process)."""
     return bool(_READ_SYSCALLS) and linux.can_see_threads()
