@@ -113,7 +113,7 @@ class CellBuilder:
         executable cache under the key the state noted here gives."""
         if built.exe is None or built.temporary or built.log or built.note:
             return
-        go_mod, go_sum = rerun.read(self.scratch.go_mod), rerun.read(self.scratch.go_sum)
+        go_mod, go_sum = self.memo.go_mod.read(), self.memo.go_sum.read()
         local = dict(self.local)
         trees = (self.trees.state(self._local_dirs()) if local else None, self._golib())
         job = self.job(final, flags, env, cwd)  # (its key reads the same trees, held)

@@ -151,7 +151,7 @@ Stamp = tuple[int, int, int, int] | None
 RACY_NS = 2_000_000_000
 
 
-def _stamp(path: str) -> Stamp:
+def stamp(path: str) -> Stamp:
     try:
         st = os.stat(path)
     except OSError:
@@ -174,7 +174,7 @@ class TreeState:
 
     def holds(self) -> bool:
         """Whether a walk now would give this fingerprint (False: walk again)."""
-        return self.trusted and all(_stamp(path) == stamp for path, stamp in self.stamps)
+        return self.trusted and all(stamp(path) == s for path, s in self.stamps)
 
 
 class Trees:
@@ -217,7 +217,7 @@ def _fingerprint_dir(
     (symbolic links to directories are not followed; what cannot be read is left out).
     stamps, when given, gets the stamp of the directory and of each file listed."""
     if stamps is not None:
-        stamps.append((path, _stamp(path)))  # before it is read: a change after shows
+        stamps.append((path, stamp(path)))  # before it is read: a change after shows
     try:
         with os.scandir(path) as it:
             entries = sorted(it, key=lambda e: e.name)

@@ -15,6 +15,7 @@ takes the ordinary way, which notes the new state.
 from __future__ import annotations
 
 import os
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -72,8 +73,8 @@ class RerunMemo:
 
     def __init__(self, cache: ExeCache, go_mod: Path, go_sum: Path) -> None:
         self.cache = cache
-        self.go_mod = go_mod
-        self.go_sum = go_sum
+        self.go_mod = StampedFile(go_mod)
+        self.go_sum = StampedFile(go_sum)
         self.entries: OrderedDict[MemoKey, Remembered] = OrderedDict()
         self.hits = 0  # builds answered from the memo (tests, benchmarks)
 
@@ -94,8 +95,8 @@ class RerunMemo:
         if (
             composed.files != memo.files
             or local != memo.local
-            or read(self.go_mod) != memo.go_mod
-            or read(self.go_sum) != memo.go_sum
+            or self.go_mod.read() != memo.go_mod
+            or self.go_sum.read() != memo.go_sum
             or not all(tree is None or tree.holds() for tree in memo.trees)
         ):
             return None
@@ -117,7 +118,32 @@ class RerunMemo:
         self.entries.clear()
 
 
-def read(path: Path) -> bytes | None:
+class StampedFile:
+    """A small file the memo depends on (go.mod, go.sum): its bytes, read again only
+    when its stamp changed, or was too young to vouch for them (localmods.RACY_NS).
+
+    Each check of a re-run is a system call, and in the kernel each lets its other
+    threads in (the GIL): one stat rather than an open, two reads and a close."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = str(path)
+        self._stamp: localmods.Stamp = None  # the stamp the bytes below are vouched for by
+        self._bytes: bytes | None = None
+
+    def read(self) -> bytes | None:
+        """The file's bytes now; None if it cannot be read."""
+        stamp = localmods.stamp(self.path)
+        if stamp is not None and stamp == self._stamp:
+            return self._bytes
+        data = read(self.path)
+        # Taken before the read and older than RACY_NS: a change after the read
+        # would have a newer time, so the next stat would differ.
+        old = stamp is not None and max(stamp[2], stamp[3]) < time.time_ns() - localmods.RACY_NS
+        self._stamp, self._bytes = (stamp, data) if old and data is not None else (None, None)
+        return data
+
+
+def read(path: Path | str) -> bytes | None:
     """A small file's bytes (go.mod, go.sum), without pathlib's layers; None if unreadable."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
