@@ -127,3 +127,34 @@ def test_a_program_and_its_supervisor_are_born_in_the_runs_cgroup(go_engine):
         if not run_dir.exists():
             break
     assert not run_dir.exists(), "an earlier run's cgroup is never removed"
+
+
+@pytest.mark.e2e
+def test_a_program_that_ends_at_once_is_never_looked_at_for_input(go_engine, monkeypatch):
+    """Whether a program waits for input is read from /proc (0.15-0.2 ms a look); a
+    program that ends within process.ASK_AFTER is never looked at (three or four looks a
+    run before), and one that reads at once is still asked, and answered."""
+    from gorun_kernel.proc import asking, process
+
+    hello = 'import "fmt"\n\nfmt.Println("hi")'
+    assert run(go_engine, hello)[0].ok  # built now: the runs below only run it
+    looks: list[int | None] = []
+    wanted = asking.InputAsker.wanted
+
+    def counted(self, pid):
+        looks.append(pid)
+        return wanted(self, pid)
+
+    monkeypatch.setattr(asking.InputAsker, "wanted", counted)
+    # (a second, not 20 ms: on a loaded machine a hello run can take longer than that)
+    monkeypatch.setattr(process, "ASK_AFTER", 1.0)
+    for _ in range(3):
+        outcome, sink = run(go_engine, hello, answers=[])
+        assert outcome.ok, outcome.status
+        assert sink.text() == "hi\n"
+    assert looks == []
+    asks = 'import "fmt"\n\nvar name string\nfmt.Scanln(&name)\nfmt.Println("hello,", name)'
+    outcome, sink = run(go_engine, asks, answers=["gopher"])
+    assert outcome.ok, outcome.status
+    assert sink.text().endswith("hello, gopher\n")
+    assert looks, "the program that reads was never looked at"
