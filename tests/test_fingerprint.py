@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from gorun_kernel.build import localmods
+from gorun_kernel.build import localmods, treewatch
 from gorun_kernel.build.localmods import _SKIP_DIRS, fingerprint
 
 
@@ -88,57 +88,108 @@ def test_an_edit_changes_it(tmp_path):
     assert fingerprint([lib]) != before
 
 
-# -- snapshot: the fingerprint, and stamps that tell it still holds (the re-run memo) --
+# -- snapshot: the fingerprint, and what tells it still holds (the re-run memo): --
+# -- an inotify watch where it can be exact (treewatch.py), else the stamps       --
 
 
-def test_a_snapshot_is_the_fingerprint_and_holds_until_a_change(tmp_path, monkeypatch):
+@pytest.fixture(params=["watch", "stamps"])
+def checked_by(request, monkeypatch):
+    """Each test twice: a tree checked by its watch, and by its stamps alone."""
     monkeypatch.setattr(localmods, "RACY_NS", 0)
+    monkeypatch.setattr(treewatch, "ENABLED", request.param == "watch")
+    return request.param
+
+
+def plain_tree(root: Path) -> Path:
+    """tree() without its symbolic links (a watch cannot vouch for a link's target)."""
+    lib = tree(root)
+    for name in ("linked_dir", "linked_file.go", "broken.go"):
+        (lib / name).unlink()
+    return lib
+
+
+def test_a_snapshot_is_the_fingerprint_and_holds_until_a_change(tmp_path, checked_by):
+    lib = plain_tree(tmp_path / "lib")
+    state = localmods.snapshot([lib])
+    assert state.files == fingerprint([lib]) and state.holds() and state.holds()
+    assert (state.watch is not None) == (checked_by == "watch")
+
+
+def test_a_tree_with_a_symbolic_link_is_checked_by_its_stamps(tmp_path, checked_by):
     lib = tree(tmp_path / "lib")
     state = localmods.snapshot([lib])
-    assert state.files == fingerprint([lib]) and state.trusted and state.holds()
+    assert state.watch is None and state.holds()
+    target = lib / "lib.go"  # linked_file.go's target: its own directory's stamp
+    target.write_text("package lib // edited\n")
+    assert not state.holds()
 
 
 @pytest.mark.parametrize(
     "change",
     [
         "edit in place, same size, same second",
+        "only the time, by a nanosecond",
         "add a file",
         "remove a file",
+        "rename a file",
         "add a directory with a file",
         "a nested module's go.mod removed",
-        "a broken link mended",
     ],
 )
-def test_each_change_a_walk_would_see_breaks_the_snapshot(tmp_path, monkeypatch, change):
-    monkeypatch.setattr(localmods, "RACY_NS", 0)
-    lib = tree(tmp_path / "lib")
+def test_each_change_a_walk_would_see_breaks_the_snapshot(tmp_path, checked_by, change):
+    lib = plain_tree(tmp_path / "lib")
     state = localmods.snapshot([lib])
     assert state.holds()
+    source = lib / "a" / "a.go"
+    st = source.stat()
     if change.startswith("edit"):
-        st = (lib / "a" / "a.go").stat()
-        (lib / "a" / "a.go").write_text("package b\n")
-        os.utime(lib / "a" / "a.go", ns=(st.st_atime_ns, st.st_mtime_ns + 1))
+        with open(source, "r+") as f:
+            f.write("package b\n")
+        os.utime(source, ns=(st.st_atime_ns, st.st_mtime_ns + 1))
+    elif change.startswith("only the time"):
+        os.utime(source, ns=(st.st_atime_ns, st.st_mtime_ns + 1))
     elif change == "add a file":
         (lib / "a" / "deep" / "new.go").write_text("package deep\n")
     elif change == "remove a file":
         (lib / "b" / "b.go").unlink()
+    elif change == "rename a file":
+        (lib / "b" / "b.go").rename(lib / "b" / "c.go")
     elif change.startswith("add a directory"):
         (lib / "c").mkdir()
         (lib / "c" / "c.go").write_text("package c\n")
-    elif change.startswith("a nested"):
-        (lib / "nested" / "go.mod").unlink()
     else:
-        (lib / "missing.go").write_text("package lib\n")
+        (lib / "nested" / "go.mod").unlink()
     assert fingerprint([lib]) != state.files  # what a walk sees
     assert not state.holds()
 
 
+def test_reading_the_files_is_no_change(tmp_path, checked_by):
+    # go reads the display package's files on every build: the watch hears no event.
+    lib = plain_tree(tmp_path / "lib")
+    state = localmods.snapshot([lib])
+    for path, _, _ in state.files:
+        Path(path).read_bytes()
+    assert state.holds()
+
+
 def test_a_young_tree_is_not_trusted_by_its_stamps(tmp_path, monkeypatch):
     # Changed within RACY_NS of its walk: a second change in the same tick of the
-    # file system's clock would leave every stamp as it was.
+    # file system's clock would leave every stamp as it was. (A watch hears it.)
+    monkeypatch.setattr(treewatch, "ENABLED", False)
     (tmp_path / "a.go").write_text("package a\n")
     monkeypatch.setattr(localmods, "RACY_NS", 3600 * 10**9)
     state = localmods.snapshot([tmp_path])
     assert not state.trusted and not state.holds()
     monkeypatch.setattr(localmods, "RACY_NS", 0)
     assert localmods.snapshot([tmp_path]).holds()
+
+
+def test_a_remote_file_system_is_not_watched():
+    assert not treewatch.local_device(os.makedev(0, 999999))  # no such mount
+
+
+def test_a_tree_of_many_directories_is_checked_by_its_stamps(tmp_path, monkeypatch):
+    monkeypatch.setattr(treewatch, "MAX_DIRS", 2)
+    lib = plain_tree(tmp_path / "lib")
+    state = localmods.snapshot([lib])
+    assert state.watch is None

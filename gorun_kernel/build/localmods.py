@@ -21,6 +21,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gorun_kernel.build import treewatch
+
 _SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", "testdata", "vendor", "__pycache__"}
 
 
@@ -156,6 +158,10 @@ def stamp(path: str) -> Stamp:
         st = os.stat(path)
     except OSError:
         return None
+    return _of(st)
+
+
+def _of(st: os.stat_result) -> Stamp:
     return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
@@ -166,15 +172,24 @@ class TreeState:
     The stamps are of every directory the walk read (a file added, removed or
     renamed changes its directory's times, a nested module's go.mod too) and of
     every file it listed: while none changed, a walk would list the same files,
-    sizes and times, so the fingerprint is the walk's without walking."""
+    sizes and times, so the fingerprint is the walk's without walking. Where an
+    inotify watch could be exact (treewatch.py), it tells the same in one read."""
 
     files: list[tuple[str, int, int]]  # the fingerprint
     stamps: tuple[tuple[str, Stamp], ...]
     trusted: bool  # nothing changed within RACY_NS of the walk
+    watch: treewatch.Watch | None = field(default=None, compare=False)
 
     def holds(self) -> bool:
         """Whether a walk now would give this fingerprint (False: walk again)."""
+        if self.watch is not None:
+            return self.watch.quiet()
         return self.trusted and all(stamp(path) == s for path, s in self.stamps)
+
+    def close(self) -> None:
+        """Let go of the watch (a newer walk replaces this state)."""
+        if self.watch is not None:
+            self.watch.close()
 
 
 class Trees:
@@ -187,6 +202,8 @@ class Trees:
         """The trees' state: the last walk's while it holds, else a new walk."""
         state = self._states.get(dirs)
         if state is None or not state.holds():
+            if state is not None:
+                state.close()
             state = self._states[dirs] = snapshot(dirs)
         return state
 
@@ -198,13 +215,17 @@ TREES = Trees()
 def snapshot(dirs: list[Path] | tuple[Path, ...]) -> TreeState:
     """Walk the trees as fingerprint does, noting the stamps of what it read."""
     taken = time.time_ns()
+    watch = treewatch.Watch.start()
     seen: list[tuple[str, int, int]] = []
     stamps: list[tuple[str, Stamp]] = []
     for top in dirs:
-        _fingerprint_dir(str(top), True, seen, stamps)
+        _fingerprint_dir(str(top), True, seen, stamps, watch)
     recent = taken - RACY_NS
     trusted = all(s is None or max(s[2], s[3]) < recent for _, s in stamps)
-    return TreeState(seen, tuple(stamps), trusted)
+    if watch is not None and not watch.usable:
+        watch.close()
+        watch = None
+    return TreeState(seen, tuple(stamps), trusted, watch)
 
 
 def _fingerprint_dir(
@@ -212,12 +233,21 @@ def _fingerprint_dir(
     top: bool,
     seen: list[tuple[str, int, int]],
     stamps: list[tuple[str, Stamp]] | None,
+    watch: treewatch.Watch | None = None,
 ) -> None:
     """One directory, then its subdirectories in name order, as os.walk goes top-down
     (symbolic links to directories are not followed; what cannot be read is left out).
-    stamps, when given, gets the stamp of the directory and of each file listed."""
+    stamps, when given, gets the stamp of the directory and of each file listed;
+    watch, when given, watches each directory before it is read."""
     if stamps is not None:
-        stamps.append((path, stamp(path)))  # before it is read: a change after shows
+        try:
+            st: os.stat_result | None = os.stat(path)
+        except OSError:
+            st = None
+        if watch is not None:
+            watch.add(path, st.st_dev if st is not None else None)
+        # Before it is read: a change after shows (in its stamp, or as an event).
+        stamps.append((path, _of(st) if st is not None else None))
     try:
         with os.scandir(path) as it:
             entries = sorted(it, key=lambda e: e.name)
@@ -238,11 +268,15 @@ def _fingerprint_dir(
         except OSError:
             if stamps is not None:
                 stamps.append((entry.path, None))  # a broken link, until it is mended
+            if watch is not None:
+                watch.unusable()
             continue
+        if watch is not None and entry.is_symlink():
+            watch.unusable()  # its target's changes are not its directory's events
         seen.append((entry.path, st.st_size, st.st_mtime_ns))
         if stamps is not None:
             stamps.append((entry.path, (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)))
     for entry in subdirs:
         if entry.name in _SKIP_DIRS or entry.name.startswith((".", "_")) or entry.is_symlink():
             continue
-        _fingerprint_dir(entry.path, False, seen, stamps)
+        _fingerprint_dir(entry.path, False, seen, stamps, watch)
