@@ -178,6 +178,7 @@ def test_a_young_tree_is_not_trusted_by_its_stamps(tmp_path, monkeypatch):
     monkeypatch.setattr(treewatch, "ENABLED", False)
     (tmp_path / "a.go").write_text("package a\n")
     monkeypatch.setattr(localmods, "RACY_NS", 3600 * 10**9)
+    monkeypatch.setattr(localmods, "LOCAL_RACY_NS", 3600 * 10**9)
     state = localmods.snapshot([tmp_path])
     assert not state.trusted and not state.holds()
     monkeypatch.setattr(localmods, "RACY_NS", 0)

@@ -44,9 +44,9 @@ def engine(toolchain):
 
 @pytest.fixture(autouse=True)
 def trusted_at_once(monkeypatch):
-    """Trees written by the test a moment ago are trusted by their stamps at once
-    (localmods.RACY_NS: otherwise only after two seconds), so that the memo is
-    used and each change below is seen by the stamps, not by the trees' youth."""
+    """Files written by the test a moment ago are trusted by their stamps at once
+    (localmods.racy_ns: otherwise only once older than its window), so that the memo
+    is used and each change below is seen by the stamps, not by the files' youth."""
     monkeypatch.setattr(localmods, "RACY_NS", 0)
 
 

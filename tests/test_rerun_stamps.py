@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import os
 
-from gorun_kernel.build import localmods, rerun
+import pytest
+
+from gorun_kernel.build import localmods, rerun, treewatch
 from gorun_kernel.build.rerun import StampedFile
 
 
@@ -35,6 +37,7 @@ def test_an_unchanged_old_file_is_stat_not_read(tmp_path, monkeypatch):
 
 def test_a_young_file_is_read_every_time(tmp_path, monkeypatch):
     monkeypatch.setattr(localmods, "RACY_NS", 3600 * 10**9)
+    monkeypatch.setattr(localmods, "LOCAL_RACY_NS", 3600 * 10**9)
     path = tmp_path / "go.mod"
     path.write_text("a\n")
     watched = StampedFile(path)
@@ -46,3 +49,13 @@ def test_a_young_file_is_read_every_time(tmp_path, monkeypatch):
 
 def test_a_missing_file(tmp_path):
     assert StampedFile(tmp_path / "go.mod").read() is None
+
+
+def test_the_window_of_youth_is_the_file_systems(tmp_path):
+    # This machine's file systems keep the kernel's clock (ticks of 10 ms at most);
+    # another machine's may keep times as coarse as 2 s.
+    dev = tmp_path.stat().st_dev
+    if not treewatch.local_device(dev):
+        pytest.skip(f"{tmp_path} is not on one of this machine's own file systems")
+    assert localmods.racy_ns([dev]) == localmods.LOCAL_RACY_NS < localmods.RACY_NS
+    assert localmods.racy_ns([dev, os.makedev(0, 999999)]) == localmods.RACY_NS  # no such mount

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -147,10 +148,20 @@ def fingerprint(dirs: list[Path]) -> list[tuple[str, int, int]]:
 # A stamp: what os.stat says of an entry (inode, size, modification and change
 # times), or None for one that cannot be stat'ed (a broken link, a gone directory).
 Stamp = tuple[int, int, int, int] | None
-# A snapshot whose entries changed this recently when it was taken may change again
-# within the same tick of the file system's clock, unseen by their times: such a
-# snapshot is walked again (git's "racily clean" files, the same reasoning).
+# A stamp younger than this when it was taken may not tell a later change: a file
+# written again within the same tick of its file system's clock keeps its times
+# (git's "racily clean" files, the same reasoning). On this machine's own file
+# systems the times are the kernel's clock, in ticks of 10 ms at most; another
+# machine's (NFS, SMB, FUSE) may keep times as coarse as 2 s.
 RACY_NS = 2_000_000_000
+LOCAL_RACY_NS = 50_000_000
+
+
+def racy_ns(devs: Iterable[int]) -> int:
+    """How young a stamp on these devices is too young to vouch for its file."""
+    if all(treewatch.local_device(dev) for dev in devs):
+        return min(RACY_NS, LOCAL_RACY_NS)
+    return RACY_NS
 
 
 def stamp(path: str) -> Stamp:
@@ -177,7 +188,7 @@ class TreeState:
 
     files: list[tuple[str, int, int]]  # the fingerprint
     stamps: tuple[tuple[str, Stamp], ...]
-    trusted: bool  # nothing changed within RACY_NS of the walk
+    trusted: bool  # nothing changed within racy_ns of the walk
     watch: treewatch.Watch | None = field(default=None, compare=False)
 
     def holds(self) -> bool:
@@ -218,9 +229,10 @@ def snapshot(dirs: list[Path] | tuple[Path, ...]) -> TreeState:
     watch = treewatch.Watch.start()
     seen: list[tuple[str, int, int]] = []
     stamps: list[tuple[str, Stamp]] = []
+    devs: set[int] = set()
     for top in dirs:
-        _fingerprint_dir(str(top), True, seen, stamps, watch)
-    recent = taken - RACY_NS
+        _fingerprint_dir(str(top), True, seen, stamps, watch, devs)
+    recent = taken - racy_ns(devs)
     trusted = all(s is None or max(s[2], s[3]) < recent for _, s in stamps)
     if watch is not None and not watch.usable:
         watch.close()
@@ -234,6 +246,7 @@ def _fingerprint_dir(
     seen: list[tuple[str, int, int]],
     stamps: list[tuple[str, Stamp]] | None,
     watch: treewatch.Watch | None = None,
+    devs: set[int] | None = None,
 ) -> None:
     """One directory, then its subdirectories in name order, as os.walk goes top-down
     (symbolic links to directories are not followed; what cannot be read is left out).
@@ -246,6 +259,8 @@ def _fingerprint_dir(
             st = None
         if watch is not None:
             watch.add(path, st.st_dev if st is not None else None)
+        if devs is not None and st is not None:
+            devs.add(st.st_dev)
         # Before it is read: a change after shows (in its stamp, or as an event).
         stamps.append((path, _of(st) if st is not None else None))
     try:
@@ -279,4 +294,4 @@ def _fingerprint_dir(
     for entry in subdirs:
         if entry.name in _SKIP_DIRS or entry.name.startswith((".", "_")) or entry.is_symlink():
             continue
-        _fingerprint_dir(entry.path, False, seen, stamps, watch)
+        _fingerprint_dir(entry.path, False, seen, stamps, watch, devs)

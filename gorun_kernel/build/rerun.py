@@ -120,7 +120,7 @@ class RerunMemo:
 
 class StampedFile:
     """A small file the memo depends on (go.mod, go.sum): its bytes, read again only
-    when its stamp changed, or was too young to vouch for them (localmods.RACY_NS).
+    when its stamp changed, or was too young to vouch for them (localmods.racy_ns).
 
     Each check of a re-run is a system call, and in the kernel each lets its other
     threads in (the GIL): one stat rather than an open, two reads and a close."""
@@ -132,13 +132,18 @@ class StampedFile:
 
     def read(self) -> bytes | None:
         """The file's bytes now; None if it cannot be read."""
-        stamp = localmods.stamp(self.path)
-        if stamp is not None and stamp == self._stamp:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        stamp = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        if stamp == self._stamp:
             return self._bytes
         data = read(self.path)
-        # Taken before the read and older than RACY_NS: a change after the read
-        # would have a newer time, so the next stat would differ.
-        old = stamp is not None and max(stamp[2], stamp[3]) < time.time_ns() - localmods.RACY_NS
+        # Taken before the read and old enough: a change after the read would
+        # have a newer time, so the next stat would differ.
+        young = time.time_ns() - localmods.racy_ns([st.st_dev])
+        old = max(st.st_mtime_ns, st.st_ctime_ns) < young
         self._stamp, self._bytes = (stamp, data) if old and data is not None else (None, None)
         return data
 
