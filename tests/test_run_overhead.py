@@ -8,7 +8,7 @@
 - Where runs get a cgroup (v2), the program is born in its run's cgroup, and so
   is its supervisor (forked there by the spawner): no move between cgroups,
   each of which waits for an RCU grace period. Seen from the program: its
-  cgroup and its parent's, in /proc. A later run removes the run's cgroup.
+  cgroup and its parent's, in /proc. The supervisor waits there for the next run.
 """
 
 from __future__ import annotations
@@ -119,14 +119,15 @@ def test_a_program_and_its_supervisor_are_born_in_the_runs_cgroup(go_engine):
     assert own.endswith(f"/{box.lifetime.name}/{run_dir.name}")
     assert run_dir.name.startswith("run-")
     assert parent == own  # the supervisor, born there with the program
-    # Its supervisor, killed on its way out, is not waited for: a later run's start
-    # removes the cgroup once it is empty (the next one, unless the machine is slow).
-    for _ in range(20):
-        outcome, _ = run(go_engine, CGROUPS)
-        assert outcome.ok, outcome.status
-        if not run_dir.exists():
-            break
-    assert not run_dir.exists(), "an earlier run's cgroup is never removed"
+    # Between runs the cgroup holds the supervisor alone: a standby, waiting for the
+    # next launch, which runs there too (spawner.py), with nothing of the run before.
+    assert run_dir.name.startswith("run-s")
+    waiting = (run_dir / "cgroup.procs").read_text().split()
+    assert len(waiting) == 1, waiting
+    outcome, sink = run(go_engine, CGROUPS)
+    assert outcome.ok, outcome.status
+    assert [v2_path(part) for part in sink.text().split("--\n")] == [own, own]
+    assert (run_dir / "cgroup.procs").read_text().split() == waiting
 
 
 @pytest.mark.e2e

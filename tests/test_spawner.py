@@ -166,18 +166,19 @@ STANDBY = textwrap.dedent(
     deadline = time.monotonic() + 60
     while not spawner.SPAWNER.ready and time.monotonic() < deadline:
         run()
-    last = run()  # through the spawner: its standby took it, and a new one is made after it
+    last = run()  # through the spawner: its standby took it, and waits again after it
     box = cgroup.sandbox()
     v2 = box is not None and box.lifetime is not None and box.lifetime_version == 2
     spawner_pid = spawner.SPAWNER.proc.pid
     waiting = []
     while not waiting and time.monotonic() < deadline:  # (made as the last run ended)
-        waiting = [p for p in linux.children(spawner_pid)  # (not the last run's, exiting)
-                   if p != last and os.getsid(p) == p
+        waiting = [p for p in linux.children(spawner_pid)
+                   if os.getsid(p) == p
                    and (not v2 or os.path.basename(cgroup_of(p)).startswith("run-s"))]
     standby = waiting[0]
-    info = {"v2": v2, "spawner": spawner_pid, "standby": standby,
-            "standby_cgroup": cgroup_of(standby), "supervisor": run()}
+    info = {"v2": v2, "spawner": spawner_pid, "standby": standby, "last": last,
+            "waiting": waiting, "standby_cgroup": cgroup_of(standby),
+            "supervisor": run(), "then": run()}
     print(json.dumps(info), flush=True)
     if len(sys.argv) > 1:  # wait for the test to kill us, a standby waiting
         run()
@@ -197,7 +198,8 @@ def standby_kernel(*args: str) -> subprocess.Popen[str]:
 def test_the_next_runs_supervisor_waits_in_its_own_cgroup_before_the_run() -> None:
     """After a run, the spawner has a supervisor ready for the next one: already a
     session leader, in a run cgroup of its own (run-sN) where the program will be born;
-    the next run is supervised by exactly that process."""
+    the next runs are supervised by exactly that process: the last run's, which waits
+    again once all its run started is gone (one, not one a run)."""
     proc = standby_kernel()
     out, _ = proc.communicate(timeout=120)
     assert proc.returncode == 0, out
@@ -205,7 +207,8 @@ def test_the_next_runs_supervisor_waits_in_its_own_cgroup_before_the_run() -> No
     if not info["v2"]:
         pytest.skip("no writable cgroup v2 hierarchy here: standbys come without a cgroup")
     assert info["standby_cgroup"].rsplit("/", 1)[1].startswith("run-s")
-    assert info["supervisor"] == info["standby"]
+    assert info["waiting"] == [info["last"]]
+    assert info["supervisor"] == info["standby"] == info["then"]
     assert gone([info["spawner"], info["standby"]]) == []
 
 

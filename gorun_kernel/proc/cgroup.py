@@ -226,6 +226,9 @@ class RunGroup:
     memory_dir: Path | None = None
     memory_version: int = 2
     ooms_before: int = 0
+    # A standby supervisor's (spawner.py): it stays there for its next run, once it has
+    # reported this one's end with nothing else left in it (holds_only).
+    kept: bool = False
 
     def limit_memory(self, directory: Path, version: int, limit: int) -> None:
         self.memory_dir, self.memory_version = directory, version
@@ -307,6 +310,14 @@ class RunGroup:
             except OSError:
                 removed = False
         return removed
+
+    def holds_only(self, pid: int) -> bool:
+        """Whether nothing but pid (or nothing) is in the run's cgroups."""
+        try:
+            return all({int(p) for p in _read(d / "cgroup.procs").split()} <= {pid}
+                       for d in self.dirs)  # fmt: skip
+        except (OSError, ValueError):
+            return False
 
     def oom_killed(self) -> bool:
         """Whether the kernel killed a process of the run for its memory limit."""

@@ -249,8 +249,11 @@ class SupervisedChild:
         if self.cgroup is not None:
             self.oom_killed = self.cgroup.oom_killed()
             # What escaped the supervisor, if it was stopped or killed; after its report,
-            # only the supervisor itself may be left, on its way out: not waited for.
-            self.cgroup.end(wait=not reported)
+            # only the supervisor itself may be left, on its way out: not waited for; or
+            # waiting there for its next run (a standby's, spawner.py).
+            kept = reported and self.cgroup.kept and self.cgroup.holds_only(self.supervisor)
+            if not kept:
+                self.cgroup.end(wait=not reported)
         _reap_later(self.supervisor)
         self.done = True
 

@@ -118,7 +118,7 @@ class Spawner:
         if launch.cgroup is not None or name == "-" or self.groups is None:
             return launch.cgroup
         origin = [self.origin] if self.origin is not None else []
-        return RunGroup([self.groups / name], 2, origin)
+        return RunGroup([self.groups / name], 2, origin, kept=True)
 
     def _usable(self) -> bool:
         if self.sock is None or self.owner != os.getpid():
@@ -245,11 +245,15 @@ _GROUPS = _Groups(None, None)
 
 
 class _Standby:
-    """A supervisor forked ahead of its run, and the pipe it talks to the spawner on."""
+    """A supervisor made ahead of its run, and its two pipes with the spawner."""
 
-    def __init__(self, pid: int, pipe: int) -> None:
-        self.pid, self.pipe = pid, pipe
+    def __init__(self, pid: int, pipe: int, back: int) -> None:
+        self.pid = pid
+        self.pipe = pipe  # its words to us: taken, ended, gone
+        self.back = back  # ours to it, after `ended`: w (wait for the next launch) or x
         self.said = b""
+        self.waiting = True  # for a launch (not running one)
+        self.taken = False  # it took a launch once
 
 
 def _serve(sock: socket.socket, parent: int) -> None:
@@ -261,46 +265,55 @@ def _serve(sock: socket.socket, parent: int) -> None:
         return  # the kernel is gone already
     sock.send(b"ready")
     sel = selectors.DefaultSelector()
-    standby: _Standby | None = None  # the one waiting for a launch
-    running: dict[int, _Standby] = {}  # taken ones, by pipe, until their run ended
-    wanted = True  # a standby is to be made now
+    standbys: dict[int, _Standby] = {}  # by their pipe
+    wanted = True  # a standby is to be made now (at the start; a launch waits with none)
     lost = 0
     while True:
-        if standby is None and wanted:
-            standby = _fork_standby(sock, sel)
-            wanted = False
-        if standby is None:
+        waiting = any(one.waiting for one in standbys.values())
+        if not waiting and wanted:
+            one = _fork_standby(sock, sel)
+            standbys[one.pipe] = one
+            waiting, wanted = True, False
+        if not waiting:
             sel.register(sock, selectors.EVENT_READ)  # a launch waits: a standby now
         try:
             events = sel.select()
         finally:
-            if standby is None:
+            if not waiting:
                 sel.unregister(sock)
-        for key, _ in events:
+        launch_waits = False
+        for key, _ in sorted(events, key=lambda e: e[0].fileobj is sock):  # words first
             if key.fileobj is sock:
-                wanted = True
+                launch_waits = not any(one.waiting for one in standbys.values())
                 continue
-            fd = key.fd
-            one = standby if standby is not None and standby.pipe == fd else running.get(fd)
+            one = standbys.get(key.fd)
             if one is None:
                 continue
-            data = _read(fd)
-            one.said += data
-            if b"gone" in one.said:
-                _reap_standby(one)
-                return  # the kernel closed its end: it is gone
-            if one is standby and (b"taken" in one.said or not data):
-                standby, lost = None, (0 if b"taken" in one.said else lost + 1)
+            data = _read(key.fd)
+            if not data:  # it exited (told to, or killed with its run)
+                del standbys[key.fd]
+                sel.unregister(key.fd)
+                os.close(key.fd)
+                os.close(one.back)
+                lost = lost + 1 if not one.taken else 0
                 if lost >= LOST_STANDBYS:
                     return  # standbys die at birth here: the kernel forks its own
-                running[fd] = one
-                if not data:
-                    wanted = True
-            if fd in running and (b"ended" in one.said or not data):
-                del running[fd]
-                sel.unregister(fd)
-                os.close(fd)
-                wanted = True  # the run is over: the next one's standby
+                continue
+            *words, one.said = (one.said + data).split(b"\n")
+            for word in words:
+                if word == b"gone":
+                    _reap_standby(one)
+                    return  # the kernel closed its end: it is gone
+                if word == b"taken":
+                    one.waiting, one.taken, lost = False, True, 0
+                elif word == b"ended":
+                    # Its run is over and all it started reaped: it waits for the next
+                    # launch, unless another does already (runs at once: a background
+                    # program and a cell).
+                    again = not any(o.waiting for o in standbys.values())
+                    _write(one.back, b"w" if again else b"x")
+                    one.waiting = again
+        wanted = wanted or launch_waits
 
 
 def _read(fd: int) -> bytes:
@@ -308,6 +321,11 @@ def _read(fd: int) -> bytes:
         return os.read(fd, 64)
     except OSError:
         return b""
+
+
+def _write(fd: int, data: bytes) -> None:
+    with contextlib.suppress(OSError):
+        os.write(fd, data)
 
 
 def _reap_standby(one: _Standby) -> None:
@@ -320,20 +338,30 @@ def _fork_standby(sock: socket.socket, sel: selectors.BaseSelector) -> _Standby:
     me = os.getpid()
     group = _GROUPS.make()
     r, w = os.pipe()
+    back_r, back_w = os.pipe()
     pid, inside = _fork_into(group)
     if pid == 0:
         code = 70
         try:
-            os.close(r)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the supervisor reaps its own way
-            code = _stand_by(sock, w, group, inside, me)
+            _close_all_but(0, 1, 2, sock.fileno(), w, back_r)
+            code = _stand_by(sock, w, back_r, group, inside, me)
         finally:
             os._exit(code)
     os.close(w)
+    os.close(back_r)
     if group is not None:
         _GROUPS.of[pid] = group
     sel.register(r, selectors.EVENT_READ)
-    return _Standby(pid, r)
+    return _Standby(pid, r, back_w)
+
+
+def _close_all_but(*keep: int) -> None:
+    """In a new standby: the spawner's other descriptors (other standbys' pipes) closed."""
+    for fd in linux.open_fds() or []:
+        if fd not in keep:
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
 
 def _fork_into(group: RunGroup | None) -> tuple[int, bool]:
@@ -352,9 +380,17 @@ def _fork_into(group: RunGroup | None) -> tuple[int, bool]:
 
 
 def _stand_by(
-    sock: socket.socket, pipe: int, group: RunGroup | None, inside: bool, spawner: int
+    sock: socket.socket,
+    pipe: int,
+    back: int,
+    group: RunGroup | None,
+    inside: bool,
+    spawner: int,
 ) -> int:
-    """In the standby: be a supervisor now, then take one launch and supervise it."""
+    """In the standby: be a supervisor now; then take a launch and supervise it, and
+    again for the next launch while the spawner says so (its run's cgroup and its
+    pages are then those of the run before: no fork, no new cgroup, no first touch of
+    copied pages on the way to a run)."""
     if group is not None and not inside:
         try:
             group.enter()  # a move between cgroups, ahead of its run (no clone3 here)
@@ -366,41 +402,64 @@ def _stand_by(
 
     def orphaned(signum: int, frame: object) -> None:
         if os.getppid() != spawner:
-            os._exit(0)  # no run yet: nothing to end
+            os._exit(0)  # between runs: nothing to end
 
-    signal.signal(signal.SIGCONT, orphaned)
+    own = (pipe, back, sock.fileno())
     _rehearse()
-    try:
-        msg, fds, _, _ = socket.recv_fds(sock, 1 << 20, MAX_FDS)
-    except OSError:
-        msg, fds = b"", []
-    if not msg:
-        _tell(pipe, b"gone")
-        return 0
-    spans.forget()
-    spans.mark("standby-got")
-    launch: supervisor.Launch = pickle.loads(msg)  # noqa: S301 (our kernel, a private pair)
-    wants_group = launch.cgroup is None and _GROUPS.parent is not None
-    if os.getppid() != spawner or (wants_group and group is None):
-        _answer(sock, "retry")
-        for fd in fds:
-            os.close(fd)
-        _tell(pipe, b"taken ended")
-        return 0
-    name = "-"
-    if launch.cgroup is None and group is not None:
-        launch, name = replace(launch, cgroup=group, inside=True), group.dirs[0].name
-    spans.mark("standby-loaded")
-    _answer(sock, f"pid {os.getpid()} {name}")
-    spans.mark("standby-answered")
-    _tell(pipe, b"taken")
-    spans.mark("standby-told")
-    supervisor.watch_parent(stopper, spawner)
-    stdin, out, err, report, *_kept = _renumber(fds, launch.keep)
-    launch = replace(launch, stdio=(stdin, out, err))
-    return supervisor.serve(
-        launch, report, stopper, keep=(pipe,), after=lambda: _tell(pipe, b"ended")
-    )
+    while True:
+        signal.signal(signal.SIGCONT, orphaned)
+        signal.signal(signal.SIGTERM, stopper)
+        stopper.asked = stopper.armed = False
+        try:
+            msg, fds, _, _ = socket.recv_fds(sock, 1 << 20, MAX_FDS)
+        except OSError:
+            msg, fds = b"", []
+        if not msg:
+            _tell(pipe, b"gone")
+            return 0
+        spans.forget()
+        spans.mark("standby-got")
+        launch: supervisor.Launch = pickle.loads(msg)  # noqa: S301 (our kernel, a private pair)
+        wants_group = launch.cgroup is None and _GROUPS.parent is not None
+        if os.getppid() != spawner or (wants_group and group is None):
+            _answer(sock, "retry")
+            for fd in fds:
+                os.close(fd)
+            _tell(pipe, b"taken")
+            return 0
+        name = "-"
+        if launch.cgroup is None and group is not None:
+            launch, name = replace(launch, cgroup=group, inside=True), group.dirs[0].name
+        spans.mark("standby-loaded")
+        _answer(sock, f"pid {os.getpid()} {name}")
+        spans.mark("standby-answered")
+        _tell(pipe, b"taken")
+        spans.mark("standby-told")
+        supervisor.watch_parent(stopper, spawner)
+        if set(launch.keep) & set(own):  # ours where the program's are to be: moved
+            base = max(launch.keep) + 1
+            pipe, back = _moved(pipe, base), _moved(back, base)
+            sock = socket.socket(fileno=_moved(sock.detach(), base))
+            own = (pipe, back, sock.fileno())
+        stdin, out, err, report, *_kept = _renumber(fds, launch.keep)
+        launch = replace(launch, stdio=(stdin, out, err))
+        clean = supervisor.serve(launch, report, stopper, keep=own)
+        if not clean or stopper.asked:
+            return 0  # stopped, or something it started would not go: the kernel ends it
+        signal.signal(signal.SIGCONT, orphaned)
+        _tell(pipe, b"ended")
+        try:
+            if os.read(back, 1) != b"w":
+                return 0
+        except OSError:
+            return 0
+
+
+def _moved(fd: int, base: int) -> int:
+    """fd at a number of base or above (close-on-exec), the old number closed."""
+    new = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, base)
+    os.close(fd)
+    return new
 
 
 def _rehearse() -> None:

@@ -34,7 +34,7 @@ import gc
 import os
 import signal
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from gorun_kernel import spans
@@ -121,9 +121,9 @@ def _ignore(signum: int, frame: object) -> None:
 
 def _supervise(launch: Launch, report: int, parent: int) -> int:
     stopper = prepare(parent)
-    if stopper is None:
-        return 0  # our parent died before PDEATHSIG was armed
-    return serve(launch, report, stopper)
+    if stopper is not None:  # (None: our parent died before PDEATHSIG was armed)
+        serve(launch, report, stopper)
+    return 0
 
 
 def prepare(parent: int) -> _Stopper | None:
@@ -158,31 +158,23 @@ def watch_parent(stopper: _Stopper, parent: int) -> None:
     signal.signal(signal.SIGCONT, orphaned)
 
 
-def serve(
-    launch: Launch,
-    report: int,
-    stopper: _Stopper,
-    keep: tuple[int, ...] = (),
-    after: Callable[[], None] | None = None,
-) -> int:
-    """Start the program, end everything it started, report; the supervisor's exit code.
+def serve(launch: Launch, report: int, stopper: _Stopper, keep: tuple[int, ...] = ()) -> bool:
+    """Start the program, end everything it started, report. Whether all it started
+    was reaped (False: a process would not go within _REAP_BOUND).
 
-    keep: our own descriptors the program's set-up must leave open (a standby's pipe to
-    the spawner); after: called once the report is done."""
+    keep: our own descriptors the program's set-up must leave open (a standby's
+    pipes to the spawner and its socket)."""
     report = _descriptors(launch, report, keep)
     spans.mark("sup-fds")
     try:
         program = _spawn(launch)
     except OSError as e:
         _say(report, f"error {e.errno or errno.EIO}")
-        if after is not None:
-            after()
-        return 0
+        _close(0, 1, 2, *launch.keep, report)
+        return True
     spans.mark("sup-spawned")
     _say(report, f"pid {program}")
-    for fd in (0, 1, 2, *launch.keep):  # the program's now: their ends come with its end
-        with contextlib.suppress(OSError):
-            os.close(fd)
+    _close(0, 1, 2, *launch.keep)  # the program's now: their ends come with its end
     code = -signal.SIGKILL
     try:
         stopper.arm()
@@ -196,15 +188,16 @@ def serve(
     signal.signal(signal.SIGCONT, signal.SIG_DFL)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(program, signal.SIGKILL)
+    clean = False
     with contextlib.suppress(Stop):
         _end_descendants(program)
+        clean = True
+    signal.setitimer(signal.ITIMER_REAL, 0)  # (_end_descendants' bound: a standby goes on)
     spans.mark("sup-ended")
     spans.flush(".supervisor")  # (before the report ends: then the run's cgroup.kill may end us)
     _say(report, f"exit {code}")
     os.close(report)  # the run is over now, not after our own exit (a large process's)
-    if after is not None:
-        after()
-    return 0
+    return clean
 
 
 def _descriptors(launch: Launch, report: int, own: tuple[int, ...] = ()) -> int:
@@ -377,6 +370,12 @@ def _end_descendants(program: int | None = None) -> None:
             os.waitpid(-1, 0)  # everything listed was killed: one of them ends soon
         except ChildProcessError:
             return
+
+
+def _close(*fds: int) -> None:
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
 
 
 def _say(fd: int, line: str) -> None:
