@@ -18,6 +18,7 @@ reached), the stamps are checked as before.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import os
@@ -130,4 +131,5 @@ class Watch:
             self._fd = -1
 
     def __del__(self) -> None:
-        self.close()
+        with contextlib.suppress(Exception):  # (at the interpreter's exit, os may be gone)
+            self.close()
