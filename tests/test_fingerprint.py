@@ -185,6 +185,19 @@ def test_a_young_tree_is_not_trusted_by_its_stamps(tmp_path, monkeypatch):
     assert localmods.snapshot([tmp_path]).holds()
 
 
+def test_a_tree_with_a_hard_linked_file_is_checked_by_its_stamps(tmp_path, checked_by):
+    lib = plain_tree(tmp_path / "lib")
+    other = tmp_path / "elsewhere.go"
+    os.link(lib / "a" / "a.go", other)
+    state = localmods.snapshot([lib])
+    assert state.watch is None and state.holds()
+    st = other.stat()
+    with open(other, "r+") as f:  # through its other name
+        f.write("package b\n")
+    os.utime(other, ns=(st.st_atime_ns, st.st_mtime_ns + 1))
+    assert not state.holds()
+
+
 def test_a_remote_file_system_is_not_watched():
     assert not treewatch.local_device(os.makedev(0, 999999))  # no such mount
 

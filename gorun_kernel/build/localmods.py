@@ -286,8 +286,10 @@ def _fingerprint_dir(
             if watch is not None:
                 watch.unusable()
             continue
-        if watch is not None and entry.is_symlink():
-            watch.unusable()  # its target's changes are not its directory's events
+        if watch is not None and (entry.is_symlink() or st.st_nlink > 1):
+            # A link's target, or a file's other names: changes made there are not
+            # events of this directory's.
+            watch.unusable()
         seen.append((entry.path, st.st_size, st.st_mtime_ns))
         if stamps is not None:
             stamps.append((entry.path, (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)))

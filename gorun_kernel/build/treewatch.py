@@ -12,8 +12,10 @@ call, whatever the clock's ticks.
 Only where that is exact: a file system of this machine (a remote one changes
 without telling it), one device for the whole tree, no symbolic link among the
 files (a change to a link's target is not an event of the link's directory),
-few directories. Anywhere else, or without inotify (another system, its limits
-reached), the stamps are checked as before.
+few directories, no file with another name (a hard link: a change made through
+it is an event of its own directory's). Writes through a shared memory map are
+no event; an editor does not write a source file so. Anywhere else, or without
+inotify (another system, its limits reached), the stamps are checked as before.
 """
 
 from __future__ import annotations
