@@ -40,6 +40,7 @@ class Control:
         self.running: int | None = None  # process group of the running child
         self.supervisor: int | None = None  # the running program's supervisor (supervisor.py)
         self.record = record
+        self.recorded = False  # the record file was written for the running group
 
     def kill(self) -> None:
         """End the running process group now (the session is closing)."""
@@ -73,18 +74,22 @@ class Control:
         self.drain()
         self.interrupted = False
 
-    def started(self, pgid: int) -> None:
-        """A process group runs now: remember it (and record it for the next session)."""
-        if self.record is not None:
+    def started(self, pgid: int, durable: bool = True) -> None:
+        """A process group runs now: remember it (and record it for the next session,
+        unless durable is False: its run ends with our process without it, as a run in
+        a cgroup of its own does: the next session ends a dead one's cgroups)."""
+        if self.record is not None and durable:
             with contextlib.suppress(OSError):
                 self.record.write_text(str(pgid))
+                self.recorded = True
         self.running = pgid
 
     def stopped(self) -> None:
         self.running = None
-        if self.record is not None:
+        if self.record is not None and self.recorded:
             with contextlib.suppress(OSError):
                 self.record.unlink()
+            self.recorded = False
 
     def close(self) -> None:
         for fd in (self._r, self._w):

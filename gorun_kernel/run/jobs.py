@@ -40,8 +40,8 @@ class JobControl(Control):
         super().__init__(record=record)
         self.spawned = threading.Event()
 
-    def started(self, pgid: int) -> None:
-        super().started(pgid)
+    def started(self, pgid: int, durable: bool = True) -> None:
+        super().started(pgid, durable)
         self.pid = pgid
         self.spawned.set()
 
@@ -156,6 +156,10 @@ class Jobs:
                 job.outcome = launch(job_sink, job.control)
             except GorunError as e:
                 job.outcome = Outcome.failed(e)
+            except Exception as e:  # our own failure: said as one, and the cell goes on
+                job.outcome = Outcome.failed(GorunError(
+                    f"gorun_kernel failed ({type(e).__name__}: {e}); please report this"
+                ))  # fmt: skip
             job.ended = time.monotonic()
             job.control.spawned.set()  # it may have failed before starting
             if not job.control.interrupted:  # ended on its own, not by %kill
