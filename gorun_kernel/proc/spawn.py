@@ -217,7 +217,11 @@ class SupervisedChild:
         if what == "exit":  # the program's pidfd: it has ended
             spans.mark("program-exit")
             self._unwatch_program()
-            self._ending()
+            # Its report follows at once, unless the program stopped its supervisor:
+            # that one is continued at the loop's next poll (20 ms), not signalled now
+            # in the middle of its clean-up, every run.
+            if self.ending_since is None:
+                self.ending_since = time.monotonic()
             return
         if what == "poll":
             self._nudge()

@@ -444,9 +444,11 @@ def _stand_by(
             pipe, back = _moved(pipe, base), _moved(back, base)
             sock = socket.socket(fileno=_moved(sock.detach(), base))
             own = (pipe, back, sock.fileno())
-        stdin, out, err, report, *_kept = _renumber(fds, launch.keep)
+        received = _renumber(fds, launch.keep)
+        stdin, out, err, report, *_kept = received
         launch = replace(launch, stdio=(stdin, out, err))
-        clean = supervisor.serve(launch, report, stopper, keep=own)
+        # (all that is open here: ours and the launch's, since _close_all_but)
+        clean = supervisor.serve(launch, report, stopper, own, [*own, *received])
         if not clean or stopper.asked:
             return 0  # stopped, or something it started would not go: the kernel ends it
         signal.signal(signal.SIGCONT, orphaned)

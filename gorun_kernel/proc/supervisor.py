@@ -158,13 +158,19 @@ def watch_parent(stopper: _Stopper, parent: int) -> None:
     signal.signal(signal.SIGCONT, orphaned)
 
 
-def serve(launch: Launch, report: int, stopper: _Stopper, keep: tuple[int, ...] = ()) -> bool:
+def serve(
+    launch: Launch,
+    report: int,
+    stopper: _Stopper,
+    keep: tuple[int, ...] = (),
+    open_now: list[int] | None = None,
+) -> bool:
     """Start the program, end everything it started, report. Whether all it started
     was reaped (False: a process would not go within _REAP_BOUND).
 
     keep: our own descriptors the program's set-up must leave open (a standby's
-    pipes to the spawner and its socket)."""
-    report = _descriptors(launch, report, keep)
+    pipes to the spawner and its socket); open_now: all that are open, where known."""
+    report = _descriptors(launch, report, keep, open_now)
     spans.mark("sup-fds")
     try:
         program = _spawn(launch)
@@ -200,9 +206,12 @@ def serve(launch: Launch, report: int, stopper: _Stopper, keep: tuple[int, ...] 
     return clean
 
 
-def _descriptors(launch: Launch, report: int, own: tuple[int, ...] = ()) -> int:
+def _descriptors(
+    launch: Launch, report: int, own: tuple[int, ...] = (), open_now: list[int] | None = None
+) -> int:
     """Install the program's 0, 1, 2; close every other descriptor of our parent's
-    (but own: ours, not inheritable, so never the program's).
+    (but own: ours, not inheritable, so never the program's). open_now: every
+    descriptor open, where we know them all (a standby: no look in /proc).
 
     Returns the report pipe's (possibly moved) number."""
     moved = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3) for fd in launch.stdio]
@@ -210,7 +219,7 @@ def _descriptors(launch: Launch, report: int, own: tuple[int, ...] = ()) -> int:
     for target, fd in enumerate(moved):
         os.dup2(fd, target, inheritable=True)
     keep = {0, 1, 2, report, *launch.keep, *own}
-    open_fds = linux.open_fds()
+    open_fds = [*open_now, *moved] if open_now is not None else linux.open_fds()
     if open_fds is None:
         open_fds = list(range(os.sysconf("SC_OPEN_MAX")))
     for fd in open_fds:
