@@ -45,6 +45,10 @@ def find_program(argv: Sequence[str], cwd: str, env: Mapping[str, str]) -> str:
     return found
 
 
+# Seconds after its start a program's pidfd joins the loop (its end without a report:
+# a program that stopped its supervisor); the loop polls every 20 ms until then.
+WATCH_AFTER = 0.02
+
 # Seconds a supervisor has to report once its program has ended or was killed (it
 # ends what the program started, bounded by its own 5 s): then we end it all.
 TAKE_OVER = 7.0
@@ -200,13 +204,16 @@ class SupervisedChild:
         self.buffer = b""
         self.sel: selectors.BaseSelector | None = None
         self.pidfd: int | None = None  # the program's: its end, even if nobody reports it
+        self.pidfd_watched = False  # in the loop's selector (from watch_at on)
+        self.watch_at = 0.0
         self.ending_since: float | None = None  # the program ended, or we killed it
 
     @property
     def polled(self) -> bool:
         """Until the program's pid is known, and while ending: the loop calls
         event(sel, "poll") often (see _nudge)."""
-        return (self.pid is None or self.ending_since is not None) and not self.done
+        unwatched = self.pidfd is not None and not self.pidfd_watched
+        return (self.pid is None or self.ending_since is not None or unwatched) and not self.done
 
     def watch(self, sel: selectors.BaseSelector) -> None:
         self.sel = sel
@@ -269,11 +276,12 @@ class SupervisedChild:
             # (no record file for the next session in a cgroup: it ends a dead
             # session's cgroups, cgroup.py; a file written and removed is 0.1-0.2 ms)
             self.control.started(self.pid, durable=self.cgroup is None)
-            # Not reaped before the supervisor reports: the pid is the program's.
+            # Not reaped before the supervisor reports: the pid is the program's. Its
+            # pidfd is watched from WATCH_AFTER on: a program that ends sooner is
+            # reported by its supervisor at once (most runs: no wake-up of ours more).
             with contextlib.suppress(AttributeError, OSError):
                 self.pidfd = os.pidfd_open(self.pid)
-                assert self.sel is not None
-                self.sel.register(self.pidfd, selectors.EVENT_READ, "exit")
+                self.watch_at = time.monotonic() + WATCH_AFTER
         elif word == "error":
             self.error = GorunError(f"cannot start {self.argv0}: {os.strerror(int(value))}")
             self.returncode = 127
@@ -282,9 +290,10 @@ class SupervisedChild:
 
     def _unwatch_program(self) -> None:
         if self.pidfd is not None:
-            if self.sel is not None:
+            if self.sel is not None and self.pidfd_watched:
                 with contextlib.suppress(KeyError, ValueError):
                     self.sel.unregister(self.pidfd)
+                self.pidfd_watched = False
             with contextlib.suppress(OSError):
                 os.close(self.pidfd)
             self.pidfd = None
@@ -297,12 +306,21 @@ class SupervisedChild:
     def _nudge(self) -> None:
         """Continue a stopped supervisor (the program can stop it even before it
         reports the program's pid); take over from one that never reports."""
-        if self.done or (self.pid is not None and self.ending_since is None):
+        if self.done:
+            return
+        if self.pid is not None and self.ending_since is None:
+            if self.pidfd is not None and not self.pidfd_watched and self._due():
+                assert self.sel is not None
+                self.sel.register(self.pidfd, selectors.EVENT_READ, "exit")
+                self.pidfd_watched = True
             return
         with contextlib.suppress(ProcessLookupError):
             os.kill(self.supervisor, signal.SIGCONT)
         if self.ending_since is not None and time.monotonic() - self.ending_since > TAKE_OVER:
             self._take_over()
+
+    def _due(self) -> bool:
+        return time.monotonic() >= self.watch_at
 
     def _take_over(self) -> None:
         # Stopped, its children are still its children: end them, then it.

@@ -60,6 +60,7 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 from gorun_kernel import spans
@@ -448,11 +449,12 @@ def _stand_by(
         stdin, out, err, report, *_kept = received
         launch = replace(launch, stdio=(stdin, out, err))
         # (all that is open here: ours and the launch's, since _close_all_but)
-        clean = supervisor.serve(launch, report, stopper, own, [*own, *received])
-        if not clean or stopper.asked:
-            return 0  # stopped, or something it started would not go: the kernel ends it
+        clean = supervisor.serve(
+            launch, report, stopper, own, [*own, *received], partial(_tell, pipe, b"ended")
+        )
+        if not clean:
+            return 0  # something it started would not go: the kernel ends the cgroup
         signal.signal(signal.SIGCONT, orphaned)
-        _tell(pipe, b"ended")
         try:
             if os.read(back, 1) != b"w":
                 return 0

@@ -34,7 +34,7 @@ import gc
 import os
 import signal
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from gorun_kernel import spans
@@ -164,12 +164,15 @@ def serve(
     stopper: _Stopper,
     keep: tuple[int, ...] = (),
     open_now: list[int] | None = None,
+    reaped: Callable[[], None] | None = None,
 ) -> bool:
     """Start the program, end everything it started, report. Whether all it started
     was reaped (False: a process would not go within _REAP_BOUND).
 
     keep: our own descriptors the program's set-up must leave open (a standby's
-    pipes to the spawner and its socket); open_now: all that are open, where known."""
+    pipes to the spawner and its socket); open_now: all that are open, where known;
+    reaped: called once all the run started is reaped, before the report's last line
+    (a standby is then free for the next launch, which can only come after it)."""
     report = _descriptors(launch, report, keep, open_now)
     spans.mark("sup-fds")
     try:
@@ -199,6 +202,8 @@ def serve(
         _end_descendants(program)
         clean = True
     signal.setitimer(signal.ITIMER_REAL, 0)  # (_end_descendants' bound: a standby goes on)
+    if clean and reaped is not None:
+        reaped()
     spans.mark("sup-ended")
     spans.flush(".supervisor")  # (before the report ends: then the run's cgroup.kill may end us)
     _say(report, f"exit {code}")
