@@ -13,10 +13,13 @@
 
 from __future__ import annotations
 
+import os
+import signal
+
 import pytest
 from engine_tier import run
 
-from gorun_kernel.proc import cgroup, spawner
+from gorun_kernel.proc import cgroup, linux, spawner
 from gorun_kernel.run.runner import may_display
 
 STD = {"fmt", "os", "strings", "net/http", "encoding/json"}
@@ -159,3 +162,63 @@ def test_a_program_that_ends_at_once_is_never_looked_at_for_input(go_engine, mon
     assert outcome.ok, outcome.status
     assert sink.text().endswith("hello, gopher\n")
     assert looks, "the program that reads was never looked at"
+
+
+def _through_the_spawner(engine, code: str):
+    """Runs code until a run went through the spawner's standby (the first runs fork
+    from the engine's process while the spawner starts); that run's (outcome, sink)."""
+    for _ in range(40):
+        ready = spawner.SPAWNER.ready
+        outcome, sink = run(engine, code)
+        if ready:
+            return outcome, sink
+    raise AssertionError("the spawner never became ready")
+
+
+@pytest.mark.e2e
+def test_a_program_a_standby_starts_inherits_no_socket_of_ours(go_engine):
+    """The standby keeps the kernel's socket for its next launch; the program it starts
+    must not have it (a program reading it would take another cell's launch)."""
+    program = (  # a program cell: no channels kept, so nothing of ours is moved away
+        "package main\n\n" + FDS.replace("\n\nentries", "\n\nfunc main() {\nentries", 1) + "}\n"
+    )
+    for code in (program, FDS):  # (the program first: a snippet's channels can move ours)
+        outcome, sink = _through_the_spawner(go_engine, code)
+        assert outcome.ok, outcome.status
+        assert sink.text().split() == ["0", "false"]
+
+
+@pytest.mark.e2e
+def test_a_program_that_cannot_start_leaves_no_supervisor_behind(go_engine, tmp_path):
+    """A start that fails (here: -exec of a file that is not executable) is said in the
+    user's terms, and its supervisor waits for the next run as after any other: runs
+    that fail do not pile up supervisors."""
+    not_executable = tmp_path / "xprog"
+    not_executable.write_text("#!/bin/sh\n")
+    hello = 'import "fmt"\n\nfmt.Println("hi")'
+    _through_the_spawner(go_engine, hello)
+    assert spawner.SPAWNER.proc is not None
+    for _ in range(5):
+        outcome, _ = run(go_engine, hello, f"-exec {not_executable}")
+        assert not outcome.ok
+        assert "cannot start" in str(outcome.error) and "ermission denied" in str(outcome.error)
+    outcome, sink = run(go_engine, hello)
+    assert outcome.ok and sink.text() == "hi\n"
+    supervisors = linux.children(spawner.SPAWNER.proc.pid)
+    assert len(supervisors) == 1, supervisors
+
+
+@pytest.mark.e2e
+def test_a_stop_that_reaches_a_waiting_supervisor_late_does_not_stop_the_next_run(go_engine):
+    """A supervisor is signalled by pid (SIGTERM: an interrupt, a timeout), and a
+    standby's pid outlives its run: a stop that arrives after its run, while it waits,
+    must not stop the next run it takes."""
+    hello = 'import "fmt"\n\nfmt.Println("hi")'
+    _through_the_spawner(go_engine, hello)
+    assert spawner.SPAWNER.proc is not None
+    waiting = linux.children(spawner.SPAWNER.proc.pid)
+    assert len(waiting) == 1, waiting
+    os.kill(waiting[0], signal.SIGTERM)
+    outcome, sink = run(go_engine, hello)
+    assert outcome.ok, outcome.status
+    assert sink.text() == "hi\n"

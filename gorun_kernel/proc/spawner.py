@@ -68,6 +68,7 @@ from gorun_kernel.proc import cgroup, linux, supervisor
 from gorun_kernel.proc.cgroup import RunGroup
 
 GIVE_UP = 3  # spawners lost before every run forks from the kernel again, as before
+ANSWER_WITHIN = 10.0  # seconds a standby has to answer a launch (it answers in under 1 ms)
 MAX_FDS = 64  # stdio, the report pipe, and the channels a run keeps
 LOST_STANDBYS = 3  # standbys in a row that die untaken: the spawner gives up (and the
 # kernel forks its runs' supervisors itself)
@@ -107,6 +108,8 @@ class Spawner:
                         launch, made = replace(launch, cgroup=make_group()), True
                     pid, report, name = self._through_spawner(launch)
                     return pid, report, self._group(launch, name)
+                except Retry:
+                    pass  # this launch forks its supervisor from us; the spawner stays
                 except (OSError, ValueError, TypeError, AttributeError, pickle.PicklingError):
                     # gone (or a launch it cannot take): this run forks from us as
                     # before, the next starts a new spawner
@@ -169,7 +172,14 @@ class Spawner:
         try:
             fds = [*launch.stdio, w, *launch.keep]
             socket.send_fds(self.sock, [pickle.dumps(launch)], fds)
-            answer = self.sock.recv(256).decode()
+            # A standby that died with the launch (killed between its recv and its
+            # answer) answers never: after ANSWER_WITHIN the spawner is dropped (its
+            # standbys' runs end with it) and the run forks from us, not a wedge.
+            self.sock.settimeout(ANSWER_WITHIN)
+            try:
+                answer = self.sock.recv(256).decode()
+            finally:
+                self.sock.settimeout(None)
         except BaseException:
             os.close(r)
             raise
@@ -230,7 +240,8 @@ class _Groups:
     def make(self) -> RunGroup | None:
         if self.parent is None:
             return None
-        directory = self.parent / f"run-s{next(self.numbers)}"
+        # (the spawner's pid in it: a new spawner's never meet a dropped one's)
+        directory = self.parent / f"run-s{os.getpid()}-{next(self.numbers)}"
         try:
             directory.mkdir()
         except OSError:
@@ -400,8 +411,7 @@ def _stand_by(
             group.enter()  # a move between cgroups, ahead of its run (no clone3 here)
         except OSError:
             group = None  # the launch that wants a cgroup is sent back: `retry`
-    stopper = supervisor.prepare(spawner)
-    if stopper is None:
+    if supervisor.prepare(spawner) is None:
         return 0  # the spawner died before our death signal was armed
 
     def orphaned(signum: int, frame: object) -> None:
@@ -412,8 +422,9 @@ def _stand_by(
     _rehearse()
     while True:
         signal.signal(signal.SIGCONT, orphaned)
-        signal.signal(signal.SIGTERM, stopper)
-        stopper.asked = stopper.armed = False
+        # Between runs a stop asked (late, for the run before) has nothing to stop;
+        # each run gets a stopper of its own once its launch is here.
+        signal.signal(signal.SIGTERM, _between_runs)
         try:
             msg, fds, _, _ = socket.recv_fds(sock, 1 << 20, MAX_FDS)
         except OSError:
@@ -435,6 +446,7 @@ def _stand_by(
         if launch.cgroup is None and group is not None:
             launch, name = replace(launch, cgroup=group, inside=True), group.dirs[0].name
         spans.mark("standby-loaded")
+        stopper = supervisor.new_stopper()
         _answer(sock, f"pid {os.getpid()} {name}")
         spans.mark("standby-answered")
         _tell(pipe, b"taken")
@@ -467,6 +479,10 @@ def _moved(fd: int, base: int) -> int:
     new = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, base)
     os.close(fd)
     return new
+
+
+def _between_runs(signum: int, frame: object) -> None:
+    """SIGTERM while no run is ours: nothing to stop."""
 
 
 def _rehearse() -> None:
@@ -519,6 +535,7 @@ def _on_child(signum: int, frame: object) -> None:
 def main() -> None:
     global _GROUPS
     sock = socket.socket(fileno=int(sys.argv[1]))
+    os.set_inheritable(sock.fileno(), False)  # (passed to us inheritable: never a program's)
     if len(sys.argv) > 2:
         _GROUPS = _Groups(Path(sys.argv[2]), Path(sys.argv[3]) if sys.argv[3:4] != [""] else None)
     _serve(sock, os.getppid())

@@ -147,6 +147,14 @@ def prepare(parent: int) -> _Stopper | None:
     return stopper
 
 
+def new_stopper() -> _Stopper:
+    """A run's own stopper, SIGTERM's handler from now on (a standby's next run gets a
+    new one: nothing asked of the run before carries over)."""
+    stopper = _Stopper()
+    signal.signal(signal.SIGTERM, stopper)
+    return stopper
+
+
 def watch_parent(stopper: _Stopper, parent: int) -> None:
     """Our parent's death ends the run (its death signal is SIGCONT, the one signal but
     SIGKILL that also wakes us if the program stopped us (SIGSTOP))."""
@@ -178,6 +186,8 @@ def serve(
     try:
         program = _spawn(launch)
     except OSError as e:
+        if reaped is not None:
+            reaped()  # (nothing of the run is left: its exec failed, and was waited for)
         _say(report, f"error {e.errno or errno.EIO}")
         _close(0, 1, 2, *launch.keep, report)
         return True
@@ -202,6 +212,7 @@ def serve(
         _end_descendants(program)
         clean = True
     signal.setitimer(signal.ITIMER_REAL, 0)  # (_end_descendants' bound: a standby goes on)
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
     if clean and reaped is not None:
         reaped()
     spans.mark("sup-ended")
