@@ -262,7 +262,11 @@ class SupervisedChild:
             # What escaped the supervisor, if it was stopped or killed; after its report,
             # only the supervisor itself may be left, on its way out: not waited for; or
             # waiting there for its next run (a standby's, spawner.py).
-            kept = reported and self.cgroup.kept and self.cgroup.holds_only(self.supervisor)
+            kept = (
+                reported
+                and self.cgroup.kept
+                and spawner.SPAWNER.keeps(self.cgroup, self.supervisor)
+            )
             if not kept:
                 self.cgroup.end(wait=not reported)
         _reap_later(self.supervisor)

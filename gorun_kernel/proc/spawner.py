@@ -94,6 +94,7 @@ class Spawner:
         # kernel makes a run's cgroup itself, as under a memory limit).
         self.groups: Path | None = None
         self.origin: Path | None = None  # cgroup.procs of the cgroup the session's is in
+        self.taken: dict[int, int] = {}  # launches each standby (by pid) has answered
 
     def start(
         self, launch: supervisor.Launch, make_group: MakeGroup
@@ -107,7 +108,8 @@ class Spawner:
                     if self.groups is None or launch.memory is not None:
                         launch, made = replace(launch, cgroup=make_group()), True
                     pid, report, name = self._through_spawner(launch)
-                    return pid, report, self._group(launch, name)
+                    self.taken[pid] = self.taken.get(pid, 0) + 1
+                    return pid, report, self._group(launch, name, self.taken[pid])
                 except Retry:
                     pass  # this launch forks its supervisor from us; the spawner stays
                 except (OSError, ValueError, TypeError, AttributeError, pickle.PicklingError):
@@ -121,11 +123,20 @@ class Spawner:
         pid, report = supervisor.start(launch)
         return pid, report, launch.cgroup
 
-    def _group(self, launch: supervisor.Launch, name: str) -> RunGroup | None:
+    def _group(self, launch: supervisor.Launch, name: str, taken: int) -> RunGroup | None:
         if launch.cgroup is not None or name == "-" or self.groups is None:
             return launch.cgroup
         origin = [self.origin] if self.origin is not None else []
-        return RunGroup([self.groups / name], 2, origin, kept=True)
+        return RunGroup([self.groups / name], 2, origin, kept=True, taken=taken)
+
+    def keeps(self, group: RunGroup, standby: int) -> bool:
+        """After a run's clean report: whether its standby's cgroup stays, for its next
+        run. It does if it holds the standby alone; or if the standby has taken another
+        launch since (another thread's: a background program's run and a cell's), whose
+        program is then rightly there. Under the lock: no launch is answered between
+        the count and the look."""
+        with self.lock:
+            return self.taken.get(standby, 0) > group.taken or group.holds_only(standby)
 
     def _usable(self) -> bool:
         if self.sock is None or self.owner != os.getpid():

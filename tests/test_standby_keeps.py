@@ -1,0 +1,40 @@
+"""After a run's clean report, the kernel keeps its standby's cgroup for the standby's
+next run only when nothing else is in it, or when the standby has already taken
+another thread's launch, whose program is then rightly there (proc/spawner.py,
+Spawner.keeps). Pure: a cgroup directory's cgroup.procs is a file here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gorun_kernel.proc.cgroup import RunGroup
+from gorun_kernel.proc.spawner import Spawner
+
+STANDBY = 4242
+PROGRAM = 4343
+
+
+def group(tmp_path: Path, procs: list[int], taken: int) -> RunGroup:
+    (tmp_path / "cgroup.procs").write_text("".join(f"{p}\n" for p in procs))
+    return RunGroup([tmp_path], 2, [], kept=True, taken=taken)
+
+
+def test_a_cgroup_holding_its_standby_alone_is_kept(tmp_path):
+    spawner = Spawner()
+    spawner.taken[STANDBY] = 1
+    assert spawner.keeps(group(tmp_path, [STANDBY], taken=1), STANDBY)
+
+
+def test_a_cgroup_holding_more_than_its_standby_is_ended(tmp_path):
+    # (a program that lied about its end through its supervisor's report pipe)
+    spawner = Spawner()
+    spawner.taken[STANDBY] = 1
+    assert not spawner.keeps(group(tmp_path, [STANDBY, PROGRAM], taken=1), STANDBY)
+
+
+def test_the_next_runs_program_in_it_does_not_end_it(tmp_path):
+    # The standby took another thread's launch before this run's end was handled:
+    # the program there is that launch's, not one this run left.
+    spawner = Spawner()
+    spawner.taken[STANDBY] = 2
+    assert spawner.keeps(group(tmp_path, [STANDBY, PROGRAM], taken=1), STANDBY)
