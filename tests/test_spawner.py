@@ -25,8 +25,18 @@ pytestmark = [
 
 REPO = Path(__file__).resolve().parent.parent
 
+# A sink as a front-end's, keeping the program's stdout (both scripts below).
+SINK = """
+class Sink:
+    def __init__(self): self.out = ""
+    def stdout(self, t): self.out += t
+    def stderr(self, t): pass
+    def event(self, e): pass
+    def input_wanted(self, p): return None
+"""
+
 # Runs programs as a kernel does; prints one JSON line per run.
-KERNEL = textwrap.dedent(
+KERNEL = SINK + textwrap.dedent(
     """
     import json, os, sys, time
     from gorun_kernel.proc.control import Control
@@ -37,12 +47,6 @@ KERNEL = textwrap.dedent(
         text = open(f"/proc/{pid}/stat").read()
         return int(text.rsplit(")", 1)[1].split()[1])
 
-    class Sink:
-        def __init__(self): self.out = ""
-        def stdout(self, t): self.out += t
-        def stderr(self, t): pass
-        def event(self, e): pass
-        def input_wanted(self, p): return None
 
     # the program: its own pid, its supervisor's, and a daemon in a session of its own
     program = [sys.executable, "-c",
@@ -138,19 +142,13 @@ def _descendants(pid: int) -> list[int]:
 
 # -- the standby: the next run's supervisor, forked before the run ------------------
 
-STANDBY = textwrap.dedent(
+STANDBY = SINK + textwrap.dedent(
     """
     import json, os, sys, time
     from gorun_kernel.proc import cgroup, linux, spawner
     from gorun_kernel.proc.control import Control
     from gorun_kernel.proc.process import ProcessSpec, run_process
 
-    class Sink:
-        def __init__(self): self.out = ""
-        def stdout(self, t): self.out += t
-        def stderr(self, t): pass
-        def event(self, e): pass
-        def input_wanted(self, p): return None
 
     def run():
         sink = Sink()
