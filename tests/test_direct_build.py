@@ -178,7 +178,7 @@ def test_a_dependency_go_must_compile_first_is_built_by_go(go_engine, tmp_path):
     assert why == "a new import set whose plan is more than compile + link"
     assert out == f"{SALT}\n"
     outcome, out = built(go_engine, code + "\n", cwd=str(tmp_path))  # now in go's cache
-    assert outcome.built_by == "direct" and out == f"{SALT}\n"
+    assert outcome.built_by == "direct" and out == f"{SALT}\n", outcome.fallback
 
 
 def test_a_dependency_archive_go_has_trimmed_is_asked_of_go_again(go_engine):
