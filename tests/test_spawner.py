@@ -233,3 +233,61 @@ def test_a_kernel_killed_while_a_standby_waits_leaves_no_process_and_no_cgroup()
         ]
         # the standby's cgroup was removed by the spawner on its way out
         assert all(not p.exists() for p in leftover), leftover
+
+
+# -- interrupts: a standby killed with its run is not a standby lost at birth --------
+
+INTERRUPTED = SINK + textwrap.dedent(
+    """
+    import json, os, sys, time
+    from gorun_kernel.proc import spawner
+    from gorun_kernel.proc.control import Control
+    from gorun_kernel.proc.process import ProcessSpec, run_process
+
+    def run(interrupted=False):
+        sink, control = Sink(), Control()
+        if interrupted:  # before the program's pid is known: its cgroup is killed
+            control.interrupt()
+        program = [sys.executable, "-S", "-c", "import os; print(os.getppid())"]
+        res = run_process(ProcessSpec(program, os.getcwd(), os.environ), control, sink)
+        return res, sink.out
+
+    deadline = time.monotonic() + 60
+    while not spawner.SPAWNER.ready and time.monotonic() < deadline:
+        run()
+    first = spawner.SPAWNER.proc.pid
+    stopped = [run(interrupted=True)[0] for _ in range(40)]
+    res, out = run()
+    supervisor = int(out)
+    text = open(f"/proc/{supervisor}/stat").read() if res.returncode == 0 else ""
+    print(json.dumps({
+        "interrupted": [r.interrupted for r in stopped],
+        "status": res.returncode,
+        "spawner": first,
+        "spawner_now": spawner.SPAWNER.proc.pid if spawner.SPAWNER.proc else None,
+        "spawner_alive": spawner.SPAWNER.proc is not None and spawner.SPAWNER.proc.poll() is None,
+        "failures": spawner.SPAWNER.failures,
+        "supervisors_parent": int(text.rsplit(")", 1)[1].split()[1]) if text else None,
+    }), flush=True)
+    """
+)
+
+
+def test_runs_interrupted_as_they_start_leave_the_spawner_serving_the_next() -> None:
+    """A run interrupted as soon as its standby answers ends with its cgroup (and the
+    standby in it). Such standbys were counted as lost at birth when the kill came
+    before their word to the spawner: after three, the spawner gave up and exited,
+    and a standby that had meanwhile taken the next cell's launch was stopped by its
+    parent's death: the cell said `signal: killed` though nobody interrupted it."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run(
+        [sys.executable, "-c", INTERRUPTED], env=env, capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    info = json.loads(proc.stdout.splitlines()[-1])
+    assert all(info["interrupted"]), info
+    assert info["status"] == 0, info
+    assert info["spawner_alive"] and info["spawner_now"] == info["spawner"], info
+    assert info["failures"] == 0, info
+    assert info["supervisors_parent"] == info["spawner"], info  # a standby's run

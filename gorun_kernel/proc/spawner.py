@@ -448,20 +448,23 @@ def _stand_by(
         launch: supervisor.Launch = pickle.loads(msg)  # noqa: S301 (our kernel, a private pair)
         wants_group = launch.cgroup is None and _GROUPS.parent is not None
         if os.getppid() != spawner or (wants_group and group is None):
+            _tell(pipe, b"taken")
             _answer(sock, "retry")
             for fd in fds:
                 os.close(fd)
-            _tell(pipe, b"taken")
             return 0
         name = "-"
         if launch.cgroup is None and group is not None:
             launch, name = replace(launch, cgroup=group, inside=True), group.dirs[0].name
         spans.mark("standby-loaded")
         stopper = supervisor.new_stopper()
-        _answer(sock, f"pid {os.getpid()} {name}")
-        spans.mark("standby-answered")
+        # The spawner hears `taken` before the kernel hears us: once the kernel has our
+        # answer, an interrupt may kill us with the run's cgroup at once, and a standby
+        # that dies untaken counts as one lost at birth (three: the spawner gives up).
         _tell(pipe, b"taken")
         spans.mark("standby-told")
+        _answer(sock, f"pid {os.getpid()} {name}")
+        spans.mark("standby-answered")
         supervisor.watch_parent(stopper, spawner)
         if set(launch.keep) & set(own):  # ours where the program's are to be: moved
             base = max(launch.keep) + 1
