@@ -371,7 +371,10 @@ def test_interrupts_at_any_moment_never_lose_a_reply(fresh_kernel):
     try:
         for code in ['fmt.Println("warm")', "%env A=1", "1 + 1"] * 10:
             r = execute(kc, code)
-            assert r.status == "ok" or r.reply["content"]["ename"] == "Interrupted"
+            assert r.status == "ok" or r.reply["content"]["ename"] == "Interrupted", (
+                code,
+                r.reply["content"],
+            )
     finally:
         stop.set()
     assert execute(kc, "2 + 2").value == "4"
