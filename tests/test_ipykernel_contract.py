@@ -231,3 +231,14 @@ def test_flush_only_what_was_written_then_as_before():
     assert stream.flushes == 2  # put back: every flush flushes
     other = types.SimpleNamespace(flush=lambda: None)  # not an OutStream: left alone
     ipykernel_adapter.flush_only_what_was_written(other)()
+
+
+def test_the_reply_waits_no_sleep_of_ipykernels():
+    # ipykernel sleeps _execute_sleep (0.5 ms) before each execute_reply; the adapter
+    # sets it to 0, as a configurable trait still (a tenth of a cell's re-run).
+    body = source(Kernel.execute_request)
+    assert "time.sleep(self._execute_sleep)" in body
+    assert body.index("sys.stderr.flush()") < body.index("time.sleep(self._execute_sleep)")
+    assert Kernel.class_traits()["_execute_sleep"].default_value > 0
+    trait = AdaptedKernel.class_traits()["_execute_sleep"]
+    assert trait.default_value == 0 and trait.metadata.get("config") is True

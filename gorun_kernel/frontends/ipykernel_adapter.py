@@ -29,6 +29,11 @@ kernel needs a little more, and this module is the only place that reaches it:
   outputs the IOPub thread still sends, as the protocol allows (two sockets are
   never in order): clients wait for the `idle` status, which the same thread sends
   after all of them;
+- `_execute_sleep`: after those flushes ipykernel sleeps 0.5 ms before each reply
+  ("on rare occasions, the flush doesn't seem to make it to the clients"), a tenth
+  of an unchanged cell's re-run. The kernel's outputs are on their way to IOPub
+  before its reply, and clients wait for the idle status that follows them there:
+  no sleep (still configurable, as ipykernel's);
 - `kernel_info`: the base class imports its debugger (debugpy: 0.1-0.4 s, before
   the kernel's first reply) only to list "debugger" among the features; this
   kernel lists it when its subclass has one (`has_debugger`: gorun_kernel/debug);
@@ -51,6 +56,7 @@ from typing import Any
 from ipykernel._version import kernel_protocol_version
 from ipykernel.jsonutil import json_clean
 from ipykernel.kernelbase import Kernel
+from traitlets import Float
 
 from gorun_kernel import spans
 
@@ -67,6 +73,7 @@ class AdaptedKernel(Kernel):
     `cell_running`; it calls `publish` and `send_shell_reply` to send messages.
     """
 
+    _execute_sleep = Float(0.0).tag(config=True)  # ipykernel's 0.5 ms (module docstring)
     cell_running = False  # an execute_request is being handled
     has_debugger = False  # answers debug_request (do_debug_request)
     control_finished: Callable[[], None] | None = None  # called after each control message
