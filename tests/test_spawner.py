@@ -291,3 +291,55 @@ def test_runs_interrupted_as_they_start_leave_the_spawner_serving_the_next() -> 
     assert info["spawner_alive"] and info["spawner_now"] == info["spawner"], info
     assert info["failures"] == 0, info
     assert info["supervisors_parent"] == info["spawner"], info  # a standby's run
+
+
+# -- a standby that dies at birth: its cgroup goes with it --------------------------
+
+DIES_AT_BIRTH = textwrap.dedent(
+    """
+    import json, os, selectors, signal, socket, time
+    from gorun_kernel.proc import cgroup, spawner
+
+    box = cgroup.sandbox()
+    if box is None or box.lifetime is None or box.lifetime_version != 2:
+        print(json.dumps({"v2": False}))
+        raise SystemExit
+    spawner._GROUPS = spawner._Groups(box.lifetime, box.origin.get(box.lifetime))
+    signal.signal(signal.SIGCHLD, spawner._on_child)
+    spawner._stand_by = lambda *args: 0  # the standby exits at once
+    fork_into = spawner._fork_into
+
+    def fork_then_wait(group):
+        # the standby is dead (and its SIGCHLD sent) before the spawner goes on
+        pid, inside = fork_into(group)
+        if pid:
+            os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
+        return pid, inside
+
+    spawner._fork_into = fork_then_wait
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    one = spawner._fork_standby(theirs, selectors.DefaultSelector())
+    made = box.lifetime / f"run-s{os.getpid()}-1"
+    deadline = time.monotonic() + 10
+    while made.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    print(json.dumps({"v2": True, "left": made.exists(),
+                      "recorded": list(spawner._GROUPS.of)}))
+    """
+)
+
+
+def test_a_standby_that_dies_before_its_cgroup_is_recorded_leaves_no_cgroup() -> None:
+    """The spawner's SIGCHLD handler reaps standbys and removes their cgroups. It used
+    to be able to run between a standby's fork and the record of its cgroup: a standby
+    dead by then was reaped unknown, and its cgroup recorded for good, never removed."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run(
+        [sys.executable, "-c", DIES_AT_BIRTH], env=env, capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    info = json.loads(proc.stdout.splitlines()[-1])
+    if not info["v2"]:
+        pytest.skip("no writable cgroup v2 hierarchy here: standbys come without a cgroup")
+    assert info == {"v2": True, "left": False, "recorded": []}

@@ -365,19 +365,26 @@ def _fork_standby(sock: socket.socket, sel: selectors.BaseSelector) -> _Standby:
     group = _GROUPS.make()
     r, w = os.pipe()
     back_r, back_w = os.pipe()
-    pid, inside = _fork_into(group)
-    if pid == 0:
-        code = 70
-        try:
-            signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the supervisor reaps its own way
-            _close_all_but(0, 1, 2, sock.fileno(), w, back_r)
-            code = _stand_by(sock, w, back_r, group, inside, me)
-        finally:
-            os._exit(code)
+    # SIGCHLD waits until the standby's cgroup is recorded: one that dies at once is
+    # then reaped with its cgroup removed, not reaped before anyone knew its cgroup.
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
+    try:
+        pid, inside = _fork_into(group)
+        if pid == 0:
+            code = 70
+            try:
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the supervisor reaps its way
+                _close_all_but(0, 1, 2, sock.fileno(), w, back_r)
+                code = _stand_by(sock, w, back_r, group, inside, me)
+            finally:
+                os._exit(code)
+        if group is not None:
+            _GROUPS.of[pid] = group
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
     os.close(w)
     os.close(back_r)
-    if group is not None:
-        _GROUPS.of[pid] = group
     sel.register(r, selectors.EVENT_READ)
     return _Standby(pid, r, back_w)
 
