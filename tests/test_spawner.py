@@ -343,3 +343,73 @@ def test_a_standby_that_dies_before_its_cgroup_is_recorded_leaves_no_cgroup() ->
     if not info["v2"]:
         pytest.skip("no writable cgroup v2 hierarchy here: standbys come without a cgroup")
     assert info == {"v2": True, "left": False, "recorded": []}
+
+
+# -- a late kill of a run whose standby has moved on ---------------------------------
+
+MOVED_ON = SINK + textwrap.dedent(
+    """
+    import json, os, sys, threading
+    from gorun_kernel.proc import spawn, spawner
+    from gorun_kernel.proc.control import Control
+    from gorun_kernel.proc.process import ProcessSpec, run_process
+
+    class Started(Sink):
+        def __init__(self):
+            super().__init__()
+            self.started = threading.Event()
+        def stdout(self, t):
+            super().stdout(t)
+            self.started.set()
+
+    def run(program, sink):
+        res = run_process(ProcessSpec(program, os.getcwd(), os.environ), Control(), sink)
+        sink.res = res
+
+    while not spawner.SPAWNER.ready:
+        run(["true"], Sink())
+    later = ["sh", "-c", "echo $PPID; sleep 0.3; echo done"]
+    for attempt in range(50):
+        # A: a run (a background program's) whose end its thread has not handled yet:
+        # its supervisor's report is read here, raw, to its end.
+        fds = [os.open(os.devnull, os.O_RDONLY), os.open(os.devnull, os.O_WRONLY),
+               os.open(os.devnull, os.O_WRONLY)]
+        a = spawn.SupervisedChild(["true"], os.getcwd(), dict(os.environ), tuple(fds), [],
+                                  Control(), None)
+        for fd in fds:
+            os.close(fd)
+        while os.read(a.report, 4096):
+            pass
+        # B: a cell's run, meanwhile, which A's standby may take
+        sink = Started()
+        b = threading.Thread(target=run, args=(later, sink))
+        b.start()
+        sink.started.wait(30)
+        took = int(sink.out.split()[0]) == a.supervisor
+        if took:
+            a.kill()  # A's --timeout, late: it must not stop B
+        b.join()
+        a.close()
+        if took:
+            print(json.dumps({"attempt": attempt, "status": sink.res.returncode,
+                              "out": sink.out.split()[1:]}), flush=True)
+            break
+    else:
+        print(json.dumps({"attempt": None}))
+    """
+)
+
+
+def test_a_late_kill_of_a_run_does_not_stop_the_next_run_its_standby_took() -> None:
+    """A background program's run ends; before its thread has read the report, its
+    standby takes a cell's launch; then the background run's --timeout (or %kill)
+    fires: that kill is for a run that is over, and the cgroup's program is the cell's."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run(
+        [sys.executable, "-c", MOVED_ON], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    info = json.loads(proc.stdout.splitlines()[-1])
+    if info["attempt"] is None:
+        pytest.skip("the standby never took the second launch (no cgroups here: none is kept)")
+    assert info["status"] == 0 and info["out"] == ["done"], info

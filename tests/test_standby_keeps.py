@@ -1,7 +1,8 @@
 """After a run's clean report, the kernel keeps its standby's cgroup for the standby's
 next run only when nothing else is in it, or when the standby has already taken
 another thread's launch, whose program is then rightly there (proc/spawner.py,
-Spawner.keeps). Pure: a cgroup directory's cgroup.procs is a file here."""
+Spawner.keeps); and a late kill of a run whose standby has moved on kills nothing
+(Spawner.stop_unless_moved_on). Pure: a cgroup directory's cgroup.procs is a file here."""
 
 from __future__ import annotations
 
@@ -38,3 +39,23 @@ def test_the_next_runs_program_in_it_does_not_end_it(tmp_path):
     spawner = Spawner()
     spawner.taken[STANDBY] = 2
     assert spawner.keeps(group(tmp_path, [STANDBY, PROGRAM], taken=1), STANDBY)
+
+
+def test_a_kill_for_a_run_whose_standby_moved_on_is_not_done(tmp_path):
+    # A late kill (a background program's --timeout, %kill) of a run that is over: the
+    # standby has taken a later launch, whose program the cgroup holds now.
+    spawner = Spawner()
+    spawner.taken[STANDBY] = 2
+    stops: list[str] = []
+    moved_on = group(tmp_path, [STANDBY, PROGRAM], taken=1)
+    assert not spawner.stop_unless_moved_on(moved_on, STANDBY, lambda: stops.append("x"))
+    assert stops == []
+
+
+def test_a_kill_for_the_standbys_current_run_is_done(tmp_path):
+    spawner = Spawner()
+    spawner.taken[STANDBY] = 2
+    stops: list[str] = []
+    current = group(tmp_path, [STANDBY, PROGRAM], taken=2)
+    assert spawner.stop_unless_moved_on(current, STANDBY, lambda: stops.append("x"))
+    assert stops == ["x"]

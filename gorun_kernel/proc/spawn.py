@@ -24,6 +24,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 
 from gorun_kernel import spans
 from gorun_kernel.errors import GorunError
@@ -268,7 +269,7 @@ class SupervisedChild:
                 and spawner.SPAWNER.keeps(self.cgroup, self.supervisor)
             )
             if not kept:
-                self.cgroup.end(wait=not reported)
+                self._unless_moved_on(partial(self.cgroup.end, wait=not reported))
         _reap_later(self.supervisor)
         self.done = True
 
@@ -327,6 +328,10 @@ class SupervisedChild:
         return time.monotonic() >= self.watch_at
 
     def _take_over(self) -> None:
+        self._unless_moved_on(self._end_all)
+        self._finish()
+
+    def _end_all(self) -> None:
         # Stopped, its children are still its children: end them, then it.
         for pid in linux.descendants(self.supervisor):
             with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -335,16 +340,18 @@ class SupervisedChild:
             self.cgroup.kill()
         with contextlib.suppress(ProcessLookupError):
             os.kill(self.supervisor, signal.SIGKILL)
-        self._finish()
 
     def kill(self) -> None:
+        self._unless_moved_on(self._kill)
+        self._ending()
+
+    def _kill(self) -> None:
         if self.pid is not None:
             signal_group(self.pid, signal.SIGKILL)
         if self.cgroup is not None:
             self.cgroup.kill()  # everything the program started, now
         with contextlib.suppress(ProcessLookupError):
             os.kill(self.supervisor, signal.SIGTERM)
-        self._ending()
 
     def close(self) -> None:
         if not self.done:  # our own failure: stop it all
@@ -353,6 +360,14 @@ class SupervisedChild:
             self.control.supervisor = None
             self._unwatch_program()
             if self.cgroup is not None:
-                self.cgroup.end()
+                self._unless_moved_on(self.cgroup.end)
         with contextlib.suppress(OSError):
             os.close(self.report)
+
+    def _unless_moved_on(self, stop: Callable[[], None]) -> None:
+        """stop(), unless the run's standby has since taken a later launch, whose program
+        is then in the cgroup (spawner.py: stop_unless_moved_on)."""
+        if self.cgroup is not None and self.cgroup.kept:
+            spawner.SPAWNER.stop_unless_moved_on(self.cgroup, self.supervisor, stop)
+        else:
+            stop()

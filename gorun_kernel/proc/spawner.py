@@ -136,7 +136,22 @@ class Spawner:
         program is then rightly there. Under the lock: no launch is answered between
         the count and the look."""
         with self.lock:
-            return self.taken.get(standby, 0) > group.taken or group.holds_only(standby)
+            return self._moved_on(group, standby) or group.holds_only(standby)
+
+    def stop_unless_moved_on(self, group: RunGroup, standby: int, stop: Callable[[], None]) -> bool:
+        """stop() (a kill of a run in its standby's cgroup), unless the standby has taken
+        a later launch: the run is then over, reported, and what is in the cgroup is the
+        later launch's (a background program's --timeout or %kill just as it ended,
+        while a cell started). Under the lock: no launch is answered until stop() is
+        done. Whether it stopped."""
+        with self.lock:
+            if self._moved_on(group, standby):
+                return False
+            stop()
+            return True
+
+    def _moved_on(self, group: RunGroup, standby: int) -> bool:
+        return self.taken.get(standby, 0) > group.taken
 
     def _usable(self) -> bool:
         if self.sock is None or self.owner != os.getpid():
