@@ -411,5 +411,5 @@ def test_a_late_kill_of_a_run_does_not_stop_the_next_run_its_standby_took() -> N
     assert proc.returncode == 0, proc.stderr
     info = json.loads(proc.stdout.splitlines()[-1])
     if info["attempt"] is None:
-        pytest.skip("the standby never took the second launch (no cgroups here: none is kept)")
+        pytest.skip("no standby took the second launch in 50 tries (no spawner here?)")
     assert info["status"] == 0 and info["out"] == ["done"], info

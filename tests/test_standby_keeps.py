@@ -15,22 +15,22 @@ STANDBY = 4242
 PROGRAM = 4343
 
 
-def group(tmp_path: Path, procs: list[int], taken: int) -> RunGroup:
+def group(tmp_path: Path, procs: list[int]) -> RunGroup:
     (tmp_path / "cgroup.procs").write_text("".join(f"{p}\n" for p in procs))
-    return RunGroup([tmp_path], 2, [], kept=True, taken=taken)
+    return RunGroup([tmp_path], 2, [], kept=True)
 
 
 def test_a_cgroup_holding_its_standby_alone_is_kept(tmp_path):
     spawner = Spawner()
     spawner.taken[STANDBY] = 1
-    assert spawner.keeps(group(tmp_path, [STANDBY], taken=1), STANDBY)
+    assert spawner.keeps(group(tmp_path, [STANDBY]), STANDBY, 1)
 
 
 def test_a_cgroup_holding_more_than_its_standby_is_ended(tmp_path):
     # (a program that lied about its end through its supervisor's report pipe)
     spawner = Spawner()
     spawner.taken[STANDBY] = 1
-    assert not spawner.keeps(group(tmp_path, [STANDBY, PROGRAM], taken=1), STANDBY)
+    assert not spawner.keeps(group(tmp_path, [STANDBY, PROGRAM]), STANDBY, 1)
 
 
 def test_the_next_runs_program_in_it_does_not_end_it(tmp_path):
@@ -38,24 +38,31 @@ def test_the_next_runs_program_in_it_does_not_end_it(tmp_path):
     # the program there is that launch's, not one this run left.
     spawner = Spawner()
     spawner.taken[STANDBY] = 2
-    assert spawner.keeps(group(tmp_path, [STANDBY, PROGRAM], taken=1), STANDBY)
+    assert spawner.keeps(group(tmp_path, [STANDBY, PROGRAM]), STANDBY, 1)
 
 
-def test_a_kill_for_a_run_whose_standby_moved_on_is_not_done(tmp_path):
+def test_a_kill_for_a_run_whose_standby_moved_on_is_not_done():
     # A late kill (a background program's --timeout, %kill) of a run that is over: the
     # standby has taken a later launch, whose program the cgroup holds now.
     spawner = Spawner()
     spawner.taken[STANDBY] = 2
     stops: list[str] = []
-    moved_on = group(tmp_path, [STANDBY, PROGRAM], taken=1)
-    assert not spawner.stop_unless_moved_on(moved_on, STANDBY, lambda: stops.append("x"))
+    assert not spawner.stop_unless_moved_on(STANDBY, 1, lambda: stops.append("x"))
     assert stops == []
 
 
-def test_a_kill_for_the_standbys_current_run_is_done(tmp_path):
+def test_a_kill_for_the_standbys_current_run_is_done():
     spawner = Spawner()
     spawner.taken[STANDBY] = 2
     stops: list[str] = []
-    current = group(tmp_path, [STANDBY, PROGRAM], taken=2)
-    assert spawner.stop_unless_moved_on(current, STANDBY, lambda: stops.append("x"))
+    assert spawner.stop_unless_moved_on(STANDBY, 2, lambda: stops.append("x"))
+    assert stops == ["x"]
+
+
+def test_a_supervisor_of_its_own_is_always_stopped():
+    # (forked for its run alone, launch 0: it never runs another launch)
+    spawner = Spawner()
+    spawner.taken[STANDBY] = 5
+    stops: list[str] = []
+    assert spawner.stop_unless_moved_on(STANDBY, 0, lambda: stops.append("x"))
     assert stops == ["x"]

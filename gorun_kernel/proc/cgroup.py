@@ -229,7 +229,6 @@ class RunGroup:
     # A standby supervisor's (spawner.py): it stays there for its next run, once it has
     # reported this one's end with nothing else left in it (holds_only).
     kept: bool = False
-    taken: int = 0  # (kept) the standby's count of launches, this run's included
 
     def limit_memory(self, directory: Path, version: int, limit: int) -> None:
         self.memory_dir, self.memory_version = directory, version

@@ -194,7 +194,9 @@ class SupervisedChild:
         _reap_later()
         cgroup.tidy()
         spans.mark("launch-made")
-        self.supervisor, self.report, self.cgroup = spawner.start(launch, make_group)
+        self.supervisor, self.report, self.cgroup, self.launch = spawner.start(
+            launch, make_group
+        )  # (launch: which of its supervisor's, a standby's: 0 for a supervisor of its own)
         spans.mark("spawner-answered")  # (a fork of ours, at worst)
         control.supervisor = self.supervisor
         self.pid: int | None = None
@@ -266,7 +268,7 @@ class SupervisedChild:
             kept = (
                 reported
                 and self.cgroup.kept
-                and spawner.SPAWNER.keeps(self.cgroup, self.supervisor)
+                and spawner.SPAWNER.keeps(self.cgroup, self.supervisor, self.launch)
             )
             if not kept:
                 self._unless_moved_on(partial(self.cgroup.end, wait=not reported))
@@ -365,9 +367,9 @@ class SupervisedChild:
             os.close(self.report)
 
     def _unless_moved_on(self, stop: Callable[[], None]) -> None:
-        """stop(), unless the run's standby has since taken a later launch, whose program
-        is then in the cgroup (spawner.py: stop_unless_moved_on)."""
-        if self.cgroup is not None and self.cgroup.kept:
-            spawner.SPAWNER.stop_unless_moved_on(self.cgroup, self.supervisor, stop)
+        """stop(), unless the run's standby has since taken a later launch, which it runs
+        now, in the same cgroup if any (spawner.py: stop_unless_moved_on)."""
+        if self.launch:
+            spawner.SPAWNER.stop_unless_moved_on(self.supervisor, self.launch, stop)
         else:
             stop()

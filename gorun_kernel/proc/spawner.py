@@ -98,9 +98,11 @@ class Spawner:
 
     def start(
         self, launch: supervisor.Launch, make_group: MakeGroup
-    ) -> tuple[int, int, RunGroup | None]:
+    ) -> tuple[int, int, RunGroup | None, int]:
         """A supervisor for launch: (its pid, the read end of its report pipe, the run's
-        cgroup). make_group makes the run's cgroup where the standby brings none."""
+        cgroup, which of the supervisor's launches this is: a standby's count, or 0 for
+        one forked for this run alone). make_group makes the run's cgroup where the
+        standby brings none."""
         made = False
         with self.lock:
             if self._usable():
@@ -109,7 +111,7 @@ class Spawner:
                         launch, made = replace(launch, cgroup=make_group()), True
                     pid, report, name = self._through_spawner(launch)
                     self.taken[pid] = self.taken.get(pid, 0) + 1
-                    return pid, report, self._group(launch, name, self.taken[pid])
+                    return pid, report, self._group(launch, name), self.taken[pid]
                 except Retry:
                     pass  # this launch forks its supervisor from us; the spawner stays
                 except (OSError, ValueError, TypeError, AttributeError, pickle.PicklingError):
@@ -121,37 +123,37 @@ class Spawner:
         if not made:
             launch = replace(launch, cgroup=make_group())
         pid, report = supervisor.start(launch)
-        return pid, report, launch.cgroup
+        return pid, report, launch.cgroup, 0
 
-    def _group(self, launch: supervisor.Launch, name: str, taken: int) -> RunGroup | None:
+    def _group(self, launch: supervisor.Launch, name: str) -> RunGroup | None:
         if launch.cgroup is not None or name == "-" or self.groups is None:
             return launch.cgroup
         origin = [self.origin] if self.origin is not None else []
-        return RunGroup([self.groups / name], 2, origin, kept=True, taken=taken)
+        return RunGroup([self.groups / name], 2, origin, kept=True)
 
-    def keeps(self, group: RunGroup, standby: int) -> bool:
+    def keeps(self, group: RunGroup, standby: int, launch: int) -> bool:
         """After a run's clean report: whether its standby's cgroup stays, for its next
         run. It does if it holds the standby alone; or if the standby has taken another
         launch since (another thread's: a background program's run and a cell's), whose
         program is then rightly there. Under the lock: no launch is answered between
         the count and the look."""
         with self.lock:
-            return self._moved_on(group, standby) or group.holds_only(standby)
+            return self._moved_on(standby, launch) or group.holds_only(standby)
 
-    def stop_unless_moved_on(self, group: RunGroup, standby: int, stop: Callable[[], None]) -> bool:
-        """stop() (a kill of a run in its standby's cgroup), unless the standby has taken
-        a later launch: the run is then over, reported, and what is in the cgroup is the
-        later launch's (a background program's --timeout or %kill just as it ended,
-        while a cell started). Under the lock: no launch is answered until stop() is
-        done. Whether it stopped."""
+    def stop_unless_moved_on(self, standby: int, launch: int, stop: Callable[[], None]) -> bool:
+        """stop() (a kill of the standby's launch-th run: its program, its cgroup, the
+        standby), unless the standby has taken a later launch: that run is then over,
+        reported, and what the standby runs now is the later launch (a background
+        program's --timeout or %kill just as it ended, while a cell started). Under the
+        lock: no launch is answered until stop() is done. Whether it stopped."""
         with self.lock:
-            if self._moved_on(group, standby):
+            if self._moved_on(standby, launch):
                 return False
             stop()
             return True
 
-    def _moved_on(self, group: RunGroup, standby: int) -> bool:
-        return self.taken.get(standby, 0) > group.taken
+    def _moved_on(self, standby: int, launch: int) -> bool:
+        return launch > 0 and self.taken.get(standby, 0) > launch
 
     def _usable(self) -> bool:
         if self.sock is None or self.owner != os.getpid():
