@@ -134,6 +134,16 @@ def test_a_kernel_killed_outright_ends_the_spawner_the_supervisor_and_the_progra
     assert gone([spawner_pid, *below]) == []
 
 
+def script_result(script: str, timeout: float = 120) -> dict:
+    """Run a kernel-like script in a process of its own; the JSON of its last line."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=timeout
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.splitlines()[-1])
+
+
 def _descendants(pid: int) -> list[int]:
     from gorun_kernel.proc import linux
 
@@ -279,13 +289,7 @@ def test_runs_interrupted_as_they_start_leave_the_spawner_serving_the_next() -> 
     before their word to the spawner: after three, the spawner gave up and exited,
     and a standby that had meanwhile taken the next cell's launch was stopped by its
     parent's death: the cell said `signal: killed` though nobody interrupted it."""
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.run(
-        [sys.executable, "-c", INTERRUPTED], env=env, capture_output=True, text=True,
-        timeout=120,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    info = json.loads(proc.stdout.splitlines()[-1])
+    info = script_result(INTERRUPTED)
     assert all(info["interrupted"]), info
     assert info["status"] == 0, info
     assert info["spawner_alive"] and info["spawner_now"] == info["spawner"], info
@@ -333,13 +337,7 @@ def test_a_standby_that_dies_before_its_cgroup_is_recorded_leaves_no_cgroup() ->
     """The spawner's SIGCHLD handler reaps standbys and removes their cgroups. It used
     to be able to run between a standby's fork and the record of its cgroup: a standby
     dead by then was reaped unknown, and its cgroup recorded for good, never removed."""
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.run(
-        [sys.executable, "-c", DIES_AT_BIRTH], env=env, capture_output=True, text=True,
-        timeout=60,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    info = json.loads(proc.stdout.splitlines()[-1])
+    info = script_result(DIES_AT_BIRTH)
     if not info["v2"]:
         pytest.skip("no writable cgroup v2 hierarchy here: standbys come without a cgroup")
     assert info == {"v2": True, "left": False, "recorded": []}
@@ -404,12 +402,7 @@ def test_a_late_kill_of_a_run_does_not_stop_the_next_run_its_standby_took() -> N
     """A background program's run ends; before its thread has read the report, its
     standby takes a cell's launch; then the background run's --timeout (or %kill)
     fires: that kill is for a run that is over, and the cgroup's program is the cell's."""
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.run(
-        [sys.executable, "-c", MOVED_ON], env=env, capture_output=True, text=True, timeout=120
-    )
-    assert proc.returncode == 0, proc.stderr
-    info = json.loads(proc.stdout.splitlines()[-1])
+    info = script_result(MOVED_ON)
     if info["attempt"] is None:
         pytest.skip("no standby took the second launch in 50 tries (no spawner here?)")
     assert info["status"] == 0 and info["out"] == ["done"], info

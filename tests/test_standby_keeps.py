@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from gorun_kernel.proc.cgroup import RunGroup
 from gorun_kernel.proc.spawner import Spawner
 
@@ -41,28 +43,20 @@ def test_the_next_runs_program_in_it_does_not_end_it(tmp_path):
     assert spawner.keeps(group(tmp_path, [STANDBY, PROGRAM]), STANDBY, 1)
 
 
-def test_a_kill_for_a_run_whose_standby_moved_on_is_not_done():
-    # A late kill (a background program's --timeout, %kill) of a run that is over: the
-    # standby has taken a later launch, whose program the cgroup holds now.
+@pytest.mark.parametrize(
+    ("launch", "stopped"),
+    [
+        # A late kill (a background program's --timeout, %kill) of a run that is over:
+        # the standby has taken a later launch, which it runs now.
+        pytest.param(1, False, id="moved-on"),
+        pytest.param(2, True, id="current-run"),
+        # forked for its run alone (launch 0): it never runs another launch
+        pytest.param(0, True, id="a-supervisor-of-its-own"),
+    ],
+)
+def test_a_kill_is_done_unless_the_standby_moved_on(launch, stopped):
     spawner = Spawner()
     spawner.taken[STANDBY] = 2
     stops: list[str] = []
-    assert not spawner.stop_unless_moved_on(STANDBY, 1, lambda: stops.append("x"))
-    assert stops == []
-
-
-def test_a_kill_for_the_standbys_current_run_is_done():
-    spawner = Spawner()
-    spawner.taken[STANDBY] = 2
-    stops: list[str] = []
-    assert spawner.stop_unless_moved_on(STANDBY, 2, lambda: stops.append("x"))
-    assert stops == ["x"]
-
-
-def test_a_supervisor_of_its_own_is_always_stopped():
-    # (forked for its run alone, launch 0: it never runs another launch)
-    spawner = Spawner()
-    spawner.taken[STANDBY] = 5
-    stops: list[str] = []
-    assert spawner.stop_unless_moved_on(STANDBY, 0, lambda: stops.append("x"))
-    assert stops == ["x"]
+    assert spawner.stop_unless_moved_on(STANDBY, launch, lambda: stops.append("x")) is stopped
+    assert stops == (["x"] if stopped else [])
