@@ -171,6 +171,7 @@ def test_the_adapter_overrides_exactly_the_listed_hooks():
         "process_control",
         "pre_handler_hook",
         "debug_request",
+        "kernel_info_request",
     }
 
 
@@ -242,3 +243,17 @@ def test_the_reply_waits_no_sleep_of_ipykernels():
     assert Kernel.class_traits()["_execute_sleep"].default_value > 0
     trait = AdaptedKernel.class_traits()["_execute_sleep"]
     assert trait.default_value == 0 and trait.metadata.get("config") is True
+
+
+def test_the_idle_status_follows_a_handler_through_the_iopub_threads_queue_of_sends():
+    # after_ready is queued on the IOPub thread once the handler has returned: it
+    # runs after the idle status only if dispatch_shell publishes that status after
+    # the handler, synchronously, and IOPub sends go through the same ordered queue.
+    from ipykernel.iostream import IOPubThread
+
+    assert params(Kernel.kernel_info_request) == ["self", "stream", "ident", "parent"]
+    dispatch = source(Kernel.dispatch_shell)
+    assert dispatch.index("await result") < dispatch.rindex('_publish_status_and_flush("idle"')
+    assert "self.schedule(" in source(IOPubThread.send_multipart)
+    assert "self._events.append(f)" in source(IOPubThread.schedule)
+    assert "iopub_thread" in Kernel.class_traits()

@@ -9,6 +9,7 @@ a python3 kernel's.
 from __future__ import annotations
 
 import subprocess
+import sys
 
 import pytest
 from kernel_client import complete, execute, reply_to, running
@@ -52,3 +53,52 @@ def test_a_kernel_without_go_starts_and_says_why_in_every_cell():
             assert r.status == "error"
             assert why in r.reply["content"]["evalue"]
         assert complete(kc, "fmt.Print")["status"] == "ok"  # help answers, with nothing
+
+
+# A kernel on the adapter whose after_ready says so on IOPub, and whose kernel_info
+# banner counts the calls so far.
+READY_KERNEL = """
+from ipykernel.kernelapp import IPKernelApp
+from gorun_kernel.frontends.ipykernel_adapter import AdaptedKernel
+
+class ReadyKernel(AdaptedKernel):
+    implementation = language = "ready"
+    implementation_version = "1"
+    language_info = {"name": "ready"}
+    calls = 0
+
+    @property
+    def banner(self):
+        return f"after_ready calls: {self.calls}"
+
+    def after_ready(self):
+        self.calls += 1
+        self.session.send(self.iopub_socket, "stream", {"name": "stdout", "text": "after_ready"},
+                          ident=self._topic("stream"))
+
+IPKernelApp.launch_instance(kernel_class=ReadyKernel)
+"""
+
+
+def test_background_work_starts_once_after_the_ready_answer_is_sent():
+    # The kernel's engine and warm-up start in after_ready: not while the first
+    # kernel_info reply is made (the reply says no call yet), after its idle status
+    # has gone out on IOPub, and once however many kernel_info requests come.
+    argv = [sys.executable, "-c", READY_KERNEL, "-f", "{connection_file}"]
+    with running(argv=argv, ready=False) as (_, kc):
+        # IOPub is connected (ipykernel welcomes a subscriber) before anything is asked:
+        # no status of the first request is lost to a subscription still on its way.
+        while kc.get_iopub_msg(timeout=60)["msg_type"] != "iopub_welcome":
+            pass
+        first = kc.kernel_info()
+        assert reply_to(kc, first)["content"]["banner"] == "after_ready calls: 0"
+        seen = []
+        while "after_ready" not in seen:
+            msg = kc.get_iopub_msg(timeout=60)
+            if msg["msg_type"] == "stream":
+                seen.append(msg["content"]["text"])
+            elif msg["msg_type"] == "status" and msg["parent_header"].get("msg_id") == first:
+                seen.append(msg["content"]["execution_state"])
+        assert seen[-2:] == ["idle", "after_ready"], seen
+        for _ in range(3):
+            assert kernel_info(kc)["banner"] == "after_ready calls: 1"

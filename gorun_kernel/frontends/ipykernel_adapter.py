@@ -34,6 +34,10 @@ kernel needs a little more, and this module is the only place that reaches it:
   of an unchanged cell's re-run. The kernel's outputs are on their way to IOPub
   before its reply, and clients wait for the idle status that follows them there:
   no sleep (still configurable, as ipykernel's);
+- `kernel_info_request` and `iopub_thread.schedule`: `after_ready`, called once the
+  first kernel_info reply and its idle status are sent, starts the kernel's
+  background work (its engine, a warm-up) after the answer a client waits for
+  to call the kernel ready, not while it is made and sent;
 - `kernel_info`: the base class imports its debugger (debugpy: 0.1-0.4 s, before
   the kernel's first reply) only to list "debugger" among the features; this
   kernel lists it when its subclass has one (`has_debugger`: gorun_kernel/debug);
@@ -48,6 +52,7 @@ fails there, by name, instead of breaking help during a run in silence.
 from __future__ import annotations
 
 import asyncio
+import functools
 import signal
 import sys
 from collections.abc import Callable, Coroutine
@@ -75,6 +80,7 @@ class AdaptedKernel(Kernel):
 
     _execute_sleep = Float(0.0).tag(config=True)  # ipykernel's 0.5 ms (module docstring)
     cell_running = False  # an execute_request is being handled
+    _ready_said = False  # the first kernel_info reply is sent (after_ready)
     has_debugger = False  # answers debug_request (do_debug_request)
     control_finished: Callable[[], None] | None = None  # called after each control message
 
@@ -95,6 +101,23 @@ class AdaptedKernel(Kernel):
             "help_links": self.help_links,
             "supported_features": features,
         }
+
+    def after_ready(self) -> None:
+        """Called once, on the main thread, when the first kernel_info reply and the
+        idle status after it have been sent: what a kernel starts in the background
+        belongs here, off the way to the answer a client waits for."""
+
+    async def kernel_info_request(self, stream: Any, ident: Any, parent: Any) -> None:
+        await super().kernel_info_request(stream, ident, parent)
+        if self._ready_said:
+            return
+        self._ready_said = True
+        # dispatch_shell publishes the idle status once this returns, through the
+        # IOPub thread's queue of sends; a call queued there after it runs when it
+        # is sent, and hands after_ready back to the main thread's loop.
+        loop = asyncio.get_running_loop()
+        later = functools.partial(loop.call_soon_threadsafe, self.after_ready)
+        loop.call_soon(self.iopub_thread.schedule, later)
 
     async def execute_request(self, stream: Any, ident: Any, parent: Any) -> None:
         spans.mark("request")

@@ -11,124 +11,23 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import os
 import sys
 import threading
-import traceback
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ipykernel.kernelapp import IPKernelApp
 
-from gorun_kernel import __version__, cmdline, spans
-from gorun_kernel.build import warm
-from gorun_kernel.errors import GorunError, Interrupted
-from gorun_kernel.events import WidgetMessage
-from gorun_kernel.frontends import (
-    cellformat,
-    cellhead,
-    comms,
-    history,
-    marks,
-    render,
-    session_commands,
-)
+from gorun_kernel import __version__, spans
+from gorun_kernel.errors import GorunError
+from gorun_kernel.frontends import comms, history
 from gorun_kernel.frontends.ipykernel_adapter import AdaptedKernel, flush_streams_only_when_written
-from gorun_kernel.frontends.presentation import Bundle, Sink, present
 from gorun_kernel.frontends.session_start import SessionStart
-from gorun_kernel.gotest import flags as testflags
-from gorun_kernel.outcome import Outcome, RunOptions
-from gorun_kernel.proc.stdinwatch import stdin_detection_works
 
 if TYPE_CHECKING:
     from gorun_kernel.debug.adapter import Debugger
     from gorun_kernel.engine import Engine
+    from gorun_kernel.frontends.kernel_cells import KernelCells
     from gorun_kernel.frontends.kernel_help import KernelHelp
-
-try:
-    from IPython.core.error import StdinNotImplementedError
-except ImportError:  # pragma: no cover - ipykernel always brings IPython
-    StdinNotImplementedError = RuntimeError  # type: ignore[misc,assignment]
-
-
-class InternalError(GorunError):
-    """A bug in gorun_kernel, reported with its Python traceback."""
-
-    def __init__(self, error: Exception) -> None:
-        lines = traceback.format_exception(error)
-        super().__init__(
-            f"gorun_kernel failed ({type(error).__name__}: {error}); please report this",
-            "".join(lines).splitlines(),
-        )
-
-
-class _Publisher:
-    """The kernel's Publisher (presentation.py): IOPub messages, as replies to the
-    cell's own request: a background program started there keeps sending its
-    output to that cell while later cells run."""
-
-    def __init__(self, kernel: GorunKernel, silent: bool, allow_stdin: bool) -> None:
-        self.kernel = kernel
-        self.silent = silent  # a silent request shows nothing
-        self.allow_stdin = allow_stdin
-        self.parent = kernel.get_parent()
-        self.failure: GorunError | None = None  # the cell's error, for its reply
-
-    def _send(self, msg_type: str, content: dict[str, Any]) -> None:
-        if not self.silent:
-            self.kernel.publish(self.parent, msg_type, content)
-
-    def stream(self, name: str, text: str) -> None:
-        self._send("stream", {"name": name, "text": text})
-
-    def display(self, data: Bundle, metadata: Bundle, display_id: str | None, update: bool) -> None:
-        transient = {"display_id": display_id} if display_id else {}
-        content = {"data": data, "metadata": metadata, "transient": transient}
-        self._send("update_display_data" if update else "display_data", content)
-
-    def clear(self, wait: bool) -> None:
-        self._send("clear_output", {"wait": wait})
-
-    def widget(self, event: WidgetMessage) -> None:
-        self.kernel.comms.from_program(event)
-
-    def ask(self, prompt: str) -> str | None:
-        if not self.allow_stdin:
-            return None
-        try:
-            return self.kernel.raw_input(prompt)
-        except (EOFError, StdinNotImplementedError):
-            return None  # Ctrl-D, or a frontend that cannot answer: end of input
-
-    def value(self, data: Bundle) -> None:
-        content = {"execution_count": self.kernel.execution_count, "data": data, "metadata": {}}
-        self._send("execute_result", content)
-
-    def error(self, error: GorunError) -> None:
-        self.failure = error
-        self._send("error", _error_content(error))
-
-
-@dataclass
-class _Request:
-    """One execute_request: what the cell's lines decided, and what its reply carries."""
-
-    publisher: _Publisher
-    sink: Sink
-    allow_stdin: bool
-    cell_id: str | None
-    quiet: bool = False  # --quiet: no status line
-    payload: list[dict[str, Any]] = field(default_factory=list)  # a page for `name?`
-    timing: dict[str, object] | None = None  # the reply's metadata: gorun_timing
-    marks: list[dict[str, object]] = field(default_factory=list)  # error lines (marks.py)
-
-
-def _error_content(error: GorunError) -> dict[str, Any]:
-    return {
-        "ename": error.ename,
-        "evalue": error.message,
-        "traceback": render.traceback_lines(error),
-    }
 
 
 class GorunKernel(AdaptedKernel):
@@ -144,13 +43,12 @@ class GorunKernel(AdaptedKernel):
         self.session_start = SessionStart()
         self._help: KernelHelp | None = None
         self._help_made = threading.Lock()  # help is asked from the shell thread too
-        self.settings = session_commands.SessionSettings()  # %goflags, %env, %timeout
         self.shutting_down = False
         self.control_done = threading.Event()  # the shutdown request is fully handled
         self.control_finished = self._control_finished
         atexit.register(_let_control_finish, self)
         self.history = history.History()  # cells for history_request (up-arrow in consoles)
-        self.requests: dict[str, _Request] = {}  # by msg_id, until their reply is sent
+        self._cells: KernelCells | None = None  # made by the first execute_request
         # Comm messages, and the widgets of programs (Interact re-runs them on the engine).
         self.comms = comms.WidgetComms(self, self.session_start.made)
         self.debugger: Debugger | None = None  # made by the first debug_request
@@ -175,14 +73,27 @@ class GorunKernel(AdaptedKernel):
             return self._help
 
     @property
-    def kernel_info(self) -> dict[str, Any]:
-        info = super().kernel_info
-        self.session_start.begin()  # the kernel says it is ready: now the engine,
-        # and go's build cache warms until the first cell. Not before: a warm-up
-        # started with the kernel (a Python start, then go and the compiler on both
-        # cores) made the kernel itself ready 15-50% later than a python3 kernel.
-        warm.WARMER.start()
-        return info
+    def cells(self) -> KernelCells:
+        """What execute_requests do (kernel_cells.py), made at the first one: its
+        modules are not on the way to the kernel's first answer."""
+        if self._cells is None:
+            from gorun_kernel.frontends.kernel_cells import KernelCells
+
+            self._cells = KernelCells(self)
+        return self._cells
+
+    def after_ready(self) -> None:
+        """The kernel has said it is ready (its kernel_info reply and idle status are
+        sent): now the engine, and go's build cache warms until the first cell. Not
+        before: a warm-up started with the kernel (a Python start, then go and the
+        compiler on both cores) made the kernel ready 15-50% later than a python3
+        kernel, and the engine's imports, started as the reply was made, held the
+        interpreter while it was sent."""
+        from gorun_kernel.build import warm
+
+        self.session_start.begin()
+        if self._cells is None:  # a cell sent with kernel_info ran first: no warm-up now
+            warm.WARMER.start()
 
     @property
     def language_info(self) -> dict[str, Any]:  # type: ignore[override]
@@ -221,56 +132,12 @@ class GorunKernel(AdaptedKernel):
         cell_id: str | None = None,
     ) -> dict[str, Any]:
         spans.mark("do_execute")
-        warm.WARMER.cancel()  # this cell gets the CPU
-        if store_history and not silent:
-            self.history.store(self.execution_count, code)
-        self.allow_stdin(allow_stdin)
-        publisher = _Publisher(self, silent, allow_stdin)
-        request = _Request(publisher, Sink(publisher, progress=allow_stdin), allow_stdin, cell_id)
-        self.requests[publisher.parent["header"]["msg_id"]] = request
-        self.cell_codes[f"[{self.execution_count}]"] = code
-        try:
-            spans.mark("execute")
-            outcome = self._execute(code, request)
-        except GorunError as e:
-            outcome = Outcome.failed(e)
-        except KeyboardInterrupt:  # an interrupt asking for input, or outside the engine
-            outcome = Outcome.failed(Interrupted("stopped by an interrupt"))
-        except Exception as e:
-            # A bug of ours: still a reply (never a cell stuck at [*]), with the
-            # real traceback so that it can be reported.
-            self.log.exception("gorun_kernel internal error")
-            outcome = Outcome.failed(InternalError(e))
-        finally:
-            if self.debugger is not None:
-                self.debugger.end_run()
-        spans.mark("executed")
-        if outcome is not None:
-            if outcome.run_seconds is not None:
-                request.timing = outcome.timing()
-            present(outcome, publisher, quiet=request.quiet, timing=self.settings.timing)
-            if store_history and not silent and outcome.ok and outcome.value is not None:
-                self.history.store_output(self.execution_count, outcome.value)
-        spans.mark("presented")
-        if publisher.failure is not None:
-            request.marks = marks.error_marks(publisher.failure)
-            content = _error_content(publisher.failure)
-            return {"status": "error", "execution_count": self.execution_count, **content}
-        return {
-            "status": "ok",
-            "execution_count": self.execution_count,
-            "payload": request.payload,
-            "user_expressions": {},
-        }
+        return self.cells.execute(code, silent, store_history, allow_stdin, cell_id)
 
     def finish_metadata(self, parent: Any, metadata: dict, reply_content: dict) -> dict:
-        """The reply's metadata carries the cell's timing: {"build", "run", "cached"}."""
         metadata = super().finish_metadata(parent, metadata, reply_content)
-        request = self.requests.pop(parent["header"]["msg_id"], None)
-        if request is not None and request.timing is not None:
-            metadata["gorun_timing"] = request.timing
-        if request is not None and request.marks:
-            metadata[marks.KEY] = request.marks
+        if self._cells is not None:
+            self._cells.reply_metadata(parent, metadata)
         return metadata
 
     def on_sigint(self, signum: int, frame: object) -> None:
@@ -281,105 +148,12 @@ class GorunKernel(AdaptedKernel):
             if engine.control.waiting_for_input:
                 raise KeyboardInterrupt
 
-    def _execute(self, code: str, request: _Request) -> Outcome | None:
-        """Run a cell's header lines, then its Go; None when there was no program."""
-        sink = request.sink
-        if not code.strip():
-            return None
-        if cellformat.asks_format(code):  # JupyterLab's "Format Go cell", or typed
-            toolchain = self._engine().toolchain
-            request.payload = cellformat.run(code, toolchain, sink, self.history.cells)
-            return None
-        head = cellhead.split(code)
-        cell_words: list[str] = []
-        test_words: list[str] | None = None
-        outcome: Outcome | None = None
-        for d in head.directives:
-            if d.kind == "cell":
-                cell_words = cmdline.split_line(d.words)
-            elif d.kind == "testcell":
-                test_words = cmdline.split_line(d.words)
-            elif d.kind == "tests":
-                words = cmdline.split_line(d.words)
-                outcome = self._tests("", words, testflags.USAGE_LINE, request)
-            elif d.kind == "shell":
-                outcome = self._engine().run_shell(
-                    d.words,
-                    sink,
-                    os.getcwd(),
-                    self.settings.env,
-                    interactive=request.allow_stdin and stdin_detection_works(),
-                )
-            elif d.kind == "package":
-                cmd = self._command(cmdline.split_line(d.words), cmdline.USAGE_LINE, request)
-                outcome = self._engine().run_package(cmd, sink, self._options(cmd, request))
-            else:
-                session_commands.run(
-                    d.kind, d.words, self.settings, self._engine, sink, f"%{d.kind}"
-                )
-            if outcome is not None and outcome.error is not None:
-                return outcome
-        if self.debugger is not None and (test_words is not None or head.body.strip()):
-            debug_words = self.debugger.begin_run(code)  # the program reads stdin as usual
-            if test_words is not None:
-                test_words = debug_words + test_words
-            else:
-                cell_words = debug_words + cell_words
-        if test_words is not None:
-            return self._tests(head.body, test_words, testflags.USAGE, request, head.first_line)
-        if not head.body.strip():
-            return outcome
-        page = _help_page(self._engine(), head.body)
-        if page is not None:
-            request.payload = [page]
-            return None
-        if _asks_exit(self._engine(), head.body):
-            request.payload = [{"source": "ask_exit", "keepkernel": False}]
-            return None
-        cmd = self._command(cell_words, cmdline.USAGE_CELL, request)
-        return self._engine().run_cell(
-            head.body,
-            cmd,
-            sink,
-            self._options(cmd, request),
-            first_line=head.first_line,
-            label=f"[{self.execution_count}]",
-            cell_id=request.cell_id,
-        )
-
-    def _tests(
-        self, code: str, words: list[str], usage: str, request: _Request, first_line: int = 1
-    ) -> Outcome:
-        """%%gotest (code: the cell's tests) or %gotest (code "": the session's)."""
-        tcmd = self.settings.test_command(words, usage)
-        request.quiet = tcmd.cmd.quiet
-        return self._engine().run_tests(
-            code,
-            tcmd,
-            request.sink,
-            RunOptions(os.getcwd()),
-            first_line=first_line,
-            label=f"[{self.execution_count}]",
-        )
-
-    def _engine(self) -> Engine:
+    def engine_or_error(self) -> Engine:
+        """The session's engine, or the error that says why there is none."""
         if self.engine is None:
             assert self.start_error is not None
             raise self.start_error
         return self.engine
-
-    def _options(self, cmd: cmdline.Command, request: _Request) -> RunOptions:
-        cwd = os.getcwd()
-        return RunOptions(
-            cwd=cwd,
-            stdin=cmdline.stdin_file(cmd, cwd),
-            interactive=request.allow_stdin and stdin_detection_works(),
-        )
-
-    def _command(self, words: list[str], usage: str, request: _Request) -> cmdline.Command:
-        cmd = self.settings.command(words, usage)
-        request.quiet = cmd.quiet
-        return cmd
 
     # -- help while typing: is_complete, completion, inspection, `name?` cells ---
 
@@ -423,6 +197,8 @@ class GorunKernel(AdaptedKernel):
     # -- shutdown --------------------------------------------------------------
 
     async def do_shutdown(self, restart: bool) -> dict[str, Any]:  # type: ignore[override]
+        from gorun_kernel.build import warm
+
         warm.WARMER.cancel()
         self.shutting_down = True
         if self.debugger is not None:
@@ -435,26 +211,6 @@ class GorunKernel(AdaptedKernel):
     def _control_finished(self) -> None:
         if self.shutting_down:
             self.control_done.set()
-
-
-def _help_page(engine: Engine, body: str) -> dict[str, Any] | None:
-    """A cell that is `name?` or `name??`: its documentation, as IPython shows
-    it: a page payload, shown in the cell's output (JupyterLab) or a pager
-    (jupyter console). None for any other cell."""
-    from gorun_kernel.help import untyped as assist  # not before the first cell (start time)
-
-    asked = assist.help_request(body)
-    if asked is None:
-        return None
-    return {"source": "page", "data": {"text/plain": assist.describe(engine, *asked)}, "start": 0}
-
-
-def _asks_exit(engine: Engine, body: str) -> bool:
-    """`exit` or `quit` as the whole cell, when the session declares no such name:
-    the way out of jupyter console (which asks the kernel), as in IPython's kernel;
-    a notebook ignores the request."""
-    word = body.strip()
-    return word in ("exit", "quit") and all(n != word for n, _, _ in engine.declarations())
 
 
 def _let_control_finish(kernel: GorunKernel) -> None:
