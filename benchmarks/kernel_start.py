@@ -24,8 +24,10 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.manager import KernelManager
 
 
@@ -35,9 +37,11 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def start_to_ready(name: str, cwd: str) -> tuple[float, float]:
-    """Seconds from start_kernel to the kernel_info reply, and the kernel process's CPU
-    seconds by then (less at the mercy of a busy machine); the kernel is shut down after."""
+def timed_start(
+    name: str, cwd: str, until: Callable[[BlockingKernelClient], None]
+) -> tuple[float, float]:
+    """Seconds from start_kernel to until(client)'s return, and the kernel process's CPU
+    seconds then (less at the mercy of a busy machine); the kernel is shut down after."""
     where = tempfile.mkdtemp(prefix="kernel-start-")
     km = KernelManager(kernel_name=name, transport="ipc", ip=os.path.join(where, "k"))
     start = time.perf_counter()
@@ -45,7 +49,7 @@ def start_to_ready(name: str, cwd: str) -> tuple[float, float]:
     kc = km.client()
     kc.start_channels()
     try:
-        kc.wait_for_ready(timeout=120)
+        until(kc)
         wall = time.perf_counter() - start
         return wall, cpu_seconds(km.provisioner.process.pid)  # type: ignore[union-attr]
     finally:
@@ -53,24 +57,17 @@ def start_to_ready(name: str, cwd: str) -> tuple[float, float]:
         km.shutdown_kernel(now=True)
 
 
-def start_to_first_reply(name: str, cwd: str) -> tuple[float, float]:
-    """Seconds from start_kernel to the reply to a kernel_info sent as the channels
-    start (zmq holds it until the kernel listens), and the kernel's CPU seconds then."""
-    where = tempfile.mkdtemp(prefix="kernel-start-")
-    km = KernelManager(kernel_name=name, transport="ipc", ip=os.path.join(where, "k"))
-    start = time.perf_counter()
-    km.start_kernel(cwd=cwd, env=dict(os.environ))
-    kc = km.client()
-    kc.start_channels()
-    try:
-        msg_id = kc.kernel_info()
-        while kc.get_shell_msg(timeout=120)["parent_header"].get("msg_id") != msg_id:
-            pass
-        wall = time.perf_counter() - start
-        return wall, cpu_seconds(km.provisioner.process.pid)  # type: ignore[union-attr]
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
+def ready(kc: BlockingKernelClient) -> None:
+    """What a front-end waits for: wait_for_ready (a kernel_info reply, then IOPub quiet)."""
+    kc.wait_for_ready(timeout=120)
+
+
+def first_reply(kc: BlockingKernelClient) -> None:
+    """The reply to a kernel_info sent as the channels start (zmq holds it until the
+    kernel listens): the kernel's own part of its start."""
+    msg_id = kc.kernel_info()
+    while kc.get_shell_msg(timeout=120)["parent_header"].get("msg_id") != msg_id:
+        pass
 
 
 def fmt(values: list[float]) -> str:
@@ -87,16 +84,16 @@ def main() -> None:
     cpu: dict[str, list[float]] = {"gorun": [], "python3": []}
     replies: dict[str, list[float]] = {"gorun": [], "python3": []}
     reply_cpu: dict[str, list[float]] = {"gorun": [], "python3": []}
-    start_to_ready("gorun", work)  # once, unmeasured: the OS's file cache, as on a used machine
-    start_to_ready("python3", work)
+    timed_start("gorun", work, ready)  # once, unmeasured: the OS's file cache, as on a used machine
+    timed_start("python3", work, ready)
     for i in range(args.reps):
         order = ["gorun", "python3"] if i % 2 == 0 else ["python3", "gorun"]
         for name in order:
-            wall, used = start_to_ready(name, work)
+            wall, used = timed_start(name, work, ready)
             times[name].append(wall)
             cpu[name].append(used)
         for name in order:
-            wall, used = start_to_first_reply(name, work)
+            wall, used = timed_start(name, work, first_reply)
             replies[name].append(wall)
             reply_cpu[name].append(used)
 
