@@ -5,6 +5,10 @@ the kernel's main thread, as IPython's cells do; while it runs, SIGINT (the
 frontend's interrupt, in either interrupt mode: in "message" mode ipykernel
 turns the interrupt_request into a SIGINT to itself) reaches the engine's own
 handler, which ends the program's process group and lets the cell return.
+
+This module is the kernel as Jupyter sees it: its messages, its start, help,
+the debugger, shutdown. What a cell does is kernel_cells.py's, imported at the
+first execute_request; help while typing is kernel_help.py's.
 """
 
 from __future__ import annotations

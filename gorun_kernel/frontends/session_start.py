@@ -4,10 +4,12 @@ A kernel is ready when it answers kernel_info; what it needs for that is the
 toolchain's version (one `go env`, in a thread started with the kernel). The
 Engine needs much more: the modules of the whole pipeline (compose, build, run,
 gotest, display: on a busy machine as long again as ipykernel's own import)
-and a scratch module. That work starts in a thread of its own when the kernel
-answers its first kernel_info (`begin`), and overlaps the user's first seconds;
-made while ipykernel starts, it would compete with it for the interpreter and
-delay the answer. Whoever needs the engine (a cell, help) waits for it.
+and a scratch module. That work starts in a thread of its own once the kernel's
+first kernel_info reply has been sent (`begin`, from the kernel's after_ready),
+and overlaps the user's first seconds; made while ipykernel starts, or while the
+reply is made and sent, it would compete with them for the interpreter and delay
+the answer. Whoever needs the engine (a cell, help) waits for it (and begins it,
+if nothing has).
 """
 
 from __future__ import annotations
