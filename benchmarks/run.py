@@ -25,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import helpbench  # this directory's (python benchmarks/run.py puts it on sys.path)
+from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 from stdin_bench import StdinBench, magic_runner
 
@@ -86,9 +87,17 @@ def test_file(cell: str) -> str:
 
 
 class Kernel:
-    def __init__(self, cwd: str, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        cwd: str,
+        env: dict[str, str] | None = None,
+        kernel_name: str = "gorun",
+        specs: KernelSpecManager | None = None,
+    ) -> None:
+        """A kernel (gorun's, or kernel_name's, looked up in specs) started in cwd."""
         self.started = time.perf_counter()
-        self.km = KernelManager(kernel_name="gorun")
+        found = {} if specs is None else {"kernel_spec_manager": specs}
+        self.km = KernelManager(kernel_name=kernel_name, **found)
         self.km.start_kernel(cwd=cwd, env=env if env is not None else dict(os.environ))
         self.kc = self.km.client()
         self.kc.start_channels()
