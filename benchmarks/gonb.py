@@ -27,11 +27,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from jupyter_client.kernelspec import KernelSpecManager
-from jupyter_client.manager import KernelManager
+from kernel_start import ready, timed_start
 from run import HELLO_PROGRAM, HELLO_SNIPPET, SALT, WEB_PROGRAM, GoRun, Kernel, fmt_ms
 
 from gorun_kernel.build.toolchain import find_toolchain
@@ -81,20 +80,6 @@ def install() -> tuple[KernelSpecManager, dict[str, str]]:
     return KernelSpecManager(kernel_dirs=[str(data / "kernels")]), env
 
 
-def start_to_ready(km: KernelManager, env: dict[str, str], cwd: str) -> float:
-    """Seconds from start_kernel to wait_for_ready's return; the kernel is shut down after."""
-    start = time.perf_counter()
-    km.start_kernel(cwd=cwd, env=env)
-    kc = km.client()
-    kc.start_channels()
-    try:
-        kc.wait_for_ready(timeout=120)
-        return time.perf_counter() - start
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=15)
@@ -132,14 +117,11 @@ def main() -> None:
     gonb.close()
     plain.close()
     starts: dict[str, list[float]] = {"gorun": [], "gonb": []}
-    managers = {
-        "gorun": (lambda: KernelManager(kernel_name="gorun"), gorun_env),
-        "gonb": (lambda: KernelManager(kernel_name="gonb", kernel_spec_manager=specs), gonb_env),
-    }
+    kernels = {"gorun": (gorun_env, None), "gonb": (gonb_env, specs)}
     for i in range(args.reps):
         for name in ("gorun", "gonb") if i % 2 == 0 else ("gonb", "gorun"):
-            make, env = managers[name]
-            starts[name].append(start_to_ready(make(), env, work))
+            env, where = kernels[name]
+            starts[name].append(timed_start(name, work, ready, env, where)[0])
     rows.append(("kernel start to ready (wait_for_ready)", starts["gorun"], starts["gonb"], None))
 
     def ratio(x: list[float], y: list[float] | None) -> str:

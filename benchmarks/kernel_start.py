@@ -28,6 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from jupyter_client.blocking.client import BlockingKernelClient
+from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 
 
@@ -38,14 +39,20 @@ def cpu_seconds(pid: int) -> float:
 
 
 def timed_start(
-    name: str, cwd: str, until: Callable[[BlockingKernelClient], None]
+    name: str,
+    cwd: str,
+    until: Callable[[BlockingKernelClient], None],
+    env: dict[str, str] | None = None,
+    specs: KernelSpecManager | None = None,
 ) -> tuple[float, float]:
     """Seconds from start_kernel to until(client)'s return, and the kernel process's CPU
-    seconds then (less at the mercy of a busy machine); the kernel is shut down after."""
+    seconds then (less at the mercy of a busy machine); the kernel is shut down after.
+    env: the kernel's (default: ours); specs: where its kernelspec is (default: installed)."""
     where = tempfile.mkdtemp(prefix="kernel-start-")
-    km = KernelManager(kernel_name=name, transport="ipc", ip=os.path.join(where, "k"))
+    found = {} if specs is None else {"kernel_spec_manager": specs}
+    km = KernelManager(kernel_name=name, transport="ipc", ip=os.path.join(where, "k"), **found)
     start = time.perf_counter()
-    km.start_kernel(cwd=cwd, env=dict(os.environ))
+    km.start_kernel(cwd=cwd, env=dict(os.environ) if env is None else env)
     kc = km.client()
     kc.start_channels()
     try:
