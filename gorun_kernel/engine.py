@@ -267,6 +267,7 @@ class Engine:
                 self.stdlib,
                 owner=where.cell_id,
                 exports=cmd.export_vars,
+                shown_only=not opts.channels and not cmd.wasm,
             )
         if composed.form == "empty":
             return Outcome(status="nothing to run", error=None, ran=False)

@@ -46,10 +46,11 @@ from gorun_kernel.proc.control import signal_group
 
 # In the order cells are likely to need them, a program each: a cell that comes
 # early finds the first ones built. The first is what a first `fmt.Println(x)`
-# or final value needs (the value helper: os and the display module's value;
-# every snippet's main: the display module's started).
+# or final value needs (the value helpers: os and the display module's value and
+# printed; every snippet's main: the display module's started).
 TIERS: list[list[str]] = [
-    ["fmt", "os", f"{DISPLAY_MODULE}/value", f"{DISPLAY_MODULE}/started"],
+    ["fmt", "os", f"{DISPLAY_MODULE}/value", f"{DISPLAY_MODULE}/printed",
+     f"{DISPLAY_MODULE}/started"],
     ["bufio", "bytes", "context", "encoding/json", "errors", "io", "maps", "math",
      "math/big", "math/rand", "math/rand/v2", "path/filepath", "regexp", "slices", "sort",
      "strconv", "strings", "sync", "time", "unicode", "unicode/utf8", DISPLAY_MODULE],

@@ -78,10 +78,12 @@ def compose_cell(
     std: Callable[[], StdIndex],
     owner: str | None = None,
     exports: list[str] | None = None,
+    shown_only: bool = False,
 ) -> Composed:
     """The files for a cell. first_line: the notebook's line number of its first line;
     owner: the cell's identity, when the front-end knows it (see Session.plan);
-    exports: names main sends to Python at its end (the magic's --export)."""
+    exports: names main sends to Python at its end (the magic's --export);
+    shown_only: its final value goes to the kernel alone (Plan.shown_only)."""
     if not code.strip():
         raise CellError("the cell is empty: write Go in it (a snippet or a package main)")
     _check_text(code, first_line)
@@ -106,6 +108,7 @@ def compose_cell(
         return Composed("program", {"main.go": text}, table, imports=imports)
     plan = session.plan(cell, code, first_line, label, std(), owner)
     plan.exports = list(exports or [])
+    plan.shown_only = shown_only
     base = Composed("snippet", {}, {}, imports=imports, plan=plan)
     return compose_snippet(base, std(), show=plan.final is not None)
 

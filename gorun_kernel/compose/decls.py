@@ -100,6 +100,9 @@ class Plan:
     imported: list[str] = field(default_factory=list)
     # Names whose values go to Python at the end of main (%%gorun --export).
     exports: list[str] = field(default_factory=list)
+    # The final value goes to the kernel alone: no data channel to Python (the
+    # magic's), not a --wasm page. A print call's is then shown by golib/printed.
+    shown_only: bool = False
 
     def declared(self) -> str | None:
         """`declared: sq, Point; imported: strings` for a cell with no statements

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"gorun.dev/display/printed"
 )
 
 // MaxImagePixels bounds an image final value (64 MB of pixels); a larger one
@@ -23,17 +25,10 @@ const MaxImagePixels = 1 << 24
 // An image travels as pixels: the kernel encodes the PNG, so a program that
 // shows a value does not link image/png.
 func Encode(values ...any) []byte {
-	var b strings.Builder
 	if len(values) != 1 {
-		parts := make([]string, len(values))
-		for i, v := range values {
-			parts[i] = Format(v)
-		}
-		b.WriteString(`{"data":{"text/plain":`)
-		writeJSON(&b, "("+strings.Join(parts, ", ")+")")
-		b.WriteString("}}")
-		return []byte(b.String())
+		return printed.Tuple(values...)
 	}
+	var b strings.Builder
 	f := Of(values[0])
 	data := map[string]any{"text/plain": f.Text}
 	for mime, v := range f.Rich {
@@ -132,19 +127,5 @@ func writeJSON(b *strings.Builder, v any) {
 
 // writeString writes s as a JSON string; invalid UTF-8 becomes U+FFFD.
 func writeString(b *strings.Builder, s string) {
-	b.WriteByte('"')
-	for _, r := range s { // ranging over a string yields U+FFFD for bad bytes
-		switch {
-		case r == '"' || r == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r < 0x20 || r == 0x2028 || r == 0x2029:
-			b.WriteString(`\u`)
-			hex := strconv.FormatInt(int64(r), 16)
-			b.WriteString(strings.Repeat("0", 4-len(hex)) + hex)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte('"')
+	b.Write(printed.AppendJSONString(nil, s))
 }

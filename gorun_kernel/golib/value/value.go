@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"image"
 	"reflect"
+
+	"gorun.dev/display/printed"
 )
 
 // Values that know how to show themselves, in the spirit of IPython's
@@ -88,19 +90,9 @@ func methods(v any, out map[string]any) {
 }
 
 // Format is a value's text form, as a snippet's final value shows it: %v,
-// with strings quoted and structs (or pointers to them) with field names.
-func Format(v any) string {
-	switch {
-	case v == nil:
-		return "<nil>"
-	case reflect.TypeOf(v).Kind() == reflect.String:
-		return fmt.Sprintf("%q", v)
-	case isStruct(reflect.TypeOf(v)):
-		return fmt.Sprintf("%+v", v)
-	default:
-		return fmt.Sprintf("%v", v)
-	}
-}
+// with strings quoted and structs (or pointers to them) with field names
+// (package printed's rules, shared with what a final print call links).
+func Format(v any) string { return printed.Format(v) }
 
 func isNil(v any) bool {
 	r := reflect.ValueOf(v)
@@ -111,11 +103,4 @@ func isNil(v any) bool {
 		return r.IsNil()
 	}
 	return false
-}
-
-func isStruct(t reflect.Type) bool {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	return t.Kind() == reflect.Struct
 }
