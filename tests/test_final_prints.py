@@ -11,7 +11,7 @@ goes to the kernel alone; the magic's (a data channel to Python), --wasm cells
 from __future__ import annotations
 
 import pytest
-from engine_tier import run
+from engine_tier import run as run_in
 from golden import std_index
 
 from gorun_kernel.compose.compose import compose_cell
@@ -66,7 +66,7 @@ def test_a_final_print_whose_value_goes_to_python_or_a_page_links_value():
 @pytest.mark.e2e
 def test_a_failing_print_shows_its_tuple_in_the_kernel(go_engine):
     # (the engine run as the kernel runs it: no data channel, printed shows it)
-    outcome, _ = run(go_engine, FAILING_PRINT)
+    outcome, _ = run_in(go_engine, FAILING_PRINT)
     assert outcome.ok and outcome.value == "(0, disk full)", outcome
 
 
