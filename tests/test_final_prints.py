@@ -17,6 +17,7 @@ from golden import std_index
 from gorun_kernel.compose.compose import compose_cell
 from gorun_kernel.compose.emit import PRINTED_HELPER_SOURCE, VALUE_HELPER, VALUE_HELPER_SOURCE
 from gorun_kernel.compose.session import Session
+from gorun_kernel.run.runner import may_display
 
 # A print call whose error is not nil: its (n, err) is the cell's value.
 FAILING_PRINT = (
@@ -26,8 +27,8 @@ FAILING_PRINT = (
 )
 
 
-def helper(cells: list[str], shown_only: bool = True) -> str:
-    """The value helper the last of cells (run in one session) is composed with."""
+def composed_files(cells: list[str], shown_only: bool = True) -> dict[str, str]:
+    """The files of the last of cells (run in one session)."""
     session = Session()
     composed = None
     for i, code in enumerate(cells, 1):
@@ -35,14 +36,23 @@ def helper(cells: list[str], shown_only: bool = True) -> str:
         assert composed.plan is not None
         session.commit(composed.plan)
     assert composed is not None
-    return composed.files.get(VALUE_HELPER, "")
+    return composed.files
+
+
+def helper(cells: list[str], shown_only: bool = True) -> str:
+    """The value helper the last of cells is composed with."""
+    return composed_files(cells, shown_only).get(VALUE_HELPER, "")
 
 
 @pytest.mark.parametrize(
     "cell", ['fmt.Println("hi")', 'fmt.Printf("%d\\n", 1)', 'fmt.Fprint(os.Stdout, "x")']
 )
 def test_a_final_fmt_print_shown_by_the_kernel_alone_links_printed(cell):
-    assert helper([cell]) == PRINTED_HELPER_SOURCE
+    files = composed_files([cell])
+    assert files[VALUE_HELPER] == PRINTED_HELPER_SOURCE
+    # printed never displays: the run gets no display channel (a socket pair per run)
+    std = std_index()
+    assert not may_display(files, lambda path: std.name_of(path) is not None)
 
 
 @pytest.mark.parametrize(

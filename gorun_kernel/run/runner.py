@@ -60,8 +60,11 @@ class Program:
 
 DISPLAY_PACKAGE = "gorun.dev/display"
 # The display module's packages that never write to the display channel: a
-# snippet's value, its start, the values kept between cells, pandas data.
-NO_DISPLAY = frozenset(f"{DISPLAY_PACKAGE}/{p}" for p in ("value", "started", "cache", "pydata"))
+# snippet's value (or a final print's), its start, the values kept between
+# cells, pandas data.
+NO_DISPLAY = frozenset(
+    f"{DISPLAY_PACKAGE}/{p}" for p in ("value", "printed", "started", "cache", "pydata")
+)
 _IMPORTS = re.compile(r"^import\s*(?:\(([^)]*)\)|([^\n]*))", re.MULTILINE)
 _PATH = re.compile(r'"([^"]*)"')
 
