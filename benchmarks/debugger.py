@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_client import KernelManager
+from tables import report
 
 from gorun_kernel.debug import delve
 
@@ -204,10 +205,7 @@ def main() -> None:
         f"Memory while stopped: the kernel {kernel:.0f} MiB; the kernel, dlv and the program "
         f"together {total:.0f} MiB (RSS, medians)."
     )
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text)
+    report(lines, args.out)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ import tempfile
 import time
 
 from run import HELLO_PROGRAM, HELLO_SNIPPET, SALT, WEB_PROGRAM, GoRun, Kernel, fmt_ms
+from tables import report
 
 from gorun_kernel.build.toolchain import find_toolchain
 from gorun_kernel.cmdline import parse
@@ -123,11 +124,7 @@ def main() -> None:
     after.close()
     before.close()
     gorun.close()
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(text)
+    report(lines, args.out)
 
 
 if __name__ == "__main__":

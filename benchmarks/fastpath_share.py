@@ -24,6 +24,7 @@ from collections import Counter
 from pathlib import Path
 
 from jupyter_client.manager import KernelManager
+from tables import report
 
 from gorun_kernel.build.toolchain import find_toolchain
 from gorun_kernel.cmdline import parse
@@ -162,10 +163,7 @@ def main() -> None:
         f"program cells: {share_line(suite)}"
         + (f" ({failed} did not build or were refused as cells)" if failed else "")
     )
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text)
+    report(lines, args.out)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from kernel_client import execute
+from tables import report
 from test_machine_cache import HELLO, end_processes, kernel_as
 
 
@@ -101,10 +102,7 @@ def main() -> None:
         "| --- | --- | --- |",
         *(f"| {mode} | {fmt(results[(mode, 1)])} | {fmt(results[(mode, 4)])} |" for mode in modes),
     ]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text)
+    report(lines, args.out)
 
 
 if __name__ == "__main__":

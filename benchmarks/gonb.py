@@ -32,6 +32,7 @@ from pathlib import Path
 from jupyter_client.kernelspec import KernelSpecManager
 from kernel_start import ready, timed_start
 from run import HELLO_PROGRAM, HELLO_SNIPPET, SALT, WEB_PROGRAM, GoRun, Kernel, fmt_ms
+from tables import report
 
 from gorun_kernel.build.toolchain import find_toolchain
 
@@ -143,10 +144,7 @@ def main() -> None:
         lines.append(
             f"| {name} | {fmt_ms(a)} | {fmt_ms(b)} | {plain_ms} | {ratio(a, b)} | {ratio(a, g)} |"
         )
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text)
+    report(lines, args.out)
 
 
 if __name__ == "__main__":

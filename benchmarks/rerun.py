@@ -22,6 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from run import GoRun, Kernel
+from tables import report
 
 from gorun_kernel.build.toolchain import find_toolchain
 
@@ -87,10 +88,7 @@ def main() -> None:
         "| --- | --- |",
         *(f"| {name} | {fmt(t)} |" for name, t in times.items()),
     ]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text)
+    report(lines, args.out)
     rev = subprocess.run(["git", "-C", here, "rev-parse", "--short", "HEAD"],
                          capture_output=True, text=True).stdout.strip()  # fmt: skip
     print(f"(this tree at {rev})")

@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 from browser import ARTIFACTS, Lab, start_chromium  # noqa: E402
 from labserver import LabServer  # noqa: E402
+from tables import report  # noqa: E402
 
 from gorun_kernel import cmdline  # noqa: E402
 from gorun_kernel.build.toolchain import find_toolchain  # noqa: E402
@@ -181,10 +182,7 @@ def main() -> None:
         runs = timed[kind]
         lines.append(f"| {label} | {_ms([r['total'] for r in runs])} "
                      f"| {_ms([r['page'] for r in runs])} |")  # fmt: skip
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        args.out.write_text(text)
+    report(lines, args.out)
 
 
 if __name__ == "__main__":
