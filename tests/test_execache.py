@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
-from gorun_kernel.build.execache import ExeCache, key
+from gorun_kernel.build.execache import FRESH, ExeCache, key
 from gorun_kernel.errors import GorunError
 
 
@@ -29,6 +30,23 @@ def test_the_cache_keeps_to_its_size_bound_dropping_the_least_recently_used(tmp_
     left = sorted(p.name for p in cache.dir.iterdir())
     assert a in left and d in left and b not in left
     assert sum((cache.dir / k).stat().st_size for k in left) <= 10_000
+
+
+def test_a_lookup_stamps_a_binary_once_a_minute_not_at_every_re_run(tmp_path):
+    cache = ExeCache(tmp_path)
+    k = key({"name": "a"})
+    store(cache, k, 10)
+    path = cache.dir / k
+    recent = time.time() - FRESH / 2  # used half a minute ago: stamped then, not again
+    os.utime(path, (recent, recent))
+    assert cache.lookup(k) == path
+    assert abs(path.stat().st_mtime - recent) < 1e-3
+    old = time.time() - FRESH * 2  # used two minutes ago: stamped now
+    os.utime(path, (old, old))
+    assert cache.lookup(k) == path
+    assert path.stat().st_mtime > time.time() - FRESH / 2
+    path.unlink()  # gone (pruned by another session, removed by hand): not found
+    assert cache.lookup(k) is None
 
 
 def test_a_cache_directory_others_can_write_is_refused(tmp_path):

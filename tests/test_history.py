@@ -57,6 +57,37 @@ def test_one_writer_thread_for_the_session_not_one_a_cell(tmp_path: Path):
     h.close()
 
 
+def rows(path: Path) -> list[tuple[int, str]]:
+    """The cells in the file, as another kernel would read them."""
+    with sqlite3.connect(path) as db:
+        return db.execute("SELECT line, source FROM history ORDER BY line").fetchall()
+
+
+def test_a_cells_rows_wait_while_it_runs_and_are_written_at_its_end(tmp_path: Path):
+    # The kernel holds the writes from a cell's start until its idle status is sent
+    # (after_execute): the commit's CPU is not taken from the cell's run (issue 23).
+    path = tmp_path / "history.sqlite"
+    h = History(path)
+    h.hold()
+    ran(h, "a := 1")
+    with h.idle:  # the writer has started and waits: nothing written meanwhile
+        assert h.idle.wait_for(lambda: h.parked, timeout=30)
+    assert rows(path) == []
+    h.release()
+    h.written()
+    assert rows(path) == [(1, "a := 1")]
+    # A read while a cell runs (Format Go cell's cells) writes what is held first.
+    h.hold()
+    h.store(2, "b := 2")
+    assert h.cells() == ["a := 1", "b := 2"]
+    assert rows(path) == [(1, "a := 1"), (2, "b := 2")]
+    # Held again, and the session ends: its atexit write (written) loses nothing.
+    h.hold()
+    h.store(3, "c := 3")
+    h.close()
+    assert rows(path)[-1] == (3, "c := 3")
+
+
 def test_range_of_this_session_and_of_earlier_ones(tmp_path: Path):
     path = tmp_path / "history.sqlite"
     first = History(path)

@@ -246,9 +246,10 @@ def test_the_reply_waits_no_sleep_of_ipykernels():
 
 
 def test_the_idle_status_follows_a_handler_through_the_iopub_threads_queue_of_sends():
-    # after_ready is queued on the IOPub thread once the handler has returned: it
-    # runs after the idle status only if dispatch_shell publishes that status after
-    # the handler, synchronously, and IOPub sends go through the same ordered queue.
+    # after_ready and after_execute are queued on the IOPub thread once the handler
+    # has returned: they run after the idle status only if dispatch_shell publishes
+    # that status after the handler, synchronously, and IOPub sends go through the
+    # same ordered queue.
     from ipykernel.iostream import IOPubThread
 
     assert params(Kernel.kernel_info_request) == ["self", "stream", "ident", "parent"]
@@ -257,3 +258,35 @@ def test_the_idle_status_follows_a_handler_through_the_iopub_threads_queue_of_se
     assert "self.schedule(" in source(IOPubThread.send_multipart)
     assert "self._events.append(f)" in source(IOPubThread.schedule)
     assert "iopub_thread" in Kernel.class_traits()
+
+
+def test_the_app_logger_makes_records_its_handler_drops():
+    # drop_unshown_log_records: traitlets' app logger is at DEBUG, not propagating,
+    # its one handler at the app's level; the logger is raised to that level, and
+    # what is shown stays the same.
+    import logging
+
+    from ipykernel.kernelapp import IPKernelApp
+
+    app = IPKernelApp()
+    log = app.log
+    assert log.level == logging.DEBUG and not log.propagate
+    assert [h.level for h in log.handlers] == [logging.WARNING]
+    made = []
+
+    def record(r: logging.LogRecord) -> bool:  # a record was made
+        made.append(r)
+        return False  # (and not shown: the test's own output stays clean)
+
+    log.addFilter(record)
+    try:
+        log.debug("unshown")
+        assert len(made) == 1
+        ipykernel_adapter.drop_unshown_log_records(log)
+        log.debug("unshown")
+        log.warning("shown")
+        assert [r.getMessage() for r in made] == ["unshown", "shown"]
+        assert log.isEnabledFor(logging.WARNING) and not log.isEnabledFor(logging.INFO)
+    finally:  # the app's logger is the process's: as it was for other tests
+        log.removeFilter(record)
+        log.setLevel(logging.DEBUG)

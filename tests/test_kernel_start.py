@@ -55,8 +55,8 @@ def test_a_kernel_without_go_starts_and_says_why_in_every_cell():
         assert complete(kc, "fmt.Print")["status"] == "ok"  # help answers, with nothing
 
 
-# A kernel on the adapter whose after_ready says so on IOPub, and whose kernel_info
-# banner counts the calls so far.
+# A kernel on the adapter whose after_ready and after_execute say so on IOPub, and
+# whose kernel_info banner counts after_ready's calls so far.
 READY_KERNEL = """
 from ipykernel.kernelapp import IPKernelApp
 from gorun_kernel.frontends.ipykernel_adapter import AdaptedKernel
@@ -73,8 +73,19 @@ class ReadyKernel(AdaptedKernel):
 
     def after_ready(self):
         self.calls += 1
-        self.session.send(self.iopub_socket, "stream", {"name": "stdout", "text": "after_ready"},
+        self.say("after_ready")
+
+    def after_execute(self):
+        self.say(f"after_execute {self.execution_count}")
+
+    def say(self, text):
+        self.session.send(self.iopub_socket, "stream", {"name": "stdout", "text": text},
                           ident=self._topic("stream"))
+
+    async def do_execute(self, code, silent, store_history=True, user_expressions=None,
+                         allow_stdin=False, **kwargs):
+        return {"status": "ok", "execution_count": self.execution_count, "payload": [],
+                "user_expressions": {}}
 
 IPKernelApp.launch_instance(kernel_class=ReadyKernel)
 """
@@ -102,3 +113,21 @@ def test_background_work_starts_once_after_the_ready_answer_is_sent():
         assert seen[-2:] == ["idle", "after_ready"], seen
         for _ in range(3):
             assert kernel_info(kc)["banner"] == "after_ready calls: 1"
+
+
+def test_what_a_cell_leaves_is_done_after_its_idle_status_is_sent():
+    # The kernel commits a cell's history rows in after_execute: after each
+    # execute_request's idle status has gone out, not while the cell runs.
+    argv = [sys.executable, "-c", READY_KERNEL, "-f", "{connection_file}"]
+    with running(argv=argv) as (_, kc):
+        for n in (1, 2, 3):
+            request = kc.execute(f"cell {n}")
+            seen = []
+            while f"after_execute {n}" not in seen:
+                msg = kc.get_iopub_msg(timeout=60)
+                if msg["msg_type"] == "stream":
+                    seen.append(msg["content"]["text"])
+                elif msg["msg_type"] == "status" and msg["parent_header"].get("msg_id") == request:
+                    seen.append(msg["content"]["execution_state"])
+            assert seen == ["busy", "idle", f"after_execute {n}"], seen
+            assert reply_to(kc, request)["content"]["status"] == "ok"

@@ -406,3 +406,25 @@ def test_a_late_kill_of_a_run_does_not_stop_the_next_run_its_standby_took() -> N
     if info["attempt"] is None:
         pytest.skip("no standby took the second launch in 50 tries (no spawner here?)")
     assert info["status"] == 0 and info["out"] == ["done"], info
+
+
+def test_a_standby_loads_a_re_runs_launch_once_unless_it_brings_its_own_state():
+    # An unchanged cell's re-run sends the bytes of the run before: loaded once. A
+    # launch with a cgroup or a memory limit of its own is loaded each time.
+    import pickle
+    from dataclasses import replace
+
+    from gorun_kernel.proc import spawner
+    from gorun_kernel.proc.memlimit import MemoryLimit
+    from gorun_kernel.proc.supervisor import Launch
+
+    launch = Launch("/bin/true", ["true"], "/", {"A": "1"}, (3, 4, 5), [7])
+    sent = pickle.dumps(launch)
+    first = spawner._unpickled(sent)
+    assert first == launch
+    assert spawner._unpickled(sent) is first
+    other = spawner._unpickled(pickle.dumps(replace(launch, argv=["true", "x"])))
+    assert other.argv == ["true", "x"]
+    limited = pickle.dumps(replace(launch, memory=MemoryLimit(1 << 30)))
+    assert spawner._unpickled(limited) is not spawner._unpickled(limited)
+    assert spawner._unpickled(limited).memory == MemoryLimit(1 << 30)

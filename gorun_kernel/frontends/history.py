@@ -16,8 +16,11 @@ session keeps its history in memory and the log says why.
 A cell's rows are written by a thread of the history's own, never on the way
 to the cell's run: a SQLite commit waits for the disk (16 ms a cell, two
 commits, on the machine of issue 23, where an unchanged cell's re-run is
-meant to take 8). Reading (a history_request, Format Go cell's cells, the
-end of the session) first waits for what is queued.
+meant to take 8). Nor while the cell runs: the kernel holds the writes from
+the cell's start until its idle status is sent (`hold`, `release`), as the
+commit's 0.5 ms of CPU, made meanwhile, took the interpreter and a core from
+the cell. Reading (a history_request, Format Go cell's cells, the end of the
+session) first writes what is queued, held or not.
 
 The three kinds of request, with IPython's meanings:
 - tail: the last n cells stored, across sessions, oldest first;
@@ -94,6 +97,8 @@ class History:
         self.queued: list[tuple[str, tuple[Any, ...]]] = []
         self.idle = threading.Condition()  # queued is empty and nothing is being written
         self.writing = False  # the writer thread has taken a batch it has not committed yet
+        self.held = False  # writes wait for release() (a cell is running)
+        self.parked = False  # the writer waits for writes (none queued, or held)
         self.writer: threading.Thread | None = None
         self.session = self._begin()
         atexit.register(self.written)  # the last cells reach the file before the kernel ends
@@ -144,8 +149,10 @@ class History:
         while True:
             with self.idle:
                 self.writing = False
+                self.parked = True
                 self.idle.notify_all()
-                self.idle.wait_for(lambda: self.queued)
+                self.idle.wait_for(lambda: self.queued and not self.held)
+                self.parked = False
                 batch, self.queued = self.queued, []
                 self.writing = True
             with self.lock:  # one transaction, one commit, for what came meanwhile
@@ -165,10 +172,23 @@ class History:
             return self.db.execute(sql, args).fetchall()
 
     def written(self) -> None:
-        """Wait until what is queued is in the file (before reading it; another session
-        sees this one's cells once they are written)."""
+        """Wait until what is queued is in the file, held or not (before reading it;
+        another session sees this one's cells once they are written)."""
         with self.idle:
+            self.held = False
+            self.idle.notify_all()
             self.idle.wait_for(lambda: not self.writing and not self.queued)
+
+    def hold(self) -> None:
+        """Writes queued from now on wait for release() (a cell starts: not while it runs)."""
+        with self.idle:
+            self.held = True
+
+    def release(self) -> None:
+        """What is queued is written now (the cell's idle status is sent)."""
+        with self.idle:
+            self.held = False
+            self.idle.notify_all()
 
     # -- storing ---------------------------------------------------------------------
 

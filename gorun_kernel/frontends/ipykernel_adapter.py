@@ -34,13 +34,18 @@ kernel needs a little more, and this module is the only place that reaches it:
   of an unchanged cell's re-run. The kernel's outputs are on their way to IOPub
   before its reply, and clients wait for the idle status that follows them there:
   no sleep (still configurable, as ipykernel's);
-- `kernel_info_request` and `iopub_thread.schedule`: `after_ready`, called once the
-  first kernel_info reply and its idle status are sent, starts the kernel's
-  background work (its engine, a warm-up) after the answer a client waits for
-  to call the kernel ready, not while it is made and sent;
+- `kernel_info_request`, `execute_request` and `iopub_thread.schedule`: `after_ready`,
+  called once the first kernel_info reply and its idle status are sent, starts the
+  kernel's background work (its engine, a warm-up) after the answer a client waits
+  for to call the kernel ready, not while it is made and sent; `after_execute`,
+  called once each execute_request's idle status is sent, does what a cell leaves
+  (its history's commit) after the answer a client waits for;
 - `kernel_info`: the base class imports its debugger (debugpy: 0.1-0.4 s, before
   the kernel's first reply) only to list "debugger" among the features; this
   kernel lists it when its subclass has one (`has_debugger`: gorun_kernel/debug);
+- the kernel app's logger (traitlets'): at DEBUG, its handler at the app's level,
+  so each of ipykernel's debug lines made a record only to drop it;
+  `drop_unshown_log_records` sets the logger to its handlers' lowest level;
 - for the `%%gorun` magic in a Python notebook: `IPythonKernel.do_inspect` on the
   running kernel instance (the shell's `kernel`), which `inspect_request` calls.
 
@@ -53,6 +58,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import signal
 import sys
 from collections.abc import Callable, Coroutine
@@ -107,17 +113,17 @@ class AdaptedKernel(Kernel):
         idle status after it have been sent: what a kernel starts in the background
         belongs here, off the way to the answer a client waits for."""
 
+    def after_execute(self) -> None:
+        """Called on the main thread after each execute_request's idle status has been
+        sent: work a cell leaves (its history's commit) belongs here, not on the way
+        to the cell's reply and idle, which a client waits for."""
+
     async def kernel_info_request(self, stream: Any, ident: Any, parent: Any) -> None:
         await super().kernel_info_request(stream, ident, parent)
         if self._ready_said:
             return
         self._ready_said = True
-        # dispatch_shell publishes the idle status once this returns, through the
-        # IOPub thread's queue of sends; a call queued there after it runs when it
-        # is sent, and hands after_ready back to the main thread's loop.
-        loop = asyncio.get_running_loop()
-        later = functools.partial(loop.call_soon_threadsafe, self.after_ready)
-        loop.call_soon(self.iopub_thread.schedule, later)
+        self._after_idle(self.after_ready)
 
     async def execute_request(self, stream: Any, ident: Any, parent: Any) -> None:
         spans.mark("request")
@@ -128,6 +134,18 @@ class AdaptedKernel(Kernel):
             self.cell_running = False
             spans.mark("replied")
             spans.flush()
+            self._after_idle(self.after_execute)
+
+    def _after_idle(self, call: Callable[[], None]) -> None:
+        """call, on the main thread's loop, once the idle status that ends the request
+        being handled has been sent.
+
+        dispatch_shell publishes that status once the handler returns, through the
+        IOPub thread's queue of sends; a call queued there after it runs when it is
+        sent, and hands `call` back to the main thread's loop."""
+        loop = asyncio.get_running_loop()
+        later = functools.partial(loop.call_soon_threadsafe, call)
+        loop.call_soon(self.iopub_thread.schedule, later)
 
     async def shell_channel_thread_main(self, msg: Any) -> None:
         # While a cell runs, the main thread is in it and help requests would wait
@@ -220,6 +238,20 @@ def flush_streams_only_when_written() -> None:
     kernel is made)."""
     flush_only_what_was_written(sys.stdout)
     flush_only_what_was_written(sys.stderr)
+
+
+def drop_unshown_log_records(log: logging.Logger) -> None:
+    """Debug calls that no handler shows, dropped before their record is made.
+
+    The kernel app's logger is at DEBUG, its one handler at the app's log_level
+    (WARNING unless --debug): ipykernel's debug lines made four records a cell,
+    each dropped by the handler. With the logger at its handlers' lowest level,
+    what is shown is the same, and the rest costs a level test."""
+    if log.propagate or not log.handlers:
+        return  # its records may go to handlers elsewhere: as it is
+    lowest = min(h.level for h in log.handlers)
+    if log.level < lowest:
+        log.setLevel(lowest)
 
 
 def flush_only_what_was_written(stream: Any) -> Callable[[], None]:
