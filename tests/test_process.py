@@ -291,3 +291,46 @@ def running(pid: int) -> bool:
     except OSError:
         return False
     return state not in ("Z", "X")
+
+
+def test_an_at_end_channel_is_read_once_the_program_is_over_not_while_it_runs():
+    # A snippet's "main began" byte: the run needs it only for its outcome, and read
+    # as it came, it woke the run loop (the kernel's main thread) in every run.
+    from gorun_kernel.proc.channels import Channel
+
+    order: list[str] = []
+    got: list[bytes] = []
+
+    def handle(data: bytes) -> None:
+        got.append(data)
+        order.append("at_end" if data else "at_end's end")
+
+    watched = Channel("WATCHED_FD", lambda data: order.append("watched" if data else "end"))
+    at_end = Channel("AT_END_FD", handle, limit=1, at_end=True)
+    # The program writes both channels, then asks for input: the loop asks the sink
+    # only while the program runs, once it waits, and what the loop read by then
+    # is noted there.
+    code = """
+        import os
+        for name in ("WATCHED_FD", "AT_END_FD"):
+            fd = int(os.environ[name])
+            os.write(fd, b"xy")
+            os.close(fd)
+        input()
+    """
+    seen_while_running: list[str] = []
+
+    class Asked(Recorder):
+        def input_wanted(self, prompt: str) -> str | None:
+            seen_while_running.extend(order)
+            return None  # end of input: the program ends
+
+    res, _ = run(
+        py(code), sink=Asked(), interactive=True,
+        channels={"watched": watched, "at_end": at_end},
+    )  # fmt: skip
+    assert res.returncode != 0  # (input() at end of input: EOFError)
+    assert "watched" in seen_while_running  # the watched one, as it came
+    assert "at_end" not in seen_while_running  # the other, once the program is over
+    assert got == [b"x", b""] and at_end.received == 1 and at_end.dropped == 1
+    assert order == ["watched", "end", "at_end", "at_end's end"]

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 READ_SIZE = 1 << 16
+DRAIN_READS = 4  # reads of an at_end channel once the run is over, at most
 
 
 @dataclass
@@ -34,6 +35,10 @@ class Channel:
     # lines printed before it).
     ordered: bool = False
     read_size: int = READ_SIZE  # bytes per read of our end
+    # Read once the program is over, not watched while it runs: a byte or two that
+    # only the run's outcome needs (a snippet saying its main began), which would
+    # otherwise wake the run loop (and the kernel's main thread) during every run.
+    at_end: bool = False
     fd: int = -1  # our end, while the run is on
     child_fd: int = -1  # the program's end (closed in our process once it started)
     received: int = 0
@@ -59,10 +64,21 @@ class Channel:
 
     def read(self) -> bool:
         """Read what is there; False at end of stream."""
+        return self._read() is not False
+
+    def drain(self) -> None:
+        """Read what is there now, to its end, without waiting (an at_end channel, once
+        the program and all it started are over: what is not there now never comes)."""
+        for _ in range(DRAIN_READS):  # (a process that escaped the run may write on)
+            if self.fd < 0 or not self._read():
+                return
+
+    def _read(self) -> bool | None:
+        """One read: True for data, None for none yet, False at end of stream."""
         try:
             data = os.read(self.fd, self.read_size)
         except BlockingIOError:
-            return True
+            return None
         except OSError:
             data = b""
         if not data:

@@ -143,6 +143,9 @@ class ProcessRun:
             self._spawn()
             spans.mark("spawned")
             self._loop()
+            for ch in self.spec.channels.values():
+                if ch.at_end:
+                    ch.drain()
             spans.mark("loop-done")
         finally:
             self._cleanup()
@@ -201,8 +204,9 @@ class ProcessRun:
                 ch.started()
         self.output.register(out_r, err_r)
         for name, ch in spec.channels.items():
-            self.sel.register(ch.fd, selectors.EVENT_READ, ("channel", name))
-            self.channels_open += 1
+            if not ch.at_end:
+                self.sel.register(ch.fd, selectors.EVENT_READ, ("channel", name))
+                self.channels_open += 1
         self.child.watch(self.sel)
         self.sel.register(self.control, selectors.EVENT_READ, "control")
         self.deadline = start + spec.timeout if spec.timeout else None

@@ -193,7 +193,7 @@ class Runner:
         channels = {"value": value.channel} if value is not None else {}
         channels.update(request.channels)
         if program.report_start:
-            channels["started"] = Channel(STARTED_FD_ENV, lambda _: None, limit=1)
+            channels["started"] = Channel(STARTED_FD_ENV, lambda _: None, limit=1, at_end=True)
         try:
             quiet = traces.idle if traces is not None else None
             control = control or self.control
