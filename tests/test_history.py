@@ -68,6 +68,7 @@ def test_a_cells_rows_wait_while_it_runs_and_are_written_at_its_end(tmp_path: Pa
     # (after_execute): the commit's CPU is not taken from the cell's run (issue 23).
     path = tmp_path / "history.sqlite"
     h = History(path)
+    h.hold_at_most = 600  # (a cell that long: the check below is within it)
     h.hold()
     ran(h, "a := 1")
     with h.idle:  # the writer has started and waits: nothing written meanwhile
@@ -86,6 +87,20 @@ def test_a_cells_rows_wait_while_it_runs_and_are_written_at_its_end(tmp_path: Pa
     h.store(3, "c := 3")
     h.close()
     assert rows(path)[-1] == (3, "c := 3")
+
+
+def test_a_long_cells_row_is_written_while_it_runs(tmp_path: Path):
+    # Held for hold_at_most at most: the row of a cell that runs for minutes is in
+    # the file while it runs (should the kernel die in it), not only at its end.
+    path = tmp_path / "history.sqlite"
+    h = History(path)
+    h.hold_at_most = 0.05
+    h.hold()
+    ran(h, "for {}")
+    with h.idle:  # written, though the cell has not ended (no release)
+        assert h.idle.wait_for(lambda: h.parked and not h.queued, timeout=30)
+    assert rows(path) == [(1, "for {}")]
+    h.close()
 
 
 def test_range_of_this_session_and_of_earlier_ones(tmp_path: Path):

@@ -19,8 +19,9 @@ commits, on the machine of issue 23, where an unchanged cell's re-run is
 meant to take 8). Nor while the cell runs: the kernel holds the writes from
 the cell's start until its idle status is sent (`hold`, `release`), as the
 commit's 0.5 ms of CPU, made meanwhile, took the interpreter and a core from
-the cell. Reading (a history_request, Format Go cell's cells, the end of the
-session) first writes what is queued, held or not.
+the cell; for a second at most, so that a long cell's row is in the file while
+it runs, should the kernel die in it. Reading (a history_request, Format Go
+cell's cells, the end of the session) first writes what is queued, held or not.
 
 The three kinds of request, with IPython's meanings:
 - tail: the last n cells stored, across sessions, oldest first;
@@ -64,6 +65,8 @@ CREATE TABLE IF NOT EXISTS history (
 );
 """
 
+HOLD_AT_MOST = 1.0  # seconds a running cell's rows wait for its end before being written
+
 # A row as the protocol wants it: (session, line, input) or (session, line, (input, output)).
 Entry = tuple[int, int, Any]
 
@@ -97,7 +100,8 @@ class History:
         self.queued: list[tuple[str, tuple[Any, ...]]] = []
         self.idle = threading.Condition()  # queued is empty and nothing is being written
         self.writing = False  # the writer thread has taken a batch it has not committed yet
-        self.held = False  # writes wait for release() (a cell is running)
+        self.held_since: float | None = None  # writes wait for release() (a cell runs)
+        self.hold_at_most = HOLD_AT_MOST
         self.parked = False  # the writer waits for writes (none queued, or held)
         self.writer: threading.Thread | None = None
         self.session = self._begin()
@@ -151,7 +155,8 @@ class History:
                 self.writing = False
                 self.parked = True
                 self.idle.notify_all()
-                self.idle.wait_for(lambda: self.queued and not self.held)
+                while not self._due():
+                    self.idle.wait(self._hold_left())
                 self.parked = False
                 batch, self.queued = self.queued, []
                 self.writing = True
@@ -166,6 +171,19 @@ class History:
                     with contextlib.suppress(sqlite3.Error):
                         self.db.execute("ROLLBACK")
 
+    def _due(self) -> bool:
+        """Whether the writer writes now (under self.idle): writes are queued, and not
+        held, or held for hold_at_most already."""
+        if not self.queued:
+            return False
+        return self.held_since is None or self._hold_left() == 0
+
+    def _hold_left(self) -> float | None:
+        """Seconds the queued writes may still wait (None: until told)."""
+        if not self.queued or self.held_since is None:
+            return None
+        return max(0.0, self.hold_at_most - (time.monotonic() - self.held_since))
+
     def _read(self, sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         self.written()
         with self.lock:
@@ -175,19 +193,19 @@ class History:
         """Wait until what is queued is in the file, held or not (before reading it;
         another session sees this one's cells once they are written)."""
         with self.idle:
-            self.held = False
+            self.held_since = None
             self.idle.notify_all()
             self.idle.wait_for(lambda: not self.writing and not self.queued)
 
     def hold(self) -> None:
         """Writes queued from now on wait for release() (a cell starts: not while it runs)."""
         with self.idle:
-            self.held = True
+            self.held_since = time.monotonic()
 
     def release(self) -> None:
         """What is queued is written now (the cell's idle status is sent)."""
         with self.idle:
-            self.held = False
+            self.held_since = None
             self.idle.notify_all()
 
     # -- storing ---------------------------------------------------------------------
