@@ -1,11 +1,13 @@
 """An unchanged cell's re-run, execute_request to idle, through jupyter_client (issue 23 item 1).
 
-    python benchmarks/rerun.py --reps 31 [--previous DIR] [--out FILE]
+    python benchmarks/rerun.py --reps 31 [--previous DIR] [--before DIR] [--out FILE]
 
 Interleaved in one run, one repetition of each in turn: this tree's Go kernel,
 the previous release's (--previous: a checkout of it, e.g. `git worktree add
 --detach /tmp/prev 1eef003`, run with that tree on PYTHONPATH), plain `go run`
-of the same program, and a python3 kernel's `print` (the round trip's floor).
+of the same program, and a python3 kernel's `print` (the round trip's floor);
+--before: one more gorun kernel, from another checkout (a change's parent: a
+change measured against what it changes, in the same run).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--reps", type=int, default=31)
     parser.add_argument("--previous", help="a checkout of the previous release")
+    parser.add_argument("--before", help="another checkout, e.g. the parent of a change")
     parser.add_argument("--out")
     args = parser.parse_args()
     cwd = tempfile.mkdtemp(prefix="gorun-rerun-")
@@ -61,6 +64,9 @@ def main() -> None:
     if args.previous:
         env = {**os.environ, "PYTHONPATH": args.previous}
         kernels["gorun kernel (previous release)"] = Kernel(cwd, env)
+    if args.before:
+        env = {**os.environ, "PYTHONPATH": args.before}
+        kernels[f"gorun kernel (before: {revision(args.before)})"] = Kernel(cwd, env)
     kernels["python3 kernel: print('hello, again')"] = PythonKernel(cwd)
     code = {name: HELLO for name in kernels}
     code["python3 kernel: print('hello, again')"] = "print('hello, again')"
@@ -89,9 +95,13 @@ def main() -> None:
         *(f"| {name} | {fmt(t)} |" for name, t in times.items()),
     ]
     report(lines, args.out)
-    rev = subprocess.run(["git", "-C", here, "rev-parse", "--short", "HEAD"],
-                         capture_output=True, text=True).stdout.strip()  # fmt: skip
-    print(f"(this tree at {rev})")
+    print(f"(this tree at {revision(here)})")
+
+
+def revision(tree: str) -> str:
+    """The checkout's commit, short."""
+    return subprocess.run(["git", "-C", tree, "rev-parse", "--short", "HEAD"],
+                          capture_output=True, text=True).stdout.strip()  # fmt: skip
 
 
 if __name__ == "__main__":
