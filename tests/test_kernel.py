@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import tempfile
 import time
 from pathlib import Path
 from typing import Any, ClassVar
@@ -359,7 +360,23 @@ class TestConformance(jupyter_kernel_test.KernelTests):
 
     @classmethod
     def setUpClass(cls) -> None:
-        super().setUpClass()
+        # A history file of its own: its search (unique) expects its own cells alone,
+        # not the cells of the tests before it in the session's shared file.
+        cls.history_dir = tempfile.TemporaryDirectory(prefix="gorun-conformance-history-")
+        saved = os.environ.get("GORUN_HISTORY")
+        os.environ["GORUN_HISTORY"] = os.path.join(cls.history_dir.name, "history.sqlite")
+        try:
+            super().setUpClass()
+        finally:
+            if saved is None:
+                os.environ.pop("GORUN_HISTORY")
+            else:
+                os.environ["GORUN_HISTORY"] = saved
         # The first build of a fresh machine compiles fmt and the runtime:
         # let it happen here, not inside the suite's 15-second limits.
         execute(cls.kc, 'fmt.Println("warm")', timeout=300)
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        super().tearDownClass()
+        cls.history_dir.cleanup()
