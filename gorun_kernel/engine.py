@@ -258,17 +258,7 @@ class Engine:
         if cmd.wasm:
             wasm.check_command(cmd)
         label = where.label or f"[{self.session.cells + 1}]"
-        with abortable(self.control):  # pure: an interrupt may abandon it at any point
-            composed = compose.compose_cell(
-                code,
-                where.first_line,
-                label,
-                self.session,
-                self.stdlib,
-                owner=where.cell_id,
-                exports=cmd.export_vars,
-                shown_only=not opts.channels and not cmd.wasm,
-            )
+        composed = self._compose(code, cmd, opts, where, label)
         if composed.form == "empty":
             return Outcome(status="nothing to run", error=None, ran=False)
         for note in sorted(set(composed.notes) - self._noted):  # once a session
@@ -284,13 +274,94 @@ class Engine:
             return Outcome.failed(e)  # go's own errors (a flag it does not know) included
         spans.mark("built")
         background = request.background is not None
+        program = self._program(built, composed, cmd, label, background)
+        outcome = self.jobs.run(self.runner, program, request, sink, f"cell {label}")
+        return _joined(self.session, outcome, composed, background)
+
+    def _compose(
+        self, code: str, cmd: Command, opts: RunOptions, where: _Where, label: str
+    ) -> Composed:
+        with abortable(self.control):  # pure: an interrupt may abandon it at any point
+            return compose.compose_cell(
+                code,
+                where.first_line,
+                label,
+                self.session,
+                self.stdlib,
+                owner=where.cell_id,
+                exports=cmd.export_vars,
+                shown_only=not opts.channels and not cmd.wasm,
+            )
+
+    def _program(
+        self, built: Built, composed: Composed, cmd: Command, label: str, background: bool
+    ) -> Program:
         show = composed.show and not background  # a background program has no value
         snippet = composed.plan is not None  # its main says when it began: _joined
         program = Program(built, cmd.positional, composed.table, show, snippet, label)
         std = self.stdlib()
         program.display = may_display(composed.files, lambda p: std.name_of(p) is not None)
-        outcome = self.jobs.run(self.runner, program, request, sink, f"cell {label}")
-        return _joined(self.session, outcome, composed, background)
+        return program
+
+    # -- a head start: an unchanged cell's program, started before its request is handled
+
+    def next_run(
+        self,
+        code: str,
+        cmd: Command,
+        opts: RunOptions,
+        *,
+        first_line: int = 1,
+        label: str,
+        cell_id: str | None = None,
+    ) -> Ahead | None:
+        """The program run_cell would run for this cell now, if the rerun memo has it
+        (rerun.py: nothing to build, and nothing it depends on changed since): the
+        kernel keeps it, after a cell's idle status, for the same cell's next request.
+        None for anything else. Changes nothing in the session.
+        """
+        if cmd.chdir is not None or cmd.wasm or cmd.background or cmd.vet:
+            return None
+        where = _Where(first_line, label, cell_id)
+        try:
+            composed = self._compose(code, cmd, opts, where, label)
+            if composed.form == "empty" or set(composed.notes) - self._noted:
+                return None
+            request = self.request(cmd, opts)
+            found = self.cells.remembered(composed, *self._build_inputs(cmd, request.env, opts.cwd))
+        except (GorunError, KeyboardInterrupt):
+            return None
+        if found is None:
+            return None
+        built, final = found
+        return Ahead(cmd, composed, self._program(built, final, cmd, label, False), request)
+
+    def start_ahead(self, ahead: Ahead, opts: RunOptions) -> bool:
+        """Start ahead's program now, if run_cell is sure to run exactly it (the same
+        request, and its build still the memo's): the run adopts it (runner.py).
+
+        Called as the cell's request arrives, before ipykernel handles it, so that the
+        program's start overlaps the handling, compose and the memo's checks."""
+        if not self._busy.acquire(blocking=False):
+            return False  # (closing, or a help request's go doc)
+        try:
+            request = self.request(ahead.cmd, opts)
+            if request != ahead.request:
+                return False
+            inputs = self._build_inputs(ahead.cmd, request.env, opts.cwd)
+            found = self.cells.remembered(ahead.composed, *inputs)
+            if found is None or found[0].exe != ahead.program.built.exe:
+                return False
+            return self.runner.start_ahead(ahead.program, request)
+        except GorunError:
+            return False
+        finally:
+            self._busy.release()
+
+    def end_ahead(self) -> None:
+        """A head start its request did not run (aborted, or a failure before the run):
+        its program is ended unseen."""
+        self.runner.end_ahead()
 
     def _run_in_page(
         self,
@@ -344,15 +415,10 @@ class Engine:
         test: bool = False,
     ) -> tuple[Built, Composed]:
         """The cell's program (or test binary); a test cell's declarations join the session."""
-        # The scratch module is never part of the user's workspace. -mod=mod
-        # lets go add a missing module to the session's go.mod when a cell
-        # first imports it, and only then; the user's own -mod wins.
-        build_env = {**env, "GOWORK": "off"}
-        flags = ["-c"] if test else []
-        flags = build.with_run_defaults([*flags, "-mod=mod", *_absolute(cmd.build_flags, cwd)])
+        flags, build_env, _, gowork = self._build_inputs(cmd, env, cwd, test)
         started = time.monotonic()
         built, composed = self.cells.build(
-            composed, flags, build_env, cwd, env.get("GOWORK"), sink, run_vet=cmd.vet
+            composed, flags, build_env, cwd, gowork, sink, run_vet=cmd.vet
         )
         built.seconds = time.monotonic() - started
         if composed.plan is not None:
@@ -360,6 +426,19 @@ class Engine:
             if test:  # (a snippet's join after its run: _joined)
                 self.session.commit(composed.plan)
         return built, composed
+
+    @staticmethod
+    def _build_inputs(
+        cmd: Command, env: dict[str, str], cwd: str, test: bool = False
+    ) -> tuple[list[str], dict[str, str], str, str | None]:
+        """(flags, environment, directory, GOWORK) of a cell's build.
+
+        The scratch module is never part of the user's workspace. -mod=mod
+        lets go add a missing module to the session's go.mod when a cell
+        first imports it, and only then; the user's own -mod wins."""
+        flags = ["-c"] if test else []
+        flags = build.with_run_defaults([*flags, "-mod=mod", *_absolute(cmd.build_flags, cwd)])
+        return flags, {**env, "GOWORK": "off"}, cwd, env.get("GOWORK")
 
     def _run_package(self, cmd: Command, sink: OutputSink, opts: RunOptions) -> Outcome:
         request = self.request(cmd, opts)
@@ -444,6 +523,17 @@ class Forgotten:
         """From the session's listing (%list's rows) and golib/cache's directory."""
         imports = sum(1 for _, kind, _ in rows if kind == "import")
         return cls(len(rows) - imports, imports, len(list(values.glob("*.gob"))), go_mod)
+
+
+@dataclass(frozen=True)
+class Ahead:
+    """A cell's next run, worked out after its last (Engine.next_run): its program
+    and how it runs, and what start_ahead checks again before starting it."""
+
+    cmd: Command
+    composed: Composed  # the cell as composed (before the memo's retries)
+    program: Program
+    request: RunRequest
 
 
 @dataclass(frozen=True)

@@ -131,6 +131,59 @@ def test_peek_help_request_reads_only_help_requests_in_full():
     session.deserialize(session.feed_identities(other, copy=False)[1], content=True, copy=False)
 
 
+def test_peek_execute_request_reads_an_execute_request_and_leaves_it_to_ipykernel():
+    session = Session(key=b"secret")
+    kernel = types.SimpleNamespace(session=session)
+    msg = session.msg("execute_request", {"code": "x := 1", "silent": False})
+    msg["metadata"] = {"cellId": "c1"}
+    frames = [zmq.Message(f) for f in session.serialize(msg)]
+    content, metadata = ipykernel_adapter.peek_execute_request(kernel, frames)  # type: ignore[misc,arg-type]
+    assert content["code"] == "x := 1"
+    assert metadata == {"cellId": "c1"}
+    # ipykernel's own read after the peek: no replay recorded.
+    session.deserialize(session.feed_identities(frames, copy=False)[1], content=True, copy=False)
+    # Read once by ipykernel, the same message again is a replay: the peek refuses it too.
+    assert ipykernel_adapter.peek_execute_request(kernel, frames) is None  # type: ignore[arg-type]
+    forged = [zmq.Message(f) for f in Session(key=b"other").serialize(msg)]
+    assert ipykernel_adapter.peek_execute_request(kernel, forged) is None  # type: ignore[arg-type]
+    other = [zmq.Message(f) for f in session.serialize(session.msg("kernel_info_request", {}))]
+    assert ipykernel_adapter.peek_execute_request(kernel, other) is None  # type: ignore[arg-type]
+    sub = session.msg("execute_request", {"code": "x"})
+    sub["header"]["subshell_id"] = "s1"
+    on_subshell = [zmq.Message(f) for f in session.serialize(sub)]
+    assert ipykernel_adapter.peek_execute_request(kernel, on_subshell) is None  # type: ignore[arg-type]
+
+
+def test_shell_main_handles_the_main_subshells_messages_one_at_a_time_under_its_lock():
+    """before_dispatch is called from shell_main when the main subshell's lock is free:
+    nothing else is being handled there, and the message is the next one handled."""
+    assert params(Kernel.shell_main) == ["self", "subshell_id", "msg"]
+    text = source(Kernel.shell_main)
+    assert "asyncio_lock = self._main_asyncio_lock" in text
+    assert "async with asyncio_lock:" in text
+    assert "await self.dispatch_shell(msg, subshell_id=subshell_id)" in text
+
+
+def test_dispatch_aborts_execute_requests_while_aborting_and_says_when_to_stop():
+    """A request that arrives while ipykernel aborts (after a failed cell) is not run:
+    no head start then. ipykernel's own message that ends the aborting is recognised."""
+    text = source(Kernel.dispatch_shell)
+    assert 'msg[0].buffer == b"stop aborting"' in text
+    assert "aborting = self._aborting" in text
+    assert ipykernel_adapter._stop_aborting([zmq.Message(b"stop aborting")])
+    assert not ipykernel_adapter._stop_aborting([zmq.Message(b"x"), zmq.Message(b"y")])
+
+
+def test_execute_request_counts_a_cell_unless_silent_and_reads_its_cell_id():
+    """The execution count a head start expects (kernel_cells.start_ahead), and the
+    request's fields it compares, are read as ipykernel reads them."""
+    text = source(Kernel.execute_request)
+    assert "if not silent:\n            self.execution_count += 1" in text
+    assert 'store_history = content.get("store_history", not silent)' in text
+    assert 'allow_stdin = content.get("allow_stdin", False)' in text
+    assert 'cell_id = cell_meta.get("cellId")' in text
+
+
 def test_ipython_kernel_do_inspect_is_an_instance_overridable_method():
     """The magic's Shift-Tab: the running IPythonKernel's do_inspect is wrapped on
     the instance, which inspect_request reaches through self."""
@@ -172,6 +225,7 @@ def test_the_adapter_overrides_exactly_the_listed_hooks():
         "pre_handler_hook",
         "debug_request",
         "kernel_info_request",
+        "shell_main",
     }
 
 

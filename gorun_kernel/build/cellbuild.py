@@ -100,6 +100,21 @@ class CellBuilder:
             self._remember(memo_key, final, built, flags, env, cwd)
         return built, final
 
+    def remembered(
+        self,
+        composed: Composed,
+        flags: list[str],
+        env: dict[str, str],
+        cwd: str,
+        gowork: str | None,
+    ) -> tuple[Built, Composed] | None:
+        """What build() would answer from the rerun memo for this cell now, without
+        building anything; None when it would build (engine.py: a head start)."""
+        memo_key = rerun.memo_key(composed, flags, env, cwd, gowork)
+        if memo_key is None or self._local_to_add(composed.imports, cwd, gowork):
+            return None
+        return self.memo.find(memo_key, composed, self.local, self.std, count=False)
+
     def _remember(
         self,
         memo_key: rerun.MemoKey,

@@ -84,9 +84,11 @@ class RerunMemo:
         composed: Composed,
         local: dict[str, localmods.LocalModule],
         std: Callable[[], StdIndex],
+        count: bool = True,
     ) -> tuple[Built, Composed] | None:
         """The program the cell built last time, and the cell as it built, if nothing
-        it depends on changed since and the cache still has it; None: build as usual."""
+        it depends on changed since and the cache still has it; None: build as usual.
+        count: a build answered (a head start's checks are not: engine.py)."""
         memo = self.entries.get(key)
         if memo is None:
             return None
@@ -105,7 +107,7 @@ class RerunMemo:
             del self.entries[key]
             return None
         self.entries.move_to_end(key)
-        self.hits += 1
+        self.hits += count
         return Built(exe, cached=True, by="cache"), composed
 
     def note(self, key: MemoKey, memo: Remembered) -> None:

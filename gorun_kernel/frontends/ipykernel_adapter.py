@@ -40,6 +40,14 @@ kernel needs a little more, and this module is the only place that reaches it:
   for to call the kernel ready, not while it is made and sent; `after_execute`,
   called once each execute_request's idle status is sent, does what a cell leaves
   (its history's commit) after the answer a client waits for;
+- `shell_main`, `_main_asyncio_lock`, `_aborting`: `before_dispatch` sees an
+  execute_request on the main subshell as it is taken up, before ipykernel's
+  handling (its busy status, execute_input, the request's unpacking), when
+  nothing else is handled there and the request will not be aborted: the Go
+  kernel starts an unchanged cell's program then (a head start), so that the
+  program's start overlaps that handling. `after_dispatch` follows the handling.
+  The shell thread's forwarded messages and the subshells' taken ones are counted
+  (`requests_waiting`), and ipykernel's own "stop aborting" message is told apart;
 - `kernel_info`: the base class imports its debugger (debugpy: 0.1-0.4 s, before
   the kernel's first reply) only to list "debugger" among the features; this
   kernel lists it when its subclass has one (`has_debugger`: gorun_kernel/debug);
@@ -58,6 +66,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import itertools
 import logging
 import signal
 import sys
@@ -71,6 +80,10 @@ from traitlets import Float
 
 from gorun_kernel import spans
 
+# Shell messages passed on by the shell channel's thread, and taken up by a subshell's
+# (next() of a count is one step under the GIL: from any thread, none is lost).
+_FORWARDED = itertools.count(1)
+_DISPATCHED = itertools.count(1)
 TESTED = ">=7.1,<8"  # the ipykernel releases these hooks are checked against
 HELP_REQUESTS = ("complete_request", "inspect_request")
 COMM_REQUESTS = ("comm_open", "comm_msg", "comm_close", "comm_info_request")
@@ -118,6 +131,24 @@ class AdaptedKernel(Kernel):
         sent: work a cell leaves (its history's commit) belongs here, not on the way
         to the cell's reply and idle, which a client waits for."""
 
+    expects_request = False  # before_dispatch has work it may begin (else not called)
+
+    def before_dispatch(self, content: dict[str, Any], cell_id: str | None) -> bool:
+        """Called on the main thread with an execute_request's content (and its cell
+        id) as it is about to be handled, when nothing else is being handled: work that
+        can begin before ipykernel's handling does (a head start). Whether any did:
+        then after_dispatch is called once the request has been handled."""
+        return False
+
+    def after_dispatch(self) -> None:
+        """The request before_dispatch began work for has been handled."""
+
+    @property
+    def requests_waiting(self) -> bool:
+        """Whether a shell message has come in that the main thread has not taken up
+        yet (it is not worth preparing for a request that may not come next)."""
+        return self._forwarded > self._dispatched
+
     async def kernel_info_request(self, stream: Any, ident: Any, parent: Any) -> None:
         await super().kernel_info_request(stream, ident, parent)
         if self._ready_said:
@@ -147,6 +178,33 @@ class AdaptedKernel(Kernel):
         later = functools.partial(loop.call_soon_threadsafe, call)
         loop.call_soon(self.iopub_thread.schedule, later)
 
+    _forwarded = 0  # shell messages the shell channel's thread has passed on
+    _dispatched = 0  # and those the main thread (or a subshell's) has taken up
+
+    async def shell_main(self, subshell_id: str | None, msg: Any) -> None:
+        if not _stop_aborting(msg):  # (ipykernel's own, not passed on by the shell thread)
+            self._dispatched = next(_DISPATCHED)
+        began = subshell_id is None and self._may_begin_early() and self._begin_early(msg)
+        try:
+            await super().shell_main(subshell_id, msg)
+        finally:
+            if began:
+                self.after_dispatch()
+
+    def _may_begin_early(self) -> bool:
+        """Nothing is being handled on the main subshell, and a request that comes now
+        will be handled, not aborted (ipykernel aborts after a failed cell)."""
+        lock = self._main_asyncio_lock
+        ready = self.expects_request and lock is not None and not lock.locked()
+        return ready and not self._aborting
+
+    def _begin_early(self, msg: Any) -> bool:
+        peeked = peek_execute_request(self, msg)
+        if peeked is None:
+            return False
+        content, metadata = peeked
+        return self.before_dispatch(content, (metadata or {}).get("cellId"))
+
     async def shell_channel_thread_main(self, msg: Any) -> None:
         # While a cell runs, the main thread is in it and help requests would wait
         # for its end: the shell channel's own thread answers them.
@@ -161,6 +219,7 @@ class AdaptedKernel(Kernel):
             if peeked is not None:
                 self.answer_comm_now(*peeked)
                 return
+        self._forwarded = next(_FORWARDED)
         await super().shell_channel_thread_main(msg)
 
     async def complete_request(self, stream: Any, ident: Any, parent: Any) -> None:
@@ -268,6 +327,26 @@ def flush_only_what_was_written(stream: Any) -> Callable[[], None]:
 
     stream.flush = flush_written
     return lambda: vars(stream).pop("flush", None)
+
+
+def _stop_aborting(msg: list[Any]) -> bool:
+    """ipykernel's own message to a subshell, that ends the aborting after a failure."""
+    return len(msg) == 1 and getattr(msg[0], "buffer", None) == b"stop aborting"
+
+
+def peek_execute_request(kernel: Kernel, msg: list[Any]) -> tuple[dict, dict] | None:
+    """(content, metadata) of an execute_request for the main subshell, its signature
+    checked but not recorded (ipykernel records it as it handles the message, and
+    would refuse one recorded here as a replay); None for any other message."""
+    try:
+        _, frames = kernel.session.feed_identities(msg, copy=False)
+        peeked = kernel.session.deserialize(frames, content=False, copy=False)
+        header = peeked["header"]
+        if header["msg_type"] != "execute_request" or header.get("subshell_id"):
+            return None
+        return kernel.session.unpack(peeked["content"]), peeked["metadata"]
+    except Exception:  # not ours to judge: ipykernel says what is wrong with it
+        return None
 
 
 def peek_help_request(kernel: Kernel, msg: list[Any]) -> tuple[list[Any], dict[str, Any]] | None:

@@ -109,6 +109,23 @@ class GorunKernel(AdaptedKernel):
         now (a SQLite commit: 0.5 ms of CPU and a wait for the disk, which, made while
         the cell ran, took the interpreter and a core from it)."""
         self.history.release()
+        # Its next run, worked out now, in the idle time, unless a request already waits
+        # (Run All: most likely another cell's; if the same, start_ahead works it out).
+        if self._cells is not None and not self.requests_waiting:
+            self._cells.prepare_ahead()
+
+    @property
+    def expects_request(self) -> bool:  # type: ignore[override]
+        return self._cells is not None and self._cells.expecting
+
+    def before_dispatch(self, content: dict[str, Any], cell_id: str | None) -> bool:
+        """A head start: the request runs the cell that ran last, unchanged, and its
+        program is known (prepare_ahead): it starts now, and its run adopts it."""
+        return self._cells is not None and self._cells.start_ahead(content, cell_id)
+
+    def after_dispatch(self) -> None:
+        assert self._cells is not None
+        self._cells.end_ahead()
 
     @property
     def language_info(self) -> dict[str, Any]:  # type: ignore[override]

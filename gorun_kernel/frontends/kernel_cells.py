@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from gorun_kernel import cmdline, spans
@@ -25,7 +25,7 @@ from gorun_kernel.outcome import Outcome, RunOptions
 from gorun_kernel.proc.stdinwatch import stdin_detection_works
 
 if TYPE_CHECKING:
-    from gorun_kernel.engine import Engine
+    from gorun_kernel.engine import Ahead, Engine
     from gorun_kernel.frontends.kernel import GorunKernel
 
 try:
@@ -92,6 +92,24 @@ class _Publisher:
         self._send("error", _error_content(error))
 
 
+@dataclass(frozen=True)
+class _Again:
+    """A plain cell (Go, and `%%gorun` flags at most) that ran and succeeded: what its
+    next run takes, if the same request comes next (a head start: kernel.py)."""
+
+    params: tuple[object, ...]  # the request's: code, silent, store_history, allow_stdin, cell id
+    body: str
+    cmd: cmdline.Command
+    first_line: int
+
+
+def request_params(content: dict[str, Any], cell_id: str | None) -> tuple[object, ...]:
+    """What of an execute_request decides its run, read as ipykernel reads it."""
+    silent = content.get("silent", False)
+    store_history = content.get("store_history", not silent)
+    return (content.get("code"), silent, store_history, content.get("allow_stdin", False), cell_id)
+
+
 @dataclass
 class _Request:
     """One execute_request: what the cell's lines decided, and what its reply carries."""
@@ -104,6 +122,7 @@ class _Request:
     payload: list[dict[str, Any]] = field(default_factory=list)  # a page for `name?`
     timing: dict[str, object] | None = None  # the reply's metadata: gorun_timing
     marks: list[dict[str, object]] = field(default_factory=list)  # error lines (marks.py)
+    again: _Again | None = None  # a plain cell's run
 
 
 def _error_content(error: GorunError) -> dict[str, Any]:
@@ -121,6 +140,10 @@ class KernelCells:
         self.kernel = kernel
         self.settings = session_commands.SessionSettings()  # %goflags, %env, %timeout
         self.requests: dict[str, _Request] = {}  # by msg_id, until their reply is sent
+        self.again: _Again | None = None  # the last cell, if it may get a head start
+        # Its next run, worked out after its idle status: (the cell, the execution count
+        # the request must find, the program): a head start, if that request comes next.
+        self.ahead: tuple[_Again, int, Ahead] | None = None
 
     def execute(
         self, code: str, silent: bool, store_history: bool, allow_stdin: bool, cell_id: str | None
@@ -128,6 +151,7 @@ class KernelCells:
         """do_execute: run the cell, present its outcome; the execute_reply's content."""
         kernel = self.kernel
         warm.WARMER.cancel()  # this cell gets the CPU
+        self.again = self.ahead = None  # a cell runs: what the next would do may change
         if store_history and not silent:
             kernel.history.store(kernel.execution_count, code)
         kernel.allow_stdin(allow_stdin)
@@ -151,6 +175,9 @@ class KernelCells:
             if kernel.debugger is not None:
                 kernel.debugger.end_run()
         spans.mark("executed")
+        if outcome is not None and outcome.ok and request.again is not None:
+            self.again = replace(request.again, params=(code, silent, store_history,
+                                                         allow_stdin, cell_id))  # fmt: skip
         if outcome is not None:
             if outcome.run_seconds is not None:
                 request.timing = outcome.timing()
@@ -168,6 +195,60 @@ class KernelCells:
             "payload": request.payload,
             "user_expressions": {},
         }
+
+    # -- a head start: an unchanged cell's program, started as its request arrives ---
+
+    @property
+    def expecting(self) -> bool:
+        """Whether a request may get a head start (start_ahead)."""
+        return self.ahead is not None or self.again is not None
+
+    def prepare_ahead(self) -> None:
+        """After a plain cell's idle status: work out its next run now (compose, the
+        rerun memo's answer), so that if the same request comes next its program can
+        start before the request is handled (start_ahead). When a request is already
+        waiting, start_ahead does this if it is the same cell's (kernel.py)."""
+        again, self.again = self.again, None
+        engine = self.kernel.session_start.made()
+        if again is None or engine is None or _debugging(self.kernel):
+            return
+        count = self.kernel.execution_count + (0 if again.params[1] else 1)  # (silent)
+        ahead = engine.next_run(
+            again.body,
+            again.cmd,
+            self._options(again.cmd, bool(again.params[3])),
+            first_line=again.first_line,
+            label=f"[{count}]",
+            cell_id=again.params[4],  # type: ignore[arg-type]
+        )
+        if ahead is not None:
+            self.ahead = (again, count, ahead)
+
+    def start_ahead(self, content: dict[str, Any], cell_id: str | None) -> bool:
+        """An execute_request has arrived and is about to be handled: if it is the one
+        prepare_ahead worked out, with nothing changed since, its program starts now.
+        Whether it started (the engine's run adopts it: runner.py)."""
+        if content.get("user_expressions"):
+            return False
+        params = request_params(content, cell_id)
+        if self.ahead is None and self.again is not None and params == self.again.params:
+            self.prepare_ahead()  # (it came before the idle time after its cell: now)
+        if self.ahead is None:
+            return False
+        again, count, ahead = self.ahead
+        silent = bool(params[1])
+        if params != again.params or self.kernel.execution_count + (not silent) != count:
+            return False
+        engine = self.kernel.session_start.made()
+        if engine is None or _debugging(self.kernel):
+            return False
+        return engine.start_ahead(ahead, self._options(again.cmd, bool(params[3])))
+
+    def end_ahead(self) -> None:
+        """The request was handled: a head start its run did not adopt ends here."""
+        engine = self.kernel.session_start.made()
+        if engine is not None:
+            engine.end_ahead()
 
     def reply_metadata(self, parent: Any, metadata: dict[str, Any]) -> None:
         """The reply's metadata carries the cell's timing: {"build", "run", "cached"},
@@ -209,7 +290,8 @@ class KernelCells:
                 )
             elif d.kind == "package":
                 cmd = self._command(cmdline.split_line(d.words), cmdline.USAGE_LINE, request)
-                outcome = self._engine().run_package(cmd, sink, self._options(cmd, request))
+                options = self._options(cmd, request.allow_stdin)
+                outcome = self._engine().run_package(cmd, sink, options)
             else:
                 session_commands.run(
                     d.kind, d.words, self.settings, self._engine, sink, f"%{d.kind}"
@@ -234,11 +316,13 @@ class KernelCells:
             request.payload = [{"source": "ask_exit", "keepkernel": False}]
             return None
         cmd = self._command(cell_words, cmdline.USAGE_CELL, request)
+        if all(d.kind == "cell" for d in head.directives) and not _debugging(self.kernel):
+            request.again = _Again((), head.body, cmd, head.first_line)
         return self._engine().run_cell(
             head.body,
             cmd,
             sink,
-            self._options(cmd, request),
+            self._options(cmd, request.allow_stdin),
             first_line=head.first_line,
             label=f"[{self.kernel.execution_count}]",
             cell_id=request.cell_id,
@@ -262,18 +346,23 @@ class KernelCells:
     def _engine(self) -> Engine:
         return self.kernel.engine_or_error()
 
-    def _options(self, cmd: cmdline.Command, request: _Request) -> RunOptions:
+    def _options(self, cmd: cmdline.Command, allow_stdin: bool) -> RunOptions:
         cwd = os.getcwd()
         return RunOptions(
             cwd=cwd,
             stdin=cmdline.stdin_file(cmd, cwd),
-            interactive=request.allow_stdin and stdin_detection_works(),
+            interactive=allow_stdin and stdin_detection_works(),
         )
 
     def _command(self, words: list[str], usage: str, request: _Request) -> cmdline.Command:
         cmd = self.settings.command(words, usage)
         request.quiet = cmd.quiet
         return cmd
+
+
+def _debugging(kernel: GorunKernel) -> bool:
+    """Whether a cell's run would go under Delve (the debugger is on)."""
+    return kernel.debugger is not None and kernel.debugger.started
 
 
 def _help_page(engine: Engine, body: str) -> dict[str, Any] | None:

@@ -52,6 +52,10 @@ class ProgramOutput:
         self.open = 0  # outputs not at their end yet
         self.fds: list[int] = []
 
+    def attach(self, sink: OutputSink | None) -> None:
+        """The sink, for a run started before it was known (nothing was read yet)."""
+        self.sink = self.buffer.sink = sink
+
     def register(self, stdout: int, stderr: int) -> None:
         """Our ends of the program's stdout and stderr pipes (closed by close())."""
         self.fds = [stdout, stderr]

@@ -19,7 +19,7 @@ import selectors
 import signal
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from gorun_kernel import spans
 from gorun_kernel.display.channel import DisplayChannel
@@ -138,10 +138,32 @@ class ProcessRun:
         self.out_of_memory = False
 
     def run(self) -> ProcessResult:
+        self.start()
+        return self.finish()
+
+    def start(self) -> None:
+        """The child's start: its pipes and channels made, its process spawned. Its
+        output waits in the pipes until finish() reads it (a head start: runner.py)."""
         try:
             spans.mark("spawn")
             self._spawn()
             spans.mark("spawned")
+        except BaseException:
+            self._cleanup()
+            raise
+
+    def attach(self, sink: OutputSink | None, on_quiet: Callable[[], None] | None) -> None:
+        """Where the output goes, for a run started before its sink was known."""
+        self.spec = replace(self.spec, on_quiet=on_quiet)
+        self.sink = sink
+        self.output.attach(sink)
+        if self.asker is not None:
+            self.asker.sink = sink
+
+    def finish(self) -> ProcessResult:
+        """The started child's run, to its end: its output read and passed on, its
+        input fed or asked for, interrupts and limits enforced; then reaped."""
+        try:
             self._loop()
             for ch in self.spec.channels.values():
                 if ch.at_end:

@@ -149,6 +149,10 @@ class PlainChild:
     def kill(self) -> None:
         signal_group(self.proc.pid, signal.SIGKILL)
 
+    def stop(self) -> None:
+        """End it and what it started now (as kill: it has no supervisor to ask)."""
+        self.kill()
+
     def close(self) -> None:
         if not self.done:  # our own failure: it was killed, reap it
             self.kill()
@@ -346,6 +350,19 @@ class SupervisedChild:
     def kill(self) -> None:
         self._unless_moved_on(self._kill)
         self._ending()
+
+    def stop(self) -> None:
+        """End the run through its supervisor, which ends the program's group and all it
+        started, reaps them and reports, as at the program's own end. Not kill(): that
+        ends the supervisor with them, and a program it has not reaped yet is left a
+        zombie of init's (whose pid the loop may not even know yet: a head start's)."""
+        self._unless_moved_on(self._ask_to_stop)
+        self._ending()
+
+    def _ask_to_stop(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.supervisor, signal.SIGTERM)
+            os.kill(self.supervisor, signal.SIGCONT)  # (a program can stop it)
 
     def _kill(self) -> None:
         if self.pid is not None:

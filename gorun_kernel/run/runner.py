@@ -31,8 +31,8 @@ from gorun_kernel.outcome import Outcome
 from gorun_kernel.proc import memlimit
 from gorun_kernel.proc.channels import Channel
 from gorun_kernel.proc.control import Control
-from gorun_kernel.proc.enclosing import enclosing_limit
-from gorun_kernel.proc.process import ProcessSpec, run_process
+from gorun_kernel.proc.enclosing import EnclosingLimit, enclosing_limit
+from gorun_kernel.proc.process import ProcessRun, ProcessSpec, run_process
 from gorun_kernel.run.request import RunRequest
 from gorun_kernel.run.values import Value, read_value, truncated_text
 
@@ -129,6 +129,34 @@ class ValueChannel:
         return value
 
 
+@dataclass
+class Launch:
+    """A program's process, started: what its run's end reads (channels, the display
+    channel) and how it was asked for (`key`: a head start is adopted only by a run
+    asked for the same)."""
+
+    key: tuple[object, ...]
+    process: ProcessRun
+    display: DisplayChannel | None
+    value: ValueChannel | None
+    channels: dict[str, Channel]
+    enclosing: EnclosingLimit | None  # the container's memory limit, when ours is not set
+    ooms_before: int
+    started: float
+
+    def close(self) -> None:
+        if self.display is not None:
+            self.display.close()
+
+
+def launch_key(program: Program, request: RunRequest) -> tuple[object, ...]:
+    """Everything a program's start depends on: two runs with equal keys start the
+    same process (the request compares field by field, its channels by identity)."""
+    built = program.built
+    return (built.exe, tuple(program.args), program.show_value, program.report_start,
+            program.display, request)  # fmt: skip
+
+
 class Runner:
     """Runs the session's programs, one at a time."""
 
@@ -148,6 +176,9 @@ class Runner:
         self.display_limit = display_limit
         self.value_cache = value_cache
         self.memory_ceiling = memlimit.from_environment()  # GORUN_MEMORY_LIMIT
+        self.ahead: Launch | None = None  # a head start no run has adopted yet
+        self.adopted = 0  # head starts adopted, and ended unseen (tests, benchmarks)
+        self.abandoned = 0
 
     def cross_target(self, env: Mapping[str, str]) -> tuple[str, str] | None:
         """(GOOS, GOARCH) when they differ from the host's, else None."""
@@ -189,15 +220,10 @@ class Runner:
         control: how it is stopped (a background job has its own); else the session's."""
         spans.mark("runner")
         traces = TraceMapper(sink, program.table) if program.table is not None else None
-        value = ValueChannel(self.output_limit, self.display_limit) if program.show_value else None
-        channels = {"value": value.channel} if value is not None else {}
-        channels.update(request.channels)
-        if program.report_start:
-            channels["started"] = Channel(STARTED_FD_ENV, lambda _: None, limit=1, at_end=True)
         try:
             quiet = traces.idle if traces is not None else None
             control = control or self.control
-            outcome = self._run(program, request, traces or sink, control, channels, quiet)
+            outcome, launch = self._run(program, request, traces or sink, control, quiet)
         finally:
             if traces is not None:
                 traces.finish()
@@ -207,15 +233,160 @@ class Runner:
             if panic is not None:  # the error says what the runtime said, where
                 outcome.error = GoPanic(panic.headline(program.label), panic.trace())
                 outcome.status = outcome.error.message
-        if program.report_start:
-            outcome.started = channels["started"].received > 0
+        if program.report_start and launch is not None:
+            outcome.started = launch.channels["started"].received > 0
         spans.mark("ran")
-        shown = value.value() if value is not None else None
+        shown = launch.value.value() if launch is not None and launch.value is not None else None
         if shown is not None:
             outcome.value, outcome.value_data = shown.text, shown.data
             for note in shown.notes:
                 sink.stderr(f"[gorun: {note}]\n")
         return outcome
+
+    # -- a head start: the program of a run about to be asked for, started first ---
+
+    def start_ahead(self, program: Program, request: RunRequest) -> bool:
+        """Start the program of the session's next run now, before it is asked for: the
+        run that asks for exactly this (launch_key) adopts it, and reads its output from
+        the start (it waits in the pipes); any other ends it unseen (end_ahead). For an
+        unchanged cell run again, whose program is known before its request is handled
+        (frontends/kernel.py): its start then overlaps the handling."""
+        self.end_ahead()
+        try:
+            self.ahead = self._launch(program, request, self.control)
+        except GorunError:
+            return False  # (the run itself will say why, in its turn)
+        spans.mark("ahead")
+        return True
+
+    def end_ahead(self) -> None:
+        """A head start no run adopted (its request was not run after all): ended now,
+        and reaped; nothing it wrote is shown."""
+        ahead, self.ahead = self.ahead, None
+        if ahead is None:
+            return
+        self.abandoned += 1
+        try:
+            assert ahead.process.child is not None
+            ahead.process.child.stop()
+            ahead.process.finish()
+        except GorunError:
+            pass
+        finally:
+            ahead.close()
+
+    def _adopt(self, program: Program, request: RunRequest, control: Control) -> Launch | None:
+        """The head start of this very run, if there is one; any other is ended."""
+        ahead = self.ahead
+        if ahead is None or control is not self.control:
+            return None  # (a background program's run, from its own thread: not the cell's)
+        if ahead.key == launch_key(program, request):
+            self.ahead = None
+            self.adopted += 1
+            spans.mark("adopted")
+            return ahead
+        self.end_ahead()
+        return None
+
+    # -- a run ---------------------------------------------------------------------
+
+    def _launch(self, program: Program, request: RunRequest, control: Control) -> Launch:
+        """The program's process started, with its channels; its output not read yet."""
+        value = ValueChannel(self.output_limit, self.display_limit) if program.show_value else None
+        channels = {"value": value.channel} if value is not None else {}
+        channels.update(request.channels)
+        if program.report_start:
+            channels["started"] = Channel(STARTED_FD_ENV, lambda _: None, limit=1, at_end=True)
+        assert program.built.exe is not None
+        prefix = self.exec_prefix(request)
+        display = DisplayChannel(self.display_limit) if program.display else None
+        extra = {**(display.env() if display else {}), VALUE_CACHE_ENV: str(self.value_cache)}
+        started = time.monotonic()
+        try:
+            spec = ProcessSpec(
+                [*prefix, str(program.built.exe), *program.args],
+                request.cwd,
+                {**request.env, **extra},
+                stdin=request.stdin,
+                interactive=request.interactive and request.stdin is None,
+                timeout=request.timeout,
+                capture=request.capture,
+                output_limit=self.output_limit,
+                display=display,
+                memory=request.memory,
+                channels=channels,
+            )
+            # With no limit of ours, the container's (if any) is what a program meets.
+            enclosing = enclosing_limit() if request.memory is None else None
+            ooms_before = enclosing.oom_kills() if enclosing else 0
+            spans.mark("process")
+            process = ProcessRun(spec, control, None)
+            process.start()
+        except BaseException:
+            if display is not None:
+                display.close()
+            raise
+        key = launch_key(program, request)
+        return Launch(key, process, display, value, channels, enclosing, ooms_before, started)
+
+    def _run(
+        self,
+        program: Program,
+        request: RunRequest,
+        sink: OutputSink,
+        control: Control,
+        on_quiet: Callable[[], None] | None,
+    ) -> tuple[Outcome, Launch | None]:
+        built, memory = program.built, request.memory
+        if built.note:
+            sink.stderr(built.note + "\n")
+        if built.log:
+            sink.stderr(built.log + "\n")
+        if built.exe is None:
+            return Outcome(status="built nothing to run (-n)", error=None, ran=False), None
+        if memory is not None and not memlimit.ENFORCED:
+            sink.stderr(f"[gorun: the {memory} memory limit is not enforced on this system]\n")
+        launch = None
+        try:
+            launch = self._adopt(program, request, control) or self._launch(
+                program, request, control
+            )
+            launch.process.attach(sink, on_quiet)
+            res = launch.process.finish()
+        except GorunError as e:
+            target = self.cross_target(request.env)
+            if target is not None and not self.exec_prefix(request):
+                e = GorunError(
+                    f"{e.message}: a GOOS={target[0]} GOARCH={target[1]} program does not run "
+                    f"on this machine; put go_{target[0]}_{target[1]}_exec on PATH or give -exec"
+                )
+            return Outcome.failed(e), launch
+        finally:
+            if launch is not None:
+                launch.close()
+            if built.temporary:
+                self.cache.discard(built.exe.parent)
+        if res.dropped:
+            sink.stderr(
+                f"\n[gorun: {res.dropped:,} bytes of output not shown: over the limit of "
+                f"{self.output_limit:,} bytes per cell]\n"
+            )
+        outcome = Outcome.of(res, request.timeout, memory)
+        enclosing = launch.enclosing
+        killed = res.returncode == -signal.SIGKILL
+        if enclosing and killed and enclosing.oom_kills() > launch.ooms_before:
+            outcome.error = OverMemoryLimit(
+                f"killed: over the {enclosing} memory limit of this server's container"
+            )
+            outcome.status = outcome.error.message
+        outcome.cached = built.cached
+        outcome.build_seconds = built.seconds
+        outcome.built_by, outcome.fallback = built.by, built.why
+        outcome.run_seconds = time.monotonic() - launch.started
+        if request.capture:
+            outcome.stdout = res.stdout.decode("utf-8", errors="replace")
+            outcome.stderr = res.stderr.decode("utf-8", errors="replace")
+        return outcome, launch
 
     def rerun(
         self, exe: str, args: list[str], env: Mapping[str, str], cwd: str, sink: OutputSink
@@ -246,78 +417,3 @@ class Runner:
         finally:
             display.close()
         return Outcome.of(res, None, None)
-
-    def _run(
-        self,
-        program: Program,
-        request: RunRequest,
-        sink: OutputSink,
-        control: Control,
-        channels: dict[str, Channel],
-        on_quiet: Callable[[], None] | None,
-    ) -> Outcome:
-        built, env, memory = program.built, request.env, request.memory
-        if built.note:
-            sink.stderr(built.note + "\n")
-        if built.log:
-            sink.stderr(built.log + "\n")
-        if built.exe is None:
-            return Outcome(status="built nothing to run (-n)", error=None, ran=False)
-        if memory is not None and not memlimit.ENFORCED:
-            sink.stderr(f"[gorun: the {memory} memory limit is not enforced on this system]\n")
-        prefix = self.exec_prefix(request)
-        display = DisplayChannel(self.display_limit) if program.display else None
-        extra = {**(display.env() if display else {}), VALUE_CACHE_ENV: str(self.value_cache)}
-        started = time.monotonic()
-        try:
-            spec = ProcessSpec(
-                [*prefix, str(built.exe), *program.args],
-                request.cwd,
-                {**env, **extra},
-                stdin=request.stdin,
-                interactive=request.interactive and request.stdin is None,
-                timeout=request.timeout,
-                capture=request.capture,
-                output_limit=self.output_limit,
-                display=display,
-                memory=memory,
-                channels=channels,
-                on_quiet=on_quiet,
-            )
-            # With no limit of ours, the container's (if any) is what a program meets.
-            enclosing = enclosing_limit() if memory is None else None
-            ooms_before = enclosing.oom_kills() if enclosing else 0
-            spans.mark("process")
-            res = run_process(spec, control, sink)
-        except GorunError as e:
-            target = self.cross_target(env)
-            if target is not None and not prefix:
-                e = GorunError(
-                    f"{e.message}: a GOOS={target[0]} GOARCH={target[1]} program does not run "
-                    f"on this machine; put go_{target[0]}_{target[1]}_exec on PATH or give -exec"
-                )
-            return Outcome.failed(e)
-        finally:
-            if display is not None:
-                display.close()
-            if built.temporary:
-                self.cache.discard(built.exe.parent)
-        if res.dropped:
-            sink.stderr(
-                f"\n[gorun: {res.dropped:,} bytes of output not shown: over the limit of "
-                f"{self.output_limit:,} bytes per cell]\n"
-            )
-        outcome = Outcome.of(res, request.timeout, memory)
-        if enclosing and res.returncode == -signal.SIGKILL and enclosing.oom_kills() > ooms_before:
-            outcome.error = OverMemoryLimit(
-                f"killed: over the {enclosing} memory limit of this server's container"
-            )
-            outcome.status = outcome.error.message
-        outcome.cached = built.cached
-        outcome.build_seconds = built.seconds
-        outcome.built_by, outcome.fallback = built.by, built.why
-        outcome.run_seconds = time.monotonic() - started
-        if request.capture:
-            outcome.stdout = res.stdout.decode("utf-8", errors="replace")
-            outcome.stderr = res.stderr.decode("utf-8", errors="replace")
-        return outcome
