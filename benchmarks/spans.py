@@ -40,13 +40,15 @@ BUILD = "build (an edited cell: compiler and linker, or go build; not overhead)"
 # Each step is named by the instant it ends at (gorun_kernel's spans.mark names).
 ROWS: dict[str, tuple[str, ...]] = {
     "message handling (receive, history, reply, idle)": (
-        "request", "do_execute", "execute", "replied", "client-idle",
+        "early", "request", "do_execute", "execute", "replied", "client-idle",
     ),
     "compose (read the cell)": ("composed",),
-    "cache lookup (build key, executable cache)": ("built",),
+    # (a head start: the memo's stamps checked as the request arrives, then again)
+    "cache lookup (build key, executable cache)": ("checked", "built"),
     BUILD: (),
     "pipes and channels (set up, drain, close)": (
         "runner", "process", "spawn", "supervised", "loop-done", "cleaned", "ran",
+        "ahead", "adopted",
     ),
     "supervisor start (cgroup, spawner, fork)": (
         "launch-made", "standby-got", "spawner-answered", "spawned",

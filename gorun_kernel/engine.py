@@ -352,6 +352,7 @@ class Engine:
             found = self.cells.remembered(ahead.composed, *inputs)
             if found is None or found[0].exe != ahead.program.built.exe:
                 return False
+            spans.mark("checked")
             return self.runner.start_ahead(ahead.program, request)
         except GorunError:
             return False

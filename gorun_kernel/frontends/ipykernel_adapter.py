@@ -199,6 +199,7 @@ class AdaptedKernel(Kernel):
         return ready and not self._aborting
 
     def _begin_early(self, msg: Any) -> bool:
+        spans.mark("early")
         peeked = peek_execute_request(self, msg)
         if peeked is None:
             return False
