@@ -10,6 +10,7 @@ without a word.
 from __future__ import annotations
 
 import inspect
+import logging
 import types
 from importlib.metadata import version
 
@@ -152,6 +153,26 @@ def test_peek_execute_request_reads_an_execute_request_and_leaves_it_to_ipykerne
     sub["header"]["subshell_id"] = "s1"
     on_subshell = [zmq.Message(f) for f in session.serialize(sub)]
     assert ipykernel_adapter.peek_execute_request(kernel, on_subshell) is None  # type: ignore[arg-type]
+
+
+def test_a_failure_of_early_work_leaves_the_request_to_ipykernel(caplog):
+    """A bug in before_dispatch (or after_dispatch) is logged; the request is then
+    handled as any: never a cell left at [*] by work that was only to save time."""
+    session = Session(key=b"secret")
+
+    def broken(content: dict, cell_id: str | None) -> bool:
+        raise RuntimeError("a bug of ours")
+
+    kernel = types.SimpleNamespace(
+        session=session, before_dispatch=broken, log=logging.getLogger("contract")
+    )
+    kernel._guarded = lambda call: AdaptedKernel._guarded(kernel, call)  # type: ignore[arg-type]
+    msg = [zmq.Message(f) for f in session.serialize(session.msg("execute_request", {"code": "x"}))]
+    with caplog.at_level(logging.ERROR, logger="contract"):
+        assert AdaptedKernel._begin_early(kernel, msg) is False  # type: ignore[arg-type]
+    assert "a bug of ours" in caplog.text
+    # The message is still whole for ipykernel (its signature not recorded).
+    session.deserialize(session.feed_identities(msg, copy=False)[1], content=True, copy=False)
 
 
 def test_shell_main_handles_the_main_subshells_messages_one_at_a_time_under_its_lock():

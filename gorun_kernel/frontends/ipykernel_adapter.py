@@ -189,7 +189,16 @@ class AdaptedKernel(Kernel):
             await super().shell_main(subshell_id, msg)
         finally:
             if began:
-                self.after_dispatch()
+                self._guarded(self.after_dispatch)
+
+    def _guarded(self, call: Callable[[], Any]) -> Any:
+        """call(), where a failure of ours must not keep a request from being handled
+        (a cell stuck at [*]): logged, and the request taken the usual way."""
+        try:
+            return call()
+        except Exception:
+            self.log.exception("gorun_kernel: early work for a request failed")
+            return False
 
     def _may_begin_early(self) -> bool:
         """Nothing is being handled on the main subshell, and a request that comes now
@@ -204,7 +213,8 @@ class AdaptedKernel(Kernel):
         if peeked is None:
             return False
         content, metadata = peeked
-        return self.before_dispatch(content, (metadata or {}).get("cellId"))
+        cell_id = (metadata or {}).get("cellId")
+        return bool(self._guarded(lambda: self.before_dispatch(content, cell_id)))
 
     async def shell_channel_thread_main(self, msg: Any) -> None:
         # While a cell runs, the main thread is in it and help requests would wait

@@ -112,7 +112,7 @@ class GorunKernel(AdaptedKernel):
         # Its next run, worked out now, in the idle time, unless a request already waits
         # (Run All: most likely another cell's; if the same, start_ahead works it out).
         if self._cells is not None and not self.requests_waiting:
-            self._cells.prepare_ahead()
+            self._guarded(self._cells.prepare_ahead)
 
     @property
     def expects_request(self) -> bool:  # type: ignore[override]
