@@ -83,7 +83,10 @@ class Engine:
         test_runner = Runner(self.toolchain, self.control, cache, None, display_limit(), values)
         self.tests = TestRunner(self.builder, test_runner, self.scratch.path)
         self.jobs = Jobs(self.scratch.path, self.control)  # background programs (--bg)
-        self._busy = threading.Lock()  # held while a cell builds or runs
+        # Held while a cell builds or runs, and from a head start to its request's end
+        # (start_ahead): re-entered by that request's run on the same thread.
+        self._busy = threading.RLock()
+        self._holding = False  # a head start holds _busy (end_ahead lets it go)
         self._stdlib: StdIndex | None = None
         self._noted: set[str] = set()  # notes already shown in this session
         self.closers: list[Callable[[], None]] = []  # called at close: helpers that serve it
@@ -320,8 +323,10 @@ class Engine:
         kernel keeps it, after a cell's idle status, for the same cell's next request.
         None for anything else. Changes nothing in the session.
         """
-        if cmd.chdir is not None or cmd.wasm or cmd.background or cmd.vet:
-            return None
+        if cmd.chdir is not None or cmd.wasm or cmd.background or cmd.vet or opts.stdin:
+            return None  # (a --stdin-file may be a FIFO: read by a start nobody adopts)
+        if not self._busy.acquire(blocking=False):
+            return None  # another thread's cell (a subshell's) runs: not now
         where = _Where(first_line, label, cell_id)
         try:
             composed = self._compose(code, cmd, opts, where, label)
@@ -331,6 +336,8 @@ class Engine:
             found = self.cells.remembered(composed, *self._build_inputs(cmd, request.env, opts.cwd))
         except (GorunError, KeyboardInterrupt):
             return None
+        finally:
+            self._busy.release()
         if found is None:
             return None
         built, final = found
@@ -341,9 +348,12 @@ class Engine:
         request, and its build still the memo's): the run adopts it (runner.py).
 
         Called as the cell's request arrives, before ipykernel handles it, so that the
-        program's start overlaps the handling, compose and the memo's checks."""
+        program's start overlaps the handling, compose and the memo's checks. A start
+        holds the session (_busy) until end_ahead: no other thread's cell (a subshell's)
+        changes what this request's run composes and builds in between."""
         if not self._busy.acquire(blocking=False):
-            return False  # (closing, or a help request's go doc)
+            return False  # (another thread's cell, closing, a help request's go doc)
+        started = False
         try:
             request = self.request(ahead.cmd, opts)
             if request != ahead.request:
@@ -353,16 +363,26 @@ class Engine:
             if found is None or found[0].exe != ahead.program.built.exe:
                 return False
             spans.mark("checked")
-            return self.runner.start_ahead(ahead.program, request)
+            started = self.runner.start_ahead(ahead.program, request)
+            return started
         except GorunError:
             return False
         finally:
-            self._busy.release()
+            if started:
+                self._holding = True
+            else:
+                self._busy.release()
 
     def end_ahead(self) -> None:
-        """A head start its request did not run (aborted, or a failure before the run):
-        its program is ended unseen."""
-        self.runner.end_ahead()
+        """The request a head start was for has been handled: a start its run did not
+        adopt (aborted, or a failure before the run) is ended unseen, and the session
+        is free for other threads' cells again."""
+        try:
+            self.runner.end_ahead()
+        finally:
+            if self._holding:
+                self._holding = False
+                self._busy.release()
 
     def _run_in_page(
         self,
@@ -419,8 +439,9 @@ class Engine:
         flags, build_env, _, gowork = self._build_inputs(cmd, env, cwd, test)
         started = time.monotonic()
         built, composed = self.cells.build(
-            composed, flags, build_env, cwd, gowork, sink, run_vet=cmd.vet
-        )
+            composed, flags, build_env, cwd, gowork, sink, run_vet=cmd.vet,
+            building=self.runner.end_ahead,  # a head start is not this build's program
+        )  # fmt: skip
         built.seconds = time.monotonic() - started
         if composed.plan is not None:
             self.session.cells += 1

@@ -178,6 +178,63 @@ def test_no_head_start_when_the_request_runs_elsewhere_or_under_other_flags(engi
     assert engine.next_run("x := ", cmd, RunOptions("."), label="[2]") is None  # no build
 
 
+def test_a_head_start_holds_the_session_and_is_the_starting_threads_alone(engine, tmp_path):
+    """Until its request is over, no other thread's cell (a subshell's) runs, nor can
+    another thread's run adopt or end it."""
+    code = appending(tmp_path / "runs", "held")
+    assert cell(engine, code, "[1]")[0].ok
+    assert ahead_of(engine, code, "[2]")
+    ahead = engine.runner.ahead
+    seen: list[object] = []
+
+    def elsewhere() -> None:
+        seen.append(engine._busy.acquire(blocking=False))
+        assert ahead is not None
+        program = engine.next_run(code, cmdline.parse([]), RunOptions("."), label="[2]")
+        seen.append(program)  # (the session is held: nothing worked out here either)
+
+    t = threading.Thread(target=elsewhere)
+    t.start()
+    t.join()
+    assert seen == [False, None]
+    outcome, sink = cell(engine, code, "[2]")
+    assert outcome.ok and sink.text() == f"held {SALT}\n" and engine.runner.adopted == 1
+    engine.end_ahead()  # (its request is over: kernel.py's after_dispatch)
+    t = threading.Thread(target=lambda: seen.append(engine._busy.acquire(blocking=False)))
+    t.start()
+    t.join()
+    assert seen[-1] is True
+
+
+def test_a_run_that_builds_ends_the_head_start_before_building(engine, tmp_path):
+    lib = tmp_path / "lib"
+    (lib / "words").mkdir(parents=True)
+    (lib / "docs").mkdir()
+    (lib / "go.mod").write_text("module example.org/lib\n\ngo 1.21\n")
+    source = lib / "words" / "words.go"
+    source.write_text('package words\n\nfunc Word() string { return "aaa" }\n')
+    code = f'import (\n\t"fmt"\n\t"example.org/lib/words"\n)\n\nfmt.Println(words.Word(), {SALT})'
+    cwd = str(lib / "docs")
+    assert cell(engine, code, "[1]", cwd)[1].text() == f"aaa {SALT}\n"
+    assert ahead_of(engine, code, "[2]", cwd)
+    ended_at_build: list[int] = []
+    build = engine.cells._build_snippet  # (go runs in it)
+
+    def watched(*args, **kwargs):
+        ended_at_build.append(engine.runner.abandoned)
+        return build(*args, **kwargs)
+
+    engine.cells._build_snippet = watched  # type: ignore[method-assign]
+    st = source.stat()
+    with open(source, "r+") as f:  # changed after the start, before the run
+        f.write('package words\n\nfunc Word() string { return "bbb" }\n')
+    os.utime(source, ns=(st.st_atime_ns, st.st_mtime_ns + 1))
+    _, sink = cell(engine, code, "[2]", cwd)
+    assert sink.text() == f"bbb {SALT}\n"
+    assert (engine.runner.adopted, engine.runner.abandoned) == (0, 1)
+    assert ended_at_build == [1]  # ended before go ran (the memo had no answer)
+
+
 # -- the kernel: the head start as a client sees it ---------------------------------------
 
 

@@ -66,11 +66,13 @@ class CellBuilder:
         gowork: str | None,
         sink: OutputSink | None = None,
         run_vet: bool = False,
+        building: Callable[[], None] | None = None,
     ) -> tuple[Built, Composed]:
         """The program (or test binary) for a cell, and the cell as it finally built.
 
         A cell that fails to build leaves the session as it was, go.mod included.
         run_vet: go vet alongside the build; its findings come in the Built's log.
+        building: called when the memo has no answer, before anything is built.
         """
         adds = self._local_to_add(composed.imports, cwd, gowork)
         memo_key = None if run_vet else rerun.memo_key(composed, flags, env, cwd, gowork)
@@ -78,6 +80,8 @@ class CellBuilder:
             remembered = self.memo.find(memo_key, composed, self.local, self.std)
             if remembered is not None:
                 return remembered
+        if building is not None:
+            building()
         saved = (self.scratch.go_mod.read_text(), self.scratch.go_sum.read_text(), dict(self.local))
         try:
             self._add_local(adds, env)

@@ -80,10 +80,6 @@ from traitlets import Float
 
 from gorun_kernel import spans
 
-# Shell messages passed on by the shell channel's thread, and taken up by a subshell's
-# (next() of a count is one step under the GIL: from any thread, none is lost).
-_FORWARDED = itertools.count(1)
-_DISPATCHED = itertools.count(1)
 TESTED = ">=7.1,<8"  # the ipykernel releases these hooks are checked against
 HELP_REQUESTS = ("complete_request", "inspect_request")
 COMM_REQUESTS = ("comm_open", "comm_msg", "comm_close", "comm_info_request")
@@ -181,9 +177,16 @@ class AdaptedKernel(Kernel):
     _forwarded = 0  # shell messages the shell channel's thread has passed on
     _dispatched = 0  # and those the main thread (or a subshell's) has taken up
 
+    def _next(self, name: str) -> int:
+        """The next number of one of the counts above, this kernel's own (next() of a
+        count is one step under the GIL: none is lost from any thread; a miscount would
+        only cost a head start its preparation in the idle time)."""
+        count = self.__dict__.get(name) or self.__dict__.setdefault(name, itertools.count(1))
+        return next(count)
+
     async def shell_main(self, subshell_id: str | None, msg: Any) -> None:
         if not _stop_aborting(msg):  # (ipykernel's own, not passed on by the shell thread)
-            self._dispatched = next(_DISPATCHED)
+            self._dispatched = max(self._dispatched, self._next("_dispatch_count"))
         began = subshell_id is None and self._may_begin_early() and self._begin_early(msg)
         try:
             await super().shell_main(subshell_id, msg)
@@ -230,7 +233,7 @@ class AdaptedKernel(Kernel):
             if peeked is not None:
                 self.answer_comm_now(*peeked)
                 return
-        self._forwarded = next(_FORWARDED)
+        self._forwarded = self._next("_forward_count")
         await super().shell_channel_thread_main(msg)
 
     async def complete_request(self, stream: Any, ident: Any, parent: Any) -> None:

@@ -111,7 +111,9 @@ class GorunKernel(AdaptedKernel):
         self.history.release()
         # Its next run, worked out now, in the idle time, unless a request already waits
         # (Run All: most likely another cell's; if the same, start_ahead works it out).
-        if self._cells is not None and not self.requests_waiting:
+        # (The main subshell's only: a subshell's request ends on its own thread.)
+        on_main = threading.current_thread() is threading.main_thread()
+        if self._cells is not None and on_main and not self.requests_waiting:
             self._guarded(self._cells.prepare_ahead)
 
     @property

@@ -213,10 +213,14 @@ class KernelCells:
         if again is None or engine is None or _debugging(self.kernel):
             return
         count = self.kernel.execution_count + (0 if again.params[1] else 1)  # (silent)
+        try:
+            opts = self._options(again.cmd, bool(again.params[3]))
+        except GorunError:
+            return  # (its --stdin-file is gone, say: the request will say so)
         ahead = engine.next_run(
             again.body,
             again.cmd,
-            self._options(again.cmd, bool(again.params[3])),
+            opts,
             first_line=again.first_line,
             label=f"[{count}]",
             cell_id=again.params[4],  # type: ignore[arg-type]
@@ -242,7 +246,11 @@ class KernelCells:
         engine = self.kernel.session_start.made()
         if engine is None or _debugging(self.kernel):
             return False
-        return engine.start_ahead(ahead, self._options(again.cmd, bool(params[3])))
+        try:
+            opts = self._options(again.cmd, bool(params[3]))
+        except GorunError:
+            return False
+        return engine.start_ahead(ahead, opts)
 
     def end_ahead(self) -> None:
         """The request was handled: a head start its run did not adopt ends here."""

@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import signal
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -177,6 +178,7 @@ class Runner:
         self.value_cache = value_cache
         self.memory_ceiling = memlimit.from_environment()  # GORUN_MEMORY_LIMIT
         self.ahead: Launch | None = None  # a head start no run has adopted yet
+        self.ahead_thread = 0  # the thread that started it
         self.adopted = 0  # head starts adopted, and ended unseen (tests, benchmarks)
         self.abandoned = 0
 
@@ -256,6 +258,7 @@ class Runner:
             self.ahead = self._launch(program, request, self.control)
         except GorunError:
             return False  # (the run itself will say why, in its turn)
+        self.ahead_thread = threading.get_ident()  # the thread whose run may adopt it
         spans.mark("ahead")
         return True
 
@@ -268,8 +271,10 @@ class Runner:
         self.abandoned += 1
         try:
             assert ahead.process.child is not None
-            ahead.process.child.stop()
-            ahead.process.finish()
+            try:
+                ahead.process.child.stop()
+            finally:
+                ahead.process.finish()  # (its loop takes over from a supervisor gone wrong)
         except GorunError:
             pass
         finally:
@@ -278,8 +283,12 @@ class Runner:
     def _adopt(self, program: Program, request: RunRequest, control: Control) -> Launch | None:
         """The head start of this very run, if there is one; any other is ended."""
         ahead = self.ahead
-        if ahead is None or control is not self.control:
-            return None  # (a background program's run, from its own thread: not the cell's)
+        if (
+            ahead is None
+            or control is not self.control
+            or self.ahead_thread != threading.get_ident()
+        ):
+            return None  # (a background program's run, or another thread's: not the cell's)
         if ahead.key == launch_key(program, request):
             self.ahead = None
             self.adopted += 1
