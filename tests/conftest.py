@@ -168,6 +168,27 @@ def go_engine() -> Iterator[object]:
     engine.close()
 
 
+@pytest.fixture
+def fresh_engine() -> Iterator[object]:
+    """An in-process Engine of one test's own: a session nothing ran in before."""
+    from gorun_kernel.build.toolchain import find_toolchain
+    from gorun_kernel.engine import Engine
+
+    engine = Engine(find_toolchain())
+    yield engine
+    engine.close()
+
+
+@pytest.fixture
+def stamps_trusted_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files written by the test a moment ago are trusted by their stamps at once
+    (localmods.racy_ns: otherwise only once older than its window), so that the rerun
+    memo answers and a change is seen by its stamp, not by the file's youth."""
+    from gorun_kernel.build import localmods
+
+    monkeypatch.setattr(localmods, "RACY_NS", 0)
+
+
 @pytest.fixture(scope="session")
 def machine_cache() -> Iterator[Path]:
     """`python -m gorun_kernel warm --machine`, run once for the session by this user

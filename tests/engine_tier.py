@@ -9,7 +9,9 @@ only they show: replies and IOPub order, interrupts, shutdown, rendering.
 
 from __future__ import annotations
 
+import os
 import shlex
+from pathlib import Path
 
 from gorun_kernel import cmdline
 from gorun_kernel.engine import Engine
@@ -74,3 +76,24 @@ def failure(outcome: Outcome) -> tuple[str, str]:
     if outcome.error is None:
         return "", ""
     return outcome.error.ename, outcome.error.message
+
+
+def words_library(tmp_path: Path, salt: int) -> tuple[Path, str, str]:
+    """A local module beside the notebook: (its words.go, a cell using it that prints
+    Word() and salt, the notebook's directory). Word() says "aaa"."""
+    lib = tmp_path / "lib"
+    (lib / "words").mkdir(parents=True)
+    (lib / "docs").mkdir()
+    (lib / "go.mod").write_text("module example.org/lib\n\ngo 1.21\n")
+    source = lib / "words" / "words.go"
+    source.write_text('package words\n\nfunc Word() string { return "aaa" }\n')
+    code = f'import (\n\t"fmt"\n\t"example.org/lib/words"\n)\n\nfmt.Println(words.Word(), {salt})'
+    return source, code, str(lib / "docs")
+
+
+def edit_in_place(source: Path) -> None:
+    """Word() says "bbb": the same size, the same second, only the nanoseconds tell."""
+    st = source.stat()
+    with open(source, "r+") as f:
+        f.write('package words\n\nfunc Word() string { return "bbb" }\n')
+    os.utime(source, ns=(st.st_atime_ns, st.st_mtime_ns + 1))

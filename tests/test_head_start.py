@@ -25,16 +25,14 @@ import time
 from pathlib import Path
 
 import pytest
-from engine_tier import Recorder
+from engine_tier import Recorder, edit_in_place, words_library
 from kernel_client import execute, running
 
 from gorun_kernel import cmdline
-from gorun_kernel.build import localmods
-from gorun_kernel.build.toolchain import find_toolchain
 from gorun_kernel.engine import Engine
 from gorun_kernel.outcome import RunOptions
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("stamps_trusted_at_once")]
 
 SALT = random.randrange(10**9)  # noqa: S311 (not a secret): texts no cache has seen
 
@@ -56,23 +54,9 @@ def runs(path: Path) -> int:
 # -- the engine: next_run, start_ahead, and the run that adopts or ends it -----------
 
 
-@pytest.fixture(scope="module")
-def toolchain():
-    return find_toolchain()
-
-
 @pytest.fixture
-def engine(toolchain):
-    e = Engine(toolchain)
-    yield e
-    e.close()
-
-
-@pytest.fixture(autouse=True)
-def trusted_at_once(monkeypatch):
-    """Files written by the test a moment ago are trusted by their stamps at once
-    (localmods.racy_ns), so that the memo answers and a change is seen by its stamp."""
-    monkeypatch.setattr(localmods, "RACY_NS", 0)
+def engine(fresh_engine):
+    return fresh_engine
 
 
 def cell(engine: Engine, code: str, label: str, cwd: str = ".", flags: str = ""):
@@ -142,22 +126,12 @@ def test_a_run_asked_for_another_program_ends_the_head_start_and_runs_its_own(en
 
 
 def test_no_head_start_once_a_local_modules_file_changed(engine, tmp_path):
-    lib = tmp_path / "lib"
-    (lib / "words").mkdir(parents=True)
-    (lib / "docs").mkdir()
-    (lib / "go.mod").write_text("module example.org/lib\n\ngo 1.21\n")
-    source = lib / "words" / "words.go"
-    source.write_text('package words\n\nfunc Word() string { return "aaa" }\n')
-    code = f'import (\n\t"fmt"\n\t"example.org/lib/words"\n)\n\nfmt.Println(words.Word(), {SALT})'
-    cwd = str(lib / "docs")
+    source, code, cwd = words_library(tmp_path, SALT)
     assert cell(engine, code, "[1]", cwd)[1].text() == f"aaa {SALT}\n"
     cmd = cmdline.parse([])
     ahead = engine.next_run(code, cmd, RunOptions(cwd), label="[2]")
     assert ahead is not None  # worked out after the cell: the memo has its build
-    st = source.stat()
-    with open(source, "r+") as f:  # edited in place, the same size, between cell and request
-        f.write('package words\n\nfunc Word() string { return "bbb" }\n')
-    os.utime(source, ns=(st.st_atime_ns, st.st_mtime_ns + 1))
+    edit_in_place(source)  # between the cell and its next request
     assert not engine.start_ahead(ahead, RunOptions(cwd))  # the old build would run
     assert engine.runner.ahead is None
     assert cell(engine, code, "[2]", cwd)[1].text() == f"bbb {SALT}\n"
@@ -207,14 +181,7 @@ def test_a_head_start_holds_the_session_and_is_the_starting_threads_alone(engine
 
 
 def test_a_run_that_builds_ends_the_head_start_before_building(engine, tmp_path):
-    lib = tmp_path / "lib"
-    (lib / "words").mkdir(parents=True)
-    (lib / "docs").mkdir()
-    (lib / "go.mod").write_text("module example.org/lib\n\ngo 1.21\n")
-    source = lib / "words" / "words.go"
-    source.write_text('package words\n\nfunc Word() string { return "aaa" }\n')
-    code = f'import (\n\t"fmt"\n\t"example.org/lib/words"\n)\n\nfmt.Println(words.Word(), {SALT})'
-    cwd = str(lib / "docs")
+    source, code, cwd = words_library(tmp_path, SALT)
     assert cell(engine, code, "[1]", cwd)[1].text() == f"aaa {SALT}\n"
     assert ahead_of(engine, code, "[2]", cwd)
     ended_at_build: list[int] = []
@@ -225,10 +192,7 @@ def test_a_run_that_builds_ends_the_head_start_before_building(engine, tmp_path)
         return build(*args, **kwargs)
 
     engine.cells._build_snippet = watched  # type: ignore[method-assign]
-    st = source.stat()
-    with open(source, "r+") as f:  # changed after the start, before the run
-        f.write('package words\n\nfunc Word() string { return "bbb" }\n')
-    os.utime(source, ns=(st.st_atime_ns, st.st_mtime_ns + 1))
+    edit_in_place(source)  # after the start, before the run
     _, sink = cell(engine, code, "[2]", cwd)
     assert sink.text() == f"bbb {SALT}\n"
     assert (engine.runner.adopted, engine.runner.abandoned) == (0, 1)

@@ -19,35 +19,18 @@ import random
 import textwrap
 
 import pytest
-from engine_tier import run
+from engine_tier import edit_in_place, run, words_library
 
-from gorun_kernel.build import localmods
-from gorun_kernel.build.toolchain import find_toolchain
 from gorun_kernel.engine import Engine
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("stamps_trusted_at_once")]
 
 SALT = random.randrange(10**9)  # noqa: S311 (not a secret): texts no cache has seen
 
 
-@pytest.fixture(scope="module")
-def toolchain():
-    return find_toolchain()
-
-
 @pytest.fixture
-def engine(toolchain):
-    e = Engine(toolchain)
-    yield e
-    e.close()
-
-
-@pytest.fixture(autouse=True)
-def trusted_at_once(monkeypatch):
-    """Files written by the test a moment ago are trusted by their stamps at once
-    (localmods.racy_ns: otherwise only once older than its window), so that the memo
-    is used and each change below is seen by the stamps, not by the files' youth."""
-    monkeypatch.setattr(localmods, "RACY_NS", 0)
+def engine(fresh_engine):
+    return fresh_engine
 
 
 def output(engine: Engine, code: str, flags: str = "", cwd: str = ".") -> str:
@@ -85,22 +68,12 @@ def test_an_earlier_cell_redefining_a_declaration(engine):
 
 
 def test_an_edit_to_a_local_modules_file(engine, tmp_path):
-    lib = tmp_path / "lib"
-    (lib / "words").mkdir(parents=True)
-    (lib / "docs").mkdir()
-    (lib / "go.mod").write_text("module example.org/lib\n\ngo 1.21\n")
-    source = lib / "words" / "words.go"
-    source.write_text('package words\n\nfunc Word() string { return "aaa" }\n')
-    code = f'import (\n\t"fmt"\n\t"example.org/lib/words"\n)\n\nfmt.Println(words.Word(), {SALT})'
-    cwd = str(lib / "docs")
+    source, code, cwd = words_library(tmp_path, SALT)
     assert output(engine, code, cwd=cwd) == f"aaa {SALT}\n"
     assert output(engine, code, cwd=cwd) == f"aaa {SALT}\n" and hits(engine) == 1
-    # The same size, the same second: only the nanoseconds of its time tell.
-    st = source.stat()
-    with open(source, "r+") as f:  # in place: the directory does not change
-        f.write('package words\n\nfunc Word() string { return "bbb" }\n')
-    os.utime(source, ns=(st.st_atime_ns, st.st_mtime_ns + 1))
-    assert source.stat().st_size == st.st_size
+    size = source.stat().st_size
+    edit_in_place(source)  # the same size, the same second: only the nanoseconds tell
+    assert source.stat().st_size == size
     assert output(engine, code, cwd=cwd) == f"bbb {SALT}\n"
     assert hits(engine) == 1
     assert output(engine, code, cwd=cwd) == f"bbb {SALT}\n" and hits(engine) == 2
