@@ -40,7 +40,8 @@ from gorun_kernel.errors import BuildError, GorunError, Interrupted, UsageError
 from gorun_kernel.events import OutputSink
 from gorun_kernel.gotest.flags import TestCommand
 from gorun_kernel.gotest.run import TestRunner
-from gorun_kernel.outcome import Outcome, RunOptions
+from gorun_kernel.headstart import HeadStart
+from gorun_kernel.outcome import Outcome, RunOptions, Where
 from gorun_kernel.proc import memlimit
 from gorun_kernel.proc.control import Control, abortable, sigint_interrupts
 from gorun_kernel.proc.process import ProcessSpec, run_process
@@ -84,12 +85,13 @@ class Engine:
         self.tests = TestRunner(self.builder, test_runner, self.scratch.path)
         self.jobs = Jobs(self.scratch.path, self.control)  # background programs (--bg)
         # Held while a cell builds or runs, and from a head start to its request's end
-        # (start_ahead): re-entered by that request's run on the same thread.
-        self._busy = threading.RLock()
-        self._holding = False  # a head start holds _busy (end_ahead lets it go)
+        # (headstart.py): re-entered by that request's run on the same thread.
+        self.busy = threading.RLock()
         self._stdlib: StdIndex | None = None
         self._noted: set[str] = set()  # notes already shown in this session
         self.closers: list[Callable[[], None]] = []  # called at close: helpers that serve it
+        # An unchanged cell's next run, started as its request arrives (headstart.py).
+        self.head_start = HeadStart(self)
 
     # -- session -----------------------------------------------------------
 
@@ -101,14 +103,14 @@ class Engine:
         self.jobs.close()
         # A run in another thread ends as soon as its process is gone; wait for
         # it, so the scratch module is not removed under a build.
-        got = self._busy.acquire(timeout=5)
+        got = self.busy.acquire(timeout=5)
         try:
             self.scratch.close()
         finally:
             if got:
                 self.control.close()
                 self.builder.cache.close()  # its locks on binaries (other sessions prune them)
-                self._busy.release()
+                self.busy.release()
 
     def stdlib(self) -> StdIndex:
         if self._stdlib is None:
@@ -180,7 +182,7 @@ class Engine:
         cell run again replaces its inits).
         UsageError for a bad command line; any other failure is in the Outcome.
         """
-        where = _Where(first_line, label, cell_id)
+        where = Where(first_line, label, cell_id)
         return self._guarded(lambda: self._run_cell(code, cmd, sink, opts, where))
 
     def run_tests(
@@ -227,7 +229,7 @@ class Engine:
 
     def go_doc(self, args: list[str], cwd: str | None = None) -> str | None:
         """`go doc ARGS`'s text, or None: in the session's module, or in `cwd` (its go.work too)."""
-        with self._busy:
+        with self.busy:
             self.control.reset()
             env = {**self.toolchain.command_env(os.environ), **({} if cwd else {"GOWORK": "off"})}
             try:
@@ -237,7 +239,7 @@ class Engine:
         return output if code == 0 and output.strip() else None
 
     def _guarded(self, work: Callable[[], Outcome]) -> Outcome:
-        with self._busy:
+        with self.busy:
             self.control.reset()
             try:
                 with sigint_interrupts(self.control):
@@ -254,14 +256,14 @@ class Engine:
     # -- the two paths through the stages ---------------------------------------
 
     def _run_cell(
-        self, code: str, cmd: Command, sink: OutputSink, opts: RunOptions, where: _Where
+        self, code: str, cmd: Command, sink: OutputSink, opts: RunOptions, where: Where
     ) -> Outcome:
         if cmd.chdir is not None:
             raise UsageError("-C dir is for %gorun package runs; a cell is built in the session")
         if cmd.wasm:
             wasm.check_command(cmd)
         label = where.label or f"[{self.session.cells + 1}]"
-        composed = self._compose(code, cmd, opts, where, label)
+        composed = self.compose_cell(code, cmd, opts, where, label)
         if composed.form == "empty":
             return Outcome(status="nothing to run", error=None, ran=False)
         for note in sorted(set(composed.notes) - self._noted):  # once a session
@@ -277,12 +279,12 @@ class Engine:
             return Outcome.failed(e)  # go's own errors (a flag it does not know) included
         spans.mark("built")
         background = request.background is not None
-        program = self._program(built, composed, cmd, label, background)
+        program = self.program_for(built, composed, cmd, label, background)
         outcome = self.jobs.run(self.runner, program, request, sink, f"cell {label}")
         return _joined(self.session, outcome, composed, background)
 
-    def _compose(
-        self, code: str, cmd: Command, opts: RunOptions, where: _Where, label: str
+    def compose_cell(
+        self, code: str, cmd: Command, opts: RunOptions, where: Where, label: str
     ) -> Composed:
         with abortable(self.control):  # pure: an interrupt may abandon it at any point
             return compose.compose_cell(
@@ -296,7 +298,11 @@ class Engine:
                 shown_only=not opts.channels and not cmd.wasm,
             )
 
-    def _program(
+    def notes_unshown(self, composed: Composed) -> bool:
+        """Whether composing the cell brought notes not yet shown in this session."""
+        return bool(set(composed.notes) - self._noted)
+
+    def program_for(
         self, built: Built, composed: Composed, cmd: Command, label: str, background: bool
     ) -> Program:
         show = composed.show and not background  # a background program has no value
@@ -306,84 +312,6 @@ class Engine:
         program.display = may_display(composed.files, lambda p: std.name_of(p) is not None)
         return program
 
-    # -- a head start: an unchanged cell's program, started before its request is handled
-
-    def next_run(
-        self,
-        code: str,
-        cmd: Command,
-        opts: RunOptions,
-        *,
-        first_line: int = 1,
-        label: str,
-        cell_id: str | None = None,
-    ) -> Ahead | None:
-        """The program run_cell would run for this cell now, if the rerun memo has it
-        (rerun.py: nothing to build, and nothing it depends on changed since): the
-        kernel keeps it, after a cell's idle status, for the same cell's next request.
-        None for anything else. Changes nothing in the session.
-        """
-        if cmd.chdir is not None or cmd.wasm or cmd.background or cmd.vet or opts.stdin:
-            return None  # (a --stdin-file may be a FIFO: read by a start nobody adopts)
-        if not self._busy.acquire(blocking=False):
-            return None  # another thread's cell (a subshell's) runs: not now
-        where = _Where(first_line, label, cell_id)
-        try:
-            composed = self._compose(code, cmd, opts, where, label)
-            if composed.form == "empty" or set(composed.notes) - self._noted:
-                return None
-            request = self.request(cmd, opts)
-            found = self.cells.remembered(composed, *self._build_inputs(cmd, request.env, opts.cwd))
-        except (GorunError, KeyboardInterrupt):
-            return None
-        finally:
-            self._busy.release()
-        if found is None:
-            return None
-        built, final = found
-        return Ahead(cmd, composed, self._program(built, final, cmd, label, False), request)
-
-    def start_ahead(self, ahead: Ahead, opts: RunOptions) -> bool:
-        """Start ahead's program now, if run_cell is sure to run exactly it (the same
-        request, and its build still the memo's): the run adopts it (runner.py).
-
-        Called as the cell's request arrives, before ipykernel handles it, so that the
-        program's start overlaps the handling, compose and the memo's checks. A start
-        holds the session (_busy) until end_ahead: no other thread's cell (a subshell's)
-        changes what this request's run composes and builds in between."""
-        if not self._busy.acquire(blocking=False):
-            return False  # (another thread's cell, closing, a help request's go doc)
-        started = False
-        try:
-            request = self.request(ahead.cmd, opts)
-            if request != ahead.request:
-                return False
-            inputs = self._build_inputs(ahead.cmd, request.env, opts.cwd)
-            found = self.cells.remembered(ahead.composed, *inputs)
-            if found is None or found[0].exe != ahead.program.built.exe:
-                return False
-            spans.mark("checked")
-            started = self.runner.start_ahead(ahead.program, request)
-            return started
-        except GorunError:
-            return False
-        finally:
-            if started:
-                self._holding = True
-            else:
-                self._busy.release()
-
-    def end_ahead(self) -> None:
-        """The request a head start was for has been handled: a start its run did not
-        adopt (aborted, or a failure before the run) is ended unseen, and the session
-        is free for other threads' cells again."""
-        try:
-            self.runner.end_ahead()
-        finally:
-            if self._holding:
-                self._holding = False
-                self._busy.release()
-
     def _run_in_page(
         self,
         code: str,
@@ -391,7 +319,7 @@ class Engine:
         cmd: Command,
         sink: OutputSink,
         opts: RunOptions,
-        where: _Where,
+        where: Where,
     ) -> Outcome:
         """A --wasm cell: built for js/wasm and shown as a display that runs it (run/wasm.py)."""
         wasm.check_cell(code, where.first_line)
@@ -436,7 +364,7 @@ class Engine:
         test: bool = False,
     ) -> tuple[Built, Composed]:
         """The cell's program (or test binary); a test cell's declarations join the session."""
-        flags, build_env, _, gowork = self._build_inputs(cmd, env, cwd, test)
+        flags, build_env, _, gowork = self.build_inputs(cmd, env, cwd, test)
         started = time.monotonic()
         built, composed = self.cells.build(
             composed, flags, build_env, cwd, gowork, sink, run_vet=cmd.vet,
@@ -450,7 +378,7 @@ class Engine:
         return built, composed
 
     @staticmethod
-    def _build_inputs(
+    def build_inputs(
         cmd: Command, env: dict[str, str], cwd: str, test: bool = False
     ) -> tuple[list[str], dict[str, str], str, str | None]:
         """(flags, environment, directory, GOWORK) of a cell's build.
@@ -545,26 +473,6 @@ class Forgotten:
         """From the session's listing (%list's rows) and golib/cache's directory."""
         imports = sum(1 for _, kind, _ in rows if kind == "import")
         return cls(len(rows) - imports, imports, len(list(values.glob("*.gob"))), go_mod)
-
-
-@dataclass(frozen=True)
-class Ahead:
-    """A cell's next run, worked out after its last (Engine.next_run): its program
-    and how it runs, and what start_ahead checks again before starting it."""
-
-    cmd: Command
-    composed: Composed  # the cell as composed (before the memo's retries)
-    program: Program
-    request: RunRequest
-
-
-@dataclass(frozen=True)
-class _Where:
-    """Where a cell is in the notebook."""
-
-    first_line: int  # the notebook's line number of the code's first line
-    label: str | None  # how messages name the cell ("[3]")
-    cell_id: str | None  # the front-end's id for the cell, if it sends one
 
 
 def _absolute(flags: list[str], cwd: str) -> list[str]:

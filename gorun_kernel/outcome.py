@@ -34,6 +34,15 @@ class RunOptions:
     channels: dict[str, Channel] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Where:
+    """Where a cell is in the notebook."""
+
+    first_line: int  # the notebook's line number of the code's first line
+    label: str | None  # how messages name the cell ("[3]")
+    cell_id: str | None  # the front-end's id for the cell, if it sends one
+
+
 @dataclass
 class Outcome:
     """What happened to one cell."""

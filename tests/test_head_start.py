@@ -1,9 +1,9 @@
 """A head start: an unchanged cell's program, started as its request arrives (issue 23 item 1).
 
 After a plain cell ran and succeeded, the kernel works out its next run during
-the idle time after its idle status (Engine.next_run: compose, the rerun memo's
+the idle time after its idle status (HeadStart.next_run: compose, the rerun memo's
 answer). When the next execute_request is that same cell, its program starts
-before ipykernel handles the request (Engine.start_ahead, from shell_main), and
+before ipykernel handles the request (HeadStart.start, from shell_main), and
 the run adopts the started process (Runner: the same launch_key), so that the
 program's start overlaps the request's handling.
 
@@ -69,8 +69,8 @@ def cell(engine: Engine, code: str, label: str, cwd: str = ".", flags: str = "")
 def ahead_of(engine: Engine, code: str, label: str, cwd: str = ".", flags: str = "") -> bool:
     """What the kernel does between a cell and its next request: next_run, then start_ahead."""
     cmd = cmdline.parse(shlex.split(flags))
-    ahead = engine.next_run(code, cmd, RunOptions(cwd), label=label)
-    return ahead is not None and engine.start_ahead(ahead, RunOptions(cwd))
+    ahead = engine.head_start.next_run(code, cmd, RunOptions(cwd), label=label)
+    return ahead is not None and engine.head_start.start(ahead, RunOptions(cwd))
 
 
 def test_a_started_program_is_adopted_by_its_run_and_runs_once(engine, tmp_path):
@@ -107,7 +107,7 @@ def test_a_head_start_no_run_adopts_is_ended_and_reaped(engine, tmp_path):
         time.sleep(0.01)
     pid = int(pidfile.read_text())
     os.kill(pid, 0)  # it runs, unseen, until a run adopts it
-    engine.end_ahead()  # its request was not run (aborted, say)
+    engine.head_start.end()  # its request was not run (aborted, say)
     assert (engine.runner.adopted, engine.runner.abandoned) == (0, 1)
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)  # ended, and reaped by its supervisor
@@ -129,10 +129,10 @@ def test_no_head_start_once_a_local_modules_file_changed(engine, tmp_path):
     source, code, cwd = words_library(tmp_path, SALT)
     assert cell(engine, code, "[1]", cwd)[1].text() == f"aaa {SALT}\n"
     cmd = cmdline.parse([])
-    ahead = engine.next_run(code, cmd, RunOptions(cwd), label="[2]")
+    ahead = engine.head_start.next_run(code, cmd, RunOptions(cwd), label="[2]")
     assert ahead is not None  # worked out after the cell: the memo has its build
     edit_in_place(source)  # between the cell and its next request
-    assert not engine.start_ahead(ahead, RunOptions(cwd))  # the old build would run
+    assert not engine.head_start.start(ahead, RunOptions(cwd))  # the old build would run
     assert engine.runner.ahead is None
     assert cell(engine, code, "[2]", cwd)[1].text() == f"bbb {SALT}\n"
 
@@ -141,15 +141,19 @@ def test_no_head_start_when_the_request_runs_elsewhere_or_under_other_flags(engi
     code = f'import "fmt"\n\nfmt.Println("where {SALT}")'
     assert cell(engine, code, "[1]")[0].ok
     cmd = cmdline.parse([])
-    ahead = engine.next_run(code, cmd, RunOptions("."), label="[2]")
+    ahead = engine.head_start.next_run(code, cmd, RunOptions("."), label="[2]")
     assert ahead is not None
-    assert not engine.start_ahead(ahead, RunOptions(str(tmp_path)))  # another directory
-    # A build the memo does not have, a background or a --wasm cell: nothing to start.
-    assert engine.next_run(code, cmdline.parse(["-ldflags=-X=main.x=1"]), RunOptions("."),
-                           label="[2]") is None  # fmt: skip
-    assert engine.next_run(code, cmdline.parse(["--bg"]), RunOptions("."), label="[2]") is None
-    assert engine.next_run(code + "\n", cmd, RunOptions("."), label="[2]") is not None
-    assert engine.next_run("x := ", cmd, RunOptions("."), label="[2]") is None  # no build
+    assert not engine.head_start.start(ahead, RunOptions(str(tmp_path)))  # another directory
+
+    def next_run(code: str, words: list[str]) -> object:
+        opts = RunOptions(".")
+        return engine.head_start.next_run(code, cmdline.parse(words), opts, label="[2]")
+
+    # A build the memo does not have, a background cell, a cell with no build: nothing.
+    assert next_run(code, ["-ldflags=-X=main.x=1"]) is None
+    assert next_run(code, ["--bg"]) is None
+    assert next_run(code + "\n", []) is not None
+    assert next_run("x := ", []) is None
 
 
 def test_a_head_start_holds_the_session_and_is_the_starting_threads_alone(engine, tmp_path):
@@ -162,9 +166,9 @@ def test_a_head_start_holds_the_session_and_is_the_starting_threads_alone(engine
     seen: list[object] = []
 
     def elsewhere() -> None:
-        seen.append(engine._busy.acquire(blocking=False))
+        seen.append(engine.busy.acquire(blocking=False))
         assert ahead is not None
-        program = engine.next_run(code, cmdline.parse([]), RunOptions("."), label="[2]")
+        program = engine.head_start.next_run(code, cmdline.parse([]), RunOptions("."), label="[2]")
         seen.append(program)  # (the session is held: nothing worked out here either)
 
     t = threading.Thread(target=elsewhere)
@@ -173,8 +177,8 @@ def test_a_head_start_holds_the_session_and_is_the_starting_threads_alone(engine
     assert seen == [False, None]
     outcome, sink = cell(engine, code, "[2]")
     assert outcome.ok and sink.text() == f"held {SALT}\n" and engine.runner.adopted == 1
-    engine.end_ahead()  # (its request is over: kernel.py's after_dispatch)
-    t = threading.Thread(target=lambda: seen.append(engine._busy.acquire(blocking=False)))
+    engine.head_start.end()  # (its request is over: kernel.py's after_dispatch)
+    t = threading.Thread(target=lambda: seen.append(engine.busy.acquire(blocking=False)))
     t.start()
     t.join()
     assert seen[-1] is True

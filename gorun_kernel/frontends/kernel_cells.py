@@ -25,8 +25,9 @@ from gorun_kernel.outcome import Outcome, RunOptions
 from gorun_kernel.proc.stdinwatch import stdin_detection_works
 
 if TYPE_CHECKING:
-    from gorun_kernel.engine import Ahead, Engine
+    from gorun_kernel.engine import Engine
     from gorun_kernel.frontends.kernel import GorunKernel
+    from gorun_kernel.headstart import Ahead
 
 try:
     from IPython.core.error import StdinNotImplementedError
@@ -217,7 +218,7 @@ class KernelCells:
             opts = self._options(again.cmd, bool(again.params[3]))
         except GorunError:
             return  # (its --stdin-file is gone, say: the request will say so)
-        ahead = engine.next_run(
+        ahead = engine.head_start.next_run(
             again.body,
             again.cmd,
             opts,
@@ -250,13 +251,13 @@ class KernelCells:
             opts = self._options(again.cmd, bool(params[3]))
         except GorunError:
             return False
-        return engine.start_ahead(ahead, opts)
+        return engine.head_start.start(ahead, opts)
 
     def end_ahead(self) -> None:
         """The request was handled: a head start its run did not adopt ends here."""
         engine = self.kernel.session_start.made()
         if engine is not None:
-            engine.end_ahead()
+            engine.head_start.end()
 
     def reply_metadata(self, parent: Any, metadata: dict[str, Any]) -> None:
         """The reply's metadata carries the cell's timing: {"build", "run", "cached"},
