@@ -166,7 +166,7 @@ def test_a_failure_of_early_work_leaves_the_request_to_ipykernel(caplog):
     kernel = types.SimpleNamespace(
         session=session, before_dispatch=broken, log=logging.getLogger("contract")
     )
-    kernel._guarded = lambda call: AdaptedKernel._guarded(kernel, call)  # type: ignore[arg-type]
+    kernel._failsafe = lambda call: AdaptedKernel._failsafe(kernel, call)  # type: ignore[arg-type]
     msg = [zmq.Message(f) for f in session.serialize(session.msg("execute_request", {"code": "x"}))]
     with caplog.at_level(logging.ERROR, logger="contract"):
         assert AdaptedKernel._begin_early(kernel, msg) is False  # type: ignore[arg-type]

@@ -76,10 +76,9 @@ class CellBuilder:
         """
         adds = self._local_to_add(composed.imports, cwd, gowork)
         memo_key = None if run_vet else rerun.memo_key(composed, flags, env, cwd, gowork)
-        if memo_key is not None and not adds:  # (a module to add: go.mod changes)
-            remembered = self.memo.find(memo_key, composed, self.local, self.std)
-            if remembered is not None:
-                return remembered
+        remembered = self._from_memo(memo_key, adds, composed)
+        if remembered is not None:
+            return remembered
         if building is not None:
             building()
         saved = (self.scratch.go_mod.read_text(), self.scratch.go_sum.read_text(), dict(self.local))
@@ -113,11 +112,23 @@ class CellBuilder:
         gowork: str | None,
     ) -> tuple[Built, Composed] | None:
         """What build() would answer from the rerun memo for this cell now, without
-        building anything; None when it would build (engine.py: a head start)."""
+        building anything; None when it would build (headstart.py)."""
         memo_key = rerun.memo_key(composed, flags, env, cwd, gowork)
-        if memo_key is None or self._local_to_add(composed.imports, cwd, gowork):
+        adds = self._local_to_add(composed.imports, cwd, gowork)
+        return self._from_memo(memo_key, adds, composed, count=False)
+
+    def _from_memo(
+        self,
+        memo_key: rerun.MemoKey | None,
+        adds: list[localmods.LocalModule],
+        composed: Composed,
+        count: bool = True,
+    ) -> tuple[Built, Composed] | None:
+        """The memo's answer for a cell, unless it has none to give: a build it leaves
+        alone (no key), or a module to add (go.mod changes)."""
+        if memo_key is None or adds:
             return None
-        return self.memo.find(memo_key, composed, self.local, self.std, count=False)
+        return self.memo.find(memo_key, composed, self.local, self.std, count=count)
 
     def _remember(
         self,

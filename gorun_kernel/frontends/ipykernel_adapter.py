@@ -192,9 +192,9 @@ class AdaptedKernel(Kernel):
             await super().shell_main(subshell_id, msg)
         finally:
             if began:
-                self._guarded(self.after_dispatch)
+                self._failsafe(self.after_dispatch)
 
-    def _guarded(self, call: Callable[[], Any]) -> Any:
+    def _failsafe(self, call: Callable[[], Any]) -> Any:
         """call(), where a failure of ours must not keep a request from being handled
         (a cell stuck at [*]): logged, and the request taken the usual way."""
         try:
@@ -217,7 +217,7 @@ class AdaptedKernel(Kernel):
             return False
         content, metadata = peeked
         cell_id = (metadata or {}).get("cellId")
-        return bool(self._guarded(lambda: self.before_dispatch(content, cell_id)))
+        return bool(self._failsafe(lambda: self.before_dispatch(content, cell_id)))
 
     async def shell_channel_thread_main(self, msg: Any) -> None:
         # While a cell runs, the main thread is in it and help requests would wait

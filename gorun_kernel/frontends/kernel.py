@@ -114,7 +114,7 @@ class GorunKernel(AdaptedKernel):
         # (The main subshell's only: a subshell's request ends on its own thread.)
         on_main = threading.current_thread() is threading.main_thread()
         if self._cells is not None and on_main and not self.requests_waiting:
-            self._guarded(self._cells.prepare_ahead)
+            self._failsafe(self._cells.prepare_ahead)
 
     @property
     def expects_request(self) -> bool:  # type: ignore[override]

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import os
 import traceback
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gorun_kernel import cmdline, spans
 from gorun_kernel.build import warm
@@ -98,17 +98,28 @@ class _Again:
     """A plain cell (Go, and `%%gorun` flags at most) that ran and succeeded: what its
     next run takes, if the same request comes next (a head start: kernel.py)."""
 
-    params: tuple[object, ...]  # the request's: code, silent, store_history, allow_stdin, cell id
+    params: RequestParams  # the request's, as it ran
     body: str
     cmd: cmdline.Command
     first_line: int
 
 
-def request_params(content: dict[str, Any], cell_id: str | None) -> tuple[object, ...]:
-    """What of an execute_request decides its run, read as ipykernel reads it."""
+class RequestParams(NamedTuple):
+    """What of an execute_request decides its run."""
+
+    code: str
+    silent: bool
+    store_history: bool
+    allow_stdin: bool
+    cell_id: str | None
+
+
+def request_params(content: dict[str, Any], cell_id: str | None) -> RequestParams:
+    """An execute_request's params, read from its content as ipykernel reads them."""
     silent = content.get("silent", False)
     store_history = content.get("store_history", not silent)
-    return (content.get("code"), silent, store_history, content.get("allow_stdin", False), cell_id)
+    code, allow_stdin = content.get("code", ""), content.get("allow_stdin", False)
+    return RequestParams(code, silent, store_history, allow_stdin, cell_id)
 
 
 @dataclass
@@ -117,8 +128,7 @@ class _Request:
 
     publisher: _Publisher
     sink: Sink
-    allow_stdin: bool
-    cell_id: str | None
+    params: RequestParams  # what of the request decides its run
     quiet: bool = False  # --quiet: no status line
     payload: list[dict[str, Any]] = field(default_factory=list)  # a page for `name?`
     timing: dict[str, object] | None = None  # the reply's metadata: gorun_timing
@@ -157,7 +167,8 @@ class KernelCells:
             kernel.history.store(kernel.execution_count, code)
         kernel.allow_stdin(allow_stdin)
         publisher = _Publisher(kernel, silent, allow_stdin)
-        request = _Request(publisher, Sink(publisher, progress=allow_stdin), allow_stdin, cell_id)
+        params = RequestParams(code, silent, store_history, allow_stdin, cell_id)
+        request = _Request(publisher, Sink(publisher, progress=allow_stdin), params)
         self.requests[publisher.parent["header"]["msg_id"]] = request
         kernel.cell_codes[f"[{kernel.execution_count}]"] = code
         try:
@@ -177,8 +188,7 @@ class KernelCells:
                 kernel.debugger.end_run()
         spans.mark("executed")
         if outcome is not None and outcome.ok and request.again is not None:
-            self.again = replace(request.again, params=(code, silent, store_history,
-                                                         allow_stdin, cell_id))  # fmt: skip
+            self.again = request.again
         if outcome is not None:
             if outcome.run_seconds is not None:
                 request.timing = outcome.timing()
@@ -213,9 +223,9 @@ class KernelCells:
         engine = self.kernel.session_start.made()
         if again is None or engine is None or _debugging(self.kernel):
             return
-        count = self.kernel.execution_count + (0 if again.params[1] else 1)  # (silent)
+        count = self.kernel.execution_count + (0 if again.params.silent else 1)
         try:
-            opts = self._options(again.cmd, bool(again.params[3]))
+            opts = self._options(again.cmd, again.params.allow_stdin)
         except GorunError:
             return  # (its --stdin-file is gone, say: the request will say so)
         ahead = engine.head_start.next_run(
@@ -224,7 +234,7 @@ class KernelCells:
             opts,
             first_line=again.first_line,
             label=f"[{count}]",
-            cell_id=again.params[4],  # type: ignore[arg-type]
+            cell_id=again.params.cell_id,
         )
         if ahead is not None:
             self.ahead = (again, count, ahead)
@@ -241,14 +251,14 @@ class KernelCells:
         if self.ahead is None:
             return False
         again, count, ahead = self.ahead
-        silent = bool(params[1])
-        if params != again.params or self.kernel.execution_count + (not silent) != count:
+        expected = self.kernel.execution_count + (0 if params.silent else 1)
+        if params != again.params or expected != count:
             return False
         engine = self.kernel.session_start.made()
         if engine is None or _debugging(self.kernel):
             return False
         try:
-            opts = self._options(again.cmd, bool(params[3]))
+            opts = self._options(again.cmd, params.allow_stdin)
         except GorunError:
             return False
         return engine.head_start.start(ahead, opts)
@@ -295,11 +305,11 @@ class KernelCells:
                     sink,
                     os.getcwd(),
                     self.settings.env,
-                    interactive=request.allow_stdin and stdin_detection_works(),
+                    interactive=request.params.allow_stdin and stdin_detection_works(),
                 )
             elif d.kind == "package":
                 cmd = self._command(cmdline.split_line(d.words), cmdline.USAGE_LINE, request)
-                options = self._options(cmd, request.allow_stdin)
+                options = self._options(cmd, request.params.allow_stdin)
                 outcome = self._engine().run_package(cmd, sink, options)
             else:
                 session_commands.run(
@@ -326,15 +336,15 @@ class KernelCells:
             return None
         cmd = self._command(cell_words, cmdline.USAGE_CELL, request)
         if all(d.kind == "cell" for d in head.directives) and not _debugging(self.kernel):
-            request.again = _Again((), head.body, cmd, head.first_line)
+            request.again = _Again(request.params, head.body, cmd, head.first_line)
         return self._engine().run_cell(
             head.body,
             cmd,
             sink,
-            self._options(cmd, request.allow_stdin),
+            self._options(cmd, request.params.allow_stdin),
             first_line=head.first_line,
             label=f"[{self.kernel.execution_count}]",
-            cell_id=request.cell_id,
+            cell_id=request.params.cell_id,
         )
 
     def _tests(
